@@ -1,0 +1,117 @@
+//! Typed ROS 2 interfaces, generated at build time from `msgs/interfaces/<pkg>/{msg,srv,action}`.
+//!
+//! ```
+//! use embody_msgs::{Message, geometry_msgs::msg::Twist};
+//! let mut t = Twist::default();
+//! t.linear.x = 1.0;
+//! let bytes = t.to_cdr().unwrap();
+//! assert_eq!(Twist::from_cdr(&bytes).unwrap(), t);
+//! assert_eq!(Twist::TYPE_NAME, "geometry_msgs/msg/Twist");
+//! ```
+
+use std::fmt::Debug;
+
+pub use embody_cdr::{CdrDecode, CdrEncode, DecodeError, EncodeError};
+
+mod registry;
+pub use registry::{InterfaceKind, TranscodeError, TypeInfo, find, registry, type_set};
+
+include!(concat!(env!("OUT_DIR"), "/embody_interfaces.rs"));
+
+/// A message type: CDR codec plus the names and hash rmw_zenoh and rosbag2 need.
+pub trait Message:
+    CdrEncode + CdrDecode + Clone + Debug + Default + PartialEq + Send + Sync + 'static
+{
+    /// ROS type name, e.g. `geometry_msgs/msg/Twist`.
+    const TYPE_NAME: &'static str;
+    /// DDS type name used in rmw_zenoh key expressions, e.g. `geometry_msgs::msg::dds_::Twist_`.
+    const DDS_TYPE_NAME: &'static str;
+    /// `RIHS01_…` type hash.
+    const TYPE_HASH: &'static str;
+    /// `ros2msg` schema text, as rosbag2 stores it in MCAP.
+    const SCHEMA: &'static str;
+
+    /// Serializes into a CDR payload with the little-endian encapsulation header.
+    fn to_cdr(&self) -> Result<Vec<u8>, EncodeError> {
+        embody_cdr::to_bytes(self)
+    }
+
+    /// Deserializes from a CDR payload of either endianness.
+    fn from_cdr(bytes: &[u8]) -> Result<Self, DecodeError> {
+        embody_cdr::from_bytes(bytes)
+    }
+}
+
+/// A service type: its request, response and introspection event messages.
+pub trait Service: 'static + Send + Sync {
+    /// Request message (`Foo_Request`).
+    type Request: Message;
+    /// Response message (`Foo_Response`).
+    type Response: Message;
+    /// Service introspection event (`Foo_Event`).
+    type Event: Message;
+    /// ROS type name, e.g. `std_srvs/srv/Trigger`.
+    const TYPE_NAME: &'static str;
+    /// DDS type name rmw_zenoh uses for the service key, e.g. `std_srvs::srv::dds_::Trigger_`.
+    const DDS_TYPE_NAME: &'static str;
+    /// `RIHS01_…` hash of the service type.
+    const TYPE_HASH: &'static str;
+}
+
+/// An action type and the services and messages the ROS 2 action protocol derives from it.
+pub trait Action: 'static + Send + Sync {
+    /// Goal message.
+    type Goal: Message;
+    /// Result message.
+    type Result: Message;
+    /// Feedback message.
+    type Feedback: Message;
+    /// `<action>/_action/send_goal` service.
+    type SendGoal: Service;
+    /// `<action>/_action/get_result` service.
+    type GetResult: Service;
+    /// Message on `<action>/_action/feedback`.
+    type FeedbackMessage: Message;
+    /// ROS type name, e.g. `control_msgs/action/FollowJointTrajectory`.
+    const TYPE_NAME: &'static str;
+    /// `RIHS01_…` hash of the action type.
+    const TYPE_HASH: &'static str;
+}
+
+/// Includes the code that `embody_idl::build::compile_interfaces` generated for a crate with
+/// its own interface packages.
+#[macro_export]
+macro_rules! include_interfaces {
+    () => {
+        include!(concat!(env!("OUT_DIR"), "/embody_interfaces.rs"));
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use embody_cdr as cdr;
+    pub use serde;
+
+    /// Decode-then-encode with a compiled type (see `TypeInfo::transcode`).
+    pub fn transcode<T: crate::Message>(bytes: &[u8]) -> Result<Vec<u8>, crate::TranscodeError> {
+        Ok(T::from_cdr(bytes)?.to_cdr()?)
+    }
+
+    /// serde for fixed arrays longer than 32, which serde does not cover itself.
+    pub mod big_array {
+        use serde::de::{Deserialize, Deserializer, Error};
+        use serde::ser::{Serialize, Serializer};
+
+        /// Serializes as a sequence.
+        pub fn serialize<S: Serializer, T: Serialize, const N: usize>(a: &[T; N], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(a.iter())
+        }
+
+        /// Deserializes a sequence of exactly `N` elements.
+        pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>, const N: usize>(d: D) -> Result<[T; N], D::Error> {
+            let v = Vec::<T>::deserialize(d)?;
+            let len = v.len();
+            v.try_into().map_err(|_| D::Error::custom(format!("expected an array of {N} elements, found {len}")))
+        }
+    }
+}

@@ -172,3 +172,27 @@ impl<'a> CdrReader<'a> {
         (0..n).map(|_| self.read_bool()).collect()
     }
 }
+
+impl CdrReader<'_> {
+    /// Reads a fixed-size array of non-primitive elements with `read_one`. Elements after a
+    /// failure are left at their default and the first error is returned.
+    pub fn read_array_with<T: Default, const N: usize>(
+        &mut self,
+        mut read_one: impl FnMut(&mut Self) -> Result<T, DecodeError>,
+    ) -> Result<[T; N], DecodeError> {
+        let mut first_err = None;
+        let out = std::array::from_fn(|_| {
+            if first_err.is_some() {
+                return T::default();
+            }
+            read_one(self).unwrap_or_else(|e| {
+                first_err = Some(e);
+                T::default()
+            })
+        });
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+}
