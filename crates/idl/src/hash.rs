@@ -42,7 +42,10 @@ pub fn type_description_json(set: &TypeSet, name: &TypeName) -> Result<String, I
     let mut out = String::from("{\"type_description\": ");
     write_individual(&mut out, &set.get(name)?.def);
     out.push_str(", \"referenced_type_descriptions\": [");
-    for (i, dep) in set.dependencies(name)?.iter().enumerate() {
+    // rosidl sorts referenced types by their name string.
+    let mut deps = set.dependencies(name)?;
+    deps.sort_by_cached_key(TypeName::to_string);
+    for (i, dep) in deps.iter().enumerate() {
         if i > 0 {
             out.push_str(", ");
         }

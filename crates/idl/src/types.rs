@@ -2,15 +2,16 @@
 
 use std::fmt;
 
-/// Which interface folder a type comes from.
+/// Which interface folder a type comes from. Declared in alphabetical order so that sorting
+/// [`TypeName`]s sorts them as their strings sort, which is the order type hashes use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
+    /// `action/`
+    Action,
     /// `msg/`
     Msg,
     /// `srv/`
     Srv,
-    /// `action/`
-    Action,
 }
 
 impl fmt::Display for Kind {
