@@ -197,7 +197,6 @@ fn golden_messages() -> Vec<(&'static str, Json, Vec<u8>)> {
 fn golden_messages_are_byte_identical_to_rosbags() {
     let golden = golden_messages();
     let request: Vec<Json> = golden.iter().map(|(t, v, _)| json!({ "type": t, "value": v })).collect();
-    assert!(expected.len() > 900, "only {} random payloads", expected.len());
     let answer = oracle(&json!({ "serialize": request }));
     let theirs = answer["cdr"].as_array().unwrap();
     assert_eq!(theirs.len(), 13);
@@ -235,6 +234,7 @@ fn random_values_of_every_rosbags_type_serialize_identically() {
             expected.push((name.to_string(), bytes));
         }
     }
+    assert!(expected.len() > 900, "only {} random payloads", expected.len());
     assert!(expected.len() > 900, "only {} random payloads", expected.len());
     let answer = oracle(&json!({ "serialize": request }));
     let theirs = answer["cdr"].as_array().unwrap();
