@@ -36,6 +36,16 @@ pub trait Message:
         embody_cdr::to_bytes(self)
     }
 
+    /// Serializes into `buf`, replacing its contents but keeping its allocation, so a
+    /// publisher that reuses one buffer does not allocate per message.
+    fn to_cdr_into(&self, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let mut w = embody_cdr::CdrWriter::from_vec(std::mem::take(buf));
+        w.reserve(self.size_hint() + 64);
+        let result = self.encode(&mut w);
+        *buf = w.finish();
+        result
+    }
+
     /// Deserializes from a CDR payload of either endianness.
     fn from_cdr(bytes: &[u8]) -> Result<Self, DecodeError> {
         embody_cdr::from_bytes(bytes)

@@ -25,6 +25,12 @@ pub const HEADER_BE: [u8; 4] = [0x00, 0x00, 0x00, 0x00];
 pub trait CdrEncode {
     /// Appends this value to `w`, aligned as CDR requires.
     fn encode(&self, w: &mut CdrWriter) -> Result<(), EncodeError>;
+
+    /// About how many bytes `encode` will write (alignment padding may add a few), so a
+    /// writer can allocate once for large messages.
+    fn size_hint(&self) -> usize {
+        0
+    }
 }
 
 /// A type that can read itself from a CDR body.
@@ -39,7 +45,8 @@ pub trait CdrDecode: Sized {
 
 /// Encodes `value` into a fresh buffer that starts with the little-endian header.
 pub fn to_bytes<T: CdrEncode + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
-    let mut w = CdrWriter::new();
+    // A little slack covers alignment padding, which the hint leaves out.
+    let mut w = CdrWriter::with_capacity(value.size_hint() + 64);
     value.encode(&mut w)?;
     Ok(w.finish())
 }

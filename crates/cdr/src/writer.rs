@@ -25,6 +25,18 @@ impl CdrWriter {
         Self { buf }
     }
 
+    /// A writer that reuses `buf`'s allocation (its contents are discarded).
+    pub fn from_vec(mut buf: Vec<u8>) -> Self {
+        buf.clear();
+        buf.extend_from_slice(&HEADER_LE);
+        Self { buf }
+    }
+
+    /// Makes room for at least `additional` more bytes.
+    pub fn reserve(&mut self, additional: usize) {
+        self.buf.reserve(additional);
+    }
+
     /// Bytes written so far, header included.
     pub fn len(&self) -> usize {
         self.buf.len()

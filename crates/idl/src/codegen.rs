@@ -146,7 +146,12 @@ impl Gen<'_> {
             let code = self.encode_field(&format!("self.{}", field_ident(&f.name)), &f.ty, &label);
             self.out.push_str(&code);
         }
-        self.out.push_str("Ok(())\n}\n}\n");
+        self.out.push_str("Ok(())\n}\n");
+        self.out.push_str("fn size_hint(&self) -> usize {\n1");
+        for f in &def.fields {
+            let _ = write!(self.out, " + {}", self.size_hint(&format!("self.{}", field_ident(&f.name)), &f.ty));
+        }
+        self.out.push_str("\n}\n}\n");
 
         // Decode.
         let _ = writeln!(
@@ -225,6 +230,31 @@ impl Gen<'_> {
             }
         }
         code
+    }
+
+    /// An expression estimating the encoded size of one element; `expr` is a reference to it.
+    fn size_hint_single(&self, expr: &str, base: &BaseType) -> String {
+        match base {
+            BaseType::Primitive(p) => p.size().to_string(),
+            BaseType::String(_) => format!("8 + {expr}.len()"),
+            BaseType::WString(_) => format!("4 + 4 * {expr}.len()"),
+            BaseType::Nested(_) => format!("{}::__private::cdr::CdrEncode::size_hint({expr})", self.s()),
+        }
+    }
+
+    fn size_hint(&self, expr: &str, ty: &FieldType) -> String {
+        let prefix = match ty.container {
+            Container::Single => return self.size_hint_single(&format!("&{expr}"), &ty.base),
+            Container::Array(_) => "",
+            Container::BoundedSeq(_) | Container::Seq => "8 + ",
+        };
+        match &ty.base {
+            BaseType::Primitive(p) => format!("{prefix}{expr}.len() * {}", p.size()),
+            base => format!(
+                "{prefix}{expr}.iter().map(|item| {}).sum::<usize>()",
+                self.size_hint_single("item", base)
+            ),
+        }
     }
 
     fn decode_single(&self, base: &BaseType) -> String {
