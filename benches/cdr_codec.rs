@@ -37,10 +37,18 @@ fn cloud(bytes: usize) -> PointCloud2 {
     let fields = ["x", "y", "z", "intensity"]
         .iter()
         .enumerate()
-        .map(|(i, n)| PointField { name: (*n).into(), offset: 4 * i as u32, datatype: PointField::FLOAT32, count: 1 })
+        .map(|(i, n)| PointField {
+            name: (*n).into(),
+            offset: 4 * i as u32,
+            datatype: PointField::FLOAT32,
+            count: 1,
+        })
         .collect();
     PointCloud2 {
-        header: Header { frame_id: "lidar".into(), ..Default::default() },
+        header: Header {
+            frame_id: "lidar".into(),
+            ..Default::default()
+        },
         height: 1,
         width: (bytes / 16) as u32,
         fields,
@@ -59,7 +67,11 @@ fn row(csv: &mut Vec<String>, name: &str, bytes: usize, t: Duration, base: Durat
         mb_per_s(bytes, t),
         t.as_secs_f64() * 1e6
     );
-    csv.push(format!("BENCH_CSV,cdr,{name},{bytes},{:.1},{:.3},{ratio:.3}", mb_per_s(bytes, t), t.as_secs_f64() * 1e6));
+    csv.push(format!(
+        "BENCH_CSV,cdr,{name},{bytes},{:.1},{:.3},{ratio:.3}",
+        mb_per_s(bytes, t),
+        t.as_secs_f64() * 1e6
+    ));
 }
 
 fn main() {
@@ -67,7 +79,11 @@ fn main() {
     let msg = cloud(4 * 1024 * 1024);
     let encoded = msg.to_cdr().expect("encode");
     let n = encoded.len();
-    println!("PointCloud2 with {} bytes of data ({} bytes encoded)", msg.data.len(), n);
+    println!(
+        "PointCloud2 with {} bytes of data ({} bytes encoded)",
+        msg.data.len(),
+        n
+    );
 
     let mut dst = vec![0u8; n];
     let memcpy = measure(15, 20, || {
@@ -88,13 +104,35 @@ fn main() {
     let decode = measure(15, 20, || {
         black_box(PointCloud2::from_cdr(black_box(&encoded)).expect("decode"));
     });
-    println!("{:<28} {:>10.1} MB/s {:>12.3} us/op", "memcpy (baseline)", mb_per_s(n, memcpy), memcpy.as_secs_f64() * 1e6);
+    println!(
+        "{:<28} {:>10.1} MB/s {:>12.3} us/op",
+        "memcpy (baseline)",
+        mb_per_s(n, memcpy),
+        memcpy.as_secs_f64() * 1e6
+    );
     row(&mut csv, "memcpy+alloc (to_vec)", n, memcpy_alloc, memcpy);
     row(&mut csv, "encode PointCloud2 (reuse)", n, encode, memcpy);
-    row(&mut csv, "encode PointCloud2 (alloc)", n, encode_alloc, memcpy);
+    row(
+        &mut csv,
+        "encode PointCloud2 (alloc)",
+        n,
+        encode_alloc,
+        memcpy,
+    );
     row(&mut csv, "decode PointCloud2", n, decode, memcpy);
 
-    let twist = Twist { linear: Vector3 { x: 1.0, y: 2.0, z: 3.0 }, angular: Vector3 { x: 0.1, y: 0.2, z: 0.3 } };
+    let twist = Twist {
+        linear: Vector3 {
+            x: 1.0,
+            y: 2.0,
+            z: 3.0,
+        },
+        angular: Vector3 {
+            x: 0.1,
+            y: 0.2,
+            z: 0.3,
+        },
+    };
     let tb = twist.to_cdr().expect("encode");
     let mut small = vec![0u8; tb.len()];
     println!("\nTwist ({} bytes encoded)", tb.len());
@@ -110,8 +148,19 @@ fn main() {
     let t_dec = measure(15, 200_000, || {
         black_box(Twist::from_cdr(black_box(&tb)).expect("decode"));
     });
-    println!("{:<28} {:>10.1} MB/s {:>12.3} us/op", "memcpy (baseline)", mb_per_s(tb.len(), small_memcpy), small_memcpy.as_secs_f64() * 1e6);
-    row(&mut csv, "encode Twist (reuse)", tb.len(), t_enc, small_memcpy);
+    println!(
+        "{:<28} {:>10.1} MB/s {:>12.3} us/op",
+        "memcpy (baseline)",
+        mb_per_s(tb.len(), small_memcpy),
+        small_memcpy.as_secs_f64() * 1e6
+    );
+    row(
+        &mut csv,
+        "encode Twist (reuse)",
+        tb.len(),
+        t_enc,
+        small_memcpy,
+    );
     row(&mut csv, "decode Twist", tb.len(), t_dec, small_memcpy);
 
     let enc_ratio = memcpy.as_secs_f64() / encode.as_secs_f64();

@@ -45,12 +45,18 @@ fn lookup(name: &str) -> Result<&'static TypeInfo> {
         Some(t) => Ok(t),
         None => {
             let short = name.rsplit('/').next().unwrap_or(name);
-            let similar: Vec<&str> =
-                registry().iter().filter(|t| !t.derived && t.name.ends_with(&format!("/{short}"))).map(|t| t.name).collect();
+            let similar: Vec<&str> = registry()
+                .iter()
+                .filter(|t| !t.derived && t.name.ends_with(&format!("/{short}")))
+                .map(|t| t.name)
+                .collect();
             if similar.is_empty() {
                 bail!("unknown interface type `{name}` (see `embody interface list`)")
             }
-            bail!("unknown interface type `{name}`; did you mean {}?", similar.join(" or "))
+            bail!(
+                "unknown interface type `{name}`; did you mean {}?",
+                similar.join(" or ")
+            )
         }
     }
 }
@@ -58,7 +64,12 @@ fn lookup(name: &str) -> Result<&'static TypeInfo> {
 pub fn run(cmd: InterfaceCommand) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match cmd {
-        InterfaceCommand::List { only_msgs, only_srvs, only_actions, derived } => {
+        InterfaceCommand::List {
+            only_msgs,
+            only_srvs,
+            only_actions,
+            derived,
+        } => {
             let any = only_msgs || only_srvs || only_actions;
             let sections = [
                 (InterfaceKind::Message, "Messages", only_msgs),
@@ -70,13 +81,19 @@ pub fn run(cmd: InterfaceCommand) -> Result<()> {
                     continue;
                 }
                 writeln!(out, "{title}:")?;
-                for t in registry().iter().filter(|t| t.kind == kind && (derived || !t.derived)) {
+                for t in registry()
+                    .iter()
+                    .filter(|t| t.kind == kind && (derived || !t.derived))
+                {
                     writeln!(out, "    {}", t.name)?;
                 }
             }
         }
         InterfaceCommand::Packages => {
-            let mut packages: Vec<&str> = registry().iter().filter_map(|t| t.name.split('/').next()).collect();
+            let mut packages: Vec<&str> = registry()
+                .iter()
+                .filter_map(|t| t.name.split('/').next())
+                .collect();
             packages.dedup();
             for p in packages {
                 writeln!(out, "{p}")?;
@@ -86,7 +103,10 @@ pub fn run(cmd: InterfaceCommand) -> Result<()> {
             let t = lookup(&type_name)?;
             if schema {
                 if t.kind != InterfaceKind::Message {
-                    bail!("`{}` is not a message; schemas exist for messages only", t.name);
+                    bail!(
+                        "`{}` is not a message; schemas exist for messages only",
+                        t.name
+                    );
                 }
                 out.write_all(t.schema.as_bytes())?;
             } else {

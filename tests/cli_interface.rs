@@ -3,18 +3,31 @@
 use std::process::Command;
 
 fn embody(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_embody")).args(args).output().expect("run embody");
-    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    let out = Command::new(env!("CARGO_BIN_EXE_embody"))
+        .args(args)
+        .output()
+        .expect("run embody");
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
 }
 
 #[test]
 fn hash_prints_the_ros2_type_hash() {
     let (ok, out, _) = embody(&["interface", "hash", "std_msgs/msg/String"]);
     assert!(ok);
-    assert_eq!(out, "RIHS01_df668c740482bbd48fb39d76a70dfd4bd59db1288021743503259e948f6b1a18\n");
+    assert_eq!(
+        out,
+        "RIHS01_df668c740482bbd48fb39d76a70dfd4bd59db1288021743503259e948f6b1a18\n"
+    );
     let (ok, out, _) = embody(&["interface", "hash", "example_interfaces/srv/AddTwoInts"]);
     assert!(ok);
-    assert_eq!(out, "RIHS01_e118de6bf5eeb66a2491b5bda11202e7b68f198d6f67922cf30364858239c81a\n");
+    assert_eq!(
+        out,
+        "RIHS01_e118de6bf5eeb66a2491b5bda11202e7b68f198d6f67922cf30364858239c81a\n"
+    );
 }
 
 #[test]
@@ -52,8 +65,14 @@ fn unknown_types_get_a_helpful_error() {
     let (ok, out, err) = embody(&["interface", "show", "nav/Odometry"]);
     assert!(!ok);
     assert!(out.is_empty());
-    assert_eq!(err, "error: unknown interface type `nav/Odometry`; did you mean nav_msgs/msg/Odometry?\n");
+    assert_eq!(
+        err,
+        "error: unknown interface type `nav/Odometry`; did you mean nav_msgs/msg/Odometry?\n"
+    );
     let (ok, _, err) = embody(&["interface", "hash", "nothing"]);
     assert!(!ok);
-    assert_eq!(err, "error: unknown interface type `nothing` (see `embody interface list`)\n");
+    assert_eq!(
+        err,
+        "error: unknown interface type `nothing` (see `embody interface list`)\n"
+    );
 }

@@ -113,15 +113,22 @@ pub mod __private {
         use serde::ser::{Serialize, Serializer};
 
         /// Serializes as a sequence.
-        pub fn serialize<S: Serializer, T: Serialize, const N: usize>(a: &[T; N], s: S) -> Result<S::Ok, S::Error> {
+        pub fn serialize<S: Serializer, T: Serialize, const N: usize>(
+            a: &[T; N],
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
             s.collect_seq(a.iter())
         }
 
         /// Deserializes a sequence of exactly `N` elements.
-        pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>, const N: usize>(d: D) -> Result<[T; N], D::Error> {
+        pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>, const N: usize>(
+            d: D,
+        ) -> Result<[T; N], D::Error> {
             let v = Vec::<T>::deserialize(d)?;
             let len = v.len();
-            v.try_into().map_err(|_| D::Error::custom(format!("expected an array of {N} elements, found {len}")))
+            v.try_into().map_err(|_| {
+                D::Error::custom(format!("expected an array of {N} elements, found {len}"))
+            })
         }
     }
 }

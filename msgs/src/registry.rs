@@ -34,8 +34,11 @@ pub struct TypeInfo {
     /// Decodes a payload with the compiled type and encodes it again (little endian), for
     /// messages: normalises big-endian or padded payloads, and lets tests exercise the
     /// generated codec of every type by name.
-    pub transcode: Option<fn(&[u8]) -> Result<Vec<u8>, TranscodeError>>,
+    pub transcode: Option<TranscodeFn>,
 }
+
+/// Decode-then-encode with one compiled type.
+pub type TranscodeFn = fn(&[u8]) -> Result<Vec<u8>, TranscodeError>;
 
 /// Why [`TypeInfo::transcode`] failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,7 +54,8 @@ pub enum TranscodeError {
 impl TypeInfo {
     /// A closed type set for dynamic decoding of this message type.
     pub fn type_set(&self) -> Result<TypeSet, IdlError> {
-        let name = TypeName::parse(self.name).ok_or_else(|| IdlError::NotFound(self.name.to_owned()))?;
+        let name =
+            TypeName::parse(self.name).ok_or_else(|| IdlError::NotFound(self.name.to_owned()))?;
         schema::parse_ros2msg(&name, self.schema)
     }
 }
@@ -69,24 +73,30 @@ pub fn find(name: &str) -> Option<&'static TypeInfo> {
     INTERFACES.iter().find(|t| t.name == canonical).or_else(|| {
         // `pkg/Name` may name a service or an action too.
         let (pkg, short) = name.split_once('/')?;
-        ["srv", "action"]
-            .iter()
-            .find_map(|k| INTERFACES.iter().find(|t| t.name == format!("{pkg}/{k}/{short}")))
+        ["srv", "action"].iter().find_map(|k| {
+            INTERFACES
+                .iter()
+                .find(|t| t.name == format!("{pkg}/{k}/{short}"))
+        })
     })
 }
 
-/// One type set holding every compiled interface, built once.
+/// One type set holding every compiled message type, built once (for dynamic decoding and
+/// encoding by type name).
 pub fn type_set() -> &'static TypeSet {
     static SET: OnceLock<TypeSet> = OnceLock::new();
     SET.get_or_init(|| {
         let mut set = TypeSet::new();
-        for info in INTERFACES.iter().filter(|t| t.kind == InterfaceKind::Message) {
-            if let Some(name) = TypeName::parse(info.name) {
-                if let Ok(def) = embody_idl::parse::parse_message(name, info.definition_text(), info.name) {
-                    // Duplicates cannot occur: registry names are unique.
-                    let _ = set.add_message(def);
-                }
-            }
+        for info in INTERFACES
+            .iter()
+            .filter(|t| t.kind == InterfaceKind::Message)
+        {
+            // The registry was generated from definitions that already compiled, so parsing
+            // them again cannot fail unless the generator itself is broken.
+            let name = TypeName::parse(info.name).expect("registry names are valid type names");
+            let def = embody_idl::parse::parse_message(name, info.definition_text(), info.name)
+                .expect("registry definitions parse");
+            set.add_message(def).expect("registry names are unique");
         }
         set
     })

@@ -8,7 +8,9 @@ use embody_idl::testing::{Rng, random_value};
 use embody_msgs::{InterfaceKind, TypeInfo, registry};
 
 fn messages() -> impl Iterator<Item = &'static TypeInfo> {
-    registry().iter().filter(|t| t.kind == InterfaceKind::Message)
+    registry()
+        .iter()
+        .filter(|t| t.kind == InterfaceKind::Message)
 }
 
 #[test]
@@ -27,8 +29,14 @@ fn registry_covers_the_shipped_packages() {
     ] {
         assert!(embody_msgs::find(name).is_some(), "{name} missing");
     }
-    assert_eq!(embody_msgs::find("geometry_msgs/Twist").map(|t| t.name), Some("geometry_msgs/msg/Twist"));
-    assert_eq!(embody_msgs::find("std_srvs/Trigger").map(|t| t.name), Some("std_srvs/srv/Trigger"));
+    assert_eq!(
+        embody_msgs::find("geometry_msgs/Twist").map(|t| t.name),
+        Some("geometry_msgs/msg/Twist")
+    );
+    assert_eq!(
+        embody_msgs::find("std_srvs/Trigger").map(|t| t.name),
+        Some("std_srvs/srv/Trigger")
+    );
 }
 
 #[test]
@@ -36,14 +44,26 @@ fn random_values_round_trip_through_generated_and_dynamic_codecs() {
     let mut rng = Rng::new(0x5eed);
     for info in messages() {
         let name = TypeName::parse(info.name).unwrap();
-        let set = info.type_set().unwrap_or_else(|e| panic!("{}: {e}", info.name));
+        let set = info
+            .type_set()
+            .unwrap_or_else(|e| panic!("{}: {e}", info.name));
         let transcode = info.transcode.expect("messages have a codec");
         for _ in 0..12 {
             let value = random_value(&set, &name, &mut rng, 3).unwrap();
-            let bytes = dynamic::encode(&set, &name, &value).unwrap_or_else(|e| panic!("{}: {e}", info.name));
+            let bytes = dynamic::encode(&set, &name, &value)
+                .unwrap_or_else(|e| panic!("{}: {e}", info.name));
             let again = transcode(&bytes).unwrap_or_else(|e| panic!("{}: {e}", info.name));
-            assert_eq!(again, bytes, "{}: generated codec changed the bytes", info.name);
-            assert_eq!(dynamic::decode(&set, &name, &bytes).unwrap(), value, "{}", info.name);
+            assert_eq!(
+                again, bytes,
+                "{}: generated codec changed the bytes",
+                info.name
+            );
+            assert_eq!(
+                dynamic::decode(&set, &name, &bytes).unwrap(),
+                value,
+                "{}",
+                info.name
+            );
         }
     }
 }
@@ -58,8 +78,16 @@ fn truncated_payloads_are_errors_never_panics() {
         let value = random_value(&set, &name, &mut rng, 2).unwrap();
         let bytes = dynamic::encode(&set, &name, &value).unwrap();
         for cut in 0..bytes.len() {
-            assert!(transcode(&bytes[..cut]).is_err(), "{}: prefix of {cut} bytes decoded", info.name);
-            assert!(dynamic::decode(&set, &name, &bytes[..cut]).is_err(), "{}: prefix {cut}", info.name);
+            assert!(
+                transcode(&bytes[..cut]).is_err(),
+                "{}: prefix of {cut} bytes decoded",
+                info.name
+            );
+            assert!(
+                dynamic::decode(&set, &name, &bytes[..cut]).is_err(),
+                "{}: prefix {cut}",
+                info.name
+            );
         }
     }
 }

@@ -8,19 +8,24 @@ use embody_idl::{DefRole, TypeName, TypeSet, dynamic, schema};
 use embody_msgs::Message;
 use embody_msgs::ackermann_msgs::msg::{AckermannDrive, AckermannDriveStamped};
 use embody_msgs::builtin_interfaces::msg::{Duration, Time};
-use embody_msgs::geometry_msgs::msg::{Point, Pose, Quaternion, Transform, TransformStamped, Twist, Vector3};
+use embody_msgs::geometry_msgs::msg::{
+    Point, Pose, Quaternion, Transform, TransformStamped, Twist, Vector3,
+};
 use embody_msgs::nav_msgs::msg::Odometry;
 use embody_msgs::sensor_msgs::msg::{Image, JointState, LaserScan, PointCloud2, PointField};
 use embody_msgs::std_msgs::msg::{ColorRGBA, Header, String as RosString};
 use embody_msgs::tf2_msgs::msg::TFMessage;
 use embody_msgs::trajectory_msgs::msg::{JointTrajectory, JointTrajectoryPoint};
-use embody_msgs::vision_msgs::msg::{BoundingBox3D, Detection3D, Detection3DArray, ObjectHypothesisWithPose};
+use embody_msgs::vision_msgs::msg::{
+    BoundingBox3D, Detection3D, Detection3DArray, ObjectHypothesisWithPose,
+};
 use embody_msgs::visualization_msgs::msg::{Marker, MarkerArray};
 use serde_json::{Value as Json, json};
 
 fn full_set() -> TypeSet {
     let mut set = TypeSet::new();
-    set.add_root(&Path::new(env!("CARGO_MANIFEST_DIR")).join("interfaces")).unwrap();
+    set.add_root(&Path::new(env!("CARGO_MANIFEST_DIR")).join("interfaces"))
+        .unwrap();
     set.check().unwrap();
     set
 }
@@ -28,11 +33,21 @@ fn full_set() -> TypeSet {
 /// Asks rosbags; every type of ours that its Jazzy store lacks is registered from our text.
 fn oracle(request: &Json) -> Json {
     let set = full_set();
-    let register: serde_json::Map<String, Json> =
-        set.entries().map(|e| (e.def.name.to_string(), Json::String(schema::msg_text(&e.def)))).collect();
+    let register: serde_json::Map<String, Json> = set
+        .entries()
+        .map(|e| {
+            (
+                e.def.name.to_string(),
+                Json::String(schema::msg_text(&e.def)),
+            )
+        })
+        .collect();
     let mut request = request.clone();
     request["register"] = Json::Object(register);
-    let out = embody_testkit::run_python_script("tests/interop/rosbags_oracle.py", request.to_string().as_bytes());
+    let out = embody_testkit::run_python_script(
+        "tests/interop/rosbags_oracle.py",
+        request.to_string().as_bytes(),
+    );
     serde_json::from_slice(&out).expect("oracle prints JSON")
 }
 
@@ -40,15 +55,31 @@ fn oracle(request: &Json) -> Json {
 fn every_type_hash_equals_rosbags() {
     let set = full_set();
     // rosbags cannot parse `wstring`; those few types are checked by our own vectors only.
-    let uses_wstring = |name: &TypeName| schema::ros2msg(&set, name).is_ok_and(|s| s.contains("wstring"));
-    let names: Vec<String> =
-        set.entries().filter(|e| !uses_wstring(&e.def.name)).map(|e| e.def.name.to_string()).collect();
-    let skipped: Vec<String> =
-        set.entries().filter(|e| uses_wstring(&e.def.name)).map(|e| e.def.name.to_string()).collect();
-    assert_eq!(skipped, ["example_interfaces/msg/WString"], "types rosbags cannot check");
+    let uses_wstring =
+        |name: &TypeName| schema::ros2msg(&set, name).is_ok_and(|s| s.contains("wstring"));
+    let names: Vec<String> = set
+        .entries()
+        .filter(|e| !uses_wstring(&e.def.name))
+        .map(|e| e.def.name.to_string())
+        .collect();
+    let skipped: Vec<String> = set
+        .entries()
+        .filter(|e| uses_wstring(&e.def.name))
+        .map(|e| e.def.name.to_string())
+        .collect();
+    assert_eq!(
+        skipped,
+        ["example_interfaces/msg/WString"],
+        "types rosbags cannot check"
+    );
     let answer = oracle(&json!({ "hash": names }));
     let theirs = answer["hashes"].as_object().unwrap();
-    let native: Vec<&str> = answer["native"].as_array().unwrap().iter().filter_map(Json::as_str).collect();
+    let native: Vec<&str> = answer["native"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Json::as_str)
+        .collect();
     let mut mismatches = Vec::new();
     for entry in set.entries().filter(|e| !uses_wstring(&e.def.name)) {
         let name = entry.def.name.to_string();
@@ -61,23 +92,53 @@ fn every_type_hash_equals_rosbags() {
             assert_eq!(info.hash, ours, "{name}");
         }
     }
-    assert!(mismatches.is_empty(), "{} hash mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "{} hash mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
     // Most standard messages are checked against rosbags' own definitions, not ours.
-    assert!(native.len() > 140, "only {} types were native to rosbags", native.len());
+    assert!(
+        native.len() > 140,
+        "only {} types were native to rosbags",
+        native.len()
+    );
     let services = set.entries().filter(|e| e.role == DefRole::Service).count();
     assert!(services > 30, "{services} services hashed");
 }
 
 fn header(sec: i32, frame: &str) -> Header {
-    Header { stamp: Time { sec, nanosec: 123_456_789 }, frame_id: frame.into() }
+    Header {
+        stamp: Time {
+            sec,
+            nanosec: 123_456_789,
+        },
+        frame_id: frame.into(),
+    }
 }
 
 /// The messages the issue names, with realistic content.
 fn golden_messages() -> Vec<(&'static str, Json, Vec<u8>)> {
     fn entry<M: Message + serde::Serialize>(m: &M) -> (&'static str, Json, Vec<u8>) {
-        (M::TYPE_NAME, serde_json::to_value(m).unwrap(), m.to_cdr().unwrap())
+        (
+            M::TYPE_NAME,
+            serde_json::to_value(m).unwrap(),
+            m.to_cdr().unwrap(),
+        )
     }
-    let twist = Twist { linear: Vector3 { x: 1.5, y: -0.25, z: 0.0 }, angular: Vector3 { x: 0.0, y: 0.0, z: 0.7 } };
+    let twist = Twist {
+        linear: Vector3 {
+            x: 1.5,
+            y: -0.25,
+            z: 0.0,
+        },
+        angular: Vector3 {
+            x: 0.0,
+            y: 0.0,
+            z: 0.7,
+        },
+    };
     let scan = LaserScan {
         header: header(10, "laser"),
         angle_min: -1.57,
@@ -93,7 +154,12 @@ fn golden_messages() -> Vec<(&'static str, Json, Vec<u8>)> {
     let fields = ["x", "y", "z", "intensity"]
         .iter()
         .enumerate()
-        .map(|(i, n)| PointField { name: (*n).into(), offset: 4 * i as u32, datatype: PointField::FLOAT32, count: 1 })
+        .map(|(i, n)| PointField {
+            name: (*n).into(),
+            offset: 4 * i as u32,
+            datatype: PointField::FLOAT32,
+            count: 1,
+        })
         .collect();
     let cloud = PointCloud2 {
         header: header(11, "lidar"),
@@ -127,13 +193,30 @@ fn golden_messages() -> Vec<(&'static str, Json, Vec<u8>)> {
             header: header(14, "odom"),
             child_frame_id: "base_link".into(),
             transform: Transform {
-                translation: Vector3 { x: 3.0, y: 4.0, z: 0.0 },
-                rotation: Quaternion { x: 0.0, y: 0.0, z: 0.3826834, w: 0.9238795 },
+                translation: Vector3 {
+                    x: 3.0,
+                    y: 4.0,
+                    z: 0.0,
+                },
+                rotation: Quaternion {
+                    x: 0.0,
+                    y: 0.0,
+                    z: 0.3826834,
+                    w: 0.9238795,
+                },
             },
         }],
     };
-    let mut odom = Odometry { header: header(15, "odom"), child_frame_id: "base_link".into(), ..Default::default() };
-    odom.pose.pose.position = Point { x: 12.5, y: -3.0, z: 0.0 };
+    let mut odom = Odometry {
+        header: header(15, "odom"),
+        child_frame_id: "base_link".into(),
+        ..Default::default()
+    };
+    odom.pose.pose.position = Point {
+        x: 12.5,
+        y: -3.0,
+        z: 0.0,
+    };
     odom.pose.covariance[0] = 0.01;
     odom.pose.covariance[35] = 0.05;
     odom.twist.twist = twist.clone();
@@ -141,43 +224,94 @@ fn golden_messages() -> Vec<(&'static str, Json, Vec<u8>)> {
         header: header(16, "base_link"),
         joint_names: vec!["j1".into(), "j2".into()],
         points: vec![
-            JointTrajectoryPoint { positions: vec![0.0, 0.0], time_from_start: Duration { sec: 0, nanosec: 0 }, ..Default::default() },
+            JointTrajectoryPoint {
+                positions: vec![0.0, 0.0],
+                time_from_start: Duration { sec: 0, nanosec: 0 },
+                ..Default::default()
+            },
             JointTrajectoryPoint {
                 positions: vec![0.5, -0.5],
                 velocities: vec![0.1, -0.1],
                 accelerations: vec![0.0, 0.0],
                 effort: vec![],
-                time_from_start: Duration { sec: 2, nanosec: 500_000_000 },
+                time_from_start: Duration {
+                    sec: 2,
+                    nanosec: 500_000_000,
+                },
             },
         ],
     };
     let ackermann = AckermannDriveStamped {
         header: header(17, "base_link"),
-        drive: AckermannDrive { steering_angle: 0.12, steering_angle_velocity: 0.5, speed: 13.9, acceleration: -2.0, jerk: 0.0 },
+        drive: AckermannDrive {
+            steering_angle: 0.12,
+            steering_angle_velocity: 0.5,
+            speed: 13.9,
+            acceleration: -2.0,
+            jerk: 0.0,
+        },
     };
-    let mut det = Detection3D { header: header(18, "map"), id: "track-7".into(), ..Default::default() };
+    let mut det = Detection3D {
+        header: header(18, "map"),
+        id: "track-7".into(),
+        ..Default::default()
+    };
     det.results.push(ObjectHypothesisWithPose::default());
     det.results[0].hypothesis.class_id = "child".into();
     det.results[0].hypothesis.score = 0.87;
     det.bbox = BoundingBox3D {
-        center: Pose { position: Point { x: 20.0, y: 1.5, z: 0.6 }, orientation: Quaternion::default() },
-        size: Vector3 { x: 0.4, y: 0.4, z: 1.2 },
+        center: Pose {
+            position: Point {
+                x: 20.0,
+                y: 1.5,
+                z: 0.6,
+            },
+            orientation: Quaternion::default(),
+        },
+        size: Vector3 {
+            x: 0.4,
+            y: 0.4,
+            z: 1.2,
+        },
     };
-    let detections = Detection3DArray { header: header(18, "map"), detections: vec![det] };
+    let detections = Detection3DArray {
+        header: header(18, "map"),
+        detections: vec![det],
+    };
     let marker = Marker {
         header: header(19, "map"),
         ns: "objects".into(),
         id: 7,
         r#type: Marker::CUBE,
         action: Marker::ADD,
-        scale: Vector3 { x: 4.5, y: 1.8, z: 1.5 },
-        color: ColorRGBA { r: 1.0, g: 0.2, b: 0.2, a: 0.8 },
+        scale: Vector3 {
+            x: 4.5,
+            y: 1.8,
+            z: 1.5,
+        },
+        color: ColorRGBA {
+            r: 1.0,
+            g: 0.2,
+            b: 0.2,
+            a: 0.8,
+        },
         text: "car".into(),
         ..Default::default()
     };
-    let markers = MarkerArray { markers: vec![marker.clone(), Marker { id: 8, r#type: Marker::TEXT_VIEW_FACING, ..marker }] };
+    let markers = MarkerArray {
+        markers: vec![
+            marker.clone(),
+            Marker {
+                id: 8,
+                r#type: Marker::TEXT_VIEW_FACING,
+                ..marker
+            },
+        ],
+    };
     vec![
-        entry(&RosString { data: "Hello World: 1".into() }),
+        entry(&RosString {
+            data: "Hello World: 1".into(),
+        }),
         entry(&header(9, "base_link")),
         entry(&twist),
         entry(&scan),
@@ -196,16 +330,26 @@ fn golden_messages() -> Vec<(&'static str, Json, Vec<u8>)> {
 #[test]
 fn golden_messages_are_byte_identical_to_rosbags() {
     let golden = golden_messages();
-    let request: Vec<Json> = golden.iter().map(|(t, v, _)| json!({ "type": t, "value": v })).collect();
+    let request: Vec<Json> = golden
+        .iter()
+        .map(|(t, v, _)| json!({ "type": t, "value": v }))
+        .collect();
     let answer = oracle(&json!({ "serialize": request }));
     let theirs = answer["cdr"].as_array().unwrap();
     assert_eq!(theirs.len(), 13);
     for ((name, _, ours), hex) in golden.iter().zip(theirs) {
         let theirs = decode_hex(hex.as_str().unwrap());
-        assert_eq!(&theirs, ours, "{name}: rosbags and embody disagree on the bytes");
+        assert_eq!(
+            &theirs, ours,
+            "{name}: rosbags and embody disagree on the bytes"
+        );
         // And their bytes decode through the generated type back to the same message.
         let info = embody_msgs::find(name).unwrap();
-        assert_eq!((info.transcode.unwrap())(&theirs).unwrap(), theirs, "{name}");
+        assert_eq!(
+            (info.transcode.unwrap())(&theirs).unwrap(),
+            theirs,
+            "{name}"
+        );
     }
     // Spot-check a decoded value too, not only byte equality.
     let cloud_bytes = decode_hex(theirs[4].as_str().unwrap());
@@ -234,8 +378,16 @@ fn random_values_of_every_rosbags_type_serialize_identically() {
             expected.push((name.to_string(), bytes));
         }
     }
-    assert!(expected.len() > 900, "only {} random payloads", expected.len());
-    assert!(expected.len() > 900, "only {} random payloads", expected.len());
+    assert!(
+        expected.len() > 900,
+        "only {} random payloads",
+        expected.len()
+    );
+    assert!(
+        expected.len() > 900,
+        "only {} random payloads",
+        expected.len()
+    );
     let answer = oracle(&json!({ "serialize": request }));
     let theirs = answer["cdr"].as_array().unwrap();
     assert_eq!(theirs.len(), expected.len());
@@ -245,9 +397,16 @@ fn random_values_of_every_rosbags_type_serialize_identically() {
             bad.push(format!("{name} (value {i})"));
         }
     }
-    assert!(bad.is_empty(), "{} payloads differ from rosbags: {bad:?}", bad.len());
+    assert!(
+        bad.is_empty(),
+        "{} payloads differ from rosbags: {bad:?}",
+        bad.len()
+    );
 }
 
 fn decode_hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }

@@ -8,7 +8,15 @@ use embody_msgs::{Action, EncodeError, Message, Service};
 
 #[test]
 fn defaults_follow_the_definitions() {
-    assert_eq!(Quaternion::default(), Quaternion { x: 0.0, y: 0.0, z: 0.0, w: 1.0 });
+    assert_eq!(
+        Quaternion::default(),
+        Quaternion {
+            x: 0.0,
+            y: 0.0,
+            z: 0.0,
+            w: 1.0
+        }
+    );
     assert_eq!(NavSatStatus::default().status, -2);
     assert_eq!(NavSatStatus::STATUS_GBAS_FIX, 2);
     assert_eq!(NavSatStatus::SERVICE_GALILEO, 8);
@@ -18,8 +26,13 @@ fn defaults_follow_the_definitions() {
 
 #[test]
 fn known_wire_bytes() {
-    let s = RosString { data: "Hello".into() };
-    assert_eq!(s.to_cdr().unwrap(), [0, 1, 0, 0, 6, 0, 0, 0, b'H', b'e', b'l', b'l', b'o', 0]);
+    let s = RosString {
+        data: "Hello".into(),
+    };
+    assert_eq!(
+        s.to_cdr().unwrap(),
+        [0, 1, 0, 0, 6, 0, 0, 0, b'H', b'e', b'l', b'l', b'o', 0]
+    );
     assert_eq!(Empty::default().to_cdr().unwrap(), [0, 1, 0, 0, 0]);
     let mut t = Twist::default();
     t.linear.x = 1.0;
@@ -33,7 +46,10 @@ fn known_wire_bytes() {
 #[test]
 fn names_and_hashes_are_attached() {
     assert_eq!(RosString::DDS_TYPE_NAME, "std_msgs::msg::dds_::String_");
-    assert_eq!(RosString::TYPE_HASH, "RIHS01_df668c740482bbd48fb39d76a70dfd4bd59db1288021743503259e948f6b1a18");
+    assert_eq!(
+        RosString::TYPE_HASH,
+        "RIHS01_df668c740482bbd48fb39d76a70dfd4bd59db1288021743503259e948f6b1a18"
+    );
     assert_eq!(
         <embody_msgs::example_interfaces::srv::AddTwoInts as Service>::TYPE_HASH,
         "RIHS01_e118de6bf5eeb66a2491b5bda11202e7b68f198d6f67922cf30364858239c81a"
@@ -43,7 +59,10 @@ fn names_and_hashes_are_attached() {
         "example_interfaces::srv::dds_::AddTwoInts_"
     );
     type Fjt = embody_msgs::control_msgs::action::FollowJointTrajectory;
-    assert_eq!(<Fjt as Action>::TYPE_NAME, "control_msgs/action/FollowJointTrajectory");
+    assert_eq!(
+        <Fjt as Action>::TYPE_NAME,
+        "control_msgs/action/FollowJointTrajectory"
+    );
     assert_eq!(
         <<Fjt as Action>::SendGoal as Service>::DDS_TYPE_NAME,
         "control_msgs::action::dds_::FollowJointTrajectory_SendGoal_"
@@ -53,8 +72,10 @@ fn names_and_hashes_are_attached() {
 
 #[test]
 fn bounds_are_enforced_on_write() {
-    let mut info = embody_msgs::type_description_interfaces::msg::FieldType::default();
-    info.nested_type_name = "x".repeat(300);
+    let info = embody_msgs::type_description_interfaces::msg::FieldType {
+        nested_type_name: "x".repeat(300),
+        ..Default::default()
+    };
     assert_eq!(
         info.to_cdr(),
         Err(EncodeError::BoundExceeded {
@@ -67,15 +88,25 @@ fn bounds_are_enforced_on_write() {
 
 #[test]
 fn serde_json_uses_ros_field_names() {
-    let mut m = embody_msgs::visualization_msgs::msg::Marker::default();
-    m.r#type = embody_msgs::visualization_msgs::msg::Marker::SPHERE;
+    let m = embody_msgs::visualization_msgs::msg::Marker {
+        r#type: embody_msgs::visualization_msgs::msg::Marker::SPHERE,
+        ..Default::default()
+    };
     let j = serde_json::to_value(&m).unwrap();
     assert_eq!(j["type"], 2);
     let back: embody_msgs::visualization_msgs::msg::Marker = serde_json::from_value(j).unwrap();
     assert_eq!(back, m);
     // Missing fields take their defaults, so short inputs work.
     let q: Quaternion = serde_json::from_str(r#"{"z": 1.0}"#).unwrap();
-    assert_eq!(q, Quaternion { x: 0.0, y: 0.0, z: 1.0, w: 1.0 });
+    assert_eq!(
+        q,
+        Quaternion {
+            x: 0.0,
+            y: 0.0,
+            z: 1.0,
+            w: 1.0
+        }
+    );
     // Fixed arrays longer than 32 elements serialize too.
     let cov = embody_msgs::geometry_msgs::msg::PoseWithCovariance::default();
     let j = serde_json::to_value(&cov).unwrap();

@@ -25,7 +25,9 @@ pub enum DecodeError {
     #[error("payload of {0} bytes is too short for the 4-byte CDR encapsulation header")]
     MissingHeader(usize),
     /// The encapsulation header names a representation other than plain CDR.
-    #[error("unsupported CDR encapsulation {0:02x} {1:02x} (expected 00 01 for little or 00 00 for big endian)")]
+    #[error(
+        "unsupported CDR encapsulation {0:02x} {1:02x} (expected 00 01 for little or 00 00 for big endian)"
+    )]
     UnsupportedEncapsulation(u8, u8),
     /// The input ended inside a value.
     #[error("payload truncated: needed {needed} more bytes at offset {offset}, {remaining} left")]

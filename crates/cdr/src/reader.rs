@@ -21,7 +21,11 @@ impl<'a> CdrReader<'a> {
             (0x00, 0x00) => true,
             (a, b) => return Err(DecodeError::UnsupportedEncapsulation(a, b)),
         };
-        Ok(Self { data, pos: HEADER_LEN, big_endian })
+        Ok(Self {
+            data,
+            pos: HEADER_LEN,
+            big_endian,
+        })
     }
 
     /// True when the payload is big endian.
@@ -91,7 +95,11 @@ impl<'a> CdrReader<'a> {
         let len = self.read::<u32>()? as usize;
         let need = len.saturating_mul(min_elem_size.max(1));
         if need > self.remaining() {
-            return Err(DecodeError::LengthExceedsInput { offset, len, remaining: self.remaining() });
+            return Err(DecodeError::LengthExceedsInput {
+                offset,
+                len,
+                remaining: self.remaining(),
+            });
         }
         Ok(len)
     }
@@ -122,7 +130,8 @@ impl<'a> CdrReader<'a> {
         for _ in 0..len {
             let offset = self.pos;
             let v = self.read::<u32>()?;
-            let unit = u16::try_from(v).map_err(|_| DecodeError::InvalidChar { offset, value: v })?;
+            let unit =
+                u16::try_from(v).map_err(|_| DecodeError::InvalidChar { offset, value: v })?;
             units.push(unit);
         }
         let offset = self.pos;
@@ -137,7 +146,10 @@ impl<'a> CdrReader<'a> {
         self.align(T::SIZE)?;
         let bytes = self.take(n.saturating_mul(T::SIZE))?;
         let big = self.big_endian;
-        Ok(bytes.chunks_exact(T::SIZE).map(|c| T::get(c, big)).collect())
+        Ok(bytes
+            .chunks_exact(T::SIZE)
+            .map(|c| T::get(c, big))
+            .collect())
     }
 
     /// Reads a fixed-size primitive array.

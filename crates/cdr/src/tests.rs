@@ -4,7 +4,10 @@ use super::*;
 fn string_hello_matches_ros2_bytes() {
     let mut w = CdrWriter::new();
     w.write_string("Hello").unwrap();
-    assert_eq!(w.finish(), [0, 1, 0, 0, 6, 0, 0, 0, b'H', b'e', b'l', b'l', b'o', 0]);
+    assert_eq!(
+        w.finish(),
+        [0, 1, 0, 0, 6, 0, 0, 0, b'H', b'e', b'l', b'l', b'o', 0]
+    );
 }
 
 #[test]
@@ -37,15 +40,25 @@ fn hostile_length_is_an_error_not_an_allocation() {
     let mut r = CdrReader::new(&b).unwrap();
     assert_eq!(
         r.read_len(1),
-        Err(DecodeError::LengthExceedsInput { offset: 4, len: 0x7fff_ffff, remaining: 2 })
+        Err(DecodeError::LengthExceedsInput {
+            offset: 4,
+            len: 0x7fff_ffff,
+            remaining: 2
+        })
     );
     let mut r = CdrReader::new(&b).unwrap();
-    assert!(matches!(r.read_string(), Err(DecodeError::LengthExceedsInput { .. })));
+    assert!(matches!(
+        r.read_string(),
+        Err(DecodeError::LengthExceedsInput { .. })
+    ));
 }
 
 #[test]
 fn truncated_and_malformed_inputs_are_errors() {
-    assert_eq!(CdrReader::new(&[0, 1]).unwrap_err(), DecodeError::MissingHeader(2));
+    assert_eq!(
+        CdrReader::new(&[0, 1]).unwrap_err(),
+        DecodeError::MissingHeader(2)
+    );
     assert_eq!(
         CdrReader::new(&[0, 3, 0, 0]).unwrap_err(),
         DecodeError::UnsupportedEncapsulation(0, 3)
@@ -53,12 +66,22 @@ fn truncated_and_malformed_inputs_are_errors() {
     let mut r = CdrReader::new(&[0, 1, 0, 0, 1, 2]).unwrap();
     assert_eq!(
         r.read::<u32>(),
-        Err(DecodeError::Truncated { offset: 4, needed: 4, remaining: 2 })
+        Err(DecodeError::Truncated {
+            offset: 4,
+            needed: 4,
+            remaining: 2
+        })
     );
     let mut r = CdrReader::new(&[0, 1, 0, 0, 2, 0, 0, 0, b'a', b'b']).unwrap();
     assert_eq!(r.read_string(), Err(DecodeError::MissingNul(4)));
     let mut r = CdrReader::new(&[0, 1, 0, 0, 2]).unwrap();
-    assert_eq!(r.read_bool(), Err(DecodeError::InvalidBool { offset: 4, value: 2 }));
+    assert_eq!(
+        r.read_bool(),
+        Err(DecodeError::InvalidBool {
+            offset: 4,
+            value: 2
+        })
+    );
 }
 
 #[test]
@@ -90,7 +113,11 @@ fn wide_strings_round_trip() {
 fn bound_check_reports_field() {
     assert_eq!(
         check_bound("Foo.bar", 4, 3),
-        Err(EncodeError::BoundExceeded { field: "Foo.bar", len: 4, bound: 3 })
+        Err(EncodeError::BoundExceeded {
+            field: "Foo.bar",
+            len: 4,
+            bound: 3
+        })
     );
     assert_eq!(check_bound("Foo.bar", 3, 3), Ok(()));
 }

@@ -3,7 +3,7 @@
 //! A crate with its own interfaces needs one line in `build.rs`:
 //!
 //! ```no_run
-//! fn main() { embody_idl::build::compile_interfaces("interfaces").expect("interfaces compile"); }
+//! embody_idl::build::compile_interfaces("interfaces").expect("interfaces compile");
 //! ```
 //!
 //! and one in `lib.rs`: `embody_msgs::include_interfaces!();`. Standard packages are found
@@ -31,14 +31,22 @@ pub fn compile_interfaces(root: impl AsRef<Path>) -> Result<PathBuf, IdlError> {
     if let Ok(std_root) = std::env::var("DEP_EMBODY_MSGS_INTERFACES") {
         let std_root = PathBuf::from(std_root);
         for pkg in list_dirs(&std_root)? {
-            let name = pkg.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            let name = pkg
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
             if !packages.contains(&name) {
                 set.add_package_dir(&pkg)?;
             }
         }
     }
     set.check()?;
-    let opts = Options { support: "::embody_msgs".into(), packages, external_root: "::embody_msgs".into() };
+    let opts = Options {
+        support: "::embody_msgs".into(),
+        packages,
+        external_root: "::embody_msgs".into(),
+    };
     write_generated(&set, &opts)
 }
 
@@ -50,13 +58,19 @@ pub fn write_generated(set: &TypeSet, opts: &Options) -> Result<PathBuf, IdlErro
     })?;
     let path = PathBuf::from(out_dir).join(GENERATED_FILE);
     let code = generate(set, opts)?;
-    std::fs::write(&path, code).map_err(|source| IdlError::Io { path: path.display().to_string(), source })?;
+    std::fs::write(&path, code).map_err(|source| IdlError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     Ok(path)
 }
 
 fn list_dirs(root: &Path) -> Result<Vec<PathBuf>, IdlError> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
-        .map_err(|source| IdlError::Io { path: root.display().to_string(), source })?
+        .map_err(|source| IdlError::Io {
+            path: root.display().to_string(),
+            source,
+        })?
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.is_dir())

@@ -78,7 +78,10 @@ pub enum DynError {
 
 /// Decodes a CDR payload (header included) of type `name`.
 pub fn decode(set: &TypeSet, name: &TypeName, bytes: &[u8]) -> Result<Value, DynError> {
-    let wrap = |source| DynError::Decode { type_name: name.to_string(), source };
+    let wrap = |source| DynError::Decode {
+        type_name: name.to_string(),
+        source,
+    };
     let mut r = CdrReader::new(bytes).map_err(wrap)?;
     decode_struct(set, name, &mut r).map_err(|e| match e {
         Inner::Decode(d) => wrap(d),
@@ -114,7 +117,9 @@ fn decode_scalar(set: &TypeSet, base: &BaseType, r: &mut CdrReader<'_>) -> Resul
     Ok(match base {
         BaseType::Primitive(p) => match p {
             Primitive::Bool => Value::Bool(r.read_bool()?),
-            Primitive::Byte | Primitive::Char | Primitive::Uint8 => Value::UInt(r.read::<u8>()?.into()),
+            Primitive::Byte | Primitive::Char | Primitive::Uint8 => {
+                Value::UInt(r.read::<u8>()?.into())
+            }
             Primitive::Int8 => Value::Int(r.read::<i8>()?.into()),
             Primitive::Int16 => Value::Int(r.read::<i16>()?.into()),
             Primitive::Uint16 => Value::UInt(r.read::<u16>()?.into()),
@@ -173,10 +178,19 @@ pub fn encode(set: &TypeSet, name: &TypeName, value: &Value) -> Result<Vec<u8>, 
 }
 
 fn mismatch(path: &str, expected: impl Into<String>) -> DynError {
-    DynError::Mismatch { path: path.to_owned(), expected: expected.into() }
+    DynError::Mismatch {
+        path: path.to_owned(),
+        expected: expected.into(),
+    }
 }
 
-fn encode_struct(set: &TypeSet, name: &TypeName, value: &Value, w: &mut CdrWriter, path: &str) -> Result<(), DynError> {
+fn encode_struct(
+    set: &TypeSet,
+    name: &TypeName,
+    value: &Value,
+    w: &mut CdrWriter,
+    path: &str,
+) -> Result<(), DynError> {
     let def = &set.get(name)?.def;
     let Value::Struct(fields) = value else {
         return Err(mismatch(path, format!("a {name} message")));
@@ -186,7 +200,14 @@ fn encode_struct(set: &TypeSet, name: &TypeName, value: &Value, w: &mut CdrWrite
         return Ok(());
     }
     if fields.len() != def.fields.len() {
-        return Err(mismatch(path, format!("{} fields of {name}, found {}", def.fields.len(), fields.len())));
+        return Err(mismatch(
+            path,
+            format!(
+                "{} fields of {name}, found {}",
+                def.fields.len(),
+                fields.len()
+            ),
+        ));
     }
     for (f, (key, v)) in def.fields.iter().zip(fields) {
         let p = format!("{path}.{}", f.name);
@@ -199,7 +220,10 @@ fn encode_struct(set: &TypeSet, name: &TypeName, value: &Value, w: &mut CdrWrite
 }
 
 fn encode_err(path: &str) -> impl Fn(EncodeError) -> DynError + '_ {
-    move |source| DynError::Encode { path: path.to_owned(), source }
+    move |source| DynError::Encode {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 fn int_in_range(p: Primitive, v: &Value, path: &str) -> Result<i128, DynError> {
@@ -210,7 +234,10 @@ fn int_in_range(p: Primitive, v: &Value, path: &str) -> Result<i128, DynError> {
     };
     let (lo, hi) = p.int_range().unwrap_or((0, 0));
     if x < lo || x > hi {
-        return Err(mismatch(path, format!("a {} in {lo}..={hi}, found {x}", p.msg_name())));
+        return Err(mismatch(
+            path,
+            format!("a {} in {lo}..={hi}, found {x}", p.msg_name()),
+        ));
     }
     Ok(x)
 }
@@ -225,7 +252,13 @@ fn as_f64(v: &Value, path: &str) -> Result<f64, DynError> {
     }
 }
 
-fn encode_scalar(set: &TypeSet, base: &BaseType, v: &Value, w: &mut CdrWriter, path: &str) -> Result<(), DynError> {
+fn encode_scalar(
+    set: &TypeSet,
+    base: &BaseType,
+    v: &Value,
+    w: &mut CdrWriter,
+    path: &str,
+) -> Result<(), DynError> {
     match base {
         BaseType::Primitive(Primitive::Bool) => match v {
             Value::Bool(b) => w.write_bool(*b),
@@ -248,20 +281,37 @@ fn encode_scalar(set: &TypeSet, base: &BaseType, v: &Value, w: &mut CdrWriter, p
             }
         }
         BaseType::String(bound) | BaseType::WString(bound) => {
-            let Value::Str(s) = v else { return Err(mismatch(path, "a string")) };
+            let Value::Str(s) = v else {
+                return Err(mismatch(path, "a string"));
+            };
             let wide = matches!(base, BaseType::WString(_));
             if let Some(b) = bound {
-                let len = if wide { s.encode_utf16().count() } else { s.len() };
+                let len = if wide {
+                    s.encode_utf16().count()
+                } else {
+                    s.len()
+                };
                 embody_cdr::check_bound("string", len, *b).map_err(encode_err(path))?;
             }
-            if wide { w.write_wstring(s) } else { w.write_string(s) }.map_err(encode_err(path))?;
+            if wide {
+                w.write_wstring(s)
+            } else {
+                w.write_string(s)
+            }
+            .map_err(encode_err(path))?;
         }
         BaseType::Nested(t) => encode_struct(set, t, v, w, path)?,
     }
     Ok(())
 }
 
-fn encode_field(set: &TypeSet, ty: &FieldType, v: &Value, w: &mut CdrWriter, path: &str) -> Result<(), DynError> {
+fn encode_field(
+    set: &TypeSet,
+    ty: &FieldType,
+    v: &Value,
+    w: &mut CdrWriter,
+    path: &str,
+) -> Result<(), DynError> {
     if ty.container == Container::Single {
         return encode_scalar(set, &ty.base, v, w, path);
     }
@@ -271,7 +321,9 @@ fn encode_field(set: &TypeSet, ty: &FieldType, v: &Value, w: &mut CdrWriter, pat
         _ => return Err(mismatch(path, "a list")),
     };
     match ty.container {
-        Container::Array(n) if len != n => return Err(mismatch(path, format!("exactly {n} elements, found {len}"))),
+        Container::Array(n) if len != n => {
+            return Err(mismatch(path, format!("exactly {n} elements, found {len}")));
+        }
         Container::BoundedSeq(b) => {
             embody_cdr::check_bound("sequence", len, b).map_err(encode_err(path))?;
             w.write_len(len).map_err(encode_err(path))?;
@@ -284,7 +336,13 @@ fn encode_field(set: &TypeSet, ty: &FieldType, v: &Value, w: &mut CdrWriter, pat
             BaseType::Primitive(p) if p.is_byte_like() => w.write_bytes(b),
             _ => {
                 for (i, x) in b.iter().enumerate() {
-                    encode_scalar(set, &ty.base, &Value::UInt((*x).into()), w, &format!("{path}[{i}]"))?;
+                    encode_scalar(
+                        set,
+                        &ty.base,
+                        &Value::UInt((*x).into()),
+                        w,
+                        &format!("{path}[{i}]"),
+                    )?;
                 }
             }
         },
@@ -303,14 +361,23 @@ pub fn default_value(set: &TypeSet, name: &TypeName) -> Result<Value, DynError> 
     let def = &set.get(name)?.def;
     let mut fields = Vec::with_capacity(def.fields.len());
     for f in &def.fields {
-        fields.push((f.name.clone(), default_field(set, &f.ty, f.default.as_ref())?));
+        fields.push((
+            f.name.clone(),
+            default_field(set, &f.ty, f.default.as_ref())?,
+        ));
     }
     Ok(Value::Struct(fields))
 }
 
-fn default_scalar(set: &TypeSet, base: &BaseType, lit: Option<&Literal>) -> Result<Value, DynError> {
+fn default_scalar(
+    set: &TypeSet,
+    base: &BaseType,
+    lit: Option<&Literal>,
+) -> Result<Value, DynError> {
     Ok(match (base, lit) {
-        (BaseType::Primitive(Primitive::Bool), l) => Value::Bool(matches!(l, Some(Literal::Bool(true)))),
+        (BaseType::Primitive(Primitive::Bool), l) => {
+            Value::Bool(matches!(l, Some(Literal::Bool(true))))
+        }
         (BaseType::Primitive(Primitive::Float32), l) => Value::F32(literal_f64(l) as f32),
         (BaseType::Primitive(Primitive::Float64), l) => Value::F64(literal_f64(l)),
         (BaseType::Primitive(p), l) => {
@@ -324,7 +391,9 @@ fn default_scalar(set: &TypeSet, base: &BaseType, lit: Option<&Literal>) -> Resu
                 Value::UInt(u64::try_from(i).unwrap_or_default())
             }
         }
-        (BaseType::String(_) | BaseType::WString(_), Some(Literal::Str(s))) => Value::Str(s.clone()),
+        (BaseType::String(_) | BaseType::WString(_), Some(Literal::Str(s))) => {
+            Value::Str(s.clone())
+        }
         (BaseType::String(_) | BaseType::WString(_), _) => Value::Str(String::new()),
         (BaseType::Nested(t), _) => default_value(set, t)?,
     })
@@ -353,7 +422,10 @@ fn default_field(set: &TypeSet, ty: &FieldType, lit: Option<&Literal>) -> Result
             Ok(pack(vals, byte_like))
         }
         Container::BoundedSeq(_) | Container::Seq => {
-            let vals = items.iter().map(|l| default_scalar(set, &ty.base, Some(l))).collect::<Result<Vec<_>, _>>()?;
+            let vals = items
+                .iter()
+                .map(|l| default_scalar(set, &ty.base, Some(l)))
+                .collect::<Result<Vec<_>, _>>()?;
             Ok(pack(vals, byte_like))
         }
     }
@@ -361,7 +433,11 @@ fn default_field(set: &TypeSet, ty: &FieldType, lit: Option<&Literal>) -> Result
 
 fn pack(vals: Vec<Value>, byte_like: bool) -> Value {
     if byte_like {
-        Value::Bytes(vals.iter().map(|v| if let Value::UInt(u) = v { *u as u8 } else { 0 }).collect())
+        Value::Bytes(
+            vals.iter()
+                .map(|v| if let Value::UInt(u) = v { *u as u8 } else { 0 })
+                .collect(),
+        )
     } else {
         Value::Array(vals)
     }
@@ -373,7 +449,12 @@ pub fn from_json(set: &TypeSet, name: &TypeName, json: &Json) -> Result<Value, D
     struct_from_json(set, name, json, &name.name)
 }
 
-fn struct_from_json(set: &TypeSet, name: &TypeName, json: &Json, path: &str) -> Result<Value, DynError> {
+fn struct_from_json(
+    set: &TypeSet,
+    name: &TypeName,
+    json: &Json,
+    path: &str,
+) -> Result<Value, DynError> {
     let def = &set.get(name)?.def;
     let empty = serde_json::Map::new();
     let obj = match json {
@@ -381,9 +462,16 @@ fn struct_from_json(set: &TypeSet, name: &TypeName, json: &Json, path: &str) -> 
         Json::Null => &empty,
         _ => return Err(mismatch(path, format!("a mapping for {name}"))),
     };
-    if let Some(k) = obj.keys().find(|k| !def.fields.iter().any(|f| &f.name == *k)) {
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !def.fields.iter().any(|f| &f.name == *k))
+    {
         let known: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
-        return Err(DynError::UnknownField { path: path.to_owned(), field: k.clone(), known: known.join(", ") });
+        return Err(DynError::UnknownField {
+            path: path.to_owned(),
+            field: k.clone(),
+            known: known.join(", "),
+        });
     }
     let mut fields = Vec::with_capacity(def.fields.len());
     for f in &def.fields {
@@ -397,9 +485,16 @@ fn struct_from_json(set: &TypeSet, name: &TypeName, json: &Json, path: &str) -> 
     Ok(Value::Struct(fields))
 }
 
-fn scalar_from_json(set: &TypeSet, base: &BaseType, j: &Json, path: &str) -> Result<Value, DynError> {
+fn scalar_from_json(
+    set: &TypeSet,
+    base: &BaseType,
+    j: &Json,
+    path: &str,
+) -> Result<Value, DynError> {
     Ok(match base {
-        BaseType::Primitive(Primitive::Bool) => Value::Bool(j.as_bool().ok_or_else(|| mismatch(path, "true or false"))?),
+        BaseType::Primitive(Primitive::Bool) => {
+            Value::Bool(j.as_bool().ok_or_else(|| mismatch(path, "true or false"))?)
+        }
         BaseType::Primitive(Primitive::Float32) => Value::F32(json_f64(j, path)? as f32),
         BaseType::Primitive(Primitive::Float64) => Value::F64(json_f64(j, path)?),
         BaseType::Primitive(p) => {
@@ -411,7 +506,11 @@ fn scalar_from_json(set: &TypeSet, base: &BaseType, j: &Json, path: &str) -> Res
                 return Err(mismatch(path, format!("an integer for {}", p.msg_name())));
             };
             let x = int_in_range(*p, &v, path)?;
-            if p.int_range().is_some_and(|(lo, _)| lo < 0) { Value::Int(x as i64) } else { Value::UInt(x as u64) }
+            if p.int_range().is_some_and(|(lo, _)| lo < 0) {
+                Value::Int(x as i64)
+            } else {
+                Value::UInt(x as u64)
+            }
         }
         BaseType::String(_) | BaseType::WString(_) => match j {
             Json::String(s) => Value::Str(s.clone()),
@@ -440,13 +539,21 @@ fn field_from_json(set: &TypeSet, ty: &FieldType, j: &Json, path: &str) -> Resul
     if ty.container == Container::Single {
         return scalar_from_json(set, &ty.base, j, path);
     }
-    let Json::Array(items) = j else { return Err(mismatch(path, "a list")) };
+    let Json::Array(items) = j else {
+        return Err(mismatch(path, "a list"));
+    };
     match ty.container {
         Container::Array(n) if items.len() != n => {
-            return Err(mismatch(path, format!("exactly {n} elements, found {}", items.len())));
+            return Err(mismatch(
+                path,
+                format!("exactly {n} elements, found {}", items.len()),
+            ));
         }
         Container::BoundedSeq(b) if items.len() > b => {
-            return Err(mismatch(path, format!("at most {b} elements, found {}", items.len())));
+            return Err(mismatch(
+                path,
+                format!("at most {b} elements, found {}", items.len()),
+            ));
         }
         _ => {}
     }
@@ -455,7 +562,10 @@ fn field_from_json(set: &TypeSet, ty: &FieldType, j: &Json, path: &str) -> Resul
         .enumerate()
         .map(|(i, x)| scalar_from_json(set, &ty.base, x, &format!("{path}[{i}]")))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(pack(vals, matches!(&ty.base, BaseType::Primitive(p) if p.is_byte_like())))
+    Ok(pack(
+        vals,
+        matches!(&ty.base, BaseType::Primitive(p) if p.is_byte_like()),
+    ))
 }
 
 impl Value {
@@ -472,7 +582,12 @@ impl Value {
             Value::Str(s) => Json::String(s.clone()),
             Value::Bytes(b) => Json::Array(b.iter().map(|x| Json::from(*x)).collect()),
             Value::Array(a) => Json::Array(a.iter().map(Value::to_json).collect()),
-            Value::Struct(fields) => Json::Object(fields.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
+            Value::Struct(fields) => Json::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .collect(),
+            ),
         }
     }
 
@@ -502,7 +617,11 @@ fn yaml_float(f: f64, text: String) -> String {
     if f.is_nan() {
         ".nan".into()
     } else if f.is_infinite() {
-        if f > 0.0 { ".inf".into() } else { "-.inf".into() }
+        if f > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        }
     } else if text.contains(['.', 'e', 'E']) {
         text
     } else {

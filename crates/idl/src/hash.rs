@@ -28,10 +28,22 @@ fn write_individual(out: &mut String, def: &MessageDef) {
 
 fn json_of_field(f: &Field) -> String {
     let nested = f.ty.nested().map(TypeName::to_string).unwrap_or_default();
-    field_json(&f.name, f.ty.type_id(), f.ty.capacity(), f.ty.string_capacity(), &nested)
+    field_json(
+        &f.name,
+        f.ty.type_id(),
+        f.ty.capacity(),
+        f.ty.string_capacity(),
+        &nested,
+    )
 }
 
-fn field_json(name: &str, type_id: u16, capacity: usize, string_capacity: usize, nested: &str) -> String {
+fn field_json(
+    name: &str,
+    type_id: u16,
+    capacity: usize,
+    string_capacity: usize,
+    nested: &str,
+) -> String {
     format!(
         "{{\"name\": \"{name}\", \"type\": {{\"type_id\": {type_id}, \"capacity\": {capacity}, \"string_capacity\": {string_capacity}, \"nested_type_name\": \"{nested}\"}}}}"
     )

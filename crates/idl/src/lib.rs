@@ -20,7 +20,7 @@ pub mod types;
 
 pub use parse::ParseError;
 pub use set::{DefRole, IdlError, TypeSet};
-pub use types::{TypeName, Kind};
+pub use types::{Kind, TypeName};
 
 /// The DDS type name rmw_zenoh puts in key expressions: `pkg::msg::dds_::Name_`.
 pub fn dds_type_name(name: &TypeName) -> String {

@@ -20,26 +20,47 @@ pub struct ParseError {
 
 /// Parses an interface file. `file_name` decides the kind by its extension (`Foo.msg`,
 /// `Foo.srv`, `Foo.action`); `origin` names the file in error messages.
-pub fn parse_interface(package: &str, file_name: &str, text: &str, origin: &str) -> Result<Interface, ParseError> {
-    let err = |message: String| ParseError { file: origin.to_owned(), line: 0, message };
-    let (stem, ext) = file_name
-        .rsplit_once('.')
-        .ok_or_else(|| err(format!("file name `{file_name}` has no .msg/.srv/.action extension")))?;
+pub fn parse_interface(
+    package: &str,
+    file_name: &str,
+    text: &str,
+    origin: &str,
+) -> Result<Interface, ParseError> {
+    let err = |message: String| ParseError {
+        file: origin.to_owned(),
+        line: 0,
+        message,
+    };
+    let (stem, ext) = file_name.rsplit_once('.').ok_or_else(|| {
+        err(format!(
+            "file name `{file_name}` has no .msg/.srv/.action extension"
+        ))
+    })?;
     if !is_package_name(package) {
-        return Err(err(format!("`{package}` is not a valid package name (expected [a-z][a-z0-9_]*)")));
+        return Err(err(format!(
+            "`{package}` is not a valid package name (expected [a-z][a-z0-9_]*)"
+        )));
     }
     if !is_type_name(stem) || stem.contains('_') {
-        return Err(err(format!("`{stem}` is not a valid interface name (expected CamelCase like `JointState`)")));
+        return Err(err(format!(
+            "`{stem}` is not a valid interface name (expected CamelCase like `JointState`)"
+        )));
     }
     let sections = split_sections(text);
     let want = match ext {
         "msg" => 1,
         "srv" => 2,
         "action" => 3,
-        _ => return Err(err(format!("unknown interface extension `.{ext}` (expected msg, srv or action)"))),
+        _ => {
+            return Err(err(format!(
+                "unknown interface extension `.{ext}` (expected msg, srv or action)"
+            )));
+        }
     };
     if sections.len() != want {
-        let line = sections.get(want).map_or(text.lines().count().max(1), |s| s.first_line.saturating_sub(1));
+        let line = sections.get(want).map_or(text.lines().count().max(1), |s| {
+            s.first_line.saturating_sub(1)
+        });
         return Err(ParseError {
             file: origin.to_owned(),
             line,
@@ -72,8 +93,19 @@ pub fn parse_interface(package: &str, file_name: &str, text: &str, origin: &str)
 
 /// Parses the text of one message definition named `name`.
 pub fn parse_message(name: TypeName, text: &str, origin: &str) -> Result<MessageDef, ParseError> {
-    let lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.to_owned())).collect();
-    parse_message_lines(name, &Section { first_line: 1, lines }, origin)
+    let lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.to_owned()))
+        .collect();
+    parse_message_lines(
+        name,
+        &Section {
+            first_line: 1,
+            lines,
+        },
+        origin,
+    )
 }
 
 struct Section {
@@ -82,10 +114,16 @@ struct Section {
 }
 
 fn split_sections(text: &str) -> Vec<Section> {
-    let mut out = vec![Section { first_line: 1, lines: Vec::new() }];
+    let mut out = vec![Section {
+        first_line: 1,
+        lines: Vec::new(),
+    }];
     for (i, line) in text.lines().enumerate() {
         if strip_comment(line).trim() == "---" {
-            out.push(Section { first_line: i + 2, lines: Vec::new() });
+            out.push(Section {
+                first_line: i + 2,
+                lines: Vec::new(),
+            });
         } else if let Some(cur) = out.last_mut() {
             cur.lines.push((i + 1, line.to_owned()));
         }
@@ -116,14 +154,27 @@ fn strip_comment(line: &str) -> &str {
     line
 }
 
-fn parse_message_lines(name: TypeName, section: &Section, origin: &str) -> Result<MessageDef, ParseError> {
-    let mut def = MessageDef { name, fields: Vec::new(), constants: Vec::new(), origin: origin.to_owned() };
+fn parse_message_lines(
+    name: TypeName,
+    section: &Section,
+    origin: &str,
+) -> Result<MessageDef, ParseError> {
+    let mut def = MessageDef {
+        name,
+        fields: Vec::new(),
+        constants: Vec::new(),
+        origin: origin.to_owned(),
+    };
     for (line_no, raw) in &section.lines {
         let line = strip_comment(raw).trim();
         if line.is_empty() {
             continue;
         }
-        let fail = |message: String| ParseError { file: origin.to_owned(), line: *line_no, message };
+        let fail = |message: String| ParseError {
+            file: origin.to_owned(),
+            line: *line_no,
+            message,
+        };
         parse_line(&mut def, line, *line_no).map_err(fail)?;
     }
     Ok(def)
@@ -134,24 +185,41 @@ fn parse_line(def: &mut MessageDef, line: &str, line_no: usize) -> Result<(), St
         Some((t, r)) => (t, r.trim_start()),
         None => return Err(format!("expected `<type> <name>` but found only `{line}`")),
     };
-    let name_end = rest.find(|c: char| c.is_whitespace() || c == '=').unwrap_or(rest.len());
+    let name_end = rest
+        .find(|c: char| c.is_whitespace() || c == '=')
+        .unwrap_or(rest.len());
     let (name, after) = rest.split_at(name_end);
     let after = after.trim_start();
     let ty = parse_field_type(type_str, &def.name.package)?;
     if let Some(value) = after.strip_prefix('=') {
         let base = match (&ty.base, ty.container) {
-            (BaseType::Nested(_), _) => return Err(format!("constant `{name}` must have a primitive or string type, not `{type_str}`")),
+            (BaseType::Nested(_), _) => {
+                return Err(format!(
+                    "constant `{name}` must have a primitive or string type, not `{type_str}`"
+                ));
+            }
             (_, Container::Single) => ty.base.clone(),
-            _ => return Err(format!("constant `{name}` cannot be an array (`{type_str}`)")),
+            _ => {
+                return Err(format!(
+                    "constant `{name}` cannot be an array (`{type_str}`)"
+                ));
+            }
         };
         if !is_constant_name(name) {
-            return Err(format!("invalid constant name `{name}` (expected UPPER_CASE like `STATUS_OK`)"));
+            return Err(format!(
+                "invalid constant name `{name}` (expected UPPER_CASE like `STATUS_OK`)"
+            ));
         }
         if def.constants.iter().any(|c| c.name == name) {
             return Err(format!("constant `{name}` is declared twice"));
         }
-        let value = parse_scalar(&base, value.trim()).map_err(|e| format!("constant `{name}`: {e}"))?;
-        def.constants.push(Constant { name: name.to_owned(), ty: base, value });
+        let value =
+            parse_scalar(&base, value.trim()).map_err(|e| format!("constant `{name}`: {e}"))?;
+        def.constants.push(Constant {
+            name: name.to_owned(),
+            ty: base,
+            value,
+        });
         return Ok(());
     }
     if !is_field_name(name) {
@@ -166,18 +234,26 @@ fn parse_line(def: &mut MessageDef, line: &str, line_no: usize) -> Result<(), St
         None
     } else {
         if matches!(ty.base, BaseType::Nested(_)) {
-            return Err(format!("field `{name}` of nested type `{type_str}` cannot have a default value"));
+            return Err(format!(
+                "field `{name}` of nested type `{type_str}` cannot have a default value"
+            ));
         }
         Some(parse_default(&ty, after).map_err(|e| format!("default value of `{name}`: {e}"))?)
     };
-    def.fields.push(Field { name: name.to_owned(), ty, default, line: line_no });
+    def.fields.push(Field {
+        name: name.to_owned(),
+        ty,
+        default,
+        line: line_no,
+    });
     Ok(())
 }
 
 fn is_field_name(s: &str) -> bool {
     let mut c = s.chars();
     matches!(c.next(), Some('a'..='z'))
-        && s.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+        && s.chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
         && !s.contains("__")
         && !s.ends_with('_')
 }
@@ -185,7 +261,8 @@ fn is_field_name(s: &str) -> bool {
 fn is_constant_name(s: &str) -> bool {
     let mut c = s.chars();
     matches!(c.next(), Some('A'..='Z'))
-        && s.chars().all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit() || ch == '_')
+        && s.chars()
+            .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit() || ch == '_')
         && !s.contains("__")
         && !s.ends_with('_')
 }
@@ -193,7 +270,9 @@ fn is_constant_name(s: &str) -> bool {
 fn parse_bound(s: &str, what: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("invalid {what} `{s}` (expected a positive integer)")),
+        _ => Err(format!(
+            "invalid {what} `{s}` (expected a positive integer)"
+        )),
     }
 }
 
@@ -201,7 +280,9 @@ fn parse_bound(s: &str, what: &str) -> Result<usize, String> {
 pub fn parse_field_type(s: &str, package: &str) -> Result<FieldType, String> {
     let (base_str, container) = match s.strip_suffix(']') {
         Some(head) => {
-            let open = head.rfind('[').ok_or_else(|| format!("unbalanced `]` in type `{s}`"))?;
+            let open = head
+                .rfind('[')
+                .ok_or_else(|| format!("unbalanced `]` in type `{s}`"))?;
             let inner = &head[open + 1..];
             let container = if inner.is_empty() {
                 Container::Seq
@@ -215,9 +296,14 @@ pub fn parse_field_type(s: &str, package: &str) -> Result<FieldType, String> {
         None => (s, Container::Single),
     };
     if base_str.contains('[') || base_str.contains(']') {
-        return Err(format!("invalid type `{s}` (nested arrays are not allowed)"));
+        return Err(format!(
+            "invalid type `{s}` (nested arrays are not allowed)"
+        ));
     }
-    Ok(FieldType { base: parse_base_type(base_str, package)?, container })
+    Ok(FieldType {
+        base: parse_base_type(base_str, package)?,
+        container,
+    })
 }
 
 fn parse_base_type(s: &str, package: &str) -> Result<BaseType, String> {
@@ -227,10 +313,28 @@ fn parse_base_type(s: &str, package: &str) -> Result<BaseType, String> {
     match s {
         "string" => return Ok(BaseType::String(None)),
         "wstring" => return Ok(BaseType::WString(None)),
-        "Header" => return Ok(BaseType::Nested(TypeName::new("std_msgs", Kind::Msg, "Header"))),
+        "Header" => {
+            return Ok(BaseType::Nested(TypeName::new(
+                "std_msgs",
+                Kind::Msg,
+                "Header",
+            )));
+        }
         // ROS 1 spellings still found in schema text written by some tools.
-        "time" => return Ok(BaseType::Nested(TypeName::new("builtin_interfaces", Kind::Msg, "Time"))),
-        "duration" => return Ok(BaseType::Nested(TypeName::new("builtin_interfaces", Kind::Msg, "Duration"))),
+        "time" => {
+            return Ok(BaseType::Nested(TypeName::new(
+                "builtin_interfaces",
+                Kind::Msg,
+                "Time",
+            )));
+        }
+        "duration" => {
+            return Ok(BaseType::Nested(TypeName::new(
+                "builtin_interfaces",
+                Kind::Msg,
+                "Duration",
+            )));
+        }
         _ => {}
     }
     if let Some(b) = s.strip_prefix("string<=") {
@@ -260,14 +364,19 @@ fn parse_default(ty: &FieldType, text: &str) -> Result<Literal, String> {
                 .and_then(|t| t.strip_suffix(']'))
                 .ok_or_else(|| format!("expected a list like `[1, 2]`, found `{text}`"))?;
             let items = split_list(inner)?;
-            let items: Vec<Literal> = items.iter().map(|i| parse_scalar(&ty.base, i)).collect::<Result<_, _>>()?;
+            let items: Vec<Literal> = items
+                .iter()
+                .map(|i| parse_scalar(&ty.base, i))
+                .collect::<Result<_, _>>()?;
             match ty.container {
-                Container::Array(n) if items.len() != n => {
-                    Err(format!("array of size {n} needs {n} values, found {}", items.len()))
-                }
-                Container::BoundedSeq(n) if items.len() > n => {
-                    Err(format!("sequence bounded to {n} values has {}", items.len()))
-                }
+                Container::Array(n) if items.len() != n => Err(format!(
+                    "array of size {n} needs {n} values, found {}",
+                    items.len()
+                )),
+                Container::BoundedSeq(n) if items.len() > n => Err(format!(
+                    "sequence bounded to {n} values has {}",
+                    items.len()
+                )),
                 _ => Ok(Literal::List(items)),
             }
         }
@@ -326,16 +435,22 @@ fn parse_scalar(base: &BaseType, text: &str) -> Result<Literal, String> {
                 .map_err(|_| format!("expected an integer for {}, found `{text}`", p.msg_name()))?;
             let (lo, hi) = p.int_range().unwrap_or((0, 0));
             if v < lo || v > hi {
-                return Err(format!("{v} is out of range for {} ({lo}..={hi})", p.msg_name()));
+                return Err(format!(
+                    "{v} is out of range for {} ({lo}..={hi})",
+                    p.msg_name()
+                ));
             }
             Ok(Literal::Int(v))
         }
         BaseType::String(bound) | BaseType::WString(bound) => {
             let s = unquote(text)?;
-            if let Some(b) = bound {
-                if s.chars().count() > *b {
-                    return Err(format!("string of {} characters exceeds its bound {b}", s.chars().count()));
-                }
+            if let Some(b) = bound
+                && s.chars().count() > *b
+            {
+                return Err(format!(
+                    "string of {} characters exceeds its bound {b}",
+                    s.chars().count()
+                ));
             }
             Ok(Literal::Str(s))
         }
@@ -408,14 +523,25 @@ mod tests {
         assert_eq!(m.constants[1].value, Literal::Str("hello".into()));
         assert_eq!(m.constants[2].value, Literal::Str("quoted # kept".into()));
         let names: Vec<_> = m.fields.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names, ["header", "x", "name", "fixed", "bounded", "points", "same_pkg", "names", "flag"]);
-        assert_eq!(m.fields[0].ty.nested().unwrap().to_string(), "std_msgs/msg/Header");
+        assert_eq!(
+            names,
+            [
+                "header", "x", "name", "fixed", "bounded", "points", "same_pkg", "names", "flag"
+            ]
+        );
+        assert_eq!(
+            m.fields[0].ty.nested().unwrap().to_string(),
+            "std_msgs/msg/Header"
+        );
         assert_eq!(m.fields[1].default, Some(Literal::Float(1.5)));
         assert_eq!(m.fields[3].ty.container, Container::Array(4));
         assert_eq!(m.fields[3].ty.type_id(), 3 + 48);
         assert_eq!(m.fields[4].ty.container, Container::BoundedSeq(3));
         assert_eq!(m.fields[5].ty.type_id(), 1 + 144);
-        assert_eq!(m.fields[6].ty.nested().unwrap().to_string(), "pkg/msg/Other");
+        assert_eq!(
+            m.fields[6].ty.nested().unwrap().to_string(),
+            "pkg/msg/Other"
+        );
         assert_eq!(m.fields[7].ty.type_id(), 21 + 96);
         assert_eq!(m.fields[7].ty.string_capacity(), 5);
         assert_eq!(m.fields[7].ty.capacity(), 2);
@@ -424,11 +550,30 @@ mod tests {
     #[test]
     fn services_and_actions_split_on_separators() {
         let s = parse_interface("pkg", "Add.srv", "int64 a\n---\nint64 sum\n", "Add.srv").unwrap();
-        let Interface::Service { request, response, .. } = s else { panic!("not a service") };
+        let Interface::Service {
+            request, response, ..
+        } = s
+        else {
+            panic!("not a service")
+        };
         assert_eq!(request.name.to_string(), "pkg/srv/Add_Request");
         assert_eq!(response.fields[0].name, "sum");
-        let a = parse_interface("pkg", "Go.action", "int32 g\n---\n---\nfloat32 f\n", "Go.action").unwrap();
-        let Interface::Action { goal, result, feedback, .. } = a else { panic!("not an action") };
+        let a = parse_interface(
+            "pkg",
+            "Go.action",
+            "int32 g\n---\n---\nfloat32 f\n",
+            "Go.action",
+        )
+        .unwrap();
+        let Interface::Action {
+            goal,
+            result,
+            feedback,
+            ..
+        } = a
+        else {
+            panic!("not an action")
+        };
         assert_eq!(goal.name.to_string(), "pkg/action/Go_Goal");
         assert!(result.fields.is_empty());
         assert_eq!(feedback.fields[0].ty.type_id(), 10);
@@ -440,7 +585,10 @@ mod tests {
             error("int32 a\nfloat65 b\n"),
             "pkg/msg/Thing.msg:2: unknown type `float65` (expected a primitive, string, `pkg/Type` or a type of this package)"
         );
-        assert_eq!(error("int32\n"), "pkg/msg/Thing.msg:1: expected `<type> <name>` but found only `int32`");
+        assert_eq!(
+            error("int32\n"),
+            "pkg/msg/Thing.msg:1: expected `<type> <name>` but found only `int32`"
+        );
         assert_eq!(
             error("int32 Bad\n"),
             "pkg/msg/Thing.msg:1: invalid field name `Bad` (expected lower_snake_case starting with a letter, without `__` or a trailing `_`)"
@@ -470,8 +618,20 @@ mod tests {
             "pkg/msg/Thing.msg:1: constant `X` cannot be an array (`int32[]`)"
         );
         let e = parse_interface("pkg", "Add.srv", "int64 a\n", "Add.srv").unwrap_err();
-        assert_eq!(e.to_string(), "Add.srv:1: a .srv file needs 1 `---` separator line(s), found 0");
-        let e = parse_interface("pkg", "Add.srv", "int64 a\n---\nint64 b\n---\nint64 c\n", "Add.srv").unwrap_err();
-        assert_eq!(e.to_string(), "Add.srv:4: a .srv file needs 1 `---` separator line(s), found 2");
+        assert_eq!(
+            e.to_string(),
+            "Add.srv:1: a .srv file needs 1 `---` separator line(s), found 0"
+        );
+        let e = parse_interface(
+            "pkg",
+            "Add.srv",
+            "int64 a\n---\nint64 b\n---\nint64 c\n",
+            "Add.srv",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Add.srv:4: a .srv file needs 1 `---` separator line(s), found 2"
+        );
     }
 }

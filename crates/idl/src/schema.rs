@@ -9,7 +9,8 @@ use crate::set::{IdlError, TypeSet};
 use crate::types::{BaseType, Container, FieldType, Kind, Literal, MessageDef, TypeName};
 
 /// The separator line between schema sections.
-pub const SEPARATOR: &str = "================================================================================";
+pub const SEPARATOR: &str =
+    "================================================================================";
 
 /// How a type is written inside `.msg` text: `pkg/Name` for messages, the full name otherwise.
 pub fn msg_type_ref(t: &TypeName) -> String {
@@ -75,8 +76,17 @@ pub fn literal_text(l: &Literal) -> String {
 pub fn msg_text(def: &MessageDef) -> String {
     let mut out = String::new();
     for c in &def.constants {
-        let ty = FieldType { base: c.ty.clone(), container: Container::Single };
-        let _ = writeln!(out, "{} {}={}", field_type_text(&ty), c.name, literal_text(&c.value));
+        let ty = FieldType {
+            base: c.ty.clone(),
+            container: Container::Single,
+        };
+        let _ = writeln!(
+            out,
+            "{} {}={}",
+            field_type_text(&ty),
+            c.name,
+            literal_text(&c.value)
+        );
     }
     for f in &def.fields {
         let _ = write!(out, "{} {}", field_type_text(&f.ty), f.name);
@@ -131,7 +141,9 @@ pub fn parse_ros2msg(name: &TypeName, text: &str) -> Result<TypeSet, IdlError> {
                 .and_then(TypeName::parse)
                 .ok_or_else(|| IdlError::Schema {
                     name: name.to_string(),
-                    message: format!("expected `MSG: pkg/Type` after a separator line, found `{trimmed}`"),
+                    message: format!(
+                        "expected `MSG: pkg/Type` after a separator line, found `{trimmed}`"
+                    ),
                 })?;
             current = dep;
             expect_header = false;
@@ -142,7 +154,10 @@ pub fn parse_ros2msg(name: &TypeName, text: &str) -> Result<TypeSet, IdlError> {
     }
     flush(&current, &mut body, &mut set)?;
     // `time` and `duration` are builtins in ROS 1 style text, which carries no section for them.
-    for (t, text) in [("Time", "int32 sec\nuint32 nanosec\n"), ("Duration", "int32 sec\nuint32 nanosec\n")] {
+    for (t, text) in [
+        ("Time", "int32 sec\nuint32 nanosec\n"),
+        ("Duration", "int32 sec\nuint32 nanosec\n"),
+    ] {
         let builtin = TypeName::new("builtin_interfaces", Kind::Msg, t);
         if !set.contains(&builtin) {
             set.add_message(parse_message(builtin, text, "builtin")?)?;

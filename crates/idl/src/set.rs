@@ -97,7 +97,10 @@ impl TypeSet {
     /// Adds every `msg/`, `srv/` and `action/` file of every package folder under `root`
     /// (`root/<pkg>/msg/*.msg` ...). Call [`TypeSet::check`] after the last addition.
     pub fn add_root(&mut self, root: &Path) -> Result<(), IdlError> {
-        let io = |path: &Path, source| IdlError::Io { path: path.display().to_string(), source };
+        let io = |path: &Path, source| IdlError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         let mut packages: Vec<_> = std::fs::read_dir(root)
             .map_err(|e| io(root, e))?
             .filter_map(Result::ok)
@@ -113,11 +116,17 @@ impl TypeSet {
 
     /// Adds one package folder (its name is the package name).
     pub fn add_package_dir(&mut self, pkg_dir: &Path) -> Result<(), IdlError> {
-        let io = |path: &Path, source| IdlError::Io { path: path.display().to_string(), source };
+        let io = |path: &Path, source| IdlError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         let package = pkg_dir
             .file_name()
             .and_then(|n| n.to_str())
-            .ok_or_else(|| IdlError::Schema { name: pkg_dir.display().to_string(), message: "not a package folder".into() })?
+            .ok_or_else(|| IdlError::Schema {
+                name: pkg_dir.display().to_string(),
+                message: "not a package folder".into(),
+            })?
             .to_owned();
         for sub in ["msg", "srv", "action"] {
             let dir = pkg_dir.join(sub);
@@ -133,8 +142,12 @@ impl TypeSet {
             files.sort();
             for file in files {
                 let text = std::fs::read_to_string(&file).map_err(|e| io(&file, e))?;
-                let file_name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-                let iface = parse_interface(&package, file_name, &text, &file.display().to_string())?;
+                let file_name = file
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default();
+                let iface =
+                    parse_interface(&package, file_name, &text, &file.display().to_string())?;
                 self.add_interface(iface, text)?;
             }
         }
@@ -145,14 +158,24 @@ impl TypeSet {
     pub fn add_interface(&mut self, iface: Interface, source: String) -> Result<(), IdlError> {
         match &iface {
             Interface::Message(m) => self.insert(m.clone(), DefRole::Message)?,
-            Interface::Service { name, request, response } => {
+            Interface::Service {
+                name,
+                request,
+                response,
+            } => {
                 self.add_service(name, request.clone(), response.clone())?;
             }
-            Interface::Action { name, goal, result, feedback } => {
+            Interface::Action {
+                name,
+                goal,
+                result,
+                feedback,
+            } => {
                 self.add_action(name, goal, result, feedback)?;
             }
         }
-        self.interfaces.insert(iface.name().clone(), (iface, source));
+        self.interfaces
+            .insert(iface.name().clone(), (iface, source));
         Ok(())
     }
 
@@ -168,25 +191,56 @@ impl TypeSet {
         Ok(())
     }
 
-    fn add_service(&mut self, name: &TypeName, request: MessageDef, response: MessageDef) -> Result<(), IdlError> {
+    fn add_service(
+        &mut self,
+        name: &TypeName,
+        request: MessageDef,
+        response: MessageDef,
+    ) -> Result<(), IdlError> {
         let origin = request.origin.clone();
-        let sibling = |suffix: &str| TypeName::new(&name.package, name.kind, &format!("{}{suffix}", name.name));
+        let sibling = |suffix: &str| {
+            TypeName::new(&name.package, name.kind, &format!("{}{suffix}", name.name))
+        };
         let event = synthetic(
             sibling("_Event"),
             &origin,
             vec![
-                ("info", nested("service_msgs", "ServiceEventInfo"), Container::Single),
-                ("request", BaseType::Nested(request.name.clone()), Container::BoundedSeq(1)),
-                ("response", BaseType::Nested(response.name.clone()), Container::BoundedSeq(1)),
+                (
+                    "info",
+                    nested("service_msgs", "ServiceEventInfo"),
+                    Container::Single,
+                ),
+                (
+                    "request",
+                    BaseType::Nested(request.name.clone()),
+                    Container::BoundedSeq(1),
+                ),
+                (
+                    "response",
+                    BaseType::Nested(response.name.clone()),
+                    Container::BoundedSeq(1),
+                ),
             ],
         );
         let top = synthetic(
             name.clone(),
             &origin,
             vec![
-                ("request_message", BaseType::Nested(request.name.clone()), Container::Single),
-                ("response_message", BaseType::Nested(response.name.clone()), Container::Single),
-                ("event_message", BaseType::Nested(event.name.clone()), Container::Single),
+                (
+                    "request_message",
+                    BaseType::Nested(request.name.clone()),
+                    Container::Single,
+                ),
+                (
+                    "response_message",
+                    BaseType::Nested(response.name.clone()),
+                    Container::Single,
+                ),
+                (
+                    "event_message",
+                    BaseType::Nested(event.name.clone()),
+                    Container::Single,
+                ),
             ],
         );
         self.insert(request, DefRole::Message)?;
@@ -195,37 +249,91 @@ impl TypeSet {
         self.insert(top, DefRole::Service)
     }
 
-    fn add_action(&mut self, name: &TypeName, goal: &MessageDef, result: &MessageDef, feedback: &MessageDef) -> Result<(), IdlError> {
+    fn add_action(
+        &mut self,
+        name: &TypeName,
+        goal: &MessageDef,
+        result: &MessageDef,
+        feedback: &MessageDef,
+    ) -> Result<(), IdlError> {
         let origin = goal.origin.clone();
-        let sibling = |suffix: &str| TypeName::new(&name.package, Kind::Action, &format!("{}{suffix}", name.name));
+        let sibling = |suffix: &str| {
+            TypeName::new(
+                &name.package,
+                Kind::Action,
+                &format!("{}{suffix}", name.name),
+            )
+        };
         let uuid = || nested("unique_identifier_msgs", "UUID");
         let part = |suffix: &str, fields| synthetic(sibling(suffix), &origin, fields);
         let goal_t = BaseType::Nested(goal.name.clone());
         let result_t = BaseType::Nested(result.name.clone());
         let feedback_t = BaseType::Nested(feedback.name.clone());
-        let send_req = part("_SendGoal_Request", vec![("goal_id", uuid(), Container::Single), ("goal", goal_t.clone(), Container::Single)]);
+        let send_req = part(
+            "_SendGoal_Request",
+            vec![
+                ("goal_id", uuid(), Container::Single),
+                ("goal", goal_t.clone(), Container::Single),
+            ],
+        );
         let send_resp = part(
             "_SendGoal_Response",
             vec![
-                ("accepted", BaseType::Primitive(Primitive::Bool), Container::Single),
-                ("stamp", nested("builtin_interfaces", "Time"), Container::Single),
+                (
+                    "accepted",
+                    BaseType::Primitive(Primitive::Bool),
+                    Container::Single,
+                ),
+                (
+                    "stamp",
+                    nested("builtin_interfaces", "Time"),
+                    Container::Single,
+                ),
             ],
         );
-        let get_req = part("_GetResult_Request", vec![("goal_id", uuid(), Container::Single)]);
+        let get_req = part(
+            "_GetResult_Request",
+            vec![("goal_id", uuid(), Container::Single)],
+        );
         let get_resp = part(
             "_GetResult_Response",
-            vec![("status", BaseType::Primitive(Primitive::Int8), Container::Single), ("result", result_t.clone(), Container::Single)],
+            vec![
+                (
+                    "status",
+                    BaseType::Primitive(Primitive::Int8),
+                    Container::Single,
+                ),
+                ("result", result_t.clone(), Container::Single),
+            ],
         );
-        let fb_msg = part("_FeedbackMessage", vec![("goal_id", uuid(), Container::Single), ("feedback", feedback_t.clone(), Container::Single)]);
+        let fb_msg = part(
+            "_FeedbackMessage",
+            vec![
+                ("goal_id", uuid(), Container::Single),
+                ("feedback", feedback_t.clone(), Container::Single),
+            ],
+        );
         let top = part(
             "",
             vec![
                 ("goal", goal_t, Container::Single),
                 ("result", result_t, Container::Single),
                 ("feedback", feedback_t, Container::Single),
-                ("send_goal_service", BaseType::Nested(sibling("_SendGoal")), Container::Single),
-                ("get_result_service", BaseType::Nested(sibling("_GetResult")), Container::Single),
-                ("feedback_message", BaseType::Nested(fb_msg.name.clone()), Container::Single),
+                (
+                    "send_goal_service",
+                    BaseType::Nested(sibling("_SendGoal")),
+                    Container::Single,
+                ),
+                (
+                    "get_result_service",
+                    BaseType::Nested(sibling("_GetResult")),
+                    Container::Single,
+                ),
+                (
+                    "feedback_message",
+                    BaseType::Nested(fb_msg.name.clone()),
+                    Container::Single,
+                ),
             ],
         );
         self.insert(goal.clone(), DefRole::Message)?;
@@ -241,15 +349,15 @@ impl TypeSet {
     pub fn check(&self) -> Result<(), IdlError> {
         for entry in self.entries.values() {
             for f in &entry.def.fields {
-                if let Some(t) = f.ty.nested() {
-                    if !self.entries.contains_key(t) {
-                        return Err(IdlError::UnknownType {
-                            origin: entry.def.origin.clone(),
-                            line: f.line,
-                            field: f.name.clone(),
-                            missing: t.to_string(),
-                        });
-                    }
+                if let Some(t) = f.ty.nested()
+                    && !self.entries.contains_key(t)
+                {
+                    return Err(IdlError::UnknownType {
+                        origin: entry.def.origin.clone(),
+                        line: f.line,
+                        field: f.name.clone(),
+                        missing: t.to_string(),
+                    });
                 }
             }
         }
@@ -261,7 +369,9 @@ impl TypeSet {
 
     /// Looks a definition up.
     pub fn get(&self, name: &TypeName) -> Result<&Entry, IdlError> {
-        self.entries.get(name).ok_or_else(|| IdlError::NotFound(name.to_string()))
+        self.entries
+            .get(name)
+            .ok_or_else(|| IdlError::NotFound(name.to_string()))
     }
 
     /// Every definition, sorted by name.
@@ -289,7 +399,12 @@ impl TypeSet {
     }
 
     /// Depth-first walk; `visiting` holds the current path so a cycle is caught.
-    fn visit(&self, t: &TypeName, visiting: &mut BTreeSet<TypeName>, done: &mut BTreeSet<TypeName>) -> Result<(), IdlError> {
+    fn visit(
+        &self,
+        t: &TypeName,
+        visiting: &mut BTreeSet<TypeName>,
+        done: &mut BTreeSet<TypeName>,
+    ) -> Result<(), IdlError> {
         if done.contains(t) {
             return Ok(());
         }

@@ -32,7 +32,12 @@ impl Rng {
 
 /// A random value of message type `name`: every integer range, finite floats, strings with
 /// non-ASCII characters, sequences of up to `max_len` elements, bounds respected.
-pub fn random_value(set: &TypeSet, name: &TypeName, rng: &mut Rng, max_len: usize) -> Result<Value, DynError> {
+pub fn random_value(
+    set: &TypeSet,
+    name: &TypeName,
+    rng: &mut Rng,
+    max_len: usize,
+) -> Result<Value, DynError> {
     let def = &set.get(name)?.def;
     let mut fields = Vec::with_capacity(def.fields.len());
     for f in &def.fields {
@@ -41,7 +46,12 @@ pub fn random_value(set: &TypeSet, name: &TypeName, rng: &mut Rng, max_len: usiz
     Ok(Value::Struct(fields))
 }
 
-fn random_field(set: &TypeSet, ty: &FieldType, rng: &mut Rng, max_len: usize) -> Result<Value, DynError> {
+fn random_field(
+    set: &TypeSet,
+    ty: &FieldType,
+    rng: &mut Rng,
+    max_len: usize,
+) -> Result<Value, DynError> {
     let n = match ty.container {
         Container::Single => return random_scalar(set, &ty.base, rng, max_len),
         Container::Array(n) => n,
@@ -51,13 +61,22 @@ fn random_field(set: &TypeSet, ty: &FieldType, rng: &mut Rng, max_len: usize) ->
     if matches!(&ty.base, BaseType::Primitive(p) if p.is_byte_like()) {
         return Ok(Value::Bytes((0..n).map(|_| rng.next_u64() as u8).collect()));
     }
-    let items = (0..n).map(|_| random_scalar(set, &ty.base, rng, max_len)).collect::<Result<Vec<_>, _>>()?;
+    let items = (0..n)
+        .map(|_| random_scalar(set, &ty.base, rng, max_len))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Value::Array(items))
 }
 
-const ALPHABET: &[char] = &['a', 'Z', '0', ' ', '_', '/', 'é', 'ß', '→', '\'', '"', ':', '#'];
+const ALPHABET: &[char] = &[
+    'a', 'Z', '0', ' ', '_', '/', 'é', 'ß', '→', '\'', '"', ':', '#',
+];
 
-fn random_scalar(set: &TypeSet, base: &BaseType, rng: &mut Rng, max_len: usize) -> Result<Value, DynError> {
+fn random_scalar(
+    set: &TypeSet,
+    base: &BaseType,
+    rng: &mut Rng,
+    max_len: usize,
+) -> Result<Value, DynError> {
     Ok(match base {
         BaseType::Primitive(p) => {
             let bits = rng.next_u64();
@@ -82,7 +101,11 @@ fn random_scalar(set: &TypeSet, base: &BaseType, rng: &mut Rng, max_len: usize) 
             let target = rng.below(limit as u64 + 1) as usize;
             while s.len() < target {
                 let c = ALPHABET[rng.below(ALPHABET.len() as u64) as usize];
-                let grown = if wide { s.encode_utf16().count() + c.len_utf16() } else { s.len() + c.len_utf8() };
+                let grown = if wide {
+                    s.encode_utf16().count() + c.len_utf16()
+                } else {
+                    s.len() + c.len_utf8()
+                };
                 if grown > limit {
                     break;
                 }
@@ -96,10 +119,18 @@ fn random_scalar(set: &TypeSet, base: &BaseType, rng: &mut Rng, max_len: usize) 
 
 fn finite_f32(bits: u64) -> f32 {
     let f = f32::from_bits(bits as u32);
-    if f.is_finite() { f } else { (bits % 1000) as f32 / 8.0 }
+    if f.is_finite() {
+        f
+    } else {
+        (bits % 1000) as f32 / 8.0
+    }
 }
 
 fn finite_f64(bits: u64) -> f64 {
     let f = f64::from_bits(bits);
-    if f.is_finite() { f } else { (bits % 1000) as f64 / 8.0 }
+    if f.is_finite() {
+        f
+    } else {
+        (bits % 1000) as f64 / 8.0
+    }
 }

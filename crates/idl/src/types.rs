@@ -38,7 +38,11 @@ pub struct TypeName {
 impl TypeName {
     /// Builds a name from its parts.
     pub fn new(package: &str, kind: Kind, name: &str) -> Self {
-        Self { package: package.to_owned(), kind, name: name.to_owned() }
+        Self {
+            package: package.to_owned(),
+            kind,
+            name: name.to_owned(),
+        }
     }
 
     /// Parses `pkg/msg/Name`, `pkg/srv/Name`, `pkg/action/Name`, or the short `pkg/Name`
@@ -154,7 +158,11 @@ impl Primitive {
     /// Encoded size in CDR, which is also its alignment.
     pub fn size(self) -> usize {
         match self {
-            Primitive::Bool | Primitive::Byte | Primitive::Char | Primitive::Int8 | Primitive::Uint8 => 1,
+            Primitive::Bool
+            | Primitive::Byte
+            | Primitive::Char
+            | Primitive::Int8
+            | Primitive::Uint8 => 1,
             Primitive::Int16 | Primitive::Uint16 => 2,
             Primitive::Int32 | Primitive::Uint32 | Primitive::Float32 => 4,
             Primitive::Int64 | Primitive::Uint64 | Primitive::Float64 => 8,

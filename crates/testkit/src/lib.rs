@@ -12,11 +12,16 @@ use std::process::{Command, Stdio};
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root exists")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root exists")
 }
 
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
 }
 
 /// Path to the Python interpreter of the interop venv, creating or updating the venv when
@@ -27,7 +32,8 @@ pub fn python() -> PathBuf {
     std::fs::create_dir_all(&target).expect("create target dir");
     let venv = target.join("interop-venv");
     let requirements = workspace_root().join("tests/interop/requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements).expect("tests/interop/requirements.txt is readable");
+    let wanted =
+        std::fs::read_to_string(&requirements).expect("tests/interop/requirements.txt is readable");
     let stamp = venv.join("embody-requirements.txt");
     let py = venv.join("bin/python");
 
@@ -37,11 +43,27 @@ pub fn python() -> PathBuf {
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && py.exists() {
         return py;
     }
-    eprintln!("embody-testkit: creating the interop venv at {} (pinned: {})", venv.display(), requirements.display());
+    eprintln!(
+        "embody-testkit: creating the interop venv at {} (pinned: {})",
+        venv.display(),
+        requirements.display()
+    );
     let _ = std::fs::remove_dir_all(&venv);
-    run(Command::new("python3").arg("-m").arg("venv").arg(&venv), "python3 -m venv");
     run(
-        Command::new(&py).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"]).arg(&requirements),
+        Command::new("python3").arg("-m").arg("venv").arg(&venv),
+        "python3 -m venv",
+    );
+    run(
+        Command::new(&py)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ])
+            .arg(&requirements),
         "pip install -r tests/interop/requirements.txt",
     );
     std::fs::write(&stamp, wanted).expect("write venv stamp");
@@ -49,7 +71,9 @@ pub fn python() -> PathBuf {
 }
 
 fn run(cmd: &mut Command, what: &str) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
     assert!(
         out.status.success(),
         "{what} failed ({}):\n{}\n{}",
@@ -77,6 +101,11 @@ pub fn run_python_script(script: &str, input: &[u8]) -> Vec<u8> {
     let writer = std::thread::spawn(move || stdin.write_all(&input));
     let out = child.wait_with_output().expect("wait for python");
     writer.join().expect("stdin writer").expect("write stdin");
-    assert!(out.status.success(), "{} failed:\n{}", path.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{} failed:\n{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }

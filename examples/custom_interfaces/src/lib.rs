@@ -19,7 +19,10 @@ mod tests {
         assert_eq!(WheelOdometry::TYPE_NAME, "my_robot_msgs/msg/WheelOdometry");
         assert!(WheelOdometry::TYPE_HASH.starts_with("RIHS01_"));
         assert!(WheelOdometry::SCHEMA.contains("MSG: geometry_msgs/Vector3"));
-        assert_eq!(<SetGear as Service>::DDS_TYPE_NAME, "my_robot_msgs::srv::dds_::SetGear_");
+        assert_eq!(
+            <SetGear as Service>::DDS_TYPE_NAME,
+            "my_robot_msgs::srv::dds_::SetGear_"
+        );
         assert_eq!(super::my_robot_msgs::srv::SetGear_Request::REVERSE, -1);
         assert_eq!(super::INTERFACES.iter().filter(|t| !t.derived).count(), 2);
     }
