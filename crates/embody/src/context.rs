@@ -1,0 +1,129 @@
+//! The context: one zenoh session, the ROS domain, and the id counter shared by every node
+//! and endpoint of a process (as rmw_zenoh's context does).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::OnceCell;
+
+use crate::args::RosArgs;
+use crate::config::{SessionOptions, domain_id_from_env, session_config};
+use crate::error::{Error, Result};
+use crate::graph::Graph;
+use crate::intra::Registry;
+use crate::node::{Node, NodeOptions};
+
+/// How to open a [`Context`]; everything left `None` comes from the environment.
+#[derive(Debug, Clone, Default)]
+pub struct ContextOptions {
+    /// ROS domain (default: `ROS_DOMAIN_ID`, else 0).
+    pub domain_id: Option<u32>,
+    /// Connect/listen endpoints overriding the defaults (`tcp/localhost:7447`).
+    pub session: SessionOptions,
+    /// The command line to take `--ros-args` from (default: this process's arguments).
+    pub args: Option<Vec<String>>,
+}
+
+impl ContextOptions {
+    /// Options that connect to one router, e.g. `tcp/127.0.0.1:7447`, and listen on loopback only.
+    pub fn router(endpoint: &str) -> Self {
+        Self {
+            session: SessionOptions {
+                connect: Some(vec![endpoint.to_owned()]),
+                listen: Some(vec!["tcp/127.0.0.1:0".to_owned()]),
+            },
+            args: Some(Vec::new()),
+            ..Self::default()
+        }
+    }
+}
+
+pub(crate) struct ContextInner {
+    pub(crate) session: zenoh::Session,
+    pub(crate) domain_id: u32,
+    pub(crate) zid: String,
+    next_id: AtomicU64,
+    pub(crate) args: RosArgs,
+    pub(crate) intra: Registry,
+    graph: OnceCell<Graph>,
+}
+
+/// A connection to the ROS graph. Cheap to clone; the session closes when the last clone
+/// and every node made from it are gone.
+#[derive(Clone)]
+pub struct Context {
+    pub(crate) inner: Arc<ContextInner>,
+}
+
+impl Context {
+    /// Opens a context configured from the environment and this process's `--ros-args`.
+    pub async fn new() -> Result<Self> {
+        Self::with_options(ContextOptions::default()).await
+    }
+
+    /// Opens a context with explicit options.
+    pub async fn with_options(options: ContextOptions) -> Result<Self> {
+        let domain_id = match options.domain_id {
+            Some(d) => d,
+            None => domain_id_from_env()?,
+        };
+        let argv = options.args.unwrap_or_else(|| std::env::args().collect());
+        let (_, args) = RosArgs::split(&argv)?;
+        let config = session_config(&options.session)?;
+        let session = zenoh::open(config).await.map_err(Error::zenoh)?;
+        let zid = session.zid().to_string();
+        Ok(Self {
+            inner: Arc::new(ContextInner {
+                session,
+                domain_id,
+                zid,
+                next_id: AtomicU64::new(0),
+                args,
+                intra: Registry::default(),
+                graph: OnceCell::new(),
+            }),
+        })
+    }
+
+    /// The ROS domain id.
+    pub fn domain_id(&self) -> u32 {
+        self.inner.domain_id
+    }
+
+    /// The zenoh session id (hex), the `zid` of this process's liveliness tokens.
+    pub fn zid(&self) -> &str {
+        &self.inner.zid
+    }
+
+    /// The underlying zenoh session, for tools and benchmarks.
+    pub fn session(&self) -> &zenoh::Session {
+        &self.inner.session
+    }
+
+    /// The `--ros-args` this context was opened with.
+    pub fn ros_args(&self) -> &RosArgs {
+        &self.inner.args
+    }
+
+    pub(crate) fn next_id(&self) -> u64 {
+        self.inner.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Creates a node in the root namespace (remapping rules may move it).
+    pub async fn create_node(&self, name: &str) -> Result<Node> {
+        Node::new(self.clone(), name, NodeOptions::default()).await
+    }
+
+    /// Creates a node with options (namespace, ...).
+    pub async fn create_node_with(&self, name: &str, options: NodeOptions) -> Result<Node> {
+        Node::new(self.clone(), name, options).await
+    }
+
+    /// The ROS graph as seen from liveliness tokens, started on first use.
+    pub async fn graph(&self) -> Result<&Graph> {
+        self.inner
+            .graph
+            .get_or_try_init(|| Graph::start(&self.inner.session, self.inner.domain_id))
+            .await
+    }
+}

@@ -1,0 +1,43 @@
+//! The embody runtime: nodes, topics and services over zenoh that put exactly the bytes and
+//! key expressions on the wire that ROS 2's `rmw_zenoh_cpp` does, so embody nodes and ROS 2
+//! nodes see each other.
+//!
+//! ```no_run
+//! # async fn demo() -> embody::Result<()> {
+//! use embody::{Context, QosProfile};
+//! use embody_msgs::std_msgs::msg::String as RosString;
+//!
+//! let ctx = Context::new().await?;                  // peer session, router at tcp/localhost:7447
+//! let node = ctx.create_node("talker").await?;
+//! let publisher = node.create_publisher::<RosString>("chatter", QosProfile::default()).await?;
+//! publisher.publish(RosString { data: "hello".into() }).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod args;
+pub mod config;
+mod context;
+mod error;
+pub mod graph;
+mod intra;
+pub mod names;
+mod node;
+mod publisher;
+pub mod qos;
+mod queue;
+mod router;
+mod service;
+mod subscription;
+pub mod wire;
+
+pub use context::{Context, ContextOptions};
+pub use error::{Error, NameError, Result, WireError};
+pub use graph::Graph;
+pub use node::{Node, NodeOptions};
+pub use publisher::{Publisher, RawPublisher};
+pub use qos::{Durability, History, QosProfile, Reliability};
+pub use router::Router;
+pub use service::{Client, ServiceServer};
+pub use subscription::{RawMessage, RawSubscription, StatsSnapshot, Subscription};
+
+pub use embody_msgs as msgs;

@@ -1,0 +1,160 @@
+//! Nodes: a name in the graph that owns publishers, subscriptions, services and clients.
+
+use std::sync::Arc;
+
+use embody_msgs::{Message, Service};
+use zenoh::liveliness::LivelinessToken;
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::names::{expand, node_fq_name, normalize_namespace, remap_name, remap_node, validate_namespace, validate_node_name};
+use crate::publisher::{Publisher, RawPublisher};
+use crate::qos::QosProfile;
+use crate::service::{Client, ServiceServer};
+use crate::subscription::{RawSubscription, Subscription};
+use crate::wire::{Entity, EntityKind, TopicInfo};
+
+/// Options for a new node.
+#[derive(Debug, Clone, Default)]
+pub struct NodeOptions {
+    /// Namespace, e.g. `/robot1` (default `/`).
+    pub namespace: Option<String>,
+}
+
+impl NodeOptions {
+    /// Options with a namespace.
+    pub fn namespace(ns: &str) -> Self {
+        Self { namespace: Some(ns.to_owned()) }
+    }
+}
+
+pub(crate) struct NodeInner {
+    pub(crate) ctx: Context,
+    pub(crate) name: String,
+    pub(crate) namespace: String,
+    pub(crate) nid: u64,
+    _token: LivelinessToken,
+}
+
+/// A ROS node. Cheap to clone.
+#[derive(Clone)]
+pub struct Node {
+    pub(crate) inner: Arc<NodeInner>,
+}
+
+impl Node {
+    pub(crate) async fn new(ctx: Context, name: &str, options: NodeOptions) -> Result<Self> {
+        let ns = normalize_namespace(options.namespace.as_deref().unwrap_or("/"));
+        let (name, namespace) = remap_node(&ctx.inner.args.remaps, name, &ns);
+        validate_node_name(&name)?;
+        validate_namespace(&namespace)?;
+        let nid = ctx.next_id();
+        let entity = Entity {
+            domain: ctx.domain_id(),
+            zid: ctx.zid().to_owned(),
+            nid: nid.to_string(),
+            eid: nid.to_string(),
+            kind: EntityKind::Node,
+            enclave: ctx.inner.args.enclave.clone().unwrap_or_else(|| "/".to_owned()),
+            namespace: namespace.clone(),
+            node_name: name.clone(),
+            topic: None,
+        };
+        let token = ctx
+            .inner
+            .session
+            .liveliness()
+            .declare_token(entity.liveliness_key())
+            .await
+            .map_err(Error::zenoh)?;
+        Ok(Self { inner: Arc::new(NodeInner { ctx, name, namespace, nid, _token: token }) })
+    }
+
+    /// The node's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The node's namespace.
+    pub fn namespace(&self) -> &str {
+        &self.inner.namespace
+    }
+
+    /// `namespace/name`.
+    pub fn fully_qualified_name(&self) -> String {
+        node_fq_name(&self.inner.namespace, &self.inner.name)
+    }
+
+    /// The context the node lives in.
+    pub fn context(&self) -> &Context {
+        &self.inner.ctx
+    }
+
+    /// Expands a topic or service name (relative, `~`) and applies remapping rules.
+    pub fn resolve_name(&self, name: &str) -> Result<String> {
+        let expanded = expand(name, &self.inner.namespace, &self.inner.name)?;
+        Ok(remap_name(&self.inner.ctx.inner.args.remaps, &expanded, &self.inner.namespace, &self.inner.name)?)
+    }
+
+    /// The liveliness entity for a new endpoint of this node.
+    pub(crate) fn endpoint(&self, kind: EntityKind, topic: TopicInfo) -> Entity {
+        let ctx = &self.inner.ctx;
+        Entity {
+            domain: ctx.domain_id(),
+            zid: ctx.zid().to_owned(),
+            nid: self.inner.nid.to_string(),
+            eid: ctx.next_id().to_string(),
+            kind,
+            enclave: ctx.inner.args.enclave.clone().unwrap_or_else(|| "/".to_owned()),
+            namespace: self.inner.namespace.clone(),
+            node_name: self.inner.name.clone(),
+            topic: Some(topic),
+        }
+    }
+
+    /// Creates a typed publisher.
+    pub async fn create_publisher<T: Message>(&self, topic: &str, qos: QosProfile) -> Result<Publisher<T>> {
+        Publisher::new(self, topic, qos).await
+    }
+
+    /// Creates a typed subscription.
+    pub async fn create_subscription<T: Message>(&self, topic: &str, qos: QosProfile) -> Result<Subscription<T>> {
+        Subscription::new(self, topic, qos).await
+    }
+
+    /// Creates a subscription that runs `callback` on a tokio task for each message.
+    pub async fn create_subscription_with<T, F>(&self, topic: &str, qos: QosProfile, callback: F) -> Result<Subscription<T>>
+    where
+        T: Message,
+        F: FnMut(Arc<T>) + Send + 'static,
+    {
+        let sub = Subscription::new(self, topic, qos).await?;
+        sub.spawn_callback(callback);
+        Ok(sub)
+    }
+
+    /// Creates a publisher of CDR bytes for a type given by name and hash (tools, bag play).
+    pub async fn create_raw_publisher(&self, topic: &str, type_name: &str, type_hash: &str, qos: QosProfile) -> Result<RawPublisher> {
+        RawPublisher::new(self, topic, type_name, type_hash, qos).await
+    }
+
+    /// Creates a subscription that delivers CDR bytes of any type on `topic`
+    /// (`type_name` restricts it to one type).
+    pub async fn create_raw_subscription(&self, topic: &str, type_name: &str, type_hash: &str, qos: QosProfile) -> Result<RawSubscription> {
+        RawSubscription::new(self, topic, type_name, type_hash, qos).await
+    }
+
+    /// Creates a service server answering with `handler`.
+    pub async fn create_service<S, F>(&self, name: &str, handler: F) -> Result<ServiceServer<S>>
+    where
+        S: Service,
+        F: Fn(S::Request) -> S::Response + Send + Sync + 'static,
+    {
+        ServiceServer::new(self, name, handler).await
+    }
+
+    /// Creates a service client.
+    pub async fn create_client<S: Service>(&self, name: &str) -> Result<Client<S>> {
+        Client::new(self, name).await
+    }
+}

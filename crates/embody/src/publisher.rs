@@ -1,0 +1,221 @@
+//! Publishers: typed (with intra-process delivery) and raw (CDR bytes, for tools and bags).
+
+use std::collections::VecDeque;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use embody_msgs::Message;
+use zenoh::liveliness::LivelinessToken;
+use zenoh::qos::{CongestionControl, Reliability as ZReliability};
+use zenoh::sample::Locality;
+use zenoh_ext::{AdvancedPublisherBuilderExt, CacheConfig, MissDetectionConfig};
+
+use crate::error::{Error, Result};
+use crate::intra::TopicSlot;
+use crate::node::Node;
+use crate::qos::{Durability, History, QosProfile, Reliability};
+use crate::wire::{Attachment, Entity, EntityKind, TopicInfo, data_key, dds_type_name, now_ns};
+
+enum ZPublisher {
+    Plain(zenoh::pubsub::Publisher<'static>),
+    Advanced(zenoh_ext::AdvancedPublisher<'static>),
+}
+
+/// The zenoh side of a publisher: key, token, attachment counter.
+pub(crate) struct WirePublisher {
+    zpub: ZPublisher,
+    entity: Entity,
+    gid: [u8; 16],
+    seq: AtomicI64,
+    remote_matched: Arc<AtomicBool>,
+    _matching: Option<zenoh::matching::MatchingListener<()>>,
+    _token: LivelinessToken,
+    key: String,
+}
+
+impl WirePublisher {
+    pub(crate) async fn new(node: &Node, fq_topic: &str, type_name: &str, type_hash: &str, qos: QosProfile, local_only_elsewhere: bool) -> Result<Self> {
+        let ctx = &node.inner.ctx;
+        let dds = dds_type_name(type_name).ok_or_else(|| Error::UnknownType(type_name.to_owned()))?;
+        let key = data_key(ctx.domain_id(), fq_topic, &dds, type_hash);
+        let entity = node.endpoint(
+            EntityKind::Publisher,
+            TopicInfo { name: fq_topic.to_owned(), dds_type: dds, type_hash: type_hash.to_owned(), qos },
+        );
+        let session = &ctx.inner.session;
+        let reliability = match qos.reliability {
+            Reliability::Reliable => ZReliability::Reliable,
+            Reliability::BestEffort => ZReliability::BestEffort,
+        };
+        // As rmw_zenoh: block only for reliable keep-all, drop otherwise.
+        let congestion = if qos.reliability == Reliability::Reliable && qos.history == History::KeepAll {
+            CongestionControl::Block
+        } else {
+            CongestionControl::Drop
+        };
+        let destination = if local_only_elsewhere { Locality::Remote } else { Locality::Any };
+        let builder = session
+            .declare_publisher(key.clone())
+            .reliability(reliability)
+            .congestion_control(congestion)
+            .allowed_destination(destination);
+        let remote_matched = Arc::new(AtomicBool::new(false));
+        let (zpub, matching) = if qos.durability == Durability::TransientLocal {
+            let mut b = builder.cache(CacheConfig::default().max_samples(qos.depth().unwrap_or(usize::MAX))).publisher_detection();
+            if qos.reliability == Reliability::Reliable {
+                b = b.sample_miss_detection(MissDetectionConfig::default().sporadic_heartbeat(Duration::from_millis(500)));
+            }
+            let p = b.await.map_err(Error::zenoh)?;
+            // The cache must be filled whether or not anyone listens yet.
+            remote_matched.store(true, Ordering::Relaxed);
+            (ZPublisher::Advanced(p), None)
+        } else {
+            let p = builder.await.map_err(Error::zenoh)?;
+            let flag = remote_matched.clone();
+            let listener = p
+                .matching_listener()
+                .callback(move |s| flag.store(s.matching(), Ordering::Relaxed))
+                .await
+                .map_err(Error::zenoh)?;
+            if p.matching_status().await.map_err(Error::zenoh)?.matching() {
+                remote_matched.store(true, Ordering::Relaxed);
+            }
+            (ZPublisher::Plain(p), Some(listener))
+        };
+        let token = session.liveliness().declare_token(entity.liveliness_key()).await.map_err(Error::zenoh)?;
+        let gid = entity.gid();
+        Ok(Self { zpub, entity, gid, seq: AtomicI64::new(1), remote_matched, _matching: matching, _token: token, key })
+    }
+
+    /// True when a subscriber in another session matches (always true for transient
+    /// local, whose cache must be kept).
+    pub(crate) fn has_remote_subscribers(&self) -> bool {
+        self.remote_matched.load(Ordering::Relaxed)
+    }
+
+    /// Puts one CDR payload with the rmw_zenoh attachment.
+    pub(crate) async fn put(&self, payload: Vec<u8>) -> Result<()> {
+        let att = Attachment {
+            sequence_number: self.seq.fetch_add(1, Ordering::Relaxed),
+            source_timestamp: now_ns(),
+            gid: self.gid,
+        };
+        let att = att.to_bytes().to_vec();
+        match &self.zpub {
+            ZPublisher::Plain(p) => p.put(payload).attachment(att).await,
+            ZPublisher::Advanced(p) => p.put(payload).attachment(att).await,
+        }
+        .map_err(Error::zenoh)
+    }
+
+    /// The data key expression.
+    pub(crate) fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The announced entity.
+    pub(crate) fn entity(&self) -> &Entity {
+        &self.entity
+    }
+}
+
+/// A typed publisher. Same-process subscriptions receive the very `Arc<T>` published.
+pub struct Publisher<T: Message> {
+    wire: WirePublisher,
+    local: Arc<TopicSlot<T>>,
+    latched: Option<Arc<Mutex<VecDeque<Arc<T>>>>>,
+    depth: usize,
+    topic: String,
+    _t: PhantomData<fn(T)>,
+}
+
+impl<T: Message> Publisher<T> {
+    pub(crate) async fn new(node: &Node, topic: &str, qos: QosProfile) -> Result<Self> {
+        let fq = node.resolve_name(topic)?;
+        let wire = WirePublisher::new(node, &fq, T::TYPE_NAME, T::TYPE_HASH, qos, true).await?;
+        let local = node.inner.ctx.inner.intra.slot::<T>(&fq, T::TYPE_NAME);
+        let latched = (qos.durability == Durability::TransientLocal).then(|| {
+            let cache = Arc::new(Mutex::new(VecDeque::new()));
+            local.add_latched(&cache);
+            cache
+        });
+        Ok(Self {
+            wire,
+            local,
+            latched,
+            depth: qos.depth().unwrap_or(usize::MAX),
+            topic: fq,
+            _t: PhantomData,
+        })
+    }
+
+    /// Publishes a message: handed as `Arc` to same-process subscriptions, serialized once
+    /// for subscribers elsewhere (and not at all when there are none).
+    pub async fn publish(&self, msg: impl Into<Arc<T>>) -> Result<()> {
+        let msg = msg.into();
+        if let Some(cache) = &self.latched {
+            let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
+            if c.len() >= self.depth {
+                c.pop_front();
+            }
+            c.push_back(msg.clone());
+        }
+        self.local.deliver(&msg);
+        if self.wire.has_remote_subscribers() {
+            // zenoh takes the Vec without copying; to_cdr sizes it once from the size hint.
+            self.wire.put(msg.to_cdr()?).await?;
+        }
+        Ok(())
+    }
+
+    /// The fully qualified topic name.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The data key expression on zenoh.
+    pub fn key_expr(&self) -> &str {
+        self.wire.key()
+    }
+
+    /// The liveliness token's entity (for introspection and tests).
+    pub fn entity(&self) -> &Entity {
+        self.wire.entity()
+    }
+
+    /// Number of subscriptions in this process that receive messages without zenoh.
+    pub fn local_subscription_count(&self) -> usize {
+        self.local.subscription_count()
+    }
+}
+
+/// A publisher of already-serialized CDR payloads for a type known by name and hash.
+pub struct RawPublisher {
+    wire: WirePublisher,
+    topic: String,
+}
+
+impl RawPublisher {
+    pub(crate) async fn new(node: &Node, topic: &str, type_name: &str, type_hash: &str, qos: QosProfile) -> Result<Self> {
+        let fq = node.resolve_name(topic)?;
+        let wire = WirePublisher::new(node, &fq, type_name, type_hash, qos, false).await?;
+        Ok(Self { wire, topic: fq })
+    }
+
+    /// Publishes a CDR payload (with its 4-byte header).
+    pub async fn publish(&self, cdr: Vec<u8>) -> Result<()> {
+        self.wire.put(cdr).await
+    }
+
+    /// The fully qualified topic name.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The data key expression on zenoh.
+    pub fn key_expr(&self) -> &str {
+        self.wire.key()
+    }
+}

@@ -1,0 +1,196 @@
+//! Services over zenoh queryables, as rmw_zenoh does them: the server's queryable is
+//! declared complete, the client's query carries the attachment, and the reply echoes the
+//! request's sequence number and client GID.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use embody_msgs::{Message, Service};
+use zenoh::liveliness::LivelinessToken;
+use zenoh::query::{ConsolidationMode, Query, QueryTarget};
+
+use crate::error::{Error, Result};
+use crate::node::Node;
+use crate::qos::QosProfile;
+use crate::wire::{Attachment, Entity, EntityKind, TopicInfo, data_key, now_ns};
+
+/// A service server. Dropping it withdraws the service.
+pub struct ServiceServer<S: Service> {
+    name: String,
+    handled: Arc<AtomicU64>,
+    rejected: Arc<AtomicU64>,
+    _queryable: zenoh::query::Queryable<()>,
+    _token: LivelinessToken,
+    _s: PhantomData<fn(S)>,
+}
+
+fn endpoint(node: &Node, kind: EntityKind, fq: &str, dds: &str, hash: &str) -> Entity {
+    node.endpoint(
+        kind,
+        TopicInfo { name: fq.to_owned(), dds_type: dds.to_owned(), type_hash: hash.to_owned(), qos: QosProfile::services_default() },
+    )
+}
+
+impl<S: Service> ServiceServer<S> {
+    pub(crate) async fn new<F>(node: &Node, name: &str, handler: F) -> Result<Self>
+    where
+        F: Fn(S::Request) -> S::Response + Send + Sync + 'static,
+    {
+        let ctx = &node.inner.ctx;
+        let fq = node.resolve_name(name)?;
+        let key = data_key(ctx.domain_id(), &fq, S::DDS_TYPE_NAME, S::TYPE_HASH);
+        let entity = endpoint(node, EntityKind::ServiceServer, &fq, S::DDS_TYPE_NAME, S::TYPE_HASH);
+        let handler = Arc::new(handler);
+        let handled = Arc::new(AtomicU64::new(0));
+        let rejected = Arc::new(AtomicU64::new(0));
+        let runtime = tokio::runtime::Handle::current();
+        let (h, r, service) = (handled.clone(), rejected.clone(), fq.clone());
+        let queryable = ctx
+            .inner
+            .session
+            .declare_queryable(key)
+            .complete(true)
+            .callback(move |query: Query| {
+                let handler = handler.clone();
+                let (h, r, service) = (h.clone(), r.clone(), service.clone());
+                // The handler is user code: run it on the runtime, not on zenoh's thread.
+                runtime.spawn(async move {
+                    match answer::<S>(&query, &*handler) {
+                        Ok((bytes, att)) => {
+                            if let Err(e) = query.reply(query.key_expr().clone(), bytes).attachment(att.to_bytes().to_vec()).await {
+                                tracing::warn!(service, "cannot send a reply: {e}");
+                            }
+                            h.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(why) => {
+                            r.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(service, "rejecting a request: {why}");
+                            let _ = query.reply_err(why).await;
+                        }
+                    }
+                });
+            })
+            .await
+            .map_err(Error::zenoh)?;
+        let token = ctx.inner.session.liveliness().declare_token(entity.liveliness_key()).await.map_err(Error::zenoh)?;
+        Ok(Self { name: fq, handled, rejected, _queryable: queryable, _token: token, _s: PhantomData })
+    }
+
+    /// The fully qualified service name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Requests answered so far.
+    pub fn handled(&self) -> u64 {
+        self.handled.load(Ordering::Relaxed)
+    }
+
+    /// Requests rejected (no attachment, undecodable payload).
+    pub fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::Relaxed)
+    }
+}
+
+fn answer<S: Service>(query: &Query, handler: &(dyn Fn(S::Request) -> S::Response + Send + Sync)) -> Result<(Vec<u8>, Attachment), String> {
+    let att = query
+        .attachment()
+        .ok_or_else(|| "request without the rmw_zenoh attachment".to_owned())
+        .and_then(|a| Attachment::parse(&a.to_bytes()).map_err(|e| e.to_string()))?;
+    let payload = query.payload().ok_or_else(|| "request without a payload".to_owned())?;
+    let req = S::Request::from_cdr(&payload.to_bytes()).map_err(|e| format!("request does not decode as {}: {e}", S::TYPE_NAME))?;
+    let resp = handler(req);
+    let bytes = resp.to_cdr().map_err(|e| format!("response does not encode: {e}"))?;
+    Ok((bytes, Attachment { sequence_number: att.sequence_number, source_timestamp: now_ns(), gid: att.gid }))
+}
+
+/// A service client.
+pub struct Client<S: Service> {
+    node: Node,
+    name: String,
+    key: String,
+    gid: [u8; 16],
+    seq: AtomicI64,
+    _token: LivelinessToken,
+    _s: PhantomData<fn(S)>,
+}
+
+impl<S: Service> Client<S> {
+    pub(crate) async fn new(node: &Node, name: &str) -> Result<Self> {
+        let ctx = &node.inner.ctx;
+        let fq = node.resolve_name(name)?;
+        let key = data_key(ctx.domain_id(), &fq, S::DDS_TYPE_NAME, S::TYPE_HASH);
+        let entity = endpoint(node, EntityKind::ServiceClient, &fq, S::DDS_TYPE_NAME, S::TYPE_HASH);
+        let token = ctx.inner.session.liveliness().declare_token(entity.liveliness_key()).await.map_err(Error::zenoh)?;
+        Ok(Self { node: node.clone(), name: fq, key, gid: entity.gid(), seq: AtomicI64::new(1), _token: token, _s: PhantomData })
+    }
+
+    /// The fully qualified service name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Waits until a server for this service and type shows up in the graph.
+    pub async fn wait_for_service(&self, timeout: Duration) -> Result<()> {
+        let graph = self.node.context().graph().await?;
+        let (name, dds) = (self.name.clone(), S::DDS_TYPE_NAME);
+        graph
+            .wait_until(timeout, move |g| {
+                g.endpoints(&name, EntityKind::ServiceServer).iter().any(|e| e.topic.as_ref().is_some_and(|t| t.dds_type == dds))
+            })
+            .await
+    }
+
+    /// Calls the service and waits at most `timeout` for the response.
+    pub async fn call(&self, request: &S::Request, timeout: Duration) -> Result<S::Response> {
+        let bytes = self.call_raw(request.to_cdr()?, timeout).await?;
+        Ok(S::Response::from_cdr(&bytes)?)
+    }
+
+    /// Calls with a CDR request and returns the CDR response (tools).
+    pub async fn call_raw(&self, request: Vec<u8>, timeout: Duration) -> Result<Vec<u8>> {
+        call_raw_on(&self.node, &self.key, &self.name, self.gid, &self.seq, request, timeout).await
+    }
+}
+
+/// Sends one request on `key` and waits for the first reply.
+pub(crate) async fn call_raw_on(
+    node: &Node,
+    key: &str,
+    service: &str,
+    gid: [u8; 16],
+    seq: &AtomicI64,
+    request: Vec<u8>,
+    timeout: Duration,
+) -> Result<Vec<u8>> {
+    let att = Attachment { sequence_number: seq.fetch_add(1, Ordering::Relaxed), source_timestamp: now_ns(), gid };
+    let replies = node
+        .context()
+        .session()
+        .get(key)
+        .payload(request)
+        .attachment(att.to_bytes().to_vec())
+        .target(QueryTarget::AllComplete)
+        .consolidation(ConsolidationMode::None)
+        // Longer than ours, so running out of time is reported as a timeout, while a
+        // query that no queryable matches ends at once ("no server").
+        .timeout(timeout + Duration::from_secs(1))
+        .await
+        .map_err(Error::zenoh)?;
+    let reply = match tokio::time::timeout(timeout, replies.recv_async()).await {
+        Err(_) => return Err(Error::Timeout(timeout)),
+        Ok(Err(_)) => {
+            return Err(Error::Service { service: service.to_owned(), message: "no server answered (is one running?)".to_owned() });
+        }
+        Ok(Ok(r)) => r,
+    };
+    match reply.result() {
+        Ok(sample) => Ok(sample.payload().to_bytes().into_owned()),
+        Err(e) => Err(Error::Service {
+            service: service.to_owned(),
+            message: String::from_utf8_lossy(&e.payload().to_bytes()).into_owned(),
+        }),
+    }
+}

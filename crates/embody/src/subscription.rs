@@ -1,0 +1,290 @@
+//! Subscriptions: typed (async stream or callback) and raw (CDR bytes of any type).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use embody_msgs::Message;
+use zenoh::liveliness::LivelinessToken;
+use zenoh::sample::{Locality, Sample};
+use zenoh_ext::{AdvancedSubscriberBuilderExt, HistoryConfig, RecoveryConfig};
+
+use crate::error::{Error, Result};
+use crate::node::Node;
+use crate::qos::{Durability, QosProfile, Reliability};
+use crate::queue::Queue;
+use crate::wire::{Attachment, Entity, EntityKind, TopicInfo, dds_type_name};
+
+/// Counters of what a subscription received and rejected.
+#[derive(Debug, Default)]
+pub struct SubscriptionStats {
+    received: AtomicU64,
+    decode_errors: AtomicU64,
+    missing_attachment: AtomicU64,
+    hash_mismatch: AtomicU64,
+    last_warning: Mutex<Option<Instant>>,
+}
+
+/// A snapshot of [`SubscriptionStats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// Messages delivered to the queue.
+    pub received: u64,
+    /// Payloads that did not decode as the subscription's type.
+    pub decode_errors: u64,
+    /// Samples without a valid rmw_zenoh attachment (dropped, as rmw_zenoh does).
+    pub missing_attachment: u64,
+    /// Samples published with the same type name but a different type hash.
+    pub hash_mismatch: u64,
+    /// Messages dropped because the keep-last queue was full.
+    pub dropped: u64,
+}
+
+impl SubscriptionStats {
+    /// Logs at most one warning per 5 s per subscription, so bad input cannot flood logs.
+    fn warn(&self, topic: &str, what: std::fmt::Arguments<'_>) {
+        let mut last = self.last_warning.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
+            *last = Some(Instant::now());
+            tracing::warn!(topic, "{what} (further problems on this subscription are counted, see its stats)");
+        }
+    }
+}
+
+pub(crate) enum ZSubscriber {
+    Plain(#[allow(dead_code)] zenoh::pubsub::Subscriber<()>),
+    Advanced(#[allow(dead_code)] zenoh_ext::AdvancedSubscriber<()>),
+}
+
+/// One checked sample: attachment parsed, type hash compared.
+pub(crate) struct Incoming {
+    /// Key expression the sample came on.
+    pub(crate) key: String,
+    /// The CDR payload.
+    pub(crate) payload: Vec<u8>,
+    /// The rmw_zenoh attachment.
+    pub(crate) attachment: Attachment,
+}
+
+/// Declares the zenoh side of a subscription. It listens on every hash of the type so a
+/// publisher with a different definition is reported instead of silently unheard.
+pub(crate) async fn declare_wire_subscription(
+    node: &Node,
+    fq_topic: &str,
+    type_name: &str,
+    type_hash: &str,
+    qos: QosProfile,
+    remote_only: bool,
+    stats: Arc<SubscriptionStats>,
+    deliver: impl Fn(Incoming) + Send + Sync + 'static,
+) -> Result<(ZSubscriber, LivelinessToken, Entity)> {
+    let ctx = &node.inner.ctx;
+    let dds = dds_type_name(type_name).ok_or_else(|| Error::UnknownType(type_name.to_owned()))?;
+    let key = crate::wire::data_key_any_hash(ctx.domain_id(), fq_topic, &dds);
+    let entity = node.endpoint(
+        EntityKind::Subscription,
+        TopicInfo { name: fq_topic.to_owned(), dds_type: dds, type_hash: type_hash.to_owned(), qos },
+    );
+    let topic = fq_topic.to_owned();
+    let want_hash = type_hash.to_owned();
+    let callback = move |sample: Sample| {
+        let key = sample.key_expr().as_str();
+        let hash = key.rsplit('/').next().unwrap_or_default();
+        if hash != want_hash {
+            stats.hash_mismatch.fetch_add(1, Ordering::Relaxed);
+            stats.warn(
+                &topic,
+                format_args!("dropping a sample whose type hash {hash} differs from ours ({want_hash}): publisher and subscriber use different definitions of the type"),
+            );
+            return;
+        }
+        let attachment = match sample.attachment().map(|a| Attachment::parse(&a.to_bytes())) {
+            Some(Ok(a)) => a,
+            Some(Err(e)) => {
+                stats.missing_attachment.fetch_add(1, Ordering::Relaxed);
+                stats.warn(&topic, format_args!("dropping a sample: {e}"));
+                return;
+            }
+            None => {
+                stats.missing_attachment.fetch_add(1, Ordering::Relaxed);
+                stats.warn(&topic, format_args!("dropping a sample without the rmw_zenoh attachment"));
+                return;
+            }
+        };
+        deliver(Incoming { key: key.to_owned(), payload: sample.payload().to_bytes().into_owned(), attachment });
+    };
+    let session = &ctx.inner.session;
+    let origin = if remote_only { Locality::Remote } else { Locality::Any };
+    let builder = session.declare_subscriber(key).allowed_origin(origin).callback(callback);
+    let zsub = if qos.durability == Durability::TransientLocal {
+        let mut b = builder
+            .history(HistoryConfig::default().detect_late_publishers().max_samples(qos.depth().unwrap_or(usize::MAX)))
+            .subscriber_detection()
+            .query_timeout(Duration::from_secs(3600));
+        if qos.reliability == Reliability::Reliable {
+            b = b.recovery(RecoveryConfig::default().heartbeat());
+        }
+        ZSubscriber::Advanced(b.await.map_err(Error::zenoh)?)
+    } else {
+        ZSubscriber::Plain(builder.await.map_err(Error::zenoh)?)
+    };
+    let token = session.liveliness().declare_token(entity.liveliness_key()).await.map_err(Error::zenoh)?;
+    Ok((zsub, token, entity))
+}
+
+/// A typed subscription. Messages arrive as `Arc<T>`: from another process decoded once,
+/// from this process without any copy.
+pub struct Subscription<T: Message> {
+    queue: Arc<Queue<Arc<T>>>,
+    stats: Arc<SubscriptionStats>,
+    topic: String,
+    entity: Entity,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    _zsub: ZSubscriber,
+    _token: LivelinessToken,
+}
+
+impl<T: Message> Subscription<T> {
+    pub(crate) async fn new(node: &Node, topic: &str, qos: QosProfile) -> Result<Self> {
+        let fq = node.resolve_name(topic)?;
+        let queue = Arc::new(Queue::new(qos.depth()));
+        let stats = Arc::new(SubscriptionStats::default());
+        let (q, s, t) = (queue.clone(), stats.clone(), fq.clone());
+        let deliver = move |inc: Incoming| match T::from_cdr(&inc.payload) {
+            Ok(m) => {
+                s.received.fetch_add(1, Ordering::Relaxed);
+                q.push(Arc::new(m));
+            }
+            Err(e) => {
+                s.decode_errors.fetch_add(1, Ordering::Relaxed);
+                s.warn(&t, format_args!("dropping a {} that does not decode: {e}", T::TYPE_NAME));
+            }
+        };
+        let (zsub, token, entity) =
+            declare_wire_subscription(node, &fq, T::TYPE_NAME, T::TYPE_HASH, qos, true, stats.clone(), deliver).await?;
+        let slot = node.inner.ctx.inner.intra.slot::<T>(&fq, T::TYPE_NAME);
+        slot.add_subscription(&queue, qos.durability == Durability::TransientLocal);
+        Ok(Self { queue, stats, topic: fq, entity, task: Mutex::new(None), _zsub: zsub, _token: token })
+    }
+
+    /// Waits for the next message.
+    pub async fn recv(&self) -> Option<Arc<T>> {
+        self.queue.pop().await
+    }
+
+    /// The next message if one is queued.
+    pub fn try_recv(&self) -> Option<Arc<T>> {
+        self.queue.try_pop()
+    }
+
+    /// What this subscription received and rejected so far.
+    pub fn stats(&self) -> StatsSnapshot {
+        let s = &self.stats;
+        StatsSnapshot {
+            received: s.received.load(Ordering::Relaxed),
+            decode_errors: s.decode_errors.load(Ordering::Relaxed),
+            missing_attachment: s.missing_attachment.load(Ordering::Relaxed),
+            hash_mismatch: s.hash_mismatch.load(Ordering::Relaxed),
+            dropped: self.queue.dropped(),
+        }
+    }
+
+    /// The fully qualified topic name.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The liveliness token's entity.
+    pub fn entity(&self) -> &Entity {
+        &self.entity
+    }
+
+    pub(crate) fn spawn_callback<F: FnMut(Arc<T>) + Send + 'static>(&self, mut callback: F) {
+        let queue = self.queue.clone();
+        let handle = tokio::spawn(async move {
+            while let Some(m) = queue.pop().await {
+                callback(m);
+            }
+        });
+        *self.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
+    }
+}
+
+impl<T: Message> Drop for Subscription<T> {
+    fn drop(&mut self) {
+        self.queue.close();
+        if let Some(h) = self.task.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            h.abort();
+        }
+    }
+}
+
+/// A CDR payload as received, with the publisher's attachment.
+#[derive(Debug, Clone)]
+pub struct RawMessage {
+    /// The CDR bytes (header included).
+    pub payload: Vec<u8>,
+    /// Publisher sequence number, source timestamp and GID.
+    pub attachment: Attachment,
+    /// When this process received it (ns since the UNIX epoch).
+    pub received_ns: i64,
+    /// The key expression it arrived on.
+    pub key: String,
+}
+
+/// A subscription delivering CDR bytes, for tools (`topic echo`, `topic hz`, bag record).
+pub struct RawSubscription {
+    queue: Arc<Queue<RawMessage>>,
+    stats: Arc<SubscriptionStats>,
+    topic: String,
+    _zsub: ZSubscriber,
+    _token: LivelinessToken,
+}
+
+impl RawSubscription {
+    pub(crate) async fn new(node: &Node, topic: &str, type_name: &str, type_hash: &str, qos: QosProfile) -> Result<Self> {
+        let fq = node.resolve_name(topic)?;
+        let queue = Arc::new(Queue::new(qos.depth()));
+        let stats = Arc::new(SubscriptionStats::default());
+        let (q, s) = (queue.clone(), stats.clone());
+        let deliver = move |inc: Incoming| {
+            s.received.fetch_add(1, Ordering::Relaxed);
+            q.push(RawMessage { payload: inc.payload, attachment: inc.attachment, received_ns: crate::wire::now_ns(), key: inc.key });
+        };
+        let (zsub, token, _) = declare_wire_subscription(node, &fq, type_name, type_hash, qos, false, stats.clone(), deliver).await?;
+        Ok(Self { queue, stats, topic: fq, _zsub: zsub, _token: token })
+    }
+
+    /// Waits for the next payload.
+    pub async fn recv(&self) -> Option<RawMessage> {
+        self.queue.pop().await
+    }
+
+    /// The next payload if one is queued.
+    pub fn try_recv(&self) -> Option<RawMessage> {
+        self.queue.try_pop()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> StatsSnapshot {
+        let s = &self.stats;
+        StatsSnapshot {
+            received: s.received.load(Ordering::Relaxed),
+            decode_errors: 0,
+            missing_attachment: s.missing_attachment.load(Ordering::Relaxed),
+            hash_mismatch: s.hash_mismatch.load(Ordering::Relaxed),
+            dropped: self.queue.dropped(),
+        }
+    }
+
+    /// The fully qualified topic name.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+}
+
+impl Drop for RawSubscription {
+    fn drop(&mut self) {
+        self.queue.close();
+    }
+}
