@@ -1,0 +1,223 @@
+//! The runtime in one process: two contexts (two zenoh sessions) through a router of the
+//! test's own on a loopback port, so tests run in parallel.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use embody::{Context, ContextOptions, QosProfile, Router};
+use embody_msgs::Message;
+use embody_msgs::example_interfaces::srv::{AddTwoInts, AddTwoInts_Request, AddTwoInts_Response};
+use embody_msgs::geometry_msgs::msg::Twist;
+use embody_msgs::std_msgs::msg::{Int32, String as RosString};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn router() -> (Router, String) {
+    let port = embody_testkit::free_loopback_port();
+    let endpoint = format!("tcp/127.0.0.1:{port}");
+    let router = Router::start(std::slice::from_ref(&endpoint)).await.expect("router starts");
+    (router, endpoint)
+}
+
+async fn context(endpoint: &str) -> Context {
+    Context::with_options(ContextOptions::router(endpoint)).await.expect("context opens")
+}
+
+/// Waits until `topic` has a subscription in the graph seen by `ctx`.
+async fn wait_for_subscriber(ctx: &Context, topic: &str) {
+    let graph = ctx.graph().await.unwrap();
+    graph
+        .wait_until(WAIT, |g| !g.endpoints(topic, embody::wire::EntityKind::Subscription).is_empty())
+        .await
+        .unwrap_or_else(|e| panic!("no subscriber on {topic}: {e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reliable_messages_arrive_complete_and_in_order() {
+    let (_router, ep) = router().await;
+    let (a, b) = (context(&ep).await, context(&ep).await);
+    let talker = a.create_node("talker").await.unwrap();
+    let listener = b.create_node("listener").await.unwrap();
+    let sub = listener.create_subscription::<Int32>("numbers", QosProfile::keep_last(2000)).await.unwrap();
+    let publisher = talker.create_publisher::<Int32>("numbers", QosProfile::keep_last(2000)).await.unwrap();
+    wait_for_subscriber(&a, "/numbers").await;
+    // Matching is learned through the router a moment after the graph shows the token.
+    tokio::time::timeout(WAIT, async {
+        loop {
+            publisher.publish(Int32 { data: -1 }).await.unwrap();
+            if let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(50), sub.recv()).await {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("first message gets through");
+    while sub.try_recv().is_some() {}
+    for i in 0..1000 {
+        publisher.publish(Int32 { data: i }).await.unwrap();
+    }
+    let mut got = Vec::new();
+    while got.len() < 1000 {
+        let m = tokio::time::timeout(WAIT, sub.recv()).await.expect("message in time").unwrap();
+        if m.data >= 0 {
+            got.push(m.data);
+        }
+    }
+    assert_eq!(got, (0..1000).collect::<Vec<_>>());
+    let stats = sub.stats();
+    assert_eq!((stats.decode_errors, stats.missing_attachment, stats.hash_mismatch, stats.dropped), (0, 0, 0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_local_late_joiner_gets_the_last_n() {
+    let (_router, ep) = router().await;
+    let (a, b) = (context(&ep).await, context(&ep).await);
+    let talker = a.create_node("latcher").await.unwrap();
+    let publisher = talker.create_publisher::<Int32>("latched", QosProfile::transient_local(3)).await.unwrap();
+    for i in 0..10 {
+        publisher.publish(Int32 { data: i }).await.unwrap();
+    }
+    let late = b.create_node("late").await.unwrap();
+    let sub = late.create_subscription::<Int32>("latched", QosProfile::transient_local(3)).await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(tokio::time::timeout(WAIT, sub.recv()).await.expect("history in time").unwrap().data);
+    }
+    assert_eq!(got, [7, 8, 9]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_answer_concurrent_calls_and_time_out() {
+    let (_router, ep) = router().await;
+    let (a, b) = (context(&ep).await, context(&ep).await);
+    let server_node = a.create_node("adder").await.unwrap();
+    let server = server_node
+        .create_service::<AddTwoInts, _>("add_two_ints", |r: AddTwoInts_Request| AddTwoInts_Response { sum: r.a + r.b })
+        .await
+        .unwrap();
+    let client_node = b.create_node("caller").await.unwrap();
+    let client = Arc::new(client_node.create_client::<AddTwoInts>("add_two_ints").await.unwrap());
+    client.wait_for_service(WAIT).await.expect("service appears");
+    let calls: Vec<_> = (0..50i64)
+        .map(|i| {
+            let c = client.clone();
+            tokio::spawn(async move { c.call(&AddTwoInts_Request { a: i, b: 1000 }, WAIT).await })
+        })
+        .collect();
+    for (i, h) in calls.into_iter().enumerate() {
+        assert_eq!(h.await.unwrap().unwrap().sum, i as i64 + 1000);
+    }
+    assert_eq!(server.handled(), 50);
+
+    // A server that never answers in time: the call times out.
+    let slow_node = a.create_node("slow").await.unwrap();
+    let _slow = slow_node
+        .create_service::<AddTwoInts, _>("slow_add", |r: AddTwoInts_Request| {
+            std::thread::sleep(Duration::from_millis(1500));
+            AddTwoInts_Response { sum: r.a + r.b }
+        })
+        .await
+        .unwrap();
+    let slow_client = client_node.create_client::<AddTwoInts>("slow_add").await.unwrap();
+    slow_client.wait_for_service(WAIT).await.unwrap();
+    let e = slow_client.call(&AddTwoInts_Request { a: 1, b: 2 }, Duration::from_millis(200)).await.unwrap_err();
+    assert!(matches!(e, embody::Error::Timeout(_)), "{e}");
+
+    // No server at all: an error that says so, not a hang.
+    let none = client_node.create_client::<AddTwoInts>("nobody_home").await.unwrap();
+    let e = none.call(&AddTwoInts_Request::default(), WAIT).await.unwrap_err();
+    assert_eq!(e.to_string(), "service `/nobody_home` failed: no server answered (is one running?)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intra_process_delivery_shares_the_arc_and_arrives_once() {
+    let (_router, ep) = router().await;
+    let ctx = context(&ep).await;
+    let node = ctx.create_node("local").await.unwrap();
+    let s1 = node.create_subscription::<Twist>("cmd", QosProfile::keep_last(10)).await.unwrap();
+    let s2 = node.create_subscription::<Twist>("cmd", QosProfile::keep_last(10)).await.unwrap();
+    let publisher = node.create_publisher::<Twist>("cmd", QosProfile::keep_last(10)).await.unwrap();
+    assert_eq!(publisher.local_subscription_count(), 2);
+    let msg = Arc::new(Twist::default());
+    publisher.publish(msg.clone()).await.unwrap();
+    let (r1, r2) = (s1.recv().await.unwrap(), s2.recv().await.unwrap());
+    assert!(Arc::ptr_eq(&r1, &msg) && Arc::ptr_eq(&r2, &msg), "same allocation, no serialization");
+    // With a subscriber in another session the message also goes through zenoh; the local
+    // subscriptions must still get each message exactly once, and nothing via zenoh.
+    let other = context(&ep).await;
+    let remote = other.create_node("remote").await.unwrap().create_subscription::<Twist>("cmd", QosProfile::keep_last(100)).await.unwrap();
+    wait_for_subscriber(&ctx, "/cmd").await;
+    let mut published = 0;
+    tokio::time::timeout(WAIT, async {
+        loop {
+            publisher.publish(Twist::default()).await.unwrap();
+            published += 1;
+            if let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(50), remote.recv()).await {
+                break;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let local_count = std::iter::from_fn(|| s1.try_recv()).count();
+    assert_eq!(local_count, published, "each message exactly once locally");
+    assert_eq!(s1.stats().received, 0, "nothing came in through zenoh");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_lists_nodes_topics_services_and_forgets_closed_sessions() {
+    let (_router, ep) = router().await;
+    let observer = context(&ep).await;
+    let graph = observer.graph().await.unwrap();
+    {
+        let ctx = context(&ep).await;
+        let node = ctx.create_node_with("cam", embody::NodeOptions::namespace("/robot1")).await.unwrap();
+        let _p = node.create_publisher::<RosString>("~/status", QosProfile::sensor_data()).await.unwrap();
+        let _s = node
+            .create_service::<AddTwoInts, _>("add", |r: AddTwoInts_Request| AddTwoInts_Response { sum: r.a + r.b })
+            .await
+            .unwrap();
+        graph.wait_until(WAIT, |g| g.node_names().contains(&"/robot1/cam".to_owned()) && !g.service_names_and_types().is_empty()).await.unwrap();
+        let topics = graph.topic_names_and_types();
+        assert_eq!(topics["/robot1/cam/status"].iter().collect::<Vec<_>>(), ["std_msgs/msg/String"]);
+        assert_eq!(graph.service_names_and_types()["/robot1/add"].iter().collect::<Vec<_>>(), ["example_interfaces/srv/AddTwoInts"]);
+        let pubs = graph.endpoints("/robot1/cam/status", embody::wire::EntityKind::Publisher);
+        assert_eq!(pubs[0].topic.as_ref().unwrap().qos, QosProfile::sensor_data());
+        assert_eq!(pubs[0].topic.as_ref().unwrap().type_hash, RosString::TYPE_HASH);
+        ctx.session().close().await.unwrap();
+    }
+    graph.wait_until(WAIT, |g| !g.node_names().contains(&"/robot1/cam".to_owned())).await.expect("closed session leaves the graph");
+    assert!(graph.topic_names_and_types().get("/robot1/cam/status").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_counted_not_fatal() {
+    let (_router, ep) = router().await;
+    let (a, b) = (context(&ep).await, context(&ep).await);
+    let node = b.create_node("strict").await.unwrap();
+    let sub = node.create_subscription::<RosString>("text", QosProfile::keep_last(10)).await.unwrap();
+    wait_for_subscriber(&a, "/text").await;
+    let dds = "std_msgs::msg::dds_::String_";
+    let right = embody::wire::data_key(0, "/text", dds, RosString::TYPE_HASH);
+    let wrong = embody::wire::data_key(0, "/text", dds, "RIHS01_0000000000000000000000000000000000000000000000000000000000000000");
+    let att = embody::wire::Attachment { sequence_number: 1, source_timestamp: 0, gid: [7; 16] }.to_bytes().to_vec();
+    let good = RosString { data: "ok".into() }.to_cdr().unwrap();
+    let session = a.session();
+    tokio::time::timeout(WAIT, async {
+        loop {
+            // Wrong hash, missing attachment, undecodable payload, then a good one.
+            session.put(&wrong, good.clone()).attachment(att.clone()).await.unwrap();
+            session.put(&right, good.clone()).await.unwrap();
+            session.put(&right, vec![0, 1, 0, 0, 9]).attachment(att.clone()).await.unwrap();
+            session.put(&right, good.clone()).attachment(att.clone()).await.unwrap();
+            if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(100), sub.recv()).await {
+                assert_eq!(m.data, "ok");
+                break;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let s = sub.stats();
+    assert!(s.hash_mismatch >= 1 && s.missing_attachment >= 1 && s.decode_errors >= 1, "{s:?}");
+}
