@@ -1,6 +1,11 @@
 //! The `embody` command.
 
+mod common;
 mod interface;
+mod node_cmd;
+mod router_cmd;
+mod service_cmd;
+mod topic;
 
 use clap::{Parser, Subcommand};
 
@@ -17,12 +22,45 @@ enum Command {
     /// Inspect the interface types (messages, services, actions) embody was built with.
     #[command(subcommand)]
     Interface(interface::InterfaceCommand),
+    /// Run a zenoh router (interchangeable with rmw_zenohd).
+    Router(router_cmd::RouterArgs),
+    /// Topics: list, info, echo, pub, hz.
+    #[command(subcommand)]
+    Topic(topic::TopicCommand),
+    /// Nodes: list, info.
+    #[command(subcommand)]
+    Node(node_cmd::NodeCommand),
+    /// Services: list, call.
+    #[command(subcommand)]
+    Service(service_cmd::ServiceCommand),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,zenoh=error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let result = match cli.command {
         Command::Interface(cmd) => interface::run(cmd),
+        other => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(async move {
+                match other {
+                    Command::Router(a) => router_cmd::run(a).await,
+                    Command::Topic(c) => topic::run(c).await,
+                    Command::Node(c) => node_cmd::run(c).await,
+                    Command::Service(c) => service_cmd::run(c).await,
+                    Command::Interface(_) => Ok(()),
+                }
+            }),
+            Err(e) => Err(e.into()),
+        },
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -35,15 +35,19 @@ impl RosArgs {
                 let flag = args[i].as_str();
                 let mut value = || {
                     i += 1;
-                    args.get(i).cloned().ok_or_else(|| Error::Args(format!("`{flag}` needs a value")))
+                    args.get(i)
+                        .cloned()
+                        .ok_or_else(|| Error::Args(format!("`{flag}` needs a value")))
                 };
                 match flag {
-                    "-r" | "--remap" => ros.remaps.push(Remap::parse(&value()?).map_err(Error::Args)?),
+                    "-r" | "--remap" => ros
+                        .remaps
+                        .push(Remap::parse(&value()?).map_err(Error::Args)?),
                     "-p" | "--param" => {
                         let v = value()?;
-                        let (name, val) = v
-                            .split_once(":=")
-                            .ok_or_else(|| Error::Args(format!("parameter `{v}` needs `name:=value`")))?;
+                        let (name, val) = v.split_once(":=").ok_or_else(|| {
+                            Error::Args(format!("parameter `{v}` needs `name:=value`"))
+                        })?;
                         ros.params.push((name.to_owned(), val.to_owned()));
                     }
                     "--params-file" => ros.params_files.push(value()?),
@@ -72,16 +76,33 @@ mod tests {
     #[test]
     fn splits_own_and_ros_arguments() {
         let (own, ros) = RosArgs::split(&s(&[
-            "prog", "--verbose", "--ros-args", "-r", "chatter:=/x", "-r", "__ns:=/robot", "-p", "rate:=10", "--", "tail",
+            "prog",
+            "--verbose",
+            "--ros-args",
+            "-r",
+            "chatter:=/x",
+            "-r",
+            "__ns:=/robot",
+            "-p",
+            "rate:=10",
+            "--",
+            "tail",
         ]))
         .unwrap();
         assert_eq!(own, s(&["prog", "--verbose", "tail"]));
         assert_eq!(ros.remaps.len(), 2);
         assert_eq!(ros.params, [("rate".to_owned(), "10".to_owned())]);
         assert_eq!(
-            RosArgs::split(&s(&["p", "--ros-args", "--bogus"])).unwrap_err().to_string(),
+            RosArgs::split(&s(&["p", "--ros-args", "--bogus"]))
+                .unwrap_err()
+                .to_string(),
             "--ros-args: unknown argument `--bogus`"
         );
-        assert_eq!(RosArgs::split(&s(&["p", "--ros-args", "-r"])).unwrap_err().to_string(), "--ros-args: `-r` needs a value");
+        assert_eq!(
+            RosArgs::split(&s(&["p", "--ros-args", "-r"]))
+                .unwrap_err()
+                .to_string(),
+            "--ros-args: `-r` needs a value"
+        );
     }
 }

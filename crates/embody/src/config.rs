@@ -32,7 +32,10 @@ pub struct SessionOptions {
 }
 
 fn json_list(v: &[String]) -> String {
-    let items: Vec<String> = v.iter().map(|e| format!("\"{}\"", e.replace('"', ""))).collect();
+    let items: Vec<String> = v
+        .iter()
+        .map(|e| format!("\"{}\"", e.replace('"', "")))
+        .collect();
     format!("[{}]", items.join(","))
 }
 
@@ -44,32 +47,39 @@ fn insert(config: &mut zenoh::Config, key: &str, value: &str) -> Result<()> {
 
 /// Applies `ZENOH_CONFIG_OVERRIDE="key=value;key=value"` (values are JSON5).
 fn apply_overrides(config: &mut zenoh::Config, overrides: &str) -> Result<()> {
-    for item in overrides.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-        let (k, v) = item
-            .split_once('=')
-            .ok_or_else(|| Error::Config(format!("ZENOH_CONFIG_OVERRIDE entry `{item}` needs `key=value`")))?;
+    for item in overrides
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let (k, v) = item.split_once('=').ok_or_else(|| {
+            Error::Config(format!(
+                "ZENOH_CONFIG_OVERRIDE entry `{item}` needs `key=value`"
+            ))
+        })?;
         insert(config, k.trim(), v.trim())?;
     }
     Ok(())
 }
 
 /// The peer session config: `ZENOH_SESSION_CONFIG_URI` if set, else rmw_zenoh's defaults;
-/// then `options`; then `ZENOH_CONFIG_OVERRIDE`.
+/// then `ZENOH_CONFIG_OVERRIDE`; then explicit `options`, which win.
 pub fn session_config(options: &SessionOptions) -> Result<zenoh::Config> {
     let mut config = match std::env::var("ZENOH_SESSION_CONFIG_URI") {
-        Ok(path) if !path.is_empty() => {
-            zenoh::Config::from_file(&path).map_err(|e| Error::Config(format!("ZENOH_SESSION_CONFIG_URI={path}: {e}")))?
+        Ok(path) if !path.is_empty() => zenoh::Config::from_file(&path)
+            .map_err(|e| Error::Config(format!("ZENOH_SESSION_CONFIG_URI={path}: {e}")))?,
+        _ => {
+            zenoh::Config::from_json5(SESSION_DEFAULTS).map_err(|e| Error::Config(e.to_string()))?
         }
-        _ => zenoh::Config::from_json5(SESSION_DEFAULTS).map_err(|e| Error::Config(e.to_string()))?,
     };
+    if let Ok(o) = std::env::var("ZENOH_CONFIG_OVERRIDE") {
+        apply_overrides(&mut config, &o)?;
+    }
     if let Some(c) = &options.connect {
         insert(&mut config, "connect/endpoints", &json_list(c))?;
     }
     if let Some(l) = &options.listen {
         insert(&mut config, "listen/endpoints", &json_list(l))?;
-    }
-    if let Ok(o) = std::env::var("ZENOH_CONFIG_OVERRIDE") {
-        apply_overrides(&mut config, &o)?;
     }
     Ok(config)
 }
@@ -78,25 +88,28 @@ pub fn session_config(options: &SessionOptions) -> Result<zenoh::Config> {
 /// scouting off, gossip on; `ZENOH_ROUTER_CONFIG_URI` replaces the defaults when set.
 pub fn router_config(listen: &[String]) -> Result<zenoh::Config> {
     let mut config = match std::env::var("ZENOH_ROUTER_CONFIG_URI") {
-        Ok(path) if !path.is_empty() => {
-            zenoh::Config::from_file(&path).map_err(|e| Error::Config(format!("ZENOH_ROUTER_CONFIG_URI={path}: {e}")))?
-        }
+        Ok(path) if !path.is_empty() => zenoh::Config::from_file(&path)
+            .map_err(|e| Error::Config(format!("ZENOH_ROUTER_CONFIG_URI={path}: {e}")))?,
         _ => {
             let mut c = zenoh::Config::default();
             insert(&mut c, "mode", "\"router\"")?;
             insert(&mut c, "listen/endpoints", "[\"tcp/[::]:7447\"]")?;
             insert(&mut c, "scouting/multicast/enabled", "false")?;
             insert(&mut c, "scouting/gossip/enabled", "true")?;
-            insert(&mut c, "timestamping/enabled", "{router: true, peer: true, client: true}")?;
+            insert(
+                &mut c,
+                "timestamping/enabled",
+                "{router: true, peer: true, client: true}",
+            )?;
             insert(&mut c, "routing/router/peers_failover_brokering", "true")?;
             c
         }
     };
-    if !listen.is_empty() {
-        insert(&mut config, "listen/endpoints", &json_list(listen))?;
-    }
     if let Ok(o) = std::env::var("ZENOH_CONFIG_OVERRIDE") {
         apply_overrides(&mut config, &o)?;
+    }
+    if !listen.is_empty() {
+        insert(&mut config, "listen/endpoints", &json_list(listen))?;
     }
     Ok(config)
 }
@@ -104,10 +117,9 @@ pub fn router_config(listen: &[String]) -> Result<zenoh::Config> {
 /// The ROS domain id from `ROS_DOMAIN_ID` (0 when unset).
 pub fn domain_id_from_env() -> Result<u32> {
     match std::env::var("ROS_DOMAIN_ID") {
-        Ok(v) if !v.trim().is_empty() => v
-            .trim()
-            .parse()
-            .map_err(|_| Error::Config(format!("ROS_DOMAIN_ID=`{v}` is not a non-negative integer"))),
+        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| {
+            Error::Config(format!("ROS_DOMAIN_ID=`{v}` is not a non-negative integer"))
+        }),
         _ => Ok(0),
     }
 }
@@ -121,11 +133,17 @@ mod tests {
         let c = session_config(&SessionOptions::default()).unwrap();
         assert_eq!(c.get_json("mode").unwrap(), "\"peer\"");
         assert_eq!(c.get_json("scouting/multicast/enabled").unwrap(), "false");
-        assert_eq!(c.get_json("connect/endpoints").unwrap(), "[\"tcp/localhost:7447\"]");
+        assert_eq!(
+            c.get_json("connect/endpoints").unwrap(),
+            "[\"tcp/localhost:7447\"]"
+        );
         let r = router_config(&["tcp/127.0.0.1:17447".into()]).unwrap();
         assert_eq!(r.get_json("mode").unwrap(), "\"router\"");
         assert_eq!(r.get_json("scouting/multicast/enabled").unwrap(), "false");
-        assert_eq!(r.get_json("listen/endpoints").unwrap(), "[\"tcp/127.0.0.1:17447\"]");
+        assert_eq!(
+            r.get_json("listen/endpoints").unwrap(),
+            "[\"tcp/127.0.0.1:17447\"]"
+        );
     }
 
     #[test]
@@ -134,6 +152,9 @@ mod tests {
         apply_overrides(&mut c, "mode=\"client\";scouting/multicast/enabled=false").unwrap();
         assert_eq!(c.get_json("mode").unwrap(), "\"client\"");
         let e = apply_overrides(&mut c, "justakey").unwrap_err().to_string();
-        assert_eq!(e, "zenoh configuration: ZENOH_CONFIG_OVERRIDE entry `justakey` needs `key=value`");
+        assert_eq!(
+            e,
+            "zenoh configuration: ZENOH_CONFIG_OVERRIDE entry `justakey` needs `key=value`"
+        );
     }
 }

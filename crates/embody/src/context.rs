@@ -38,6 +38,39 @@ impl ContextOptions {
     }
 }
 
+/// Waits for the link to a router as rmw_zenoh does (`ZENOH_ROUTER_CHECK_ATTEMPTS`: unset
+/// = up to 1 s, `0` = forever, negative = do not check, `N` = up to N seconds). zenoh opens
+/// the link in the background; without it a peer with multicast off sees no one, so graph
+/// queries made before it is up would come back empty.
+async fn wait_for_router(session: &zenoh::Session) -> Result<()> {
+    let attempts: i64 = match std::env::var("ZENOH_ROUTER_CHECK_ATTEMPTS") {
+        Ok(v) => v.trim().parse().map_err(|_| {
+            Error::Config(format!(
+                "ZENOH_ROUTER_CHECK_ATTEMPTS=`{v}` is not an integer"
+            ))
+        })?,
+        Err(_) => 1,
+    };
+    if attempts < 0 {
+        return Ok(());
+    }
+    let deadline = (attempts > 0)
+        .then(|| tokio::time::Instant::now() + std::time::Duration::from_secs(attempts as u64));
+    let mut poll = tokio::time::interval(std::time::Duration::from_millis(10));
+    loop {
+        poll.tick().await;
+        if session.info().routers_zid().await.next().is_some() {
+            return Ok(());
+        }
+        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+            tracing::warn!(
+                "Unable to connect to a Zenoh router. Have you started one with `embody router` (or rmw_zenohd)?"
+            );
+            return Ok(());
+        }
+    }
+}
+
 pub(crate) struct ContextInner {
     pub(crate) session: zenoh::Session,
     pub(crate) domain_id: u32,
@@ -71,6 +104,7 @@ impl Context {
         let (_, args) = RosArgs::split(&argv)?;
         let config = session_config(&options.session)?;
         let session = zenoh::open(config).await.map_err(Error::zenoh)?;
+        wait_for_router(&session).await?;
         let zid = session.zid().to_string();
         Ok(Self {
             inner: Arc::new(ContextInner {

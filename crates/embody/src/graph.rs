@@ -54,7 +54,12 @@ impl Graph {
             .map_err(Error::zenoh)?;
         // The subscriber's history arrives asynchronously; a liveliness query returns the
         // tokens alive now and then ends, so the graph is complete when `start` returns.
-        let replies = session.liveliness().get(&prefix).timeout(Duration::from_secs(5)).await.map_err(Error::zenoh)?;
+        let replies = session
+            .liveliness()
+            .get(&prefix)
+            .timeout(Duration::from_secs(5))
+            .await
+            .map_err(Error::zenoh)?;
         while let Ok(reply) = replies.recv_async().await {
             if let Ok(sample) = reply.result()
                 && apply(&state, sample)
@@ -62,24 +67,41 @@ impl Graph {
                 tx.send_modify(|v| *v += 1);
             }
         }
-        Ok(Self { state, changes: rx, _sub: sub })
+        Ok(Self {
+            state,
+            changes: rx,
+            _sub: sub,
+        })
     }
 
     /// Every entity currently announced.
     pub fn entities(&self) -> Vec<Entity> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Fully qualified names of the nodes, sorted.
     pub fn node_names(&self) -> Vec<String> {
-        let set: BTreeSet<String> =
-            self.entities().iter().filter(|e| e.kind == EntityKind::Node).map(Entity::node_fq_name).collect();
+        let set: BTreeSet<String> = self
+            .entities()
+            .iter()
+            .filter(|e| e.kind == EntityKind::Node)
+            .map(Entity::node_fq_name)
+            .collect();
         set.into_iter().collect()
     }
 
     fn names_and_types(&self, kinds: &[EntityKind]) -> BTreeMap<String, BTreeSet<String>> {
         let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for e in self.entities().into_iter().filter(|e| kinds.contains(&e.kind)) {
+        for e in self
+            .entities()
+            .into_iter()
+            .filter(|e| kinds.contains(&e.kind))
+        {
             if let Some(t) = e.topic {
                 let ty = ros_type_name(&t.dds_type).unwrap_or(t.dds_type);
                 out.entry(t.name).or_default().insert(ty);
@@ -108,12 +130,26 @@ impl Graph {
 
     /// Endpoints belonging to one node (by fully qualified name).
     pub fn node_endpoints(&self, node_fq_name: &str) -> Vec<Entity> {
-        self.entities().into_iter().filter(|e| e.topic.is_some() && e.node_fq_name() == node_fq_name).collect()
+        self.entities()
+            .into_iter()
+            .filter(|e| e.topic.is_some() && e.node_fq_name() == node_fq_name)
+            .collect()
     }
 
     /// A receiver whose value changes whenever the graph does.
     pub fn changes(&self) -> watch::Receiver<u64> {
         self.changes.clone()
+    }
+
+    /// Waits until the graph has not changed for `quiet` (at most `max`): discovery tools
+    /// use this before listing, since tokens of a link that just came up may still be on
+    /// their way.
+    pub async fn settle(&self, quiet: Duration, max: Duration) {
+        let mut changes = self.changes();
+        let _ = tokio::time::timeout(max, async {
+            while let Ok(Ok(())) = tokio::time::timeout(quiet, changes.changed()).await {}
+        })
+        .await;
     }
 
     /// Waits until `pred` holds, re-checking on every graph change, for at most `timeout`.
@@ -129,6 +165,8 @@ impl Graph {
                 }
             }
         };
-        tokio::time::timeout(timeout, wait).await.map_err(|_| Error::Timeout(timeout))?
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| Error::Timeout(timeout))?
     }
 }

@@ -12,20 +12,23 @@ type Latched<T> = Mutex<VecDeque<Arc<T>>>;
 
 /// Local endpoints of one topic and type.
 pub(crate) struct TopicSlot<T> {
-    subs: Mutex<Vec<(Weak<Queue<Arc<T>>>, bool)>>,
+    subs: Mutex<Vec<Weak<Queue<Arc<T>>>>>,
     latched: Mutex<Vec<Weak<Latched<T>>>>,
 }
 
 impl<T> TopicSlot<T> {
     fn new() -> Self {
-        Self { subs: Mutex::new(Vec::new()), latched: Mutex::new(Vec::new()) }
+        Self {
+            subs: Mutex::new(Vec::new()),
+            latched: Mutex::new(Vec::new()),
+        }
     }
 
     /// Delivers to every live local subscription; returns how many got it.
     pub(crate) fn deliver(&self, msg: &Arc<T>) -> usize {
         let mut subs = self.subs.lock().unwrap_or_else(|e| e.into_inner());
-        subs.retain(|(w, _)| w.strong_count() > 0);
-        for (w, _) in subs.iter() {
+        subs.retain(|w| w.strong_count() > 0);
+        for w in subs.iter() {
             if let Some(q) = w.upgrade() {
                 q.push(msg.clone());
             }
@@ -36,7 +39,7 @@ impl<T> TopicSlot<T> {
     /// Number of live local subscriptions.
     pub(crate) fn subscription_count(&self) -> usize {
         let subs = self.subs.lock().unwrap_or_else(|e| e.into_inner());
-        subs.iter().filter(|(w, _)| w.strong_count() > 0).count()
+        subs.iter().filter(|w| w.strong_count() > 0).count()
     }
 
     /// Registers a subscription; a transient-local one first receives what local
@@ -50,7 +53,10 @@ impl<T> TopicSlot<T> {
                 }
             }
         }
-        self.subs.lock().unwrap_or_else(|e| e.into_inner()).push((Arc::downgrade(q), transient_local));
+        self.subs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::downgrade(q));
     }
 
     /// Registers a transient-local publisher's cache.
@@ -61,19 +67,25 @@ impl<T> TopicSlot<T> {
     }
 }
 
+type AnySlot = Arc<dyn Any + Send + Sync>;
+
 /// All local topics of a context.
 #[derive(Default)]
 pub(crate) struct Registry {
-    topics: Mutex<HashMap<(String, &'static str), Arc<dyn Any + Send + Sync>>>,
+    topics: Mutex<HashMap<(String, &'static str), AnySlot>>,
 }
 
 impl Registry {
     /// The slot for `topic` carrying `T`, created on first use.
-    pub(crate) fn slot<T: Send + Sync + 'static>(&self, topic: &str, type_name: &'static str) -> Arc<TopicSlot<T>> {
+    pub(crate) fn slot<T: Send + Sync + 'static>(
+        &self,
+        topic: &str,
+        type_name: &'static str,
+    ) -> Arc<TopicSlot<T>> {
         let mut topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
         let entry = topics
             .entry((topic.to_owned(), type_name))
-            .or_insert_with(|| Arc::new(TopicSlot::<T>::new()) as Arc<dyn Any + Send + Sync>);
+            .or_insert_with(|| Arc::new(TopicSlot::<T>::new()) as AnySlot);
         match entry.clone().downcast::<TopicSlot<T>>() {
             Ok(slot) => slot,
             // The key includes the type name, so the stored slot always has type T; a

@@ -37,7 +37,7 @@ pub use node::{Node, NodeOptions};
 pub use publisher::{Publisher, RawPublisher};
 pub use qos::{Durability, History, QosProfile, Reliability};
 pub use router::Router;
-pub use service::{Client, ServiceServer};
+pub use service::{Client, RawClient, ServiceServer};
 pub use subscription::{RawMessage, RawSubscription, StatsSnapshot, Subscription};
 
 pub use embody_msgs as msgs;

@@ -3,7 +3,11 @@
 use crate::error::NameError;
 
 fn err(what: &'static str, name: &str, why: impl Into<String>) -> NameError {
-    NameError { what, name: name.to_owned(), why: why.into() }
+    NameError {
+        what,
+        name: name.to_owned(),
+        why: why.into(),
+    }
 }
 
 fn check_token(what: &'static str, name: &str, token: &str) -> Result<(), NameError> {
@@ -11,10 +15,21 @@ fn check_token(what: &'static str, name: &str, token: &str) -> Result<(), NameEr
         return Err(err(what, name, "contains an empty token (`//`)"));
     }
     if token.starts_with(|c: char| c.is_ascii_digit()) {
-        return Err(err(what, name, format!("token `{token}` starts with a digit")));
+        return Err(err(
+            what,
+            name,
+            format!("token `{token}` starts with a digit"),
+        ));
     }
-    if let Some(c) = token.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
-        return Err(err(what, name, format!("character `{c}` is not allowed (only letters, digits, `_` and `/`)")));
+    if let Some(c) = token
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+    {
+        return Err(err(
+            what,
+            name,
+            format!("character `{c}` is not allowed (only letters, digits, `_` and `/`)"),
+        ));
     }
     Ok(())
 }
@@ -41,7 +56,8 @@ pub fn validate_namespace(ns: &str) -> Result<(), NameError> {
     if rest.ends_with('/') {
         return Err(err("namespace", ns, "must not end with `/`"));
     }
-    rest.split('/').try_for_each(|t| check_token("namespace", ns, t))
+    rest.split('/')
+        .try_for_each(|t| check_token("namespace", ns, t))
 }
 
 /// Checks a fully qualified topic or service name.
@@ -55,7 +71,8 @@ pub fn validate_full_name(name: &str) -> Result<(), NameError> {
     if rest.ends_with('/') {
         return Err(err("topic name", name, "must not end with `/`"));
     }
-    rest.split('/').try_for_each(|t| check_token("topic name", name, t))
+    rest.split('/')
+        .try_for_each(|t| check_token("topic name", name, t))
 }
 
 /// Normalises a namespace given by a user: adds the leading `/`, drops a trailing one.
@@ -72,7 +89,11 @@ pub fn normalize_namespace(ns: &str) -> String {
 
 /// The fully qualified name of a node.
 pub fn node_fq_name(namespace: &str, name: &str) -> String {
-    if namespace == "/" { format!("/{name}") } else { format!("{namespace}/{name}") }
+    if namespace == "/" {
+        format!("/{name}")
+    } else {
+        format!("{namespace}/{name}")
+    }
 }
 
 /// Expands a topic or service name as rcl does: `~` is the node's fully qualified name,
@@ -83,16 +104,30 @@ pub fn expand(name: &str, namespace: &str, node_name: &str) -> Result<String, Na
     }
     let node_fq = node_fq_name(namespace, node_name);
     let ns_sub = if namespace == "/" { "" } else { namespace };
-    let mut n = name.replace("{node}", node_name).replace("{ns}", ns_sub).replace("{namespace}", ns_sub);
+    let mut n = name
+        .replace("{node}", node_name)
+        .replace("{ns}", ns_sub)
+        .replace("{namespace}", ns_sub);
     if let Some(rest) = n.strip_prefix('~') {
         if !(rest.is_empty() || rest.starts_with('/')) {
-            return Err(err("topic name", name, "`~` must be followed by `/` or end the name"));
+            return Err(err(
+                "topic name",
+                name,
+                "`~` must be followed by `/` or end the name",
+            ));
         }
         n = format!("{node_fq}{rest}");
     } else if !n.starts_with('/') {
-        n = if namespace == "/" { format!("/{n}") } else { format!("{namespace}/{n}") };
+        n = if namespace == "/" {
+            format!("/{n}")
+        } else {
+            format!("{namespace}/{n}")
+        };
     }
-    validate_full_name(&n).map_err(|e| NameError { name: name.to_owned(), ..e })?;
+    validate_full_name(&n).map_err(|e| NameError {
+        name: name.to_owned(),
+        ..e
+    })?;
     Ok(n)
 }
 
@@ -127,7 +162,9 @@ pub enum Remap {
 impl Remap {
     /// Parses `from:=to`, `node:from:=to`, `__ns:=/x`, `__node:=x`.
     pub fn parse(rule: &str) -> Result<Self, String> {
-        let (lhs, to) = rule.split_once(":=").ok_or_else(|| format!("remap rule `{rule}` needs `from:=to`"))?;
+        let (lhs, to) = rule
+            .split_once(":=")
+            .ok_or_else(|| format!("remap rule `{rule}` needs `from:=to`"))?;
         if to.is_empty() {
             return Err(format!("remap rule `{rule}` has an empty replacement"));
         }
@@ -136,10 +173,20 @@ impl Remap {
             None => (None, lhs),
         };
         Ok(match from {
-            "__ns" => Remap::Namespace { node, namespace: normalize_namespace(to) },
-            "__node" | "__name" => Remap::NodeName { node, name: to.to_owned() },
+            "__ns" => Remap::Namespace {
+                node,
+                namespace: normalize_namespace(to),
+            },
+            "__node" | "__name" => Remap::NodeName {
+                node,
+                name: to.to_owned(),
+            },
             "" => return Err(format!("remap rule `{rule}` has an empty name to match")),
-            _ => Remap::Name { node, from: from.to_owned(), to: to.to_owned() },
+            _ => Remap::Name {
+                node,
+                from: from.to_owned(),
+                to: to.to_owned(),
+            },
         })
     }
 
@@ -153,8 +200,13 @@ pub fn remap_node(rules: &[Remap], name: &str, namespace: &str) -> (String, Stri
     let (mut new_name, mut new_ns) = (name.to_owned(), namespace.to_owned());
     for r in rules {
         match r {
-            Remap::NodeName { node, name: to } if Remap::applies_to(node, name) => new_name = to.clone(),
-            Remap::Namespace { node, namespace: ns } if Remap::applies_to(node, name) => new_ns = ns.clone(),
+            Remap::NodeName { node, name: to } if Remap::applies_to(node, name) => {
+                new_name = to.clone()
+            }
+            Remap::Namespace {
+                node,
+                namespace: ns,
+            } if Remap::applies_to(node, name) => new_ns = ns.clone(),
             _ => {}
         }
     }
@@ -162,7 +214,12 @@ pub fn remap_node(rules: &[Remap], name: &str, namespace: &str) -> (String, Stri
 }
 
 /// Applies the first matching topic/service rule to an already expanded name.
-pub fn remap_name(rules: &[Remap], expanded: &str, namespace: &str, node_name: &str) -> Result<String, NameError> {
+pub fn remap_name(
+    rules: &[Remap],
+    expanded: &str,
+    namespace: &str,
+    node_name: &str,
+) -> Result<String, NameError> {
     for r in rules {
         if let Remap::Name { node, from, to } = r
             && Remap::applies_to(node, node_name)
@@ -181,9 +238,15 @@ mod tests {
     #[test]
     fn expansion_follows_rcl() {
         assert_eq!(expand("chatter", "/", "talker").unwrap(), "/chatter");
-        assert_eq!(expand("chatter", "/robot1", "talker").unwrap(), "/robot1/chatter");
+        assert_eq!(
+            expand("chatter", "/robot1", "talker").unwrap(),
+            "/robot1/chatter"
+        );
         assert_eq!(expand("/abs/x", "/robot1", "talker").unwrap(), "/abs/x");
-        assert_eq!(expand("~/status", "/robot1", "planner").unwrap(), "/robot1/planner/status");
+        assert_eq!(
+            expand("~/status", "/robot1", "planner").unwrap(),
+            "/robot1/planner/status"
+        );
         assert_eq!(expand("~", "/", "planner").unwrap(), "/planner");
         assert_eq!(expand("{node}/out", "/a", "n").unwrap(), "/a/n/out");
     }
@@ -198,28 +261,57 @@ mod tests {
             expand("a//b", "/", "n").unwrap_err().to_string(),
             "invalid topic name `a//b`: contains an empty token (`//`)"
         );
-        assert_eq!(expand("9lives", "/", "n").unwrap_err().to_string(), "invalid topic name `9lives`: token `9lives` starts with a digit");
-        assert_eq!(expand("~x", "/", "n").unwrap_err().to_string(), "invalid topic name `~x`: `~` must be followed by `/` or end the name");
+        assert_eq!(
+            expand("9lives", "/", "n").unwrap_err().to_string(),
+            "invalid topic name `9lives`: token `9lives` starts with a digit"
+        );
+        assert_eq!(
+            expand("~x", "/", "n").unwrap_err().to_string(),
+            "invalid topic name `~x`: `~` must be followed by `/` or end the name"
+        );
         assert_eq!(
             validate_node_name("my-node").unwrap_err().to_string(),
             "invalid node name `my-node`: character `-` is not allowed (only letters, digits, `_` and `/`)"
         );
-        assert_eq!(validate_namespace("robot").unwrap_err().to_string(), "invalid namespace `robot`: must be absolute (start with `/`)");
+        assert_eq!(
+            validate_namespace("robot").unwrap_err().to_string(),
+            "invalid namespace `robot`: must be absolute (start with `/`)"
+        );
         assert!(validate_namespace("/a/b").is_ok());
     }
 
     #[test]
     fn remapping_rules() {
-        let rules: Vec<Remap> =
-            ["chatter:=/other", "talker:status:=state", "listener:x:=y", "__ns:=robot2", "talker:__node:=speaker"]
-                .iter()
-                .map(|r| Remap::parse(r).unwrap())
-                .collect();
-        assert_eq!(remap_node(&rules, "talker", "/"), ("speaker".to_owned(), "/robot2".to_owned()));
-        assert_eq!(remap_node(&rules, "listener", "/"), ("listener".to_owned(), "/robot2".to_owned()));
-        assert_eq!(remap_name(&rules, "/robot2/chatter", "/robot2", "talker").unwrap(), "/other");
-        assert_eq!(remap_name(&rules, "/robot2/status", "/robot2", "talker").unwrap(), "/robot2/state");
-        assert_eq!(remap_name(&rules, "/robot2/x", "/robot2", "talker").unwrap(), "/robot2/x");
+        let rules: Vec<Remap> = [
+            "chatter:=/other",
+            "talker:status:=state",
+            "listener:x:=y",
+            "__ns:=robot2",
+            "talker:__node:=speaker",
+        ]
+        .iter()
+        .map(|r| Remap::parse(r).unwrap())
+        .collect();
+        assert_eq!(
+            remap_node(&rules, "talker", "/"),
+            ("speaker".to_owned(), "/robot2".to_owned())
+        );
+        assert_eq!(
+            remap_node(&rules, "listener", "/"),
+            ("listener".to_owned(), "/robot2".to_owned())
+        );
+        assert_eq!(
+            remap_name(&rules, "/robot2/chatter", "/robot2", "talker").unwrap(),
+            "/other"
+        );
+        assert_eq!(
+            remap_name(&rules, "/robot2/status", "/robot2", "talker").unwrap(),
+            "/robot2/state"
+        );
+        assert_eq!(
+            remap_name(&rules, "/robot2/x", "/robot2", "talker").unwrap(),
+            "/robot2/x"
+        );
         assert!(Remap::parse("nothing").is_err());
         assert!(Remap::parse("a:=").is_err());
     }

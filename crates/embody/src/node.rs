@@ -7,10 +7,13 @@ use zenoh::liveliness::LivelinessToken;
 
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::names::{expand, node_fq_name, normalize_namespace, remap_name, remap_node, validate_namespace, validate_node_name};
+use crate::names::{
+    expand, node_fq_name, normalize_namespace, remap_name, remap_node, validate_namespace,
+    validate_node_name,
+};
 use crate::publisher::{Publisher, RawPublisher};
 use crate::qos::QosProfile;
-use crate::service::{Client, ServiceServer};
+use crate::service::{Client, RawClient, ServiceServer};
 use crate::subscription::{RawSubscription, Subscription};
 use crate::wire::{Entity, EntityKind, TopicInfo};
 
@@ -24,7 +27,9 @@ pub struct NodeOptions {
 impl NodeOptions {
     /// Options with a namespace.
     pub fn namespace(ns: &str) -> Self {
-        Self { namespace: Some(ns.to_owned()) }
+        Self {
+            namespace: Some(ns.to_owned()),
+        }
     }
 }
 
@@ -55,7 +60,12 @@ impl Node {
             nid: nid.to_string(),
             eid: nid.to_string(),
             kind: EntityKind::Node,
-            enclave: ctx.inner.args.enclave.clone().unwrap_or_else(|| "/".to_owned()),
+            enclave: ctx
+                .inner
+                .args
+                .enclave
+                .clone()
+                .unwrap_or_else(|| "/".to_owned()),
             namespace: namespace.clone(),
             node_name: name.clone(),
             topic: None,
@@ -67,7 +77,15 @@ impl Node {
             .declare_token(entity.liveliness_key())
             .await
             .map_err(Error::zenoh)?;
-        Ok(Self { inner: Arc::new(NodeInner { ctx, name, namespace, nid, _token: token }) })
+        Ok(Self {
+            inner: Arc::new(NodeInner {
+                ctx,
+                name,
+                namespace,
+                nid,
+                _token: token,
+            }),
+        })
     }
 
     /// The node's name.
@@ -93,7 +111,12 @@ impl Node {
     /// Expands a topic or service name (relative, `~`) and applies remapping rules.
     pub fn resolve_name(&self, name: &str) -> Result<String> {
         let expanded = expand(name, &self.inner.namespace, &self.inner.name)?;
-        Ok(remap_name(&self.inner.ctx.inner.args.remaps, &expanded, &self.inner.namespace, &self.inner.name)?)
+        Ok(remap_name(
+            &self.inner.ctx.inner.args.remaps,
+            &expanded,
+            &self.inner.namespace,
+            &self.inner.name,
+        )?)
     }
 
     /// The liveliness entity for a new endpoint of this node.
@@ -105,7 +128,12 @@ impl Node {
             nid: self.inner.nid.to_string(),
             eid: ctx.next_id().to_string(),
             kind,
-            enclave: ctx.inner.args.enclave.clone().unwrap_or_else(|| "/".to_owned()),
+            enclave: ctx
+                .inner
+                .args
+                .enclave
+                .clone()
+                .unwrap_or_else(|| "/".to_owned()),
             namespace: self.inner.namespace.clone(),
             node_name: self.inner.name.clone(),
             topic: Some(topic),
@@ -113,17 +141,30 @@ impl Node {
     }
 
     /// Creates a typed publisher.
-    pub async fn create_publisher<T: Message>(&self, topic: &str, qos: QosProfile) -> Result<Publisher<T>> {
+    pub async fn create_publisher<T: Message>(
+        &self,
+        topic: &str,
+        qos: QosProfile,
+    ) -> Result<Publisher<T>> {
         Publisher::new(self, topic, qos).await
     }
 
     /// Creates a typed subscription.
-    pub async fn create_subscription<T: Message>(&self, topic: &str, qos: QosProfile) -> Result<Subscription<T>> {
+    pub async fn create_subscription<T: Message>(
+        &self,
+        topic: &str,
+        qos: QosProfile,
+    ) -> Result<Subscription<T>> {
         Subscription::new(self, topic, qos).await
     }
 
     /// Creates a subscription that runs `callback` on a tokio task for each message.
-    pub async fn create_subscription_with<T, F>(&self, topic: &str, qos: QosProfile, callback: F) -> Result<Subscription<T>>
+    pub async fn create_subscription_with<T, F>(
+        &self,
+        topic: &str,
+        qos: QosProfile,
+        callback: F,
+    ) -> Result<Subscription<T>>
     where
         T: Message,
         F: FnMut(Arc<T>) + Send + 'static,
@@ -134,13 +175,25 @@ impl Node {
     }
 
     /// Creates a publisher of CDR bytes for a type given by name and hash (tools, bag play).
-    pub async fn create_raw_publisher(&self, topic: &str, type_name: &str, type_hash: &str, qos: QosProfile) -> Result<RawPublisher> {
+    pub async fn create_raw_publisher(
+        &self,
+        topic: &str,
+        type_name: &str,
+        type_hash: &str,
+        qos: QosProfile,
+    ) -> Result<RawPublisher> {
         RawPublisher::new(self, topic, type_name, type_hash, qos).await
     }
 
     /// Creates a subscription that delivers CDR bytes of any type on `topic`
     /// (`type_name` restricts it to one type).
-    pub async fn create_raw_subscription(&self, topic: &str, type_name: &str, type_hash: &str, qos: QosProfile) -> Result<RawSubscription> {
+    pub async fn create_raw_subscription(
+        &self,
+        topic: &str,
+        type_name: &str,
+        type_hash: &str,
+        qos: QosProfile,
+    ) -> Result<RawSubscription> {
         RawSubscription::new(self, topic, type_name, type_hash, qos).await
     }
 
@@ -151,6 +204,16 @@ impl Node {
         F: Fn(S::Request) -> S::Response + Send + Sync + 'static,
     {
         ServiceServer::new(self, name, handler).await
+    }
+
+    /// Creates a client for a service type known by name and hash at run time.
+    pub async fn create_raw_client(
+        &self,
+        name: &str,
+        type_name: &str,
+        type_hash: &str,
+    ) -> Result<RawClient> {
+        RawClient::new(self, name, type_name, type_hash).await
     }
 
     /// Creates a service client.

@@ -36,13 +36,26 @@ pub(crate) struct WirePublisher {
 }
 
 impl WirePublisher {
-    pub(crate) async fn new(node: &Node, fq_topic: &str, type_name: &str, type_hash: &str, qos: QosProfile, local_only_elsewhere: bool) -> Result<Self> {
+    pub(crate) async fn new(
+        node: &Node,
+        fq_topic: &str,
+        type_name: &str,
+        type_hash: &str,
+        qos: QosProfile,
+        local_only_elsewhere: bool,
+    ) -> Result<Self> {
         let ctx = &node.inner.ctx;
-        let dds = dds_type_name(type_name).ok_or_else(|| Error::UnknownType(type_name.to_owned()))?;
+        let dds =
+            dds_type_name(type_name).ok_or_else(|| Error::UnknownType(type_name.to_owned()))?;
         let key = data_key(ctx.domain_id(), fq_topic, &dds, type_hash);
         let entity = node.endpoint(
             EntityKind::Publisher,
-            TopicInfo { name: fq_topic.to_owned(), dds_type: dds, type_hash: type_hash.to_owned(), qos },
+            TopicInfo {
+                name: fq_topic.to_owned(),
+                dds_type: dds,
+                type_hash: type_hash.to_owned(),
+                qos,
+            },
         );
         let session = &ctx.inner.session;
         let reliability = match qos.reliability {
@@ -50,12 +63,17 @@ impl WirePublisher {
             Reliability::BestEffort => ZReliability::BestEffort,
         };
         // As rmw_zenoh: block only for reliable keep-all, drop otherwise.
-        let congestion = if qos.reliability == Reliability::Reliable && qos.history == History::KeepAll {
-            CongestionControl::Block
+        let congestion =
+            if qos.reliability == Reliability::Reliable && qos.history == History::KeepAll {
+                CongestionControl::Block
+            } else {
+                CongestionControl::Drop
+            };
+        let destination = if local_only_elsewhere {
+            Locality::Remote
         } else {
-            CongestionControl::Drop
+            Locality::Any
         };
-        let destination = if local_only_elsewhere { Locality::Remote } else { Locality::Any };
         let builder = session
             .declare_publisher(key.clone())
             .reliability(reliability)
@@ -63,9 +81,13 @@ impl WirePublisher {
             .allowed_destination(destination);
         let remote_matched = Arc::new(AtomicBool::new(false));
         let (zpub, matching) = if qos.durability == Durability::TransientLocal {
-            let mut b = builder.cache(CacheConfig::default().max_samples(qos.depth().unwrap_or(usize::MAX))).publisher_detection();
+            let mut b = builder
+                .cache(CacheConfig::default().max_samples(qos.depth().unwrap_or(usize::MAX)))
+                .publisher_detection();
             if qos.reliability == Reliability::Reliable {
-                b = b.sample_miss_detection(MissDetectionConfig::default().sporadic_heartbeat(Duration::from_millis(500)));
+                b = b.sample_miss_detection(
+                    MissDetectionConfig::default().sporadic_heartbeat(Duration::from_millis(500)),
+                );
             }
             let p = b.await.map_err(Error::zenoh)?;
             // The cache must be filled whether or not anyone listens yet.
@@ -84,9 +106,22 @@ impl WirePublisher {
             }
             (ZPublisher::Plain(p), Some(listener))
         };
-        let token = session.liveliness().declare_token(entity.liveliness_key()).await.map_err(Error::zenoh)?;
+        let token = session
+            .liveliness()
+            .declare_token(entity.liveliness_key())
+            .await
+            .map_err(Error::zenoh)?;
         let gid = entity.gid();
-        Ok(Self { zpub, entity, gid, seq: AtomicI64::new(1), remote_matched, _matching: matching, _token: token, key })
+        Ok(Self {
+            zpub,
+            entity,
+            gid,
+            seq: AtomicI64::new(1),
+            remote_matched,
+            _matching: matching,
+            _token: token,
+            key,
+        })
     }
 
     /// True when a subscriber in another session matches (always true for transient
@@ -198,7 +233,13 @@ pub struct RawPublisher {
 }
 
 impl RawPublisher {
-    pub(crate) async fn new(node: &Node, topic: &str, type_name: &str, type_hash: &str, qos: QosProfile) -> Result<Self> {
+    pub(crate) async fn new(
+        node: &Node,
+        topic: &str,
+        type_name: &str,
+        type_hash: &str,
+        qos: QosProfile,
+    ) -> Result<Self> {
         let fq = node.resolve_name(topic)?;
         let wire = WirePublisher::new(node, &fq, type_name, type_hash, qos, false).await?;
         Ok(Self { wire, topic: fq })

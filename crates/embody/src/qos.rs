@@ -77,17 +77,28 @@ impl Default for QosProfile {
 impl QosProfile {
     /// Reliable, volatile, keep last `depth`.
     pub fn keep_last(depth: usize) -> Self {
-        Self { history: History::KeepLast(depth.max(1)), ..Self::default() }
+        Self {
+            history: History::KeepLast(depth.max(1)),
+            ..Self::default()
+        }
     }
 
     /// ROS 2's sensor-data profile: best effort, volatile, keep last 5.
     pub fn sensor_data() -> Self {
-        Self { reliability: Reliability::BestEffort, history: History::KeepLast(5), ..Self::default() }
+        Self {
+            reliability: Reliability::BestEffort,
+            history: History::KeepLast(5),
+            ..Self::default()
+        }
     }
 
     /// Reliable, transient local, keep last `depth` (latched topics such as `/tf_static`).
     pub fn transient_local(depth: usize) -> Self {
-        Self { durability: Durability::TransientLocal, history: History::KeepLast(depth.max(1)), ..Self::default() }
+        Self {
+            durability: Durability::TransientLocal,
+            history: History::KeepLast(depth.max(1)),
+            ..Self::default()
+        }
     }
 
     /// ROS 2's services default: reliable, volatile, keep last 10.
@@ -97,7 +108,11 @@ impl QosProfile {
 
     /// ROS 2's `/clock` profile: best effort, keep last 1.
     pub fn clock() -> Self {
-        Self { reliability: Reliability::BestEffort, history: History::KeepLast(1), ..Self::default() }
+        Self {
+            reliability: Reliability::BestEffort,
+            history: History::KeepLast(1),
+            ..Self::default()
+        }
     }
 
     /// Returns the profile with `reliability` changed.
@@ -157,7 +172,10 @@ impl QosProfile {
 
     /// Parses the QoS chunk of a liveliness token (any peer's, so errors are values).
     pub fn from_keyexpr(s: &str) -> Result<Self, WireError> {
-        let bad = |why: &str| WireError::Qos { qos: s.to_owned(), why: why.to_owned() };
+        let bad = |why: &str| WireError::Qos {
+            qos: s.to_owned(),
+            why: why.to_owned(),
+        };
         let fields: Vec<&str> = s.split(':').collect();
         if fields.len() != 6 {
             return Err(bad("expected 6 `:`-separated fields"));
@@ -176,7 +194,11 @@ impl QosProfile {
         if hist.len() != 2 {
             return Err(bad("history needs `kind,depth`"));
         }
-        let depth = if hist[1].is_empty() { DEFAULT_DEPTH } else { hist[1].parse().map_err(|_| bad("bad depth"))? };
+        let depth = if hist[1].is_empty() {
+            DEFAULT_DEPTH
+        } else {
+            hist[1].parse().map_err(|_| bad("bad depth"))?
+        };
         let history = match hist[0] {
             "" | "1" => History::KeepLast(depth.max(1)),
             "2" => History::KeepAll,
@@ -193,8 +215,17 @@ impl QosProfile {
             "3" => Liveliness::ManualByTopic,
             _ => return Err(bad("unknown liveliness")),
         };
-        let lease = parse_duration(&format!("{},{}", live[1], live[2])).ok_or_else(|| bad("bad liveliness lease"))?;
-        Ok(Self { reliability, durability, history, deadline, lifespan, liveliness, liveliness_lease: lease })
+        let lease = parse_duration(&format!("{},{}", live[1], live[2]))
+            .ok_or_else(|| bad("bad liveliness lease"))?;
+        Ok(Self {
+            reliability,
+            durability,
+            history,
+            deadline,
+            lifespan,
+            liveliness,
+            liveliness_lease: lease,
+        })
     }
 }
 
@@ -208,8 +239,16 @@ fn duration_fields(d: Option<Duration>) -> String {
     match d {
         None => ",".to_owned(),
         Some(d) => {
-            let s = if d.as_secs() == INFINITE_SEC { String::new() } else { d.as_secs().to_string() };
-            let n = if d.subsec_nanos() == INFINITE_NSEC { String::new() } else { d.subsec_nanos().to_string() };
+            let s = if d.as_secs() == INFINITE_SEC {
+                String::new()
+            } else {
+                d.as_secs().to_string()
+            };
+            let n = if d.subsec_nanos() == INFINITE_NSEC {
+                String::new()
+            } else {
+                d.subsec_nanos().to_string()
+            };
             format!("{s},{n}")
         }
     }
@@ -220,8 +259,16 @@ fn parse_duration(field: &str) -> Option<Option<Duration>> {
     if s.contains(',') || n.contains(',') {
         return None;
     }
-    let sec = if s.is_empty() { INFINITE_SEC } else { s.parse().ok()? };
-    let nsec = if n.is_empty() { INFINITE_NSEC } else { n.parse().ok()? };
+    let sec = if s.is_empty() {
+        INFINITE_SEC
+    } else {
+        s.parse().ok()?
+    };
+    let nsec = if n.is_empty() {
+        INFINITE_NSEC
+    } else {
+        n.parse().ok()?
+    };
     if sec == INFINITE_SEC && nsec == INFINITE_NSEC || (sec == 0 && nsec == 0) {
         // rcl's "default" {0,0} means infinite as well.
         return Some(None);
@@ -243,8 +290,14 @@ mod tests {
         assert_eq!(QosProfile::sensor_data().to_keyexpr(), "2::,5:,:,:,,");
         assert_eq!(QosProfile::transient_local(1).to_keyexpr(), ":1:,1:,:,:,,");
         assert_eq!(QosProfile::keep_last(42).to_keyexpr(), "::,:,:,:,,");
-        assert_eq!(QosProfile::default().history(History::KeepAll).to_keyexpr(), "::2,:,:,:,,");
-        let with_deadline = QosProfile { deadline: Some(Duration::from_millis(1500)), ..QosProfile::default() };
+        assert_eq!(
+            QosProfile::default().history(History::KeepAll).to_keyexpr(),
+            "::2,:,:,:,,"
+        );
+        let with_deadline = QosProfile {
+            deadline: Some(Duration::from_millis(1500)),
+            ..QosProfile::default()
+        };
         assert_eq!(with_deadline.to_keyexpr(), "::,10:1,500000000:,:,,");
     }
 
@@ -255,12 +308,24 @@ mod tests {
             QosProfile::sensor_data(),
             QosProfile::transient_local(3),
             QosProfile::default().history(History::KeepAll),
-            QosProfile { deadline: Some(Duration::from_millis(1500)), liveliness: Liveliness::ManualByTopic, ..QosProfile::default() },
+            QosProfile {
+                deadline: Some(Duration::from_millis(1500)),
+                liveliness: Liveliness::ManualByTopic,
+                ..QosProfile::default()
+            },
         ] {
-            assert_eq!(QosProfile::from_keyexpr(&q.to_keyexpr()).unwrap(), q, "{}", q.to_keyexpr());
+            assert_eq!(
+                QosProfile::from_keyexpr(&q.to_keyexpr()).unwrap(),
+                q,
+                "{}",
+                q.to_keyexpr()
+            );
         }
         // zenoh-ros2-sdk writes KEEP_ALL as `2,` and always a depth; both parse.
-        assert_eq!(QosProfile::from_keyexpr("::2,:,:,:,,").unwrap().history, History::KeepAll);
+        assert_eq!(
+            QosProfile::from_keyexpr("::2,:,:,:,,").unwrap().history,
+            History::KeepAll
+        );
         assert!(QosProfile::from_keyexpr("::,10:,:,:").is_err());
         assert!(QosProfile::from_keyexpr("9::,10:,:,:,,").is_err());
     }

@@ -23,7 +23,11 @@ impl<T> Queue<T> {
     /// A queue keeping at most `depth` items (`None` = unbounded).
     pub(crate) fn new(depth: Option<usize>) -> Self {
         Self {
-            state: Mutex::new(State { items: VecDeque::new(), dropped: 0, closed: false }),
+            state: Mutex::new(State {
+                items: VecDeque::new(),
+                dropped: 0,
+                closed: false,
+            }),
             notify: Notify::new(),
             depth,
         }

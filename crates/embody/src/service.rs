@@ -29,7 +29,12 @@ pub struct ServiceServer<S: Service> {
 fn endpoint(node: &Node, kind: EntityKind, fq: &str, dds: &str, hash: &str) -> Entity {
     node.endpoint(
         kind,
-        TopicInfo { name: fq.to_owned(), dds_type: dds.to_owned(), type_hash: hash.to_owned(), qos: QosProfile::services_default() },
+        TopicInfo {
+            name: fq.to_owned(),
+            dds_type: dds.to_owned(),
+            type_hash: hash.to_owned(),
+            qos: QosProfile::services_default(),
+        },
     )
 }
 
@@ -41,7 +46,13 @@ impl<S: Service> ServiceServer<S> {
         let ctx = &node.inner.ctx;
         let fq = node.resolve_name(name)?;
         let key = data_key(ctx.domain_id(), &fq, S::DDS_TYPE_NAME, S::TYPE_HASH);
-        let entity = endpoint(node, EntityKind::ServiceServer, &fq, S::DDS_TYPE_NAME, S::TYPE_HASH);
+        let entity = endpoint(
+            node,
+            EntityKind::ServiceServer,
+            &fq,
+            S::DDS_TYPE_NAME,
+            S::TYPE_HASH,
+        );
         let handler = Arc::new(handler);
         let handled = Arc::new(AtomicU64::new(0));
         let rejected = Arc::new(AtomicU64::new(0));
@@ -59,7 +70,11 @@ impl<S: Service> ServiceServer<S> {
                 runtime.spawn(async move {
                     match answer::<S>(&query, &*handler) {
                         Ok((bytes, att)) => {
-                            if let Err(e) = query.reply(query.key_expr().clone(), bytes).attachment(att.to_bytes().to_vec()).await {
+                            if let Err(e) = query
+                                .reply(query.key_expr().clone(), bytes)
+                                .attachment(att.to_bytes().to_vec())
+                                .await
+                            {
                                 tracing::warn!(service, "cannot send a reply: {e}");
                             }
                             h.fetch_add(1, Ordering::Relaxed);
@@ -74,8 +89,21 @@ impl<S: Service> ServiceServer<S> {
             })
             .await
             .map_err(Error::zenoh)?;
-        let token = ctx.inner.session.liveliness().declare_token(entity.liveliness_key()).await.map_err(Error::zenoh)?;
-        Ok(Self { name: fq, handled, rejected, _queryable: queryable, _token: token, _s: PhantomData })
+        let token = ctx
+            .inner
+            .session
+            .liveliness()
+            .declare_token(entity.liveliness_key())
+            .await
+            .map_err(Error::zenoh)?;
+        Ok(Self {
+            name: fq,
+            handled,
+            rejected,
+            _queryable: queryable,
+            _token: token,
+            _s: PhantomData,
+        })
     }
 
     /// The fully qualified service name.
@@ -94,16 +122,31 @@ impl<S: Service> ServiceServer<S> {
     }
 }
 
-fn answer<S: Service>(query: &Query, handler: &(dyn Fn(S::Request) -> S::Response + Send + Sync)) -> Result<(Vec<u8>, Attachment), String> {
+fn answer<S: Service>(
+    query: &Query,
+    handler: &(dyn Fn(S::Request) -> S::Response + Send + Sync),
+) -> Result<(Vec<u8>, Attachment), String> {
     let att = query
         .attachment()
         .ok_or_else(|| "request without the rmw_zenoh attachment".to_owned())
         .and_then(|a| Attachment::parse(&a.to_bytes()).map_err(|e| e.to_string()))?;
-    let payload = query.payload().ok_or_else(|| "request without a payload".to_owned())?;
-    let req = S::Request::from_cdr(&payload.to_bytes()).map_err(|e| format!("request does not decode as {}: {e}", S::TYPE_NAME))?;
+    let payload = query
+        .payload()
+        .ok_or_else(|| "request without a payload".to_owned())?;
+    let req = S::Request::from_cdr(&payload.to_bytes())
+        .map_err(|e| format!("request does not decode as {}: {e}", S::TYPE_NAME))?;
     let resp = handler(req);
-    let bytes = resp.to_cdr().map_err(|e| format!("response does not encode: {e}"))?;
-    Ok((bytes, Attachment { sequence_number: att.sequence_number, source_timestamp: now_ns(), gid: att.gid }))
+    let bytes = resp
+        .to_cdr()
+        .map_err(|e| format!("response does not encode: {e}"))?;
+    Ok((
+        bytes,
+        Attachment {
+            sequence_number: att.sequence_number,
+            source_timestamp: now_ns(),
+            gid: att.gid,
+        },
+    ))
 }
 
 /// A service client.
@@ -122,9 +165,29 @@ impl<S: Service> Client<S> {
         let ctx = &node.inner.ctx;
         let fq = node.resolve_name(name)?;
         let key = data_key(ctx.domain_id(), &fq, S::DDS_TYPE_NAME, S::TYPE_HASH);
-        let entity = endpoint(node, EntityKind::ServiceClient, &fq, S::DDS_TYPE_NAME, S::TYPE_HASH);
-        let token = ctx.inner.session.liveliness().declare_token(entity.liveliness_key()).await.map_err(Error::zenoh)?;
-        Ok(Self { node: node.clone(), name: fq, key, gid: entity.gid(), seq: AtomicI64::new(1), _token: token, _s: PhantomData })
+        let entity = endpoint(
+            node,
+            EntityKind::ServiceClient,
+            &fq,
+            S::DDS_TYPE_NAME,
+            S::TYPE_HASH,
+        );
+        let token = ctx
+            .inner
+            .session
+            .liveliness()
+            .declare_token(entity.liveliness_key())
+            .await
+            .map_err(Error::zenoh)?;
+        Ok(Self {
+            node: node.clone(),
+            name: fq,
+            key,
+            gid: entity.gid(),
+            seq: AtomicI64::new(1),
+            _token: token,
+            _s: PhantomData,
+        })
     }
 
     /// The fully qualified service name.
@@ -134,13 +197,7 @@ impl<S: Service> Client<S> {
 
     /// Waits until a server for this service and type shows up in the graph.
     pub async fn wait_for_service(&self, timeout: Duration) -> Result<()> {
-        let graph = self.node.context().graph().await?;
-        let (name, dds) = (self.name.clone(), S::DDS_TYPE_NAME);
-        graph
-            .wait_until(timeout, move |g| {
-                g.endpoints(&name, EntityKind::ServiceServer).iter().any(|e| e.topic.as_ref().is_some_and(|t| t.dds_type == dds))
-            })
-            .await
+        wait_for_server(&self.node, &self.name, S::DDS_TYPE_NAME, timeout).await
     }
 
     /// Calls the service and waits at most `timeout` for the response.
@@ -151,8 +208,28 @@ impl<S: Service> Client<S> {
 
     /// Calls with a CDR request and returns the CDR response (tools).
     pub async fn call_raw(&self, request: Vec<u8>, timeout: Duration) -> Result<Vec<u8>> {
-        call_raw_on(&self.node, &self.key, &self.name, self.gid, &self.seq, request, timeout).await
+        call_raw_on(
+            &self.node, &self.key, &self.name, self.gid, &self.seq, request, timeout,
+        )
+        .await
     }
+}
+
+/// Waits until the graph shows a server of `service` with DDS type `dds_type`.
+async fn wait_for_server(
+    node: &Node,
+    service: &str,
+    dds_type: &str,
+    timeout: Duration,
+) -> Result<()> {
+    let graph = node.context().graph().await?;
+    graph
+        .wait_until(timeout, |g| {
+            g.endpoints(service, EntityKind::ServiceServer)
+                .iter()
+                .any(|e| e.topic.as_ref().is_some_and(|t| t.dds_type == dds_type))
+        })
+        .await
 }
 
 /// Sends one request on `key` and waits for the first reply.
@@ -165,7 +242,11 @@ pub(crate) async fn call_raw_on(
     request: Vec<u8>,
     timeout: Duration,
 ) -> Result<Vec<u8>> {
-    let att = Attachment { sequence_number: seq.fetch_add(1, Ordering::Relaxed), source_timestamp: now_ns(), gid };
+    let att = Attachment {
+        sequence_number: seq.fetch_add(1, Ordering::Relaxed),
+        source_timestamp: now_ns(),
+        gid,
+    };
     let replies = node
         .context()
         .session()
@@ -182,7 +263,10 @@ pub(crate) async fn call_raw_on(
     let reply = match tokio::time::timeout(timeout, replies.recv_async()).await {
         Err(_) => return Err(Error::Timeout(timeout)),
         Ok(Err(_)) => {
-            return Err(Error::Service { service: service.to_owned(), message: "no server answered (is one running?)".to_owned() });
+            return Err(Error::Service {
+                service: service.to_owned(),
+                message: "no server answered (is one running?)".to_owned(),
+            });
         }
         Ok(Ok(r)) => r,
     };
@@ -192,5 +276,66 @@ pub(crate) async fn call_raw_on(
             service: service.to_owned(),
             message: String::from_utf8_lossy(&e.payload().to_bytes()).into_owned(),
         }),
+    }
+}
+
+/// A client for a service type known by name and hash at run time (`embody service call`).
+pub struct RawClient {
+    node: Node,
+    name: String,
+    key: String,
+    gid: [u8; 16],
+    seq: AtomicI64,
+    dds_type: String,
+    _token: LivelinessToken,
+}
+
+impl RawClient {
+    pub(crate) async fn new(
+        node: &Node,
+        name: &str,
+        type_name: &str,
+        type_hash: &str,
+    ) -> Result<Self> {
+        let ctx = &node.inner.ctx;
+        let fq = node.resolve_name(name)?;
+        let dds = crate::wire::dds_type_name(type_name)
+            .ok_or_else(|| Error::UnknownType(type_name.to_owned()))?;
+        let key = data_key(ctx.domain_id(), &fq, &dds, type_hash);
+        let entity = endpoint(node, EntityKind::ServiceClient, &fq, &dds, type_hash);
+        let token = ctx
+            .inner
+            .session
+            .liveliness()
+            .declare_token(entity.liveliness_key())
+            .await
+            .map_err(Error::zenoh)?;
+        Ok(Self {
+            node: node.clone(),
+            name: fq,
+            key,
+            gid: entity.gid(),
+            seq: AtomicI64::new(1),
+            dds_type: dds,
+            _token: token,
+        })
+    }
+
+    /// Waits until a server for this service and type shows up in the graph.
+    pub async fn wait_for_service(&self, timeout: Duration) -> Result<()> {
+        wait_for_server(&self.node, &self.name, &self.dds_type, timeout).await
+    }
+
+    /// Sends a CDR request and returns the CDR response.
+    pub async fn call(&self, request: Vec<u8>, timeout: Duration) -> Result<Vec<u8>> {
+        call_raw_on(
+            &self.node, &self.key, &self.name, self.gid, &self.seq, request, timeout,
+        )
+        .await
+    }
+
+    /// The fully qualified service name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 }

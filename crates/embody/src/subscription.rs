@@ -46,7 +46,10 @@ impl SubscriptionStats {
         let mut last = self.last_warning.lock().unwrap_or_else(|e| e.into_inner());
         if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
             *last = Some(Instant::now());
-            tracing::warn!(topic, "{what} (further problems on this subscription are counted, see its stats)");
+            tracing::warn!(
+                topic,
+                "{what} (further problems on this subscription are counted, see its stats)"
+            );
         }
     }
 }
@@ -66,24 +69,42 @@ pub(crate) struct Incoming {
     pub(crate) attachment: Attachment,
 }
 
+/// What a wire subscription listens to.
+pub(crate) struct WireSpec<'a> {
+    pub(crate) fq_topic: &'a str,
+    pub(crate) type_name: &'a str,
+    pub(crate) type_hash: &'a str,
+    pub(crate) qos: QosProfile,
+    /// Ignore samples from this session (they arrive through intra-process delivery).
+    pub(crate) remote_only: bool,
+}
+
 /// Declares the zenoh side of a subscription. It listens on every hash of the type so a
 /// publisher with a different definition is reported instead of silently unheard.
 pub(crate) async fn declare_wire_subscription(
     node: &Node,
-    fq_topic: &str,
-    type_name: &str,
-    type_hash: &str,
-    qos: QosProfile,
-    remote_only: bool,
+    spec: WireSpec<'_>,
     stats: Arc<SubscriptionStats>,
     deliver: impl Fn(Incoming) + Send + Sync + 'static,
 ) -> Result<(ZSubscriber, LivelinessToken, Entity)> {
+    let WireSpec {
+        fq_topic,
+        type_name,
+        type_hash,
+        qos,
+        remote_only,
+    } = spec;
     let ctx = &node.inner.ctx;
     let dds = dds_type_name(type_name).ok_or_else(|| Error::UnknownType(type_name.to_owned()))?;
     let key = crate::wire::data_key_any_hash(ctx.domain_id(), fq_topic, &dds);
     let entity = node.endpoint(
         EntityKind::Subscription,
-        TopicInfo { name: fq_topic.to_owned(), dds_type: dds, type_hash: type_hash.to_owned(), qos },
+        TopicInfo {
+            name: fq_topic.to_owned(),
+            dds_type: dds,
+            type_hash: type_hash.to_owned(),
+            qos,
+        },
     );
     let topic = fq_topic.to_owned();
     let want_hash = type_hash.to_owned();
@@ -98,7 +119,10 @@ pub(crate) async fn declare_wire_subscription(
             );
             return;
         }
-        let attachment = match sample.attachment().map(|a| Attachment::parse(&a.to_bytes())) {
+        let attachment = match sample
+            .attachment()
+            .map(|a| Attachment::parse(&a.to_bytes()))
+        {
             Some(Ok(a)) => a,
             Some(Err(e)) => {
                 stats.missing_attachment.fetch_add(1, Ordering::Relaxed);
@@ -107,18 +131,36 @@ pub(crate) async fn declare_wire_subscription(
             }
             None => {
                 stats.missing_attachment.fetch_add(1, Ordering::Relaxed);
-                stats.warn(&topic, format_args!("dropping a sample without the rmw_zenoh attachment"));
+                stats.warn(
+                    &topic,
+                    format_args!("dropping a sample without the rmw_zenoh attachment"),
+                );
                 return;
             }
         };
-        deliver(Incoming { key: key.to_owned(), payload: sample.payload().to_bytes().into_owned(), attachment });
+        deliver(Incoming {
+            key: key.to_owned(),
+            payload: sample.payload().to_bytes().into_owned(),
+            attachment,
+        });
     };
     let session = &ctx.inner.session;
-    let origin = if remote_only { Locality::Remote } else { Locality::Any };
-    let builder = session.declare_subscriber(key).allowed_origin(origin).callback(callback);
+    let origin = if remote_only {
+        Locality::Remote
+    } else {
+        Locality::Any
+    };
+    let builder = session
+        .declare_subscriber(key)
+        .allowed_origin(origin)
+        .callback(callback);
     let zsub = if qos.durability == Durability::TransientLocal {
         let mut b = builder
-            .history(HistoryConfig::default().detect_late_publishers().max_samples(qos.depth().unwrap_or(usize::MAX)))
+            .history(
+                HistoryConfig::default()
+                    .detect_late_publishers()
+                    .max_samples(qos.depth().unwrap_or(usize::MAX)),
+            )
             .subscriber_detection()
             .query_timeout(Duration::from_secs(3600));
         if qos.reliability == Reliability::Reliable {
@@ -128,7 +170,11 @@ pub(crate) async fn declare_wire_subscription(
     } else {
         ZSubscriber::Plain(builder.await.map_err(Error::zenoh)?)
     };
-    let token = session.liveliness().declare_token(entity.liveliness_key()).await.map_err(Error::zenoh)?;
+    let token = session
+        .liveliness()
+        .declare_token(entity.liveliness_key())
+        .await
+        .map_err(Error::zenoh)?;
     Ok((zsub, token, entity))
 }
 
@@ -157,14 +203,32 @@ impl<T: Message> Subscription<T> {
             }
             Err(e) => {
                 s.decode_errors.fetch_add(1, Ordering::Relaxed);
-                s.warn(&t, format_args!("dropping a {} that does not decode: {e}", T::TYPE_NAME));
+                s.warn(
+                    &t,
+                    format_args!("dropping a {} that does not decode: {e}", T::TYPE_NAME),
+                );
             }
         };
+        let spec = WireSpec {
+            fq_topic: &fq,
+            type_name: T::TYPE_NAME,
+            type_hash: T::TYPE_HASH,
+            qos,
+            remote_only: true,
+        };
         let (zsub, token, entity) =
-            declare_wire_subscription(node, &fq, T::TYPE_NAME, T::TYPE_HASH, qos, true, stats.clone(), deliver).await?;
+            declare_wire_subscription(node, spec, stats.clone(), deliver).await?;
         let slot = node.inner.ctx.inner.intra.slot::<T>(&fq, T::TYPE_NAME);
         slot.add_subscription(&queue, qos.durability == Durability::TransientLocal);
-        Ok(Self { queue, stats, topic: fq, entity, task: Mutex::new(None), _zsub: zsub, _token: token })
+        Ok(Self {
+            queue,
+            stats,
+            topic: fq,
+            entity,
+            task: Mutex::new(None),
+            _zsub: zsub,
+            _token: token,
+        })
     }
 
     /// Waits for the next message.
@@ -242,17 +306,42 @@ pub struct RawSubscription {
 }
 
 impl RawSubscription {
-    pub(crate) async fn new(node: &Node, topic: &str, type_name: &str, type_hash: &str, qos: QosProfile) -> Result<Self> {
+    pub(crate) async fn new(
+        node: &Node,
+        topic: &str,
+        type_name: &str,
+        type_hash: &str,
+        qos: QosProfile,
+    ) -> Result<Self> {
         let fq = node.resolve_name(topic)?;
         let queue = Arc::new(Queue::new(qos.depth()));
         let stats = Arc::new(SubscriptionStats::default());
         let (q, s) = (queue.clone(), stats.clone());
         let deliver = move |inc: Incoming| {
             s.received.fetch_add(1, Ordering::Relaxed);
-            q.push(RawMessage { payload: inc.payload, attachment: inc.attachment, received_ns: crate::wire::now_ns(), key: inc.key });
+            q.push(RawMessage {
+                payload: inc.payload,
+                attachment: inc.attachment,
+                received_ns: crate::wire::now_ns(),
+                key: inc.key,
+            });
         };
-        let (zsub, token, _) = declare_wire_subscription(node, &fq, type_name, type_hash, qos, false, stats.clone(), deliver).await?;
-        Ok(Self { queue, stats, topic: fq, _zsub: zsub, _token: token })
+        let spec = WireSpec {
+            fq_topic: &fq,
+            type_name,
+            type_hash,
+            qos,
+            remote_only: false,
+        };
+        let (zsub, token, _) =
+            declare_wire_subscription(node, spec, stats.clone(), deliver).await?;
+        Ok(Self {
+            queue,
+            stats,
+            topic: fq,
+            _zsub: zsub,
+            _token: token,
+        })
     }
 
     /// Waits for the next payload.

@@ -10,7 +10,11 @@ pub const ADMIN_SPACE: &str = "@ros2_lv";
 /// rmw_zenoh's `mangle_name`: `/` becomes `%`, and an empty name becomes `%` because an empty
 /// chunk would end the token early.
 pub fn mangle(name: &str) -> String {
-    if name.is_empty() { "%".to_owned() } else { name.replace('/', "%") }
+    if name.is_empty() {
+        "%".to_owned()
+    } else {
+        name.replace('/', "%")
+    }
 }
 
 /// The inverse of [`mangle`].
@@ -159,7 +163,10 @@ impl Entity {
 
     /// Parses a liveliness key expression from any peer.
     pub fn parse(key: &str) -> Result<Self, WireError> {
-        let bad = |why: &str| WireError::Token { token: key.to_owned(), why: why.to_owned() };
+        let bad = |why: &str| WireError::Token {
+            token: key.to_owned(),
+            why: why.to_owned(),
+        };
         let parts: Vec<&str> = key.split('/').collect();
         if parts.first() != Some(&ADMIN_SPACE) {
             return Err(bad("does not start with @ros2_lv"));
@@ -168,7 +175,9 @@ impl Entity {
             return Err(bad("expected at least 9 non-empty chunks"));
         }
         let kind = EntityKind::from_code(parts[5]).ok_or_else(|| bad("unknown entity kind"))?;
-        let domain = parts[1].parse().map_err(|_| bad("domain is not a number"))?;
+        let domain = parts[1]
+            .parse()
+            .map_err(|_| bad("domain is not a number"))?;
         let topic = if kind == EntityKind::Node {
             None
         } else {
@@ -241,7 +250,11 @@ impl Attachment {
         ts.copy_from_slice(&b[8..16]);
         let mut gid = [0u8; 16];
         gid.copy_from_slice(&b[17..]);
-        Ok(Self { sequence_number: i64::from_le_bytes(seq), source_timestamp: i64::from_le_bytes(ts), gid })
+        Ok(Self {
+            sequence_number: i64::from_le_bytes(seq),
+            source_timestamp: i64::from_le_bytes(ts),
+            gid,
+        })
     }
 }
 
@@ -257,9 +270,18 @@ pub fn now_ns() -> i64 {
 mod tests {
     use super::*;
 
-    const STRING_HASH: &str = "RIHS01_df668c740482bbd48fb39d76a70dfd4bd59db1288021743503259e948f6b1a18";
+    const STRING_HASH: &str =
+        "RIHS01_df668c740482bbd48fb39d76a70dfd4bd59db1288021743503259e948f6b1a18";
 
-    fn endpoint(kind: EntityKind, zid: &str, node: &str, topic: &str, dds: &str, hash: &str, qos: QosProfile) -> Entity {
+    fn endpoint(
+        kind: EntityKind,
+        zid: &str,
+        node: &str,
+        topic: &str,
+        dds: &str,
+        hash: &str,
+        qos: QosProfile,
+    ) -> Entity {
         Entity {
             domain: 2,
             zid: zid.into(),
@@ -269,7 +291,12 @@ mod tests {
             enclave: "/".into(),
             namespace: "/".into(),
             node_name: node.into(),
-            topic: Some(TopicInfo { name: topic.into(), dds_type: dds.into(), type_hash: hash.into(), qos }),
+            topic: Some(TopicInfo {
+                name: topic.into(),
+                dds_type: dds.into(),
+                type_hash: hash.into(),
+                qos,
+            }),
         }
     }
 
@@ -277,16 +304,27 @@ mod tests {
     fn data_keys_match_the_design_examples() {
         let dds = dds_type_name("std_msgs/msg/String").unwrap();
         assert_eq!(dds, "std_msgs::msg::dds_::String_");
-        assert_eq!(data_key(0, "/chatter", &dds, STRING_HASH), format!("0/chatter/std_msgs::msg::dds_::String_/{STRING_HASH}"));
+        assert_eq!(
+            data_key(0, "/chatter", &dds, STRING_HASH),
+            format!("0/chatter/std_msgs::msg::dds_::String_/{STRING_HASH}")
+        );
         assert_eq!(
             data_key(0, "/robot1/chatter", &dds, STRING_HASH),
             format!("0/robot1/chatter/std_msgs::msg::dds_::String_/{STRING_HASH}")
         );
         assert_eq!(
-            data_key(2, "/add_two_ints", "example_interfaces::srv::dds_::AddTwoInts_", "RIHS01_e118de6bf5eeb66a2491b5bda11202e7b68f198d6f67922cf30364858239c81a"),
+            data_key(
+                2,
+                "/add_two_ints",
+                "example_interfaces::srv::dds_::AddTwoInts_",
+                "RIHS01_e118de6bf5eeb66a2491b5bda11202e7b68f198d6f67922cf30364858239c81a"
+            ),
             "2/add_two_ints/example_interfaces::srv::dds_::AddTwoInts_/RIHS01_e118de6bf5eeb66a2491b5bda11202e7b68f198d6f67922cf30364858239c81a"
         );
-        assert_eq!(ros_type_name("example_interfaces::srv::dds_::AddTwoInts_").unwrap(), "example_interfaces/srv/AddTwoInts");
+        assert_eq!(
+            ros_type_name("example_interfaces::srv::dds_::AddTwoInts_").unwrap(),
+            "example_interfaces/srv/AddTwoInts"
+        );
         assert_eq!(ros_type_name("nonsense"), None);
     }
 
@@ -303,7 +341,10 @@ mod tests {
             node_name: "listener".into(),
             topic: None,
         };
-        assert_eq!(node.liveliness_key(), "@ros2_lv/2/aac3178e146ba6f1fc6e6a4085e77f21/0/0/NN/%/%/listener");
+        assert_eq!(
+            node.liveliness_key(),
+            "@ros2_lv/2/aac3178e146ba6f1fc6e6a4085e77f21/0/0/NN/%/%/listener"
+        );
         let sub = endpoint(
             EntityKind::Subscription,
             "aac3178e146ba6f1fc6e6a4085e77f21",
@@ -315,7 +356,9 @@ mod tests {
         );
         assert_eq!(
             sub.liveliness_key(),
-            format!("@ros2_lv/2/aac3178e146ba6f1fc6e6a4085e77f21/0/10/MS/%/%/listener/%chatter/std_msgs::msg::dds_::String_/{STRING_HASH}/::,10:,:,:,,")
+            format!(
+                "@ros2_lv/2/aac3178e146ba6f1fc6e6a4085e77f21/0/10/MS/%/%/listener/%chatter/std_msgs::msg::dds_::String_/{STRING_HASH}/::,10:,:,:,,"
+            )
         );
         let publ = endpoint(
             EntityKind::Publisher,
@@ -328,7 +371,9 @@ mod tests {
         );
         assert_eq!(
             publ.liveliness_key(),
-            format!("@ros2_lv/2/8b20917502ee955ac4476e0266340d5c/0/10/MP/%/%/talker/%chatter/std_msgs::msg::dds_::String_/{STRING_HASH}/::,7:,:,:,,")
+            format!(
+                "@ros2_lv/2/8b20917502ee955ac4476e0266340d5c/0/10/MP/%/%/talker/%chatter/std_msgs::msg::dds_::String_/{STRING_HASH}/::,7:,:,:,,"
+            )
         );
         let server = endpoint(
             EntityKind::ServiceServer,
@@ -346,8 +391,14 @@ mod tests {
         for e in [node, sub, publ, server] {
             assert_eq!(Entity::parse(&e.liveliness_key()).unwrap(), e);
         }
-        let namespaced = Entity { namespace: "/robot1".into(), ..Entity::parse("@ros2_lv/0/z/1/1/NN/%/%/n").unwrap() };
-        assert_eq!(namespaced.liveliness_key(), "@ros2_lv/0/z/1/1/NN/%/%robot1/n");
+        let namespaced = Entity {
+            namespace: "/robot1".into(),
+            ..Entity::parse("@ros2_lv/0/z/1/1/NN/%/%/n").unwrap()
+        };
+        assert_eq!(
+            namespaced.liveliness_key(),
+            "@ros2_lv/0/z/1/1/NN/%/%robot1/n"
+        );
         assert_eq!(namespaced.node_fq_name(), "/robot1/n");
     }
 
@@ -366,7 +417,11 @@ mod tests {
         for (i, g) in gid.iter_mut().enumerate() {
             *g = i as u8;
         }
-        let a = Attachment { sequence_number: 1, source_timestamp: 1_700_000_000_123_456_789, gid };
+        let a = Attachment {
+            sequence_number: 1,
+            source_timestamp: 1_700_000_000_123_456_789,
+            gid,
+        };
         let b = a.to_bytes();
         assert_eq!(
             b.to_vec(),
@@ -379,6 +434,9 @@ mod tests {
             .concat()
         );
         assert_eq!(Attachment::parse(&b).unwrap(), a);
-        assert_eq!(Attachment::parse(&b[..32]), Err(WireError::Attachment { len: 32 }));
+        assert_eq!(
+            Attachment::parse(&b[..32]),
+            Err(WireError::Attachment { len: 32 })
+        );
     }
 }

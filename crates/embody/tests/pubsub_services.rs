@@ -15,19 +15,26 @@ const WAIT: Duration = Duration::from_secs(20);
 async fn router() -> (Router, String) {
     let port = embody_testkit::free_loopback_port();
     let endpoint = format!("tcp/127.0.0.1:{port}");
-    let router = Router::start(std::slice::from_ref(&endpoint)).await.expect("router starts");
+    let router = Router::start(std::slice::from_ref(&endpoint))
+        .await
+        .expect("router starts");
     (router, endpoint)
 }
 
 async fn context(endpoint: &str) -> Context {
-    Context::with_options(ContextOptions::router(endpoint)).await.expect("context opens")
+    Context::with_options(ContextOptions::router(endpoint))
+        .await
+        .expect("context opens")
 }
 
 /// Waits until `topic` has a subscription in the graph seen by `ctx`.
 async fn wait_for_subscriber(ctx: &Context, topic: &str) {
     let graph = ctx.graph().await.unwrap();
     graph
-        .wait_until(WAIT, |g| !g.endpoints(topic, embody::wire::EntityKind::Subscription).is_empty())
+        .wait_until(WAIT, |g| {
+            !g.endpoints(topic, embody::wire::EntityKind::Subscription)
+                .is_empty()
+        })
         .await
         .unwrap_or_else(|e| panic!("no subscriber on {topic}: {e}"));
 }
@@ -38,8 +45,14 @@ async fn reliable_messages_arrive_complete_and_in_order() {
     let (a, b) = (context(&ep).await, context(&ep).await);
     let talker = a.create_node("talker").await.unwrap();
     let listener = b.create_node("listener").await.unwrap();
-    let sub = listener.create_subscription::<Int32>("numbers", QosProfile::keep_last(2000)).await.unwrap();
-    let publisher = talker.create_publisher::<Int32>("numbers", QosProfile::keep_last(2000)).await.unwrap();
+    let sub = listener
+        .create_subscription::<Int32>("numbers", QosProfile::keep_last(2000))
+        .await
+        .unwrap();
+    let publisher = talker
+        .create_publisher::<Int32>("numbers", QosProfile::keep_last(2000))
+        .await
+        .unwrap();
     wait_for_subscriber(&a, "/numbers").await;
     // Matching is learned through the router a moment after the graph shows the token.
     tokio::time::timeout(WAIT, async {
@@ -58,14 +71,25 @@ async fn reliable_messages_arrive_complete_and_in_order() {
     }
     let mut got = Vec::new();
     while got.len() < 1000 {
-        let m = tokio::time::timeout(WAIT, sub.recv()).await.expect("message in time").unwrap();
+        let m = tokio::time::timeout(WAIT, sub.recv())
+            .await
+            .expect("message in time")
+            .unwrap();
         if m.data >= 0 {
             got.push(m.data);
         }
     }
     assert_eq!(got, (0..1000).collect::<Vec<_>>());
     let stats = sub.stats();
-    assert_eq!((stats.decode_errors, stats.missing_attachment, stats.hash_mismatch, stats.dropped), (0, 0, 0, 0));
+    assert_eq!(
+        (
+            stats.decode_errors,
+            stats.missing_attachment,
+            stats.hash_mismatch,
+            stats.dropped
+        ),
+        (0, 0, 0, 0)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,15 +97,41 @@ async fn transient_local_late_joiner_gets_the_last_n() {
     let (_router, ep) = router().await;
     let (a, b) = (context(&ep).await, context(&ep).await);
     let talker = a.create_node("latcher").await.unwrap();
-    let publisher = talker.create_publisher::<Int32>("latched", QosProfile::transient_local(3)).await.unwrap();
+    let publisher = talker
+        .create_publisher::<Int32>("latched", QosProfile::transient_local(3))
+        .await
+        .unwrap();
     for i in 0..10 {
         publisher.publish(Int32 { data: i }).await.unwrap();
     }
+    // Puts return before the samples reach the router, so a subscriber declared now could
+    // still catch some live. A witness that hears the last one (live or from the cache,
+    // both behind the puts on the same link) proves they have all passed the router.
+    let witness_ctx = context(&ep).await;
+    let witness = witness_ctx.create_node("witness").await.unwrap();
+    let seen = witness
+        .create_subscription::<Int32>("latched", QosProfile::transient_local(3))
+        .await
+        .unwrap();
+    tokio::time::timeout(WAIT, async {
+        while seen.recv().await.unwrap().data != 9 {}
+    })
+    .await
+    .expect("witness hears the last sample");
     let late = b.create_node("late").await.unwrap();
-    let sub = late.create_subscription::<Int32>("latched", QosProfile::transient_local(3)).await.unwrap();
+    let sub = late
+        .create_subscription::<Int32>("latched", QosProfile::transient_local(3))
+        .await
+        .unwrap();
     let mut got = Vec::new();
     for _ in 0..3 {
-        got.push(tokio::time::timeout(WAIT, sub.recv()).await.expect("history in time").unwrap().data);
+        got.push(
+            tokio::time::timeout(WAIT, sub.recv())
+                .await
+                .expect("history in time")
+                .unwrap()
+                .data,
+        );
     }
     assert_eq!(got, [7, 8, 9]);
 }
@@ -92,12 +142,22 @@ async fn services_answer_concurrent_calls_and_time_out() {
     let (a, b) = (context(&ep).await, context(&ep).await);
     let server_node = a.create_node("adder").await.unwrap();
     let server = server_node
-        .create_service::<AddTwoInts, _>("add_two_ints", |r: AddTwoInts_Request| AddTwoInts_Response { sum: r.a + r.b })
+        .create_service::<AddTwoInts, _>("add_two_ints", |r: AddTwoInts_Request| {
+            AddTwoInts_Response { sum: r.a + r.b }
+        })
         .await
         .unwrap();
     let client_node = b.create_node("caller").await.unwrap();
-    let client = Arc::new(client_node.create_client::<AddTwoInts>("add_two_ints").await.unwrap());
-    client.wait_for_service(WAIT).await.expect("service appears");
+    let client = Arc::new(
+        client_node
+            .create_client::<AddTwoInts>("add_two_ints")
+            .await
+            .unwrap(),
+    );
+    client
+        .wait_for_service(WAIT)
+        .await
+        .expect("service appears");
     let calls: Vec<_> = (0..50i64)
         .map(|i| {
             let c = client.clone();
@@ -118,15 +178,33 @@ async fn services_answer_concurrent_calls_and_time_out() {
         })
         .await
         .unwrap();
-    let slow_client = client_node.create_client::<AddTwoInts>("slow_add").await.unwrap();
+    let slow_client = client_node
+        .create_client::<AddTwoInts>("slow_add")
+        .await
+        .unwrap();
     slow_client.wait_for_service(WAIT).await.unwrap();
-    let e = slow_client.call(&AddTwoInts_Request { a: 1, b: 2 }, Duration::from_millis(200)).await.unwrap_err();
+    let e = slow_client
+        .call(
+            &AddTwoInts_Request { a: 1, b: 2 },
+            Duration::from_millis(200),
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(e, embody::Error::Timeout(_)), "{e}");
 
     // No server at all: an error that says so, not a hang.
-    let none = client_node.create_client::<AddTwoInts>("nobody_home").await.unwrap();
-    let e = none.call(&AddTwoInts_Request::default(), WAIT).await.unwrap_err();
-    assert_eq!(e.to_string(), "service `/nobody_home` failed: no server answered (is one running?)");
+    let none = client_node
+        .create_client::<AddTwoInts>("nobody_home")
+        .await
+        .unwrap();
+    let e = none
+        .call(&AddTwoInts_Request::default(), WAIT)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "service `/nobody_home` failed: no server answered (is one running?)"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,25 +212,45 @@ async fn intra_process_delivery_shares_the_arc_and_arrives_once() {
     let (_router, ep) = router().await;
     let ctx = context(&ep).await;
     let node = ctx.create_node("local").await.unwrap();
-    let s1 = node.create_subscription::<Twist>("cmd", QosProfile::keep_last(10)).await.unwrap();
-    let s2 = node.create_subscription::<Twist>("cmd", QosProfile::keep_last(10)).await.unwrap();
-    let publisher = node.create_publisher::<Twist>("cmd", QosProfile::keep_last(10)).await.unwrap();
+    let s1 = node
+        .create_subscription::<Twist>("cmd", QosProfile::keep_last(10))
+        .await
+        .unwrap();
+    let s2 = node
+        .create_subscription::<Twist>("cmd", QosProfile::keep_last(10))
+        .await
+        .unwrap();
+    let publisher = node
+        .create_publisher::<Twist>("cmd", QosProfile::keep_last(10))
+        .await
+        .unwrap();
     assert_eq!(publisher.local_subscription_count(), 2);
     let msg = Arc::new(Twist::default());
     publisher.publish(msg.clone()).await.unwrap();
     let (r1, r2) = (s1.recv().await.unwrap(), s2.recv().await.unwrap());
-    assert!(Arc::ptr_eq(&r1, &msg) && Arc::ptr_eq(&r2, &msg), "same allocation, no serialization");
+    assert!(
+        Arc::ptr_eq(&r1, &msg) && Arc::ptr_eq(&r2, &msg),
+        "same allocation, no serialization"
+    );
     // With a subscriber in another session the message also goes through zenoh; the local
     // subscriptions must still get each message exactly once, and nothing via zenoh.
     let other = context(&ep).await;
-    let remote = other.create_node("remote").await.unwrap().create_subscription::<Twist>("cmd", QosProfile::keep_last(100)).await.unwrap();
+    let remote = other
+        .create_node("remote")
+        .await
+        .unwrap()
+        .create_subscription::<Twist>("cmd", QosProfile::keep_last(100))
+        .await
+        .unwrap();
     wait_for_subscriber(&ctx, "/cmd").await;
     let mut published = 0;
     tokio::time::timeout(WAIT, async {
         loop {
             publisher.publish(Twist::default()).await.unwrap();
             published += 1;
-            if let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(50), remote.recv()).await {
+            if let Ok(Some(_)) =
+                tokio::time::timeout(Duration::from_millis(50), remote.recv()).await
+            {
                 break;
             }
         }
@@ -171,23 +269,61 @@ async fn graph_lists_nodes_topics_services_and_forgets_closed_sessions() {
     let graph = observer.graph().await.unwrap();
     {
         let ctx = context(&ep).await;
-        let node = ctx.create_node_with("cam", embody::NodeOptions::namespace("/robot1")).await.unwrap();
-        let _p = node.create_publisher::<RosString>("~/status", QosProfile::sensor_data()).await.unwrap();
-        let _s = node
-            .create_service::<AddTwoInts, _>("add", |r: AddTwoInts_Request| AddTwoInts_Response { sum: r.a + r.b })
+        let node = ctx
+            .create_node_with("cam", embody::NodeOptions::namespace("/robot1"))
             .await
             .unwrap();
-        graph.wait_until(WAIT, |g| g.node_names().contains(&"/robot1/cam".to_owned()) && !g.service_names_and_types().is_empty()).await.unwrap();
+        let _p = node
+            .create_publisher::<RosString>("~/status", QosProfile::sensor_data())
+            .await
+            .unwrap();
+        let _s = node
+            .create_service::<AddTwoInts, _>("add", |r: AddTwoInts_Request| AddTwoInts_Response {
+                sum: r.a + r.b,
+            })
+            .await
+            .unwrap();
+        graph
+            .wait_until(WAIT, |g| {
+                g.node_names().contains(&"/robot1/cam".to_owned())
+                    && g.topic_names_and_types().contains_key("/robot1/cam/status")
+                    && g.service_names_and_types().contains_key("/robot1/add")
+            })
+            .await
+            .unwrap();
         let topics = graph.topic_names_and_types();
-        assert_eq!(topics["/robot1/cam/status"].iter().collect::<Vec<_>>(), ["std_msgs/msg/String"]);
-        assert_eq!(graph.service_names_and_types()["/robot1/add"].iter().collect::<Vec<_>>(), ["example_interfaces/srv/AddTwoInts"]);
+        assert_eq!(
+            topics["/robot1/cam/status"].iter().collect::<Vec<_>>(),
+            ["std_msgs/msg/String"]
+        );
+        assert_eq!(
+            graph.service_names_and_types()["/robot1/add"]
+                .iter()
+                .collect::<Vec<_>>(),
+            ["example_interfaces/srv/AddTwoInts"]
+        );
         let pubs = graph.endpoints("/robot1/cam/status", embody::wire::EntityKind::Publisher);
-        assert_eq!(pubs[0].topic.as_ref().unwrap().qos, QosProfile::sensor_data());
-        assert_eq!(pubs[0].topic.as_ref().unwrap().type_hash, RosString::TYPE_HASH);
+        assert_eq!(
+            pubs[0].topic.as_ref().unwrap().qos,
+            QosProfile::sensor_data()
+        );
+        assert_eq!(
+            pubs[0].topic.as_ref().unwrap().type_hash,
+            RosString::TYPE_HASH
+        );
         ctx.session().close().await.unwrap();
     }
-    graph.wait_until(WAIT, |g| !g.node_names().contains(&"/robot1/cam".to_owned())).await.expect("closed session leaves the graph");
-    assert!(graph.topic_names_and_types().get("/robot1/cam/status").is_none());
+    graph
+        .wait_until(WAIT, |g| {
+            !g.node_names().contains(&"/robot1/cam".to_owned())
+        })
+        .await
+        .expect("closed session leaves the graph");
+    assert!(
+        !graph
+            .topic_names_and_types()
+            .contains_key("/robot1/cam/status")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,22 +331,49 @@ async fn bad_input_is_counted_not_fatal() {
     let (_router, ep) = router().await;
     let (a, b) = (context(&ep).await, context(&ep).await);
     let node = b.create_node("strict").await.unwrap();
-    let sub = node.create_subscription::<RosString>("text", QosProfile::keep_last(10)).await.unwrap();
+    let sub = node
+        .create_subscription::<RosString>("text", QosProfile::keep_last(10))
+        .await
+        .unwrap();
     wait_for_subscriber(&a, "/text").await;
     let dds = "std_msgs::msg::dds_::String_";
     let right = embody::wire::data_key(0, "/text", dds, RosString::TYPE_HASH);
-    let wrong = embody::wire::data_key(0, "/text", dds, "RIHS01_0000000000000000000000000000000000000000000000000000000000000000");
-    let att = embody::wire::Attachment { sequence_number: 1, source_timestamp: 0, gid: [7; 16] }.to_bytes().to_vec();
+    let wrong = embody::wire::data_key(
+        0,
+        "/text",
+        dds,
+        "RIHS01_0000000000000000000000000000000000000000000000000000000000000000",
+    );
+    let att = embody::wire::Attachment {
+        sequence_number: 1,
+        source_timestamp: 0,
+        gid: [7; 16],
+    }
+    .to_bytes()
+    .to_vec();
     let good = RosString { data: "ok".into() }.to_cdr().unwrap();
     let session = a.session();
     tokio::time::timeout(WAIT, async {
         loop {
             // Wrong hash, missing attachment, undecodable payload, then a good one.
-            session.put(&wrong, good.clone()).attachment(att.clone()).await.unwrap();
+            session
+                .put(&wrong, good.clone())
+                .attachment(att.clone())
+                .await
+                .unwrap();
             session.put(&right, good.clone()).await.unwrap();
-            session.put(&right, vec![0, 1, 0, 0, 9]).attachment(att.clone()).await.unwrap();
-            session.put(&right, good.clone()).attachment(att.clone()).await.unwrap();
-            if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(100), sub.recv()).await {
+            session
+                .put(&right, vec![0, 1, 0, 0, 9])
+                .attachment(att.clone())
+                .await
+                .unwrap();
+            session
+                .put(&right, good.clone())
+                .attachment(att.clone())
+                .await
+                .unwrap();
+            if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(100), sub.recv()).await
+            {
                 assert_eq!(m.data, "ok");
                 break;
             }
@@ -219,5 +382,8 @@ async fn bad_input_is_counted_not_fatal() {
     .await
     .unwrap();
     let s = sub.stats();
-    assert!(s.hash_mismatch >= 1 && s.missing_attachment >= 1 && s.decode_errors >= 1, "{s:?}");
+    assert!(
+        s.hash_mismatch >= 1 && s.missing_attachment >= 1 && s.decode_errors >= 1,
+        "{s:?}"
+    );
 }

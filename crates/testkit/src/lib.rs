@@ -112,6 +112,7 @@ pub fn run_python_script(script: &str, input: &[u8]) -> Vec<u8> {
 
 /// A TCP port on 127.0.0.1 that was free a moment ago, for a test's own zenoh router.
 pub fn free_loopback_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
     listener.local_addr().expect("local address").port()
 }
