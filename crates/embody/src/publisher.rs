@@ -18,6 +18,8 @@ use crate::node::Node;
 use crate::qos::{Durability, History, QosProfile, Reliability};
 use crate::wire::{Attachment, Entity, EntityKind, TopicInfo, data_key, dds_type_name, now_ns};
 
+// Field order matters in WirePublisher: the matching listener must be undeclared before
+// the publisher it listens to, and struct fields drop in declaration order.
 enum ZPublisher {
     Plain(zenoh::pubsub::Publisher<'static>),
     Advanced(zenoh_ext::AdvancedPublisher<'static>),
@@ -25,12 +27,16 @@ enum ZPublisher {
 
 /// The zenoh side of a publisher: key, token, attachment counter.
 pub(crate) struct WirePublisher {
+    _matching: zenoh::matching::MatchingListener<()>,
     zpub: ZPublisher,
     entity: Entity,
     gid: [u8; 16],
     seq: AtomicI64,
+    /// Whether to serialize and put at all (false only for a volatile publisher that no
+    /// remote subscriber matches).
     remote_matched: Arc<AtomicBool>,
-    _matching: Option<zenoh::matching::MatchingListener<()>>,
+    /// zenoh's matching status, for waiting on it.
+    matched: Arc<tokio::sync::watch::Sender<bool>>,
     _token: LivelinessToken,
     key: String,
 }
@@ -79,8 +85,18 @@ impl WirePublisher {
             .reliability(reliability)
             .congestion_control(congestion)
             .allowed_destination(destination);
-        let remote_matched = Arc::new(AtomicBool::new(false));
-        let (zpub, matching) = if qos.durability == Durability::TransientLocal {
+        let transient_local = qos.durability == Durability::TransientLocal;
+        // A transient-local publisher must fill its cache whether or not anyone listens yet.
+        let remote_matched = Arc::new(AtomicBool::new(transient_local));
+        let matched = Arc::new(tokio::sync::watch::Sender::new(false));
+        let (flag, m) = (remote_matched.clone(), matched.clone());
+        let on_match = move |s: zenoh::matching::MatchingStatus| {
+            if !transient_local {
+                flag.store(s.matching(), Ordering::Relaxed);
+            }
+            m.send_replace(s.matching());
+        };
+        let (zpub, listener, status) = if transient_local {
             let mut b = builder
                 .cache(CacheConfig::default().max_samples(qos.depth().unwrap_or(usize::MAX)))
                 .publisher_detection();
@@ -90,22 +106,27 @@ impl WirePublisher {
                 );
             }
             let p = b.await.map_err(Error::zenoh)?;
-            // The cache must be filled whether or not anyone listens yet.
-            remote_matched.store(true, Ordering::Relaxed);
-            (ZPublisher::Advanced(p), None)
-        } else {
-            let p = builder.await.map_err(Error::zenoh)?;
-            let flag = remote_matched.clone();
             let listener = p
                 .matching_listener()
-                .callback(move |s| flag.store(s.matching(), Ordering::Relaxed))
+                .callback(on_match)
                 .await
                 .map_err(Error::zenoh)?;
-            if p.matching_status().await.map_err(Error::zenoh)?.matching() {
-                remote_matched.store(true, Ordering::Relaxed);
-            }
-            (ZPublisher::Plain(p), Some(listener))
+            let status = p.matching_status().await.map_err(Error::zenoh)?;
+            (ZPublisher::Advanced(p), listener, status)
+        } else {
+            let p = builder.await.map_err(Error::zenoh)?;
+            let listener = p
+                .matching_listener()
+                .callback(on_match)
+                .await
+                .map_err(Error::zenoh)?;
+            let status = p.matching_status().await.map_err(Error::zenoh)?;
+            (ZPublisher::Plain(p), listener, status)
         };
+        if status.matching() {
+            remote_matched.store(true, Ordering::Relaxed);
+            matched.send_replace(true);
+        }
         let token = session
             .liveliness()
             .declare_token(entity.liveliness_key())
@@ -118,7 +139,8 @@ impl WirePublisher {
             gid,
             seq: AtomicI64::new(1),
             remote_matched,
-            _matching: matching,
+            matched,
+            _matching: listener,
             _token: token,
             key,
         })
@@ -143,6 +165,16 @@ impl WirePublisher {
             ZPublisher::Advanced(p) => p.put(payload).attachment(att).await,
         }
         .map_err(Error::zenoh)
+    }
+
+    /// Waits for a matching remote subscriber (see [`Publisher::wait_for_remote_subscriber`]).
+    pub(crate) async fn wait_matched(&self, timeout: Duration) -> Result<()> {
+        let mut rx = self.matched.subscribe();
+        tokio::time::timeout(timeout, rx.wait_for(|m| *m))
+            .await
+            .map_err(|_| Error::Timeout(timeout))?
+            .map(|_| ())
+            .map_err(|_| Error::Shutdown)
     }
 
     /// The data key expression.
@@ -220,6 +252,12 @@ impl<T: Message> Publisher<T> {
         self.wire.entity()
     }
 
+    /// Waits until a subscriber in another session matches this publisher (zenoh has a
+    /// route to it), so that what is published next reaches it.
+    pub async fn wait_for_remote_subscriber(&self, timeout: std::time::Duration) -> Result<()> {
+        self.wire.wait_matched(timeout).await
+    }
+
     /// Number of subscriptions in this process that receive messages without zenoh.
     pub fn local_subscription_count(&self) -> usize {
         self.local.subscription_count()
@@ -258,5 +296,10 @@ impl RawPublisher {
     /// The data key expression on zenoh.
     pub fn key_expr(&self) -> &str {
         self.wire.key()
+    }
+
+    /// Waits until a subscriber in another session matches.
+    pub async fn wait_for_remote_subscriber(&self, timeout: Duration) -> Result<()> {
+        self.wire.wait_matched(timeout).await
     }
 }

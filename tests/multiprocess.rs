@@ -1,0 +1,268 @@
+//! Several OS processes through an embody router on a loopback port chosen by the test.
+//!
+//! This binary is its own child: started with `EMBODY_TEST_ROLE` set it plays that role
+//! (talker, listener, server, ...) instead of running the tests, so every process here runs
+//! real embody code and nothing else. It has its own `main` (no libtest) for that reason;
+//! each test reports `ok`/`FAILED` like libtest does.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use embody::wire::EntityKind;
+use embody::{Context, ContextOptions, QosProfile, Router};
+use embody_msgs::example_interfaces::srv::{AddTwoInts, AddTwoInts_Request, AddTwoInts_Response};
+use embody_msgs::std_msgs::msg::Int32;
+
+const WAIT: Duration = Duration::from_secs(60);
+const MESSAGES: i32 = 10_000;
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by the parent"))
+}
+
+async fn ctx() -> Context {
+    Context::with_options(ContextOptions::router(&env("EMBODY_TEST_ROUTER"))).await.expect("context")
+}
+
+/// The child roles.
+async fn child(role: &str) {
+    let c = ctx().await;
+    match role {
+        "listener" => {
+            let node = c.create_node("listener").await.unwrap();
+            let qos = QosProfile::default().history(embody::History::KeepAll);
+            let sub = node.create_subscription::<Int32>("numbers", qos).await.unwrap();
+            let mut expected = 0;
+            while expected < MESSAGES {
+                let m = tokio::time::timeout(WAIT, sub.recv()).await.expect("next message in time").unwrap();
+                assert_eq!(m.data, expected, "out of order or missing");
+                expected += 1;
+            }
+            println!("received {expected} in order");
+        }
+        "talker" => {
+            let node = c.create_node("talker").await.unwrap();
+            let qos = QosProfile::default().history(embody::History::KeepAll);
+            let publisher = node.create_publisher::<Int32>("numbers", qos).await.unwrap();
+            publisher.wait_for_remote_subscriber(WAIT).await.expect("listener matches");
+            for i in 0..MESSAGES {
+                publisher.publish(Int32 { data: i }).await.unwrap();
+            }
+            // Stay until the listener has everything and leaves the graph.
+            let graph = c.graph().await.unwrap();
+            graph.wait_until(WAIT, |g| g.endpoints("/numbers", EntityKind::Subscription).is_empty()).await.unwrap();
+        }
+        "latched" => {
+            let node = c.create_node("latched").await.unwrap();
+            let publisher = node.create_publisher::<Int32>("latched", QosProfile::transient_local(3)).await.unwrap();
+            for i in 0..10 {
+                publisher.publish(Int32 { data: i }).await.unwrap();
+            }
+            println!("published");
+            std::future::pending::<()>().await;
+        }
+        "late" => {
+            let node = c.create_node("late").await.unwrap();
+            let sub = node.create_subscription::<Int32>("latched", QosProfile::transient_local(3)).await.unwrap();
+            let mut got = Vec::new();
+            for _ in 0..3 {
+                got.push(tokio::time::timeout(WAIT, sub.recv()).await.expect("history").unwrap().data);
+            }
+            println!("{got:?}");
+        }
+        "server" => {
+            let node = c.create_node("adder").await.unwrap();
+            let _server = node
+                .create_service::<AddTwoInts, _>("add_two_ints", |r: AddTwoInts_Request| AddTwoInts_Response { sum: r.a + r.b })
+                .await
+                .unwrap();
+            println!("serving");
+            std::future::pending::<()>().await;
+        }
+        "idle" => {
+            let _node = c.create_node("doomed").await.unwrap();
+            println!("idle");
+            std::future::pending::<()>().await;
+        }
+        other => panic!("unknown role {other}"),
+    }
+}
+
+fn spawn_role(role: &str, router: &str) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .env("EMBODY_TEST_ROLE", role)
+        .env("EMBODY_TEST_ROUTER", router)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn child")
+}
+
+/// Reads one line of a child's stdout (its "ready" signal) without blocking the runtime.
+async fn first_line(child: &mut Child) -> String {
+    let stdout = child.stdout.take().expect("piped stdout");
+    tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("read child stdout");
+        line.trim().to_owned()
+    })
+    .await
+    .unwrap()
+}
+
+async fn wait_exit(mut child: Child) -> (bool, String) {
+    let out = tokio::task::spawn_blocking(move || {
+        let mut s = String::new();
+        if let Some(mut o) = child.stdout.take() {
+            use std::io::Read;
+            let _ = o.read_to_string(&mut s);
+        }
+        (child.wait().expect("wait child").success(), s)
+    });
+    tokio::time::timeout(WAIT, out).await.expect("child exits in time").unwrap()
+}
+
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn router() -> (Router, String) {
+    let port = embody_testkit::free_loopback_port();
+    let ep = format!("tcp/127.0.0.1:{port}");
+    (Router::start(std::slice::from_ref(&ep)).await.expect("router"), ep)
+}
+
+async fn ten_thousand_reliable_messages_arrive_complete_and_in_order() {
+    let (_r, ep) = router().await;
+    let listener = spawn_role("listener", &ep);
+    let talker = Kill(spawn_role("talker", &ep));
+    let (ok, out) = wait_exit(listener).await;
+    assert!(ok, "listener failed: {out}");
+    assert_eq!(out.trim(), format!("received {MESSAGES} in order"));
+    drop(talker);
+}
+
+async fn transient_local_late_joiner_in_another_process_gets_the_last_three() {
+    let (_r, ep) = router().await;
+    let mut latched = spawn_role("latched", &ep);
+    assert_eq!(first_line(&mut latched).await, "published");
+    let _latched = Kill(latched);
+    // This process witnesses the last sample so none is still in flight (see the
+    // in-process test for why), then a third process joins late.
+    let c = Context::with_options(ContextOptions::router(&ep)).await.unwrap();
+    let witness = c.create_node("witness").await.unwrap();
+    let seen = witness.create_subscription::<Int32>("latched", QosProfile::transient_local(3)).await.unwrap();
+    tokio::time::timeout(WAIT, async { while seen.recv().await.unwrap().data != 9 {} }).await.unwrap();
+    let (ok, out) = wait_exit(spawn_role("late", &ep)).await;
+    assert!(ok);
+    assert_eq!(out.trim(), "[7, 8, 9]");
+}
+
+async fn services_across_processes_and_from_the_cli() {
+    let (_r, ep) = router().await;
+    let mut server = spawn_role("server", &ep);
+    assert_eq!(first_line(&mut server).await, "serving");
+    let _server = Kill(server);
+    let c = Context::with_options(ContextOptions::router(&ep)).await.unwrap();
+    let node = c.create_node("caller").await.unwrap();
+    let client = Arc::new(node.create_client::<AddTwoInts>("add_two_ints").await.unwrap());
+    client.wait_for_service(WAIT).await.unwrap();
+    let calls: Vec<_> = (0..20i64)
+        .map(|i| {
+            let c = client.clone();
+            tokio::spawn(async move { c.call(&AddTwoInts_Request { a: i, b: i }, WAIT).await.unwrap().sum })
+        })
+        .collect();
+    for (i, h) in calls.into_iter().enumerate() {
+        assert_eq!(h.await.unwrap(), 2 * i as i64);
+    }
+    let out = cli(&ep, &["service", "call", "/add_two_ints", "example_interfaces/srv/AddTwoInts", "{a: 40, b: 2}", "--json"]).await;
+    assert_eq!(out, "{\"sum\":42}\n");
+    let out = cli(&ep, &["service", "list", "-t"]).await;
+    assert!(out.contains("/add_two_ints [example_interfaces/srv/AddTwoInts]\n"), "{out}");
+}
+
+async fn a_killed_process_vanishes_from_the_graph() {
+    let (_r, ep) = router().await;
+    let c = Context::with_options(ContextOptions::router(&ep)).await.unwrap();
+    let graph = c.graph().await.unwrap();
+    let mut idle = spawn_role("idle", &ep);
+    assert_eq!(first_line(&mut idle).await, "idle");
+    graph.wait_until(WAIT, |g| g.node_names().contains(&"/doomed".to_owned())).await.unwrap();
+    let out = cli(&ep, &["node", "list"]).await;
+    assert!(out.lines().any(|l| l == "/doomed"), "{out}");
+    idle.kill().unwrap(); // SIGKILL: no chance to say goodbye
+    idle.wait().unwrap();
+    graph.wait_until(WAIT, |g| !g.node_names().contains(&"/doomed".to_owned())).await.expect("killed node leaves the graph");
+}
+
+async fn cli_pub_and_echo_between_processes() {
+    let (_r, ep) = router().await;
+    let echo = cli_child(&ep, &["topic", "echo", "/chatter", "std_msgs/msg/String", "--count", "3", "--json"]);
+    // `pub --times` waits for one matching subscription (the echo) before publishing.
+    let out = cli(&ep, &["topic", "pub", "/chatter", "std_msgs/msg/String", "{data: hi}", "--times", "3", "-r", "50"]).await;
+    assert!(out.contains("publishing #3"), "{out}");
+    let (ok, out) = wait_exit(echo).await;
+    assert!(ok);
+    assert_eq!(out, "{\"data\":\"hi\"}\n".repeat(3));
+}
+
+fn cli_command(ep: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_embody"));
+    cmd.args(args).env(
+        "ZENOH_CONFIG_OVERRIDE",
+        format!("connect/endpoints=[\"{ep}\"];listen/endpoints=[\"tcp/127.0.0.1:0\"]"),
+    );
+    cmd
+}
+
+fn cli_child(ep: &str, args: &[&str]) -> Child {
+    cli_command(ep, args).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn embody")
+}
+
+async fn cli(ep: &str, args: &[&str]) -> String {
+    let (ok, out) = wait_exit(cli_child(ep, args)).await;
+    assert!(ok, "embody {args:?} failed: {out}");
+    out
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    if let Ok(role) = std::env::var("EMBODY_TEST_ROLE") {
+        rt.block_on(child(&role));
+        return;
+    }
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    macro_rules! tests {
+        ($($t:ident),* $(,)?) => { vec![$((stringify!($t), Box::pin($t()) as std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>)),*] };
+    }
+    let all = tests![
+        ten_thousand_reliable_messages_arrive_complete_and_in_order,
+        transient_local_late_joiner_in_another_process_gets_the_last_three,
+        services_across_processes_and_from_the_cli,
+        a_killed_process_vanishes_from_the_graph,
+        cli_pub_and_echo_between_processes,
+    ];
+    let selected: Vec<_> = all.into_iter().filter(|(n, _)| filter.is_empty() || filter.iter().any(|f| n.contains(f.as_str()))).collect();
+    println!("running {} tests", selected.len());
+    let mut failed = Vec::new();
+    for (name, test) in selected {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(test)));
+        println!("test {name} ... {}", if result.is_ok() { "ok" } else { "FAILED" });
+        if result.is_err() {
+            failed.push(name);
+        }
+    }
+    if failed.is_empty() {
+        println!("\ntest result: ok.");
+    } else {
+        println!("\ntest result: FAILED. {} failed: {failed:?}", failed.len());
+        std::process::exit(1);
+    }
+}
