@@ -22,7 +22,9 @@ fn env(name: &str) -> String {
 }
 
 async fn ctx() -> Context {
-    Context::with_options(ContextOptions::router(&env("EMBODY_TEST_ROUTER"))).await.expect("context")
+    Context::with_options(ContextOptions::router(&env("EMBODY_TEST_ROUTER")))
+        .await
+        .expect("context")
 }
 
 /// The child roles.
@@ -32,10 +34,16 @@ async fn child(role: &str) {
         "listener" => {
             let node = c.create_node("listener").await.unwrap();
             let qos = QosProfile::default().history(embody::History::KeepAll);
-            let sub = node.create_subscription::<Int32>("numbers", qos).await.unwrap();
+            let sub = node
+                .create_subscription::<Int32>("numbers", qos)
+                .await
+                .unwrap();
             let mut expected = 0;
             while expected < MESSAGES {
-                let m = tokio::time::timeout(WAIT, sub.recv()).await.expect("next message in time").unwrap();
+                let m = tokio::time::timeout(WAIT, sub.recv())
+                    .await
+                    .expect("next message in time")
+                    .unwrap();
                 assert_eq!(m.data, expected, "out of order or missing");
                 expected += 1;
             }
@@ -44,18 +52,32 @@ async fn child(role: &str) {
         "talker" => {
             let node = c.create_node("talker").await.unwrap();
             let qos = QosProfile::default().history(embody::History::KeepAll);
-            let publisher = node.create_publisher::<Int32>("numbers", qos).await.unwrap();
-            publisher.wait_for_remote_subscriber(WAIT).await.expect("listener matches");
+            let publisher = node
+                .create_publisher::<Int32>("numbers", qos)
+                .await
+                .unwrap();
+            publisher
+                .wait_for_remote_subscriber(WAIT)
+                .await
+                .expect("listener matches");
             for i in 0..MESSAGES {
                 publisher.publish(Int32 { data: i }).await.unwrap();
             }
             // Stay until the listener has everything and leaves the graph.
             let graph = c.graph().await.unwrap();
-            graph.wait_until(WAIT, |g| g.endpoints("/numbers", EntityKind::Subscription).is_empty()).await.unwrap();
+            graph
+                .wait_until(WAIT, |g| {
+                    g.endpoints("/numbers", EntityKind::Subscription).is_empty()
+                })
+                .await
+                .unwrap();
         }
         "latched" => {
             let node = c.create_node("latched").await.unwrap();
-            let publisher = node.create_publisher::<Int32>("latched", QosProfile::transient_local(3)).await.unwrap();
+            let publisher = node
+                .create_publisher::<Int32>("latched", QosProfile::transient_local(3))
+                .await
+                .unwrap();
             for i in 0..10 {
                 publisher.publish(Int32 { data: i }).await.unwrap();
             }
@@ -64,17 +86,28 @@ async fn child(role: &str) {
         }
         "late" => {
             let node = c.create_node("late").await.unwrap();
-            let sub = node.create_subscription::<Int32>("latched", QosProfile::transient_local(3)).await.unwrap();
+            let sub = node
+                .create_subscription::<Int32>("latched", QosProfile::transient_local(3))
+                .await
+                .unwrap();
             let mut got = Vec::new();
             for _ in 0..3 {
-                got.push(tokio::time::timeout(WAIT, sub.recv()).await.expect("history").unwrap().data);
+                got.push(
+                    tokio::time::timeout(WAIT, sub.recv())
+                        .await
+                        .expect("history")
+                        .unwrap()
+                        .data,
+                );
             }
             println!("{got:?}");
         }
         "server" => {
             let node = c.create_node("adder").await.unwrap();
             let _server = node
-                .create_service::<AddTwoInts, _>("add_two_ints", |r: AddTwoInts_Request| AddTwoInts_Response { sum: r.a + r.b })
+                .create_service::<AddTwoInts, _>("add_two_ints", |r: AddTwoInts_Request| {
+                    AddTwoInts_Response { sum: r.a + r.b }
+                })
                 .await
                 .unwrap();
             println!("serving");
@@ -105,7 +138,9 @@ async fn first_line(child: &mut Child) -> String {
     tokio::task::spawn_blocking(move || {
         use std::io::BufRead;
         let mut line = String::new();
-        std::io::BufReader::new(stdout).read_line(&mut line).expect("read child stdout");
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read child stdout");
         line.trim().to_owned()
     })
     .await
@@ -121,7 +156,10 @@ async fn wait_exit(mut child: Child) -> (bool, String) {
         }
         (child.wait().expect("wait child").success(), s)
     });
-    tokio::time::timeout(WAIT, out).await.expect("child exits in time").unwrap()
+    tokio::time::timeout(WAIT, out)
+        .await
+        .expect("child exits in time")
+        .unwrap()
 }
 
 struct Kill(Child);
@@ -135,7 +173,12 @@ impl Drop for Kill {
 async fn router() -> (Router, String) {
     let port = embody_testkit::free_loopback_port();
     let ep = format!("tcp/127.0.0.1:{port}");
-    (Router::start(std::slice::from_ref(&ep)).await.expect("router"), ep)
+    (
+        Router::start(std::slice::from_ref(&ep))
+            .await
+            .expect("router"),
+        ep,
+    )
 }
 
 async fn ten_thousand_reliable_messages_arrive_complete_and_in_order() {
@@ -155,10 +198,19 @@ async fn transient_local_late_joiner_in_another_process_gets_the_last_three() {
     let _latched = Kill(latched);
     // This process witnesses the last sample so none is still in flight (see the
     // in-process test for why), then a third process joins late.
-    let c = Context::with_options(ContextOptions::router(&ep)).await.unwrap();
+    let c = Context::with_options(ContextOptions::router(&ep))
+        .await
+        .unwrap();
     let witness = c.create_node("witness").await.unwrap();
-    let seen = witness.create_subscription::<Int32>("latched", QosProfile::transient_local(3)).await.unwrap();
-    tokio::time::timeout(WAIT, async { while seen.recv().await.unwrap().data != 9 {} }).await.unwrap();
+    let seen = witness
+        .create_subscription::<Int32>("latched", QosProfile::transient_local(3))
+        .await
+        .unwrap();
+    tokio::time::timeout(WAIT, async {
+        while seen.recv().await.unwrap().data != 9 {}
+    })
+    .await
+    .unwrap();
     let (ok, out) = wait_exit(spawn_role("late", &ep)).await;
     assert!(ok);
     assert_eq!(out.trim(), "[7, 8, 9]");
@@ -169,44 +221,102 @@ async fn services_across_processes_and_from_the_cli() {
     let mut server = spawn_role("server", &ep);
     assert_eq!(first_line(&mut server).await, "serving");
     let _server = Kill(server);
-    let c = Context::with_options(ContextOptions::router(&ep)).await.unwrap();
+    let c = Context::with_options(ContextOptions::router(&ep))
+        .await
+        .unwrap();
     let node = c.create_node("caller").await.unwrap();
-    let client = Arc::new(node.create_client::<AddTwoInts>("add_two_ints").await.unwrap());
+    let client = Arc::new(
+        node.create_client::<AddTwoInts>("add_two_ints")
+            .await
+            .unwrap(),
+    );
     client.wait_for_service(WAIT).await.unwrap();
     let calls: Vec<_> = (0..20i64)
         .map(|i| {
             let c = client.clone();
-            tokio::spawn(async move { c.call(&AddTwoInts_Request { a: i, b: i }, WAIT).await.unwrap().sum })
+            tokio::spawn(async move {
+                c.call(&AddTwoInts_Request { a: i, b: i }, WAIT)
+                    .await
+                    .unwrap()
+                    .sum
+            })
         })
         .collect();
     for (i, h) in calls.into_iter().enumerate() {
         assert_eq!(h.await.unwrap(), 2 * i as i64);
     }
-    let out = cli(&ep, &["service", "call", "/add_two_ints", "example_interfaces/srv/AddTwoInts", "{a: 40, b: 2}", "--json"]).await;
+    let out = cli(
+        &ep,
+        &[
+            "service",
+            "call",
+            "/add_two_ints",
+            "example_interfaces/srv/AddTwoInts",
+            "{a: 40, b: 2}",
+            "--json",
+        ],
+    )
+    .await;
     assert_eq!(out, "{\"sum\":42}\n");
     let out = cli(&ep, &["service", "list", "-t"]).await;
-    assert!(out.contains("/add_two_ints [example_interfaces/srv/AddTwoInts]\n"), "{out}");
+    assert!(
+        out.contains("/add_two_ints [example_interfaces/srv/AddTwoInts]\n"),
+        "{out}"
+    );
 }
 
 async fn a_killed_process_vanishes_from_the_graph() {
     let (_r, ep) = router().await;
-    let c = Context::with_options(ContextOptions::router(&ep)).await.unwrap();
+    let c = Context::with_options(ContextOptions::router(&ep))
+        .await
+        .unwrap();
     let graph = c.graph().await.unwrap();
     let mut idle = spawn_role("idle", &ep);
     assert_eq!(first_line(&mut idle).await, "idle");
-    graph.wait_until(WAIT, |g| g.node_names().contains(&"/doomed".to_owned())).await.unwrap();
+    graph
+        .wait_until(WAIT, |g| g.node_names().contains(&"/doomed".to_owned()))
+        .await
+        .unwrap();
     let out = cli(&ep, &["node", "list"]).await;
     assert!(out.lines().any(|l| l == "/doomed"), "{out}");
     idle.kill().unwrap(); // SIGKILL: no chance to say goodbye
     idle.wait().unwrap();
-    graph.wait_until(WAIT, |g| !g.node_names().contains(&"/doomed".to_owned())).await.expect("killed node leaves the graph");
+    graph
+        .wait_until(WAIT, |g| !g.node_names().contains(&"/doomed".to_owned()))
+        .await
+        .expect("killed node leaves the graph");
 }
 
 async fn cli_pub_and_echo_between_processes() {
     let (_r, ep) = router().await;
-    let echo = cli_child(&ep, &["topic", "echo", "/chatter", "std_msgs/msg/String", "--count", "3", "--json"]);
+    let echo = cli_child(
+        &ep,
+        &[
+            "topic",
+            "echo",
+            "/chatter",
+            "std_msgs/msg/String",
+            "--count",
+            "3",
+            "--json",
+        ],
+    );
     // `pub --times` waits for one matching subscription (the echo) before publishing.
-    let out = cli(&ep, &["topic", "pub", "/chatter", "std_msgs/msg/String", "{data: hi}", "--times", "3", "-r", "50"]).await;
+    let out = cli(
+        &ep,
+        &[
+            "topic",
+            "pub",
+            "/chatter",
+            "std_msgs/msg/String",
+            "{data: hi}",
+            "--times",
+            "3",
+            "-r",
+            "50",
+        ],
+    )
+    .await;
     assert!(out.contains("publishing #3"), "{out}");
     let (ok, out) = wait_exit(echo).await;
     assert!(ok);
@@ -223,7 +333,11 @@ fn cli_command(ep: &str, args: &[&str]) -> Command {
 }
 
 fn cli_child(ep: &str, args: &[&str]) -> Child {
-    cli_command(ep, args).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn embody")
+    cli_command(ep, args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn embody")
 }
 
 async fn cli(ep: &str, args: &[&str]) -> String {
@@ -233,12 +347,18 @@ async fn cli(ep: &str, args: &[&str]) -> String {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     if let Ok(role) = std::env::var("EMBODY_TEST_ROLE") {
         rt.block_on(child(&role));
         return;
     }
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     macro_rules! tests {
         ($($t:ident),* $(,)?) => { vec![$((stringify!($t), Box::pin($t()) as std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>)),*] };
     }
@@ -249,12 +369,18 @@ fn main() {
         a_killed_process_vanishes_from_the_graph,
         cli_pub_and_echo_between_processes,
     ];
-    let selected: Vec<_> = all.into_iter().filter(|(n, _)| filter.is_empty() || filter.iter().any(|f| n.contains(f.as_str()))).collect();
+    let selected: Vec<_> = all
+        .into_iter()
+        .filter(|(n, _)| filter.is_empty() || filter.iter().any(|f| n.contains(f.as_str())))
+        .collect();
     println!("running {} tests", selected.len());
     let mut failed = Vec::new();
     for (name, test) in selected {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(test)));
-        println!("test {name} ... {}", if result.is_ok() { "ok" } else { "FAILED" });
+        println!(
+            "test {name} ... {}",
+            if result.is_ok() { "ok" } else { "FAILED" }
+        );
         if result.is_err() {
             failed.push(name);
         }

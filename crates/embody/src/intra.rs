@@ -6,13 +6,13 @@ use std::any::Any;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, Weak};
 
-use crate::queue::Queue;
+use crate::queue::Sink;
 
 type Latched<T> = Mutex<VecDeque<Arc<T>>>;
 
 /// Local endpoints of one topic and type.
 pub(crate) struct TopicSlot<T> {
-    subs: Mutex<Vec<Weak<Queue<Arc<T>>>>>,
+    subs: Mutex<Vec<Weak<dyn Sink<Arc<T>>>>>,
     latched: Mutex<Vec<Weak<Latched<T>>>>,
 }
 
@@ -44,7 +44,7 @@ impl<T> TopicSlot<T> {
 
     /// Registers a subscription; a transient-local one first receives what local
     /// transient-local publishers kept.
-    pub(crate) fn add_subscription(&self, q: &Arc<Queue<Arc<T>>>, transient_local: bool) {
+    pub(crate) fn add_subscription(&self, q: &Arc<dyn Sink<Arc<T>>>, transient_local: bool) {
         if transient_local {
             let latched = self.latched.lock().unwrap_or_else(|e| e.into_inner());
             for cache in latched.iter().filter_map(Weak::upgrade) {

@@ -158,7 +158,9 @@ impl Node {
         Subscription::new(self, topic, qos).await
     }
 
-    /// Creates a subscription that runs `callback` on a tokio task for each message.
+    /// Creates a subscription that calls `callback` for each message as it arrives (on
+    /// zenoh's receive thread, or inside `publish` for same-process publishers), so keep
+    /// it short. Dropping the returned subscription stops the calls.
     pub async fn create_subscription_with<T, F>(
         &self,
         topic: &str,
@@ -169,9 +171,7 @@ impl Node {
         T: Message,
         F: FnMut(Arc<T>) + Send + 'static,
     {
-        let sub = Subscription::new(self, topic, qos).await?;
-        sub.spawn_callback(callback);
-        Ok(sub)
+        Subscription::with_callback(self, topic, qos, callback).await
     }
 
     /// Creates a publisher of CDR bytes for a type given by name and hash (tools, bag play).

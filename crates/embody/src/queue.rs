@@ -6,6 +6,18 @@ use std::sync::Mutex;
 
 use tokio::sync::Notify;
 
+/// Where a subscription's messages go: its queue (stream style) or its callback.
+pub(crate) trait Sink<T>: Send + Sync {
+    /// Hands one message over; must not block for long (it runs on zenoh's threads).
+    fn push(&self, item: T);
+}
+
+impl<T: Send> Sink<T> for Queue<T> {
+    fn push(&self, item: T) {
+        Queue::push(self, item);
+    }
+}
+
 /// A multi-producer, single-consumer queue that never blocks producers (zenoh's threads).
 pub(crate) struct Queue<T> {
     state: Mutex<State<T>>,

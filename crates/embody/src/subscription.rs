@@ -12,7 +12,7 @@ use zenoh_ext::{AdvancedSubscriberBuilderExt, HistoryConfig, RecoveryConfig};
 use crate::error::{Error, Result};
 use crate::node::Node;
 use crate::qos::{Durability, QosProfile, Reliability};
-use crate::queue::Queue;
+use crate::queue::{Queue, Sink};
 use crate::wire::{Attachment, Entity, EntityKind, TopicInfo, dds_type_name};
 
 /// Counters of what a subscription received and rejected.
@@ -59,12 +59,13 @@ pub(crate) enum ZSubscriber {
     Advanced(#[allow(dead_code)] zenoh_ext::AdvancedSubscriber<()>),
 }
 
-/// One checked sample: attachment parsed, type hash compared.
-pub(crate) struct Incoming {
+/// One checked sample: attachment parsed, type hash compared. Borrowed from zenoh's
+/// buffer, so a typed subscription decodes without copying the payload first.
+pub(crate) struct Incoming<'a> {
     /// Key expression the sample came on.
-    pub(crate) key: String,
+    pub(crate) key: &'a str,
     /// The CDR payload.
-    pub(crate) payload: Vec<u8>,
+    pub(crate) payload: &'a [u8],
     /// The rmw_zenoh attachment.
     pub(crate) attachment: Attachment,
 }
@@ -85,7 +86,7 @@ pub(crate) async fn declare_wire_subscription(
     node: &Node,
     spec: WireSpec<'_>,
     stats: Arc<SubscriptionStats>,
-    deliver: impl Fn(Incoming) + Send + Sync + 'static,
+    deliver: impl Fn(Incoming<'_>) + Send + Sync + 'static,
 ) -> Result<(ZSubscriber, LivelinessToken, Entity)> {
     let WireSpec {
         fq_topic,
@@ -138,9 +139,11 @@ pub(crate) async fn declare_wire_subscription(
                 return;
             }
         };
+        // Contiguous payloads are borrowed; only fragmented ones are joined (one copy).
+        let payload = sample.payload().to_bytes();
         deliver(Incoming {
-            key: key.to_owned(),
-            payload: sample.payload().to_bytes().into_owned(),
+            key,
+            payload: &payload,
             attachment,
         });
     };
@@ -179,27 +182,73 @@ pub(crate) async fn declare_wire_subscription(
 }
 
 /// A typed subscription. Messages arrive as `Arc<T>`: from another process decoded once,
-/// from this process without any copy.
+/// from this process without any copy. Stream style ([`Subscription::recv`]) queues them
+/// with the QoS history; callback style ([`crate::Node::create_subscription_with`]) runs
+/// the callback as each message arrives.
 pub struct Subscription<T: Message> {
-    queue: Arc<Queue<Arc<T>>>,
+    // Owned here so the intra-process registry's weak reference lives as long as we do.
+    _sink: Arc<dyn Sink<Arc<T>>>,
+    queue: Option<Arc<Queue<Arc<T>>>>,
     stats: Arc<SubscriptionStats>,
     topic: String,
     entity: Entity,
-    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     _zsub: ZSubscriber,
     _token: LivelinessToken,
 }
 
+/// Callback-style delivery. The callback runs on zenoh's receive thread (or, for
+/// same-process publishers, in `publish`), so it should be short; hand heavy work off.
+struct CallbackSink<F>(Mutex<F>);
+
+impl<T, F> Sink<Arc<T>> for CallbackSink<F>
+where
+    T: Send + Sync,
+    F: FnMut(Arc<T>) + Send,
+{
+    fn push(&self, item: Arc<T>) {
+        (self.0.lock().unwrap_or_else(|e| e.into_inner()))(item);
+    }
+}
+
 impl<T: Message> Subscription<T> {
     pub(crate) async fn new(node: &Node, topic: &str, qos: QosProfile) -> Result<Self> {
-        let fq = node.resolve_name(topic)?;
         let queue = Arc::new(Queue::new(qos.depth()));
+        Self::with_sink(node, topic, qos, queue.clone(), Some(queue)).await
+    }
+
+    pub(crate) async fn with_callback<F>(
+        node: &Node,
+        topic: &str,
+        qos: QosProfile,
+        callback: F,
+    ) -> Result<Self>
+    where
+        F: FnMut(Arc<T>) + Send + 'static,
+    {
+        Self::with_sink(
+            node,
+            topic,
+            qos,
+            Arc::new(CallbackSink(Mutex::new(callback))),
+            None,
+        )
+        .await
+    }
+
+    async fn with_sink(
+        node: &Node,
+        topic: &str,
+        qos: QosProfile,
+        sink: Arc<dyn Sink<Arc<T>>>,
+        queue: Option<Arc<Queue<Arc<T>>>>,
+    ) -> Result<Self> {
+        let fq = node.resolve_name(topic)?;
         let stats = Arc::new(SubscriptionStats::default());
-        let (q, s, t) = (queue.clone(), stats.clone(), fq.clone());
-        let deliver = move |inc: Incoming| match T::from_cdr(&inc.payload) {
+        let (k, s, t) = (sink.clone(), stats.clone(), fq.clone());
+        let deliver = move |inc: Incoming<'_>| match T::from_cdr(inc.payload) {
             Ok(m) => {
                 s.received.fetch_add(1, Ordering::Relaxed);
-                q.push(Arc::new(m));
+                k.push(Arc::new(m));
             }
             Err(e) => {
                 s.decode_errors.fetch_add(1, Ordering::Relaxed);
@@ -219,26 +268,29 @@ impl<T: Message> Subscription<T> {
         let (zsub, token, entity) =
             declare_wire_subscription(node, spec, stats.clone(), deliver).await?;
         let slot = node.inner.ctx.inner.intra.slot::<T>(&fq, T::TYPE_NAME);
-        slot.add_subscription(&queue, qos.durability == Durability::TransientLocal);
+        slot.add_subscription(&sink, qos.durability == Durability::TransientLocal);
         Ok(Self {
+            _sink: sink,
             queue,
             stats,
             topic: fq,
             entity,
-            task: Mutex::new(None),
             _zsub: zsub,
             _token: token,
         })
     }
 
-    /// Waits for the next message.
+    /// Waits for the next message (stream style; `None` for a callback-style subscription).
     pub async fn recv(&self) -> Option<Arc<T>> {
-        self.queue.pop().await
+        match &self.queue {
+            Some(q) => q.pop().await,
+            None => None,
+        }
     }
 
     /// The next message if one is queued.
     pub fn try_recv(&self) -> Option<Arc<T>> {
-        self.queue.try_pop()
+        self.queue.as_ref().and_then(|q| q.try_pop())
     }
 
     /// What this subscription received and rejected so far.
@@ -249,7 +301,7 @@ impl<T: Message> Subscription<T> {
             decode_errors: s.decode_errors.load(Ordering::Relaxed),
             missing_attachment: s.missing_attachment.load(Ordering::Relaxed),
             hash_mismatch: s.hash_mismatch.load(Ordering::Relaxed),
-            dropped: self.queue.dropped(),
+            dropped: self.queue.as_ref().map_or(0, |q| q.dropped()),
         }
     }
 
@@ -262,23 +314,14 @@ impl<T: Message> Subscription<T> {
     pub fn entity(&self) -> &Entity {
         &self.entity
     }
-
-    pub(crate) fn spawn_callback<F: FnMut(Arc<T>) + Send + 'static>(&self, mut callback: F) {
-        let queue = self.queue.clone();
-        let handle = tokio::spawn(async move {
-            while let Some(m) = queue.pop().await {
-                callback(m);
-            }
-        });
-        *self.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
-    }
 }
 
 impl<T: Message> Drop for Subscription<T> {
     fn drop(&mut self) {
-        self.queue.close();
-        if let Some(h) = self.task.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            h.abort();
+        // The intra-process registry holds only weak references, so dropping the sink
+        // (with this struct) ends same-process delivery; the queue wakes its reader.
+        if let Some(q) = &self.queue {
+            q.close();
         }
     }
 }
@@ -317,13 +360,13 @@ impl RawSubscription {
         let queue = Arc::new(Queue::new(qos.depth()));
         let stats = Arc::new(SubscriptionStats::default());
         let (q, s) = (queue.clone(), stats.clone());
-        let deliver = move |inc: Incoming| {
+        let deliver = move |inc: Incoming<'_>| {
             s.received.fetch_add(1, Ordering::Relaxed);
             q.push(RawMessage {
-                payload: inc.payload,
+                payload: inc.payload.to_vec(),
                 attachment: inc.attachment,
                 received_ns: crate::wire::now_ns(),
-                key: inc.key,
+                key: inc.key.to_owned(),
             });
         };
         let spec = WireSpec {

@@ -1,0 +1,393 @@
+//! Middleware benchmark: raw zenoh and embody side by side, same zenoh configuration, same
+//! run. Ping-pong latency between two processes (RTT/2, p50 and p99) at 8 B to 4 MB,
+//! throughput at 8 B and 64 KB, and embody's intra-process path against the inter-process one.
+//!
+//! Run: `cargo bench --bench middleware` (add `-- --quick` for fewer samples). The second
+//! process is this binary again, started with `EMBODY_BENCH_ROLE`.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use embody::{Context, ContextOptions, History, QosProfile, Router};
+use embody_msgs::std_msgs::msg::UInt8MultiArray;
+use zenoh::qos::CongestionControl;
+
+const SIZES: [usize; 5] = [8, 1024, 64 * 1024, 1024 * 1024, 4 * 1024 * 1024];
+
+fn qos() -> QosProfile {
+    // Reliable keep-all: zenoh blocks rather than drops, like the raw baseline below.
+    QosProfile::default().history(History::KeepAll)
+}
+
+async fn embody_ctx(ep: &str) -> Context {
+    Context::with_options(ContextOptions::router(ep))
+        .await
+        .expect("context")
+}
+
+async fn raw_session(ep: &str) -> zenoh::Session {
+    // The very configuration embody's contexts use.
+    let opts = ContextOptions::router(ep);
+    let config = embody::config::session_config(&opts.session).expect("config");
+    zenoh::open(config).await.expect("session")
+}
+
+fn msg(size: usize) -> UInt8MultiArray {
+    UInt8MultiArray {
+        data: vec![7; size],
+        ..Default::default()
+    }
+}
+
+/// The second process: echo pings back, or count what arrives.
+async fn child(role: &str, ep: &str, size: usize, count: usize) {
+    match role {
+        "raw-pong" => {
+            let s = raw_session(ep).await;
+            let pong = s
+                .declare_publisher("bench/pong")
+                .congestion_control(CongestionControl::Block)
+                .await
+                .unwrap();
+            let sub = s.declare_subscriber("bench/ping").await.unwrap();
+            println!("ready");
+            while let Ok(sample) = sub.recv_async().await {
+                pong.put(sample.payload().clone()).await.unwrap();
+            }
+        }
+        "embody-pong" => {
+            let c = embody_ctx(ep).await;
+            let node = c.create_node("pong").await.unwrap();
+            let publisher = node
+                .create_publisher::<UInt8MultiArray>("pong", qos())
+                .await
+                .unwrap();
+            let sub = node
+                .create_subscription::<UInt8MultiArray>("ping", qos())
+                .await
+                .unwrap();
+            println!("ready");
+            while let Some(m) = sub.recv().await {
+                publisher.publish(m).await.unwrap();
+            }
+        }
+        "raw-sink" | "embody-sink" => {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+            let _keep: Box<dyn std::any::Any> = if role == "raw-sink" {
+                let s = raw_session(ep).await;
+                let sub = s
+                    .declare_subscriber("bench/tp")
+                    .callback(move |_| {
+                        let _ = tx.send(Instant::now());
+                    })
+                    .await
+                    .unwrap();
+                Box::new((s, sub))
+            } else {
+                let c = embody_ctx(ep).await;
+                let node = c.create_node("sink").await.unwrap();
+                let sub = node
+                    .create_subscription_with::<UInt8MultiArray, _>("tp", qos(), move |_| {
+                        let _ = tx.send(Instant::now());
+                    })
+                    .await
+                    .unwrap();
+                Box::new((c, node, sub))
+            };
+            println!("ready");
+            let first = rx.recv().await.unwrap();
+            let mut last = first;
+            let mut n = 1;
+            while n < count {
+                match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+                    Ok(Some(t)) => {
+                        last = t;
+                        n += 1;
+                    }
+                    _ => break,
+                }
+            }
+            let secs = (last - first).as_secs_f64().max(1e-9);
+            println!("{n} {secs}");
+            let _ = size;
+        }
+        other => panic!("unknown role {other}"),
+    }
+}
+
+fn spawn(role: &str, ep: &str, size: usize, count: usize) -> Child {
+    let mut c = Command::new(std::env::current_exe().unwrap())
+        .env("EMBODY_BENCH_ROLE", role)
+        .env("EMBODY_BENCH_ROUTER", ep)
+        .env("EMBODY_BENCH_SIZE", size.to_string())
+        .env("EMBODY_BENCH_COUNT", count.to_string())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let line = read_line(&mut c);
+    assert_eq!(line, "ready");
+    c
+}
+
+fn read_line(c: &mut Child) -> String {
+    use std::io::BufRead;
+    let out = c.stdout.as_mut().expect("stdout");
+    let mut r = std::io::BufReader::new(out);
+    let mut l = String::new();
+    r.read_line(&mut l).expect("read");
+    l.trim().to_owned()
+}
+
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+struct Lat {
+    p50: Duration,
+    p99: Duration,
+}
+
+fn iterations(size: usize, quick: bool) -> usize {
+    let n = if size >= 1024 * 1024 { 100 } else { 2000 };
+    if quick { n / 10 } else { n }
+}
+
+async fn raw_pingpong(ep: &str, size: usize, n: usize) -> Lat {
+    let _pong = Kill(spawn("raw-pong", ep, size, 0));
+    let s = raw_session(ep).await;
+    let ping = s
+        .declare_publisher("bench/ping")
+        .congestion_control(CongestionControl::Block)
+        .await
+        .unwrap();
+    let sub = s.declare_subscriber("bench/pong").await.unwrap();
+    let payload = vec![7u8; size];
+    // Until the route exists pings are lost; retry the first one.
+    loop {
+        ping.put(payload.clone()).await.unwrap();
+        if tokio::time::timeout(Duration::from_millis(100), sub.recv_async())
+            .await
+            .is_ok()
+        {
+            break;
+        }
+    }
+    while sub.try_recv().ok().flatten().is_some() {}
+    let mut rtts = Vec::with_capacity(n);
+    for _ in 0..n + n / 10 {
+        let t = Instant::now();
+        ping.put(payload.clone()).await.unwrap();
+        sub.recv_async().await.unwrap();
+        rtts.push(t.elapsed() / 2);
+    }
+    rtts.drain(..n / 10); // warm-up
+    rtts.sort();
+    Lat {
+        p50: percentile(&rtts, 0.5),
+        p99: percentile(&rtts, 0.99),
+    }
+}
+
+async fn embody_pingpong(ep: &str, size: usize, n: usize) -> Lat {
+    let _pong = Kill(spawn("embody-pong", ep, size, 0));
+    let c = embody_ctx(ep).await;
+    let node = c.create_node("ping").await.unwrap();
+    let ping = node
+        .create_publisher::<UInt8MultiArray>("ping", qos())
+        .await
+        .unwrap();
+    let sub = node
+        .create_subscription::<UInt8MultiArray>("pong", qos())
+        .await
+        .unwrap();
+    ping.wait_for_remote_subscriber(Duration::from_secs(20))
+        .await
+        .unwrap();
+    let m = Arc::new(msg(size));
+    loop {
+        ping.publish(m.clone()).await.unwrap();
+        if tokio::time::timeout(Duration::from_millis(100), sub.recv())
+            .await
+            .is_ok()
+        {
+            break;
+        }
+    }
+    while sub.try_recv().is_some() {}
+    let mut rtts = Vec::with_capacity(n);
+    for _ in 0..n + n / 10 {
+        let t = Instant::now();
+        ping.publish(m.clone()).await.unwrap();
+        sub.recv().await.unwrap();
+        rtts.push(t.elapsed() / 2);
+    }
+    rtts.drain(..n / 10);
+    rtts.sort();
+    Lat {
+        p50: percentile(&rtts, 0.5),
+        p99: percentile(&rtts, 0.99),
+    }
+}
+
+/// Messages per second and MB/s seen by the receiving process.
+async fn throughput(ep: &str, embody_side: bool, size: usize, count: usize) -> (f64, f64) {
+    let role = if embody_side {
+        "embody-sink"
+    } else {
+        "raw-sink"
+    };
+    let mut sink = spawn(role, ep, size, count);
+    if embody_side {
+        let c = embody_ctx(ep).await;
+        let node = c.create_node("source").await.unwrap();
+        let p = node
+            .create_publisher::<UInt8MultiArray>("tp", qos())
+            .await
+            .unwrap();
+        p.wait_for_remote_subscriber(Duration::from_secs(20))
+            .await
+            .unwrap();
+        let m = Arc::new(msg(size));
+        for _ in 0..count {
+            p.publish(m.clone()).await.unwrap();
+        }
+        let line = tokio::task::spawn_blocking(move || {
+            let l = read_line(&mut sink);
+            let _ = sink.wait();
+            l
+        })
+        .await
+        .unwrap();
+        parse_rate(&line, size)
+    } else {
+        let s = raw_session(ep).await;
+        let p = s
+            .declare_publisher("bench/tp")
+            .congestion_control(CongestionControl::Block)
+            .await
+            .unwrap();
+        let matched = async {
+            loop {
+                if p.matching_status().await.unwrap().matching() {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), matched)
+            .await
+            .unwrap();
+        let payload = vec![7u8; size];
+        for _ in 0..count {
+            p.put(payload.clone()).await.unwrap();
+        }
+        let line = tokio::task::spawn_blocking(move || {
+            let l = read_line(&mut sink);
+            let _ = sink.wait();
+            l
+        })
+        .await
+        .unwrap();
+        parse_rate(&line, size)
+    }
+}
+
+fn parse_rate(line: &str, size: usize) -> (f64, f64) {
+    let mut it = line.split_whitespace();
+    let n: f64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0.0);
+    let secs: f64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(1.0);
+    let rate = (n - 1.0).max(0.0) / secs;
+    (rate, rate * size as f64 / 1e6)
+}
+
+/// One-way delivery of a 1 MB message inside one process (publish to recv), p50.
+async fn intra_latency(ep: &str, size: usize, n: usize) -> Duration {
+    let c = embody_ctx(ep).await;
+    let node = c.create_node("intra").await.unwrap();
+    let sub = node
+        .create_subscription::<UInt8MultiArray>("intra", qos())
+        .await
+        .unwrap();
+    let p = node
+        .create_publisher::<UInt8MultiArray>("intra", qos())
+        .await
+        .unwrap();
+    let m = Arc::new(msg(size));
+    let mut lat = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        p.publish(m.clone()).await.unwrap();
+        sub.recv().await.unwrap();
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    percentile(&lat, 0.5)
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    if let Ok(role) = std::env::var("EMBODY_BENCH_ROLE") {
+        let ep = std::env::var("EMBODY_BENCH_ROUTER").unwrap();
+        let size = std::env::var("EMBODY_BENCH_SIZE").unwrap().parse().unwrap();
+        let count = std::env::var("EMBODY_BENCH_COUNT")
+            .unwrap()
+            .parse()
+            .unwrap();
+        rt.block_on(child(&role, &ep, size, count));
+        return;
+    }
+    let quick = std::env::args().any(|a| a == "--quick");
+    rt.block_on(async {
+        let port = embody_testkit::free_loopback_port();
+        let ep = format!("tcp/127.0.0.1:{port}");
+        let _router = Router::start(std::slice::from_ref(&ep)).await.unwrap();
+        let mut csv = Vec::new();
+        println!("ping-pong latency between two processes (RTT/2), reliable, through a local router (peer-to-peer data)");
+        println!("{:>9} | {:>12} {:>12} | {:>12} {:>12} | {:>9} {:>9}", "size", "raw p50 us", "raw p99 us", "embody p50", "embody p99", "p50 ratio", "p99 ratio");
+        let mut inter_1mb = Duration::ZERO;
+        for size in SIZES {
+            let n = iterations(size, quick);
+            let raw = raw_pingpong(&ep, size, n).await;
+            let emb = embody_pingpong(&ep, size, n).await;
+            if size == 1024 * 1024 {
+                inter_1mb = emb.p50;
+            }
+            let (r50, r99) = (us(emb.p50) / us(raw.p50), us(emb.p99) / us(raw.p99));
+            println!("{size:>9} | {:>12.1} {:>12.1} | {:>12.1} {:>12.1} | {r50:>8.2}x {r99:>8.2}x", us(raw.p50), us(raw.p99), us(emb.p50), us(emb.p99));
+            csv.push(format!("BENCH_CSV,latency,{size},{:.1},{:.1},{:.1},{:.1},{r50:.3},{r99:.3}", us(raw.p50), us(raw.p99), us(emb.p50), us(emb.p99)));
+        }
+        println!("\nthroughput, one publisher to a subscriber in another process");
+        println!("{:>9} | {:>12} {:>10} | {:>12} {:>10} | {:>9}", "size", "raw msg/s", "raw MB/s", "embody msg/s", "MB/s", "ratio");
+        for (size, count) in [(8usize, if quick { 20_000 } else { 200_000 }), (64 * 1024, if quick { 500 } else { 5_000 })] {
+            let (rr, rmb) = throughput(&ep, false, size, count).await;
+            let (er, emb) = throughput(&ep, true, size, count).await;
+            let ratio = er / rr;
+            println!("{size:>9} | {rr:>12.0} {rmb:>10.1} | {er:>12.0} {emb:>10.1} | {ratio:>8.2}x");
+            csv.push(format!("BENCH_CSV,throughput,{size},{rr:.0},{rmb:.1},{er:.0},{emb:.1},{ratio:.3}"));
+        }
+        let intra = intra_latency(&ep, 1024 * 1024, if quick { 100 } else { 1000 }).await;
+        let speedup = us(inter_1mb) / us(intra);
+        println!("\nintra-process 1 MB delivery p50 {:.1} us vs between processes {:.1} us: {speedup:.0}x faster", us(intra), us(inter_1mb));
+        csv.push(format!("BENCH_CSV,intra,1048576,{:.1},{:.1},{speedup:.1}", us(intra), us(inter_1mb)));
+        println!();
+        for l in csv {
+            println!("{l}");
+        }
+    });
+}
