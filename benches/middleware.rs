@@ -352,7 +352,17 @@ fn main() {
         rt.block_on(child(&role, &ep, size, count));
         return;
     }
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    // `--sizes 8,1048576` limits the latency table; `--latency-only` skips the rest.
+    let sizes: Vec<usize> = args
+        .iter()
+        .position(|a| a == "--sizes")
+        .and_then(|i| args.get(i + 1))
+        .map(|l| l.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_else(|| SIZES.to_vec());
+    let latency_only = args.iter().any(|a| a == "--latency-only");
+    let throughput_only = args.iter().any(|a| a == "--throughput-only");
     rt.block_on(async {
         let port = embody_testkit::free_loopback_port();
         let ep = format!("tcp/127.0.0.1:{port}");
@@ -361,7 +371,7 @@ fn main() {
         println!("ping-pong latency between two processes (RTT/2), reliable, through a local router (peer-to-peer data)");
         println!("{:>9} | {:>12} {:>12} | {:>12} {:>12} | {:>9} {:>9}", "size", "raw p50 us", "raw p99 us", "embody p50", "embody p99", "p50 ratio", "p99 ratio");
         let mut inter_1mb = Duration::ZERO;
-        for size in SIZES {
+        for size in sizes.into_iter().filter(|_| !throughput_only) {
             let n = iterations(size, quick);
             let raw = raw_pingpong(&ep, size, n).await;
             let emb = embody_pingpong(&ep, size, n).await;
@@ -371,6 +381,9 @@ fn main() {
             let (r50, r99) = (us(emb.p50) / us(raw.p50), us(emb.p99) / us(raw.p99));
             println!("{size:>9} | {:>12.1} {:>12.1} | {:>12.1} {:>12.1} | {r50:>8.2}x {r99:>8.2}x", us(raw.p50), us(raw.p99), us(emb.p50), us(emb.p99));
             csv.push(format!("BENCH_CSV,latency,{size},{:.1},{:.1},{:.1},{:.1},{r50:.3},{r99:.3}", us(raw.p50), us(raw.p99), us(emb.p50), us(emb.p99)));
+        }
+        if latency_only {
+            return;
         }
         println!("\nthroughput, one publisher to a subscriber in another process");
         println!("{:>9} | {:>12} {:>10} | {:>12} {:>10} | {:>9}", "size", "raw msg/s", "raw MB/s", "embody msg/s", "MB/s", "ratio");

@@ -191,6 +191,41 @@ async fn ten_thousand_reliable_messages_arrive_complete_and_in_order() {
     drop(talker);
 }
 
+async fn cli_inspects_a_transient_local_topic() {
+    let (_r, ep) = router().await;
+    let mut latched = spawn_role("latched", &ep);
+    assert_eq!(first_line(&mut latched).await, "published");
+    let _latched = Kill(latched);
+    let out = cli(&ep, &["topic", "list", "-t"]).await;
+    assert!(out.contains("/latched [std_msgs/msg/Int32]\n"), "{out}");
+    let out = cli(&ep, &["topic", "info", "/latched", "-v"]).await;
+    assert!(
+        out.starts_with("Type: std_msgs/msg/Int32\nPublisher count: 1\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Durability: TRANSIENT_LOCAL\n")
+            && out.contains("History (Depth): KEEP_LAST (3)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "Topic type hash: {}\n",
+            <Int32 as embody_msgs::Message>::TYPE_HASH
+        )),
+        "{out}"
+    );
+    // Echo finds the type in the graph and, the publisher being transient local, gets the
+    // kept samples even though it joins after they were published.
+    let out = cli(&ep, &["topic", "echo", "/latched", "--count", "3"]).await;
+    assert_eq!(out, "data: 7\n---\ndata: 8\n---\ndata: 9\n---\n");
+    let out = cli(&ep, &["node", "info", "/latched"]).await;
+    assert_eq!(
+        out,
+        "/latched\n  Subscribers:\n  Publishers:\n    /latched: std_msgs/msg/Int32\n  Service Servers:\n  Service Clients:\n"
+    );
+}
+
 async fn transient_local_late_joiner_in_another_process_gets_the_last_three() {
     let (_r, ep) = router().await;
     let mut latched = spawn_role("latched", &ep);
@@ -365,6 +400,7 @@ fn main() {
     let all = tests![
         ten_thousand_reliable_messages_arrive_complete_and_in_order,
         transient_local_late_joiner_in_another_process_gets_the_last_three,
+        cli_inspects_a_transient_local_topic,
         services_across_processes_and_from_the_cli,
         a_killed_process_vanishes_from_the_graph,
         cli_pub_and_echo_between_processes,

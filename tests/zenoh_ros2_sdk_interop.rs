@@ -15,12 +15,11 @@ use std::time::Duration;
 
 use embody::wire::EntityKind;
 use embody::{Context, ContextOptions, NodeOptions, QosProfile, Router};
-use embody_msgs::Message;
-use embody_msgs::Service;
 use embody_msgs::example_interfaces::srv::{AddTwoInts, AddTwoInts_Request, AddTwoInts_Response};
 use embody_msgs::geometry_msgs::msg::{Twist, Vector3};
 use embody_msgs::std_msgs::msg::String as RosString;
 use embody_msgs::std_srvs::srv::Trigger;
+use embody_msgs::{Message, Service};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -59,6 +58,10 @@ fn twist_bits(t: &Twist) -> Vec<u64> {
 }
 
 async fn router() -> (Router, String, u16) {
+    // Build the pinned venv (first use only) before anything starts waiting on a deadline.
+    tokio::task::spawn_blocking(embody_testkit::python)
+        .await
+        .expect("interop venv");
     let port = embody_testkit::free_loopback_port();
     let endpoint = format!("tcp/127.0.0.1:{port}");
     let router = Router::start(std::slice::from_ref(&endpoint))
@@ -440,6 +443,7 @@ async fn sdk_discovery_lists_embody_node_topics_types_and_hashes() {
     let spec = json!({
         "topics": {"/interop/chatter": 1, "/interop/cmd_vel": 1},
         "services": {"/interop/add_two_ints": 1, "/interop/reset": 1},
+        "nodes": [["/interop", "graph_probe"]],
     });
     let peer = Peer::spawn("discover", port, ctx.domain_id(), spec);
     let out = peer.finish().await;

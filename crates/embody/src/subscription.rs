@@ -34,7 +34,8 @@ pub struct StatsSnapshot {
     pub decode_errors: u64,
     /// Samples without a valid rmw_zenoh attachment (dropped, as rmw_zenoh does).
     pub missing_attachment: u64,
-    /// Samples published with the same type name but a different type hash.
+    /// Publishers seen on the topic with another type name or type hash (whose messages
+    /// therefore cannot arrive).
     pub hash_mismatch: u64,
     /// Messages dropped because the keep-last queue was full.
     pub dropped: u64,
@@ -80,8 +81,10 @@ pub(crate) struct WireSpec<'a> {
     pub(crate) remote_only: bool,
 }
 
-/// Declares the zenoh side of a subscription. It listens on every hash of the type so a
-/// publisher with a different definition is reported instead of silently unheard.
+/// Declares the zenoh side of a subscription on the exact key rmw_zenoh uses (a wildcard
+/// over the hash would let zenoh cache no route and cost several times the per-sample
+/// time). Publishers with another definition of the type are reported from the graph by
+/// [`watch_type_conflicts`] instead.
 pub(crate) async fn declare_wire_subscription(
     node: &Node,
     spec: WireSpec<'_>,
@@ -97,7 +100,7 @@ pub(crate) async fn declare_wire_subscription(
     } = spec;
     let ctx = &node.inner.ctx;
     let dds = dds_type_name(type_name).ok_or_else(|| Error::UnknownType(type_name.to_owned()))?;
-    let key = crate::wire::data_key_any_hash(ctx.domain_id(), fq_topic, &dds);
+    let key = crate::wire::data_key(ctx.domain_id(), fq_topic, &dds, type_hash);
     let entity = node.endpoint(
         EntityKind::Subscription,
         TopicInfo {
@@ -108,18 +111,8 @@ pub(crate) async fn declare_wire_subscription(
         },
     );
     let topic = fq_topic.to_owned();
-    let want_hash = type_hash.to_owned();
     let callback = move |sample: Sample| {
         let key = sample.key_expr().as_str();
-        let hash = key.rsplit('/').next().unwrap_or_default();
-        if hash != want_hash {
-            stats.hash_mismatch.fetch_add(1, Ordering::Relaxed);
-            stats.warn(
-                &topic,
-                format_args!("dropping a sample whose type hash {hash} differs from ours ({want_hash}): publisher and subscriber use different definitions of the type"),
-            );
-            return;
-        }
         let attachment = match sample
             .attachment()
             .map(|a| Attachment::parse(&a.to_bytes()))
@@ -181,6 +174,49 @@ pub(crate) async fn declare_wire_subscription(
     Ok((zsub, token, entity))
 }
 
+/// Watches the graph for publishers on `topic` whose type name or type hash differs from
+/// the subscription's: zenoh would never deliver their samples (the hash is part of the
+/// key), so without this the subscription would just stay silent. Each such publisher is
+/// counted once and logged (rate-limited).
+pub(crate) fn watch_type_conflicts(
+    node: &Node,
+    topic: &str,
+    dds_type: &str,
+    type_hash: &str,
+    stats: Arc<SubscriptionStats>,
+) -> tokio::task::JoinHandle<()> {
+    let ctx = node.context().clone();
+    let (topic, dds_type, type_hash) =
+        (topic.to_owned(), dds_type.to_owned(), type_hash.to_owned());
+    tokio::spawn(async move {
+        let Ok(graph) = ctx.graph().await else { return };
+        let mut changes = graph.changes();
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            for e in graph.endpoints(&topic, EntityKind::Publisher) {
+                let Some(t) = &e.topic else { continue };
+                if (t.dds_type != dds_type || t.type_hash != type_hash)
+                    && seen.insert(e.liveliness_key())
+                {
+                    stats.hash_mismatch.fetch_add(1, Ordering::Relaxed);
+                    stats.warn(
+                        &topic,
+                        format_args!(
+                            "publisher {} offers {} {} but this subscription expects {dds_type} {type_hash}: different definitions of the type, so none of its messages can arrive",
+                            e.node_fq_name(),
+                            t.dds_type,
+                            t.type_hash
+                        ),
+                    );
+                }
+            }
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    })
+}
+
 /// A typed subscription. Messages arrive as `Arc<T>`: from another process decoded once,
 /// from this process without any copy. Stream style ([`Subscription::recv`]) queues them
 /// with the QoS history; callback style ([`crate::Node::create_subscription_with`]) runs
@@ -192,6 +228,7 @@ pub struct Subscription<T: Message> {
     stats: Arc<SubscriptionStats>,
     topic: String,
     entity: Entity,
+    watcher: tokio::task::JoinHandle<()>,
     _zsub: ZSubscriber,
     _token: LivelinessToken,
 }
@@ -267,6 +304,8 @@ impl<T: Message> Subscription<T> {
         };
         let (zsub, token, entity) =
             declare_wire_subscription(node, spec, stats.clone(), deliver).await?;
+        let watcher =
+            watch_type_conflicts(node, &fq, T::DDS_TYPE_NAME, T::TYPE_HASH, stats.clone());
         let slot = node.inner.ctx.inner.intra.slot::<T>(&fq, T::TYPE_NAME);
         slot.add_subscription(&sink, qos.durability == Durability::TransientLocal);
         Ok(Self {
@@ -275,6 +314,7 @@ impl<T: Message> Subscription<T> {
             stats,
             topic: fq,
             entity,
+            watcher,
             _zsub: zsub,
             _token: token,
         })
@@ -323,6 +363,7 @@ impl<T: Message> Drop for Subscription<T> {
         if let Some(q) = &self.queue {
             q.close();
         }
+        self.watcher.abort();
     }
 }
 
@@ -344,6 +385,7 @@ pub struct RawSubscription {
     queue: Arc<Queue<RawMessage>>,
     stats: Arc<SubscriptionStats>,
     topic: String,
+    watcher: tokio::task::JoinHandle<()>,
     _zsub: ZSubscriber,
     _token: LivelinessToken,
 }
@@ -378,10 +420,14 @@ impl RawSubscription {
         };
         let (zsub, token, _) =
             declare_wire_subscription(node, spec, stats.clone(), deliver).await?;
+        let dds =
+            dds_type_name(type_name).ok_or_else(|| Error::UnknownType(type_name.to_owned()))?;
+        let watcher = watch_type_conflicts(node, &fq, &dds, type_hash, stats.clone());
         Ok(Self {
             queue,
             stats,
             topic: fq,
+            watcher,
             _zsub: zsub,
             _token: token,
         })
@@ -418,5 +464,6 @@ impl RawSubscription {
 impl Drop for RawSubscription {
     fn drop(&mut self) {
         self.queue.close();
+        self.watcher.abort();
     }
 }

@@ -46,11 +46,6 @@ pub fn data_key(domain: u32, fq_name: &str, dds_type: &str, hash: &str) -> Strin
     format!("{domain}/{n}/{dds_type}/{hash}")
 }
 
-/// [`data_key`] with `*` for the hash, to hear every definition of a type.
-pub fn data_key_any_hash(domain: u32, fq_name: &str, dds_type: &str) -> String {
-    data_key(domain, fq_name, dds_type, "*")
-}
-
 /// What a liveliness token announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EntityKind {
