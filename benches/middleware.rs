@@ -122,6 +122,11 @@ fn spawn(role: &str, ep: &str, size: usize, count: usize) -> Child {
         .env("EMBODY_BENCH_ROUTER", ep)
         .env("EMBODY_BENCH_SIZE", size.to_string())
         .env("EMBODY_BENCH_COUNT", count.to_string())
+        .envs(
+            std::env::args()
+                .any(|a| a == "--default-malloc")
+                .then_some(("EMBODY_BENCH_DEFAULT_MALLOC", "1")),
+        )
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn");
@@ -338,6 +343,16 @@ fn us(d: Duration) -> f64 {
 }
 
 fn main() {
+    // Same process-wide allocator settings for raw zenoh and embody (and the child);
+    // `--default-malloc` measures glibc's defaults instead.
+    let default_malloc = std::env::args().any(|a| a == "--default-malloc")
+        || std::env::var("EMBODY_BENCH_DEFAULT_MALLOC").is_ok();
+    if !default_malloc {
+        assert!(
+            embody::tune_allocator_for_large_messages(),
+            "allocator tuning failed"
+        );
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -368,6 +383,8 @@ fn main() {
         let ep = format!("tcp/127.0.0.1:{port}");
         let _router = Router::start(std::slice::from_ref(&ep)).await.unwrap();
         let mut csv = Vec::new();
+        let malloc = if std::env::args().any(|a| a == "--default-malloc") { "glibc defaults" } else { "tuned (embody::tune_allocator_for_large_messages)" };
+        println!("malloc: {malloc}");
         println!("ping-pong latency between two processes (RTT/2), reliable, through a local router (peer-to-peer data)");
         println!("{:>9} | {:>12} {:>12} | {:>12} {:>12} | {:>9} {:>9}", "size", "raw p50 us", "raw p99 us", "embody p50", "embody p99", "p50 ratio", "p99 ratio");
         let mut inter_1mb = Duration::ZERO;
@@ -396,7 +413,7 @@ fn main() {
         }
         let intra = intra_latency(&ep, 1024 * 1024, if quick { 100 } else { 1000 }).await;
         let speedup = us(inter_1mb) / us(intra);
-        println!("\nintra-process 1 MB delivery p50 {:.1} us vs between processes {:.1} us: {speedup:.0}x faster", us(intra), us(inter_1mb));
+        println!("\nintra-process 1 MB delivery p50 {:.3} us vs between processes {:.1} us: {speedup:.0}x faster", us(intra), us(inter_1mb));
         csv.push(format!("BENCH_CSV,intra,1048576,{:.1},{:.1},{speedup:.1}", us(intra), us(inter_1mb)));
         println!();
         for l in csv {

@@ -37,6 +37,9 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // The command moves whole messages around (echo, pub, and the node executables to
+    // come); see the function's docs for why and what it costs.
+    embody::tune_allocator_for_large_messages();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -14,6 +14,7 @@
 //! # Ok(()) }
 //! ```
 
+mod alloc;
 pub mod args;
 pub mod config;
 mod context;
@@ -30,6 +31,7 @@ mod service;
 mod subscription;
 pub mod wire;
 
+pub use alloc::tune_allocator_for_large_messages;
 pub use context::{Context, ContextOptions};
 pub use error::{Error, NameError, Result, WireError};
 pub use graph::Graph;
