@@ -85,3 +85,25 @@ pub fn absolute(name: &str) -> String {
         format!("/{name}")
     }
 }
+
+/// Prints `topic list`/`service list` output: names, `name [types]` with `-t`, or JSON.
+pub fn print_names_and_types(
+    out: &mut impl std::io::Write,
+    names: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+    show_types: bool,
+    json: bool,
+) -> Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string(names)?)?;
+        return Ok(());
+    }
+    for (name, types) in names {
+        if show_types {
+            let types: Vec<&str> = types.iter().map(String::as_str).collect();
+            writeln!(out, "{name} [{}]", types.join(", "))?;
+        } else {
+            writeln!(out, "{name}")?;
+        }
+    }
+    Ok(())
+}

@@ -8,7 +8,7 @@ use clap::Subcommand;
 use embody_idl::{TypeName, dynamic};
 use embody_msgs::InterfaceKind;
 
-use crate::common::{cli_node, graph, parse_yaml};
+use crate::common::{cli_node, graph, parse_yaml, print_names_and_types};
 
 #[derive(Subcommand)]
 pub enum ServiceCommand {
@@ -45,21 +45,7 @@ pub async fn run(cmd: ServiceCommand) -> Result<()> {
     match cmd {
         ServiceCommand::List { show_types, json } => {
             let services = graph(&ctx).await?.service_names_and_types();
-            if json {
-                writeln!(out, "{}", serde_json::to_string(&services)?)?;
-            } else {
-                for (name, types) in services {
-                    if show_types {
-                        writeln!(
-                            out,
-                            "{name} [{}]",
-                            types.into_iter().collect::<Vec<_>>().join(", ")
-                        )?;
-                    } else {
-                        writeln!(out, "{name}")?;
-                    }
-                }
-            }
+            print_names_and_types(&mut out, &services, show_types, json)?;
         }
         ServiceCommand::Call {
             service,

@@ -11,7 +11,8 @@ use embody::{QosProfile, RawSubscription};
 use embody_idl::dynamic;
 
 use crate::common::{
-    absolute, cli_node, dynamic_type, graph, message_type, parse_yaml, topic_type,
+    absolute, cli_node, dynamic_type, graph, message_type, parse_yaml, print_names_and_types,
+    topic_type,
 };
 
 #[derive(Subcommand)]
@@ -96,21 +97,7 @@ pub async fn run(cmd: TopicCommand) -> Result<()> {
     match cmd {
         TopicCommand::List { show_types, json } => {
             let topics = graph(&ctx).await?.topic_names_and_types();
-            if json {
-                writeln!(out, "{}", serde_json::to_string(&topics)?)?;
-            } else {
-                for (name, types) in topics {
-                    if show_types {
-                        writeln!(
-                            out,
-                            "{name} [{}]",
-                            types.into_iter().collect::<Vec<_>>().join(", ")
-                        )?;
-                    } else {
-                        writeln!(out, "{name}")?;
-                    }
-                }
-            }
+            print_names_and_types(&mut out, &topics, show_types, json)?;
         }
         TopicCommand::Info { topic, verbose } => {
             let topic = absolute(&topic);

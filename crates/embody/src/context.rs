@@ -139,6 +139,19 @@ impl Context {
         &self.inner.args
     }
 
+    /// Announces an entity in the graph; the token lives as long as the returned value.
+    pub(crate) async fn declare_token(
+        &self,
+        entity: &crate::wire::Entity,
+    ) -> Result<zenoh::liveliness::LivelinessToken> {
+        self.inner
+            .session
+            .liveliness()
+            .declare_token(entity.liveliness_key())
+            .await
+            .map_err(Error::zenoh)
+    }
+
     pub(crate) fn next_id(&self) -> u64 {
         self.inner.next_id.fetch_add(1, Ordering::Relaxed)
     }

@@ -6,7 +6,7 @@ use embody_msgs::{Message, Service};
 use zenoh::liveliness::LivelinessToken;
 
 use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::names::{
     expand, node_fq_name, normalize_namespace, remap_name, remap_node, validate_namespace,
     validate_node_name,
@@ -70,13 +70,7 @@ impl Node {
             node_name: name.clone(),
             topic: None,
         };
-        let token = ctx
-            .inner
-            .session
-            .liveliness()
-            .declare_token(entity.liveliness_key())
-            .await
-            .map_err(Error::zenoh)?;
+        let token = ctx.declare_token(&entity).await?;
         Ok(Self {
             inner: Arc::new(NodeInner {
                 ctx,

@@ -127,11 +127,7 @@ impl WirePublisher {
             remote_matched.store(true, Ordering::Relaxed);
             matched.send_replace(true);
         }
-        let token = session
-            .liveliness()
-            .declare_token(entity.liveliness_key())
-            .await
-            .map_err(Error::zenoh)?;
+        let token = ctx.declare_token(&entity).await?;
         let gid = entity.gid();
         Ok(Self {
             zpub,

@@ -89,13 +89,7 @@ impl<S: Service> ServiceServer<S> {
             })
             .await
             .map_err(Error::zenoh)?;
-        let token = ctx
-            .inner
-            .session
-            .liveliness()
-            .declare_token(entity.liveliness_key())
-            .await
-            .map_err(Error::zenoh)?;
+        let token = ctx.declare_token(&entity).await?;
         Ok(Self {
             name: fq,
             handled,
@@ -151,131 +145,32 @@ fn answer<S: Service>(
 
 /// A service client.
 pub struct Client<S: Service> {
-    node: Node,
-    name: String,
-    key: String,
-    gid: [u8; 16],
-    seq: AtomicI64,
-    _token: LivelinessToken,
+    raw: RawClient,
     _s: PhantomData<fn(S)>,
 }
 
 impl<S: Service> Client<S> {
     pub(crate) async fn new(node: &Node, name: &str) -> Result<Self> {
-        let ctx = &node.inner.ctx;
-        let fq = node.resolve_name(name)?;
-        let key = data_key(ctx.domain_id(), &fq, S::DDS_TYPE_NAME, S::TYPE_HASH);
-        let entity = endpoint(
-            node,
-            EntityKind::ServiceClient,
-            &fq,
-            S::DDS_TYPE_NAME,
-            S::TYPE_HASH,
-        );
-        let token = ctx
-            .inner
-            .session
-            .liveliness()
-            .declare_token(entity.liveliness_key())
-            .await
-            .map_err(Error::zenoh)?;
         Ok(Self {
-            node: node.clone(),
-            name: fq,
-            key,
-            gid: entity.gid(),
-            seq: AtomicI64::new(1),
-            _token: token,
+            raw: RawClient::new(node, name, S::TYPE_NAME, S::TYPE_HASH).await?,
             _s: PhantomData,
         })
     }
 
     /// The fully qualified service name.
     pub fn name(&self) -> &str {
-        &self.name
+        self.raw.name()
     }
 
     /// Waits until a server for this service and type shows up in the graph.
     pub async fn wait_for_service(&self, timeout: Duration) -> Result<()> {
-        wait_for_server(&self.node, &self.name, S::DDS_TYPE_NAME, timeout).await
+        self.raw.wait_for_service(timeout).await
     }
 
     /// Calls the service and waits at most `timeout` for the response.
     pub async fn call(&self, request: &S::Request, timeout: Duration) -> Result<S::Response> {
-        let bytes = self.call_raw(request.to_cdr()?, timeout).await?;
+        let bytes = self.raw.call(request.to_cdr()?, timeout).await?;
         Ok(S::Response::from_cdr(&bytes)?)
-    }
-
-    /// Calls with a CDR request and returns the CDR response (tools).
-    pub async fn call_raw(&self, request: Vec<u8>, timeout: Duration) -> Result<Vec<u8>> {
-        call_raw_on(
-            &self.node, &self.key, &self.name, self.gid, &self.seq, request, timeout,
-        )
-        .await
-    }
-}
-
-/// Waits until the graph shows a server of `service` with DDS type `dds_type`.
-async fn wait_for_server(
-    node: &Node,
-    service: &str,
-    dds_type: &str,
-    timeout: Duration,
-) -> Result<()> {
-    let graph = node.context().graph().await?;
-    graph
-        .wait_until(timeout, |g| {
-            g.endpoints(service, EntityKind::ServiceServer)
-                .iter()
-                .any(|e| e.topic.as_ref().is_some_and(|t| t.dds_type == dds_type))
-        })
-        .await
-}
-
-/// Sends one request on `key` and waits for the first reply.
-pub(crate) async fn call_raw_on(
-    node: &Node,
-    key: &str,
-    service: &str,
-    gid: [u8; 16],
-    seq: &AtomicI64,
-    request: Vec<u8>,
-    timeout: Duration,
-) -> Result<Vec<u8>> {
-    let att = Attachment {
-        sequence_number: seq.fetch_add(1, Ordering::Relaxed),
-        source_timestamp: now_ns(),
-        gid,
-    };
-    let replies = node
-        .context()
-        .session()
-        .get(key)
-        .payload(request)
-        .attachment(att.to_bytes().to_vec())
-        .target(QueryTarget::AllComplete)
-        .consolidation(ConsolidationMode::None)
-        // Longer than ours, so running out of time is reported as a timeout, while a
-        // query that no queryable matches ends at once ("no server").
-        .timeout(timeout + Duration::from_secs(1))
-        .await
-        .map_err(Error::zenoh)?;
-    let reply = match tokio::time::timeout(timeout, replies.recv_async()).await {
-        Err(_) => return Err(Error::Timeout(timeout)),
-        Ok(Err(_)) => {
-            return Err(Error::Service {
-                service: service.to_owned(),
-                message: "no server answered (is one running?)".to_owned(),
-            });
-        }
-        Ok(Ok(r)) => r,
-    };
-    match reply.result() {
-        Ok(sample) => Ok(sample.payload().to_bytes().into_owned()),
-        Err(e) => Err(Error::Service {
-            service: service.to_owned(),
-            message: String::from_utf8_lossy(&e.payload().to_bytes()).into_owned(),
-        }),
     }
 }
 
@@ -303,13 +198,7 @@ impl RawClient {
             .ok_or_else(|| Error::UnknownType(type_name.to_owned()))?;
         let key = data_key(ctx.domain_id(), &fq, &dds, type_hash);
         let entity = endpoint(node, EntityKind::ServiceClient, &fq, &dds, type_hash);
-        let token = ctx
-            .inner
-            .session
-            .liveliness()
-            .declare_token(entity.liveliness_key())
-            .await
-            .map_err(Error::zenoh)?;
+        let token = ctx.declare_token(&entity).await?;
         Ok(Self {
             node: node.clone(),
             name: fq,
@@ -323,15 +212,56 @@ impl RawClient {
 
     /// Waits until a server for this service and type shows up in the graph.
     pub async fn wait_for_service(&self, timeout: Duration) -> Result<()> {
-        wait_for_server(&self.node, &self.name, &self.dds_type, timeout).await
+        let graph = self.node.context().graph().await?;
+        graph
+            .wait_until(timeout, |g| {
+                g.endpoints(&self.name, EntityKind::ServiceServer)
+                    .iter()
+                    .any(|e| {
+                        e.topic
+                            .as_ref()
+                            .is_some_and(|t| t.dds_type == self.dds_type)
+                    })
+            })
+            .await
     }
 
-    /// Sends a CDR request and returns the CDR response.
+    /// Sends a CDR request and returns the CDR response of the first server to answer.
     pub async fn call(&self, request: Vec<u8>, timeout: Duration) -> Result<Vec<u8>> {
-        call_raw_on(
-            &self.node, &self.key, &self.name, self.gid, &self.seq, request, timeout,
-        )
-        .await
+        let att = Attachment {
+            sequence_number: self.seq.fetch_add(1, Ordering::Relaxed),
+            source_timestamp: now_ns(),
+            gid: self.gid,
+        };
+        let replies = self
+            .node
+            .context()
+            .session()
+            .get(&self.key)
+            .payload(request)
+            .attachment(att.to_bytes().to_vec())
+            .target(QueryTarget::AllComplete)
+            .consolidation(ConsolidationMode::None)
+            // Longer than ours, so running out of time is reported as a timeout, while a
+            // query that no queryable matches ends at once ("no server").
+            .timeout(timeout + Duration::from_secs(1))
+            .await
+            .map_err(Error::zenoh)?;
+        let failed = |message: String| Error::Service {
+            service: self.name.clone(),
+            message,
+        };
+        let reply = match tokio::time::timeout(timeout, replies.recv_async()).await {
+            Err(_) => return Err(Error::Timeout(timeout)),
+            Ok(Err(_)) => return Err(failed("no server answered (is one running?)".to_owned())),
+            Ok(Ok(r)) => r,
+        };
+        match reply.result() {
+            Ok(sample) => Ok(sample.payload().to_bytes().into_owned()),
+            Err(e) => Err(failed(
+                String::from_utf8_lossy(&e.payload().to_bytes()).into_owned(),
+            )),
+        }
     }
 
     /// The fully qualified service name.

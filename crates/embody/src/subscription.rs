@@ -166,11 +166,7 @@ pub(crate) async fn declare_wire_subscription(
     } else {
         ZSubscriber::Plain(builder.await.map_err(Error::zenoh)?)
     };
-    let token = session
-        .liveliness()
-        .declare_token(entity.liveliness_key())
-        .await
-        .map_err(Error::zenoh)?;
+    let token = ctx.declare_token(&entity).await?;
     Ok((zsub, token, entity))
 }
 
