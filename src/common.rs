@@ -107,3 +107,9 @@ pub fn print_names_and_types(
     }
     Ok(())
 }
+
+/// A duration from a command-line number of seconds, rejecting negative and non-finite ones.
+pub fn seconds(value: f64, flag: &str) -> Result<Duration> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| anyhow!("{flag} {value} is not a number of seconds"))
+}

@@ -6,6 +6,7 @@ use anyhow::{Context as _, Result, bail};
 use clap::Subcommand;
 use embody_msgs::{InterfaceKind, TypeInfo, find, registry};
 
+/// `embody interface` subcommands.
 #[derive(Subcommand)]
 pub enum InterfaceCommand {
     /// List interface types (like `ros2 interface list`).
@@ -61,6 +62,7 @@ fn lookup(name: &str) -> Result<&'static TypeInfo> {
     }
 }
 
+/// Runs one `embody interface` subcommand.
 pub fn run(cmd: InterfaceCommand) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match cmd {

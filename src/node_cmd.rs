@@ -8,6 +8,7 @@ use embody::wire::{EntityKind, ros_type_name};
 
 use crate::common::{absolute, cli_node, graph};
 
+/// `embody node` subcommands.
 #[derive(Subcommand)]
 pub enum NodeCommand {
     /// List nodes.
@@ -26,6 +27,7 @@ pub enum NodeCommand {
     },
 }
 
+/// Runs one `embody node` subcommand.
 pub async fn run(cmd: NodeCommand) -> Result<()> {
     let (ctx, node) = cli_node().await?;
     let me = node.fully_qualified_name();

@@ -3,6 +3,7 @@
 use anyhow::Result;
 use clap::Args;
 
+/// Options of `embody router`.
 #[derive(Args)]
 pub struct RouterArgs {
     /// Endpoint to listen on (repeatable); default `tcp/[::]:7447`, like rmw_zenohd.
@@ -10,6 +11,7 @@ pub struct RouterArgs {
     listen: Vec<String>,
 }
 
+/// Runs the router until Ctrl-C.
 pub async fn run(args: RouterArgs) -> Result<()> {
     let router = embody::Router::start(&args.listen).await?;
     let at = if args.listen.is_empty() {

@@ -1,7 +1,6 @@
 //! `embody service`: list, call.
 
 use std::io::Write as _;
-use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
 use clap::Subcommand;
@@ -10,6 +9,7 @@ use embody_msgs::InterfaceKind;
 
 use crate::common::{cli_node, graph, parse_yaml, print_names_and_types};
 
+/// `embody service` subcommands.
 #[derive(Subcommand)]
 pub enum ServiceCommand {
     /// List services.
@@ -39,6 +39,7 @@ pub enum ServiceCommand {
     },
 }
 
+/// Runs one `embody service` subcommand.
 pub async fn run(cmd: ServiceCommand) -> Result<()> {
     let (ctx, node) = cli_node().await?;
     let mut out = std::io::stdout().lock();
@@ -74,7 +75,7 @@ pub async fn run(cmd: ServiceCommand) -> Result<()> {
             let client = node
                 .create_raw_client(&service, info.name, info.hash)
                 .await?;
-            let timeout = Duration::from_secs_f64(timeout);
+            let timeout = crate::common::seconds(timeout, "--timeout")?;
             client.wait_for_service(timeout).await.map_err(|_| {
                 anyhow!(
                     "service `{}` of type {} is not available",

@@ -12,9 +12,10 @@ use embody_idl::dynamic;
 
 use crate::common::{
     absolute, cli_node, dynamic_type, graph, message_type, parse_yaml, print_names_and_types,
-    topic_type,
+    seconds, topic_type,
 };
 
+/// `embody topic` subcommands.
 #[derive(Subcommand)]
 pub enum TopicCommand {
     /// List topics.
@@ -91,6 +92,7 @@ pub enum TopicCommand {
     },
 }
 
+/// Runs one `embody topic` subcommand.
 pub async fn run(cmd: TopicCommand) -> Result<()> {
     let (ctx, node) = cli_node().await?;
     let mut out = std::io::stdout().lock();
@@ -132,7 +134,7 @@ pub async fn run(cmd: TopicCommand) -> Result<()> {
             let topic = absolute(&topic);
             let ty = match ty {
                 Some(t) => t,
-                None => topic_type(&ctx, &topic, Duration::from_secs_f64(timeout)).await?,
+                None => topic_type(&ctx, &topic, seconds(timeout, "--timeout")?).await?,
             };
             let info = message_type(&ty)?;
             let (set, name) = dynamic_type(info)?;
@@ -186,9 +188,16 @@ pub async fn run(cmd: TopicCommand) -> Result<()> {
                         g.endpoints(&fq, EntityKind::Subscription).len() >= wait_for
                     })
                     .await?;
+                // The token is in the graph a moment before zenoh has a route to it.
+                publisher
+                    .wait_for_remote_subscriber(Duration::from_secs(3600))
+                    .await?;
             }
             writeln!(out, "publisher: beginning loop")?;
-            let period = Duration::from_secs_f64(1.0 / rate.max(1e-6));
+            let period = Duration::try_from_secs_f64(1.0 / rate)
+                .ok()
+                .filter(|p| !p.is_zero())
+                .ok_or_else(|| anyhow::anyhow!("--rate {rate} is not a positive rate in Hz"))?;
             let mut tick = tokio::time::interval(period);
             let mut sent = 0u64;
             while total.is_none_or(|n| sent < n) {
@@ -199,8 +208,14 @@ pub async fn run(cmd: TopicCommand) -> Result<()> {
                 sent += 1;
                 writeln!(out, "publishing #{sent}: {}", value.to_json())?;
             }
-            // Let a reliable sample leave the process before the session closes.
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            // Closing the session drains its send queues, so reliable samples are out
+            // before the process exits.
+            drop(publisher);
+            drop(node);
+            ctx.session()
+                .close()
+                .await
+                .map_err(|e| anyhow::anyhow!("closing the session: {e}"))?;
         }
         TopicCommand::Hz {
             topic,
@@ -253,7 +268,7 @@ async fn next(sub: &RawSubscription) -> Result<Option<embody::RawMessage>> {
 
 /// Subscribe the way the publishers publish, as `ros2 topic echo` adapts to them.
 async fn echo_qos(ctx: &embody::Context, topic: &str) -> Result<QosProfile> {
-    let pubs = ctx.graph().await?.endpoints(topic, EntityKind::Publisher);
+    let pubs = graph(ctx).await?.endpoints(topic, EntityKind::Publisher);
     let qos: Vec<QosProfile> = pubs
         .iter()
         .filter_map(|e| e.topic.as_ref().map(|t| t.qos))

@@ -148,6 +148,7 @@ async fn first_line(child: &mut Child) -> String {
 }
 
 async fn wait_exit(mut child: Child) -> (bool, String) {
+    let pid = child.id();
     let out = tokio::task::spawn_blocking(move || {
         let mut s = String::new();
         if let Some(mut o) = child.stdout.take() {
@@ -156,10 +157,14 @@ async fn wait_exit(mut child: Child) -> (bool, String) {
         }
         (child.wait().expect("wait child").success(), s)
     });
-    tokio::time::timeout(WAIT, out)
-        .await
-        .expect("child exits in time")
-        .unwrap()
+    match tokio::time::timeout(WAIT, out).await {
+        Ok(done) => done.unwrap(),
+        Err(_) => {
+            // Do not leave the child running after the test gave up on it.
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            panic!("child {pid} did not exit within {WAIT:?}");
+        }
+    }
 }
 
 struct Kill(Child);
@@ -390,10 +395,24 @@ fn main() {
         rt.block_on(child(&role));
         return;
     }
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    // Like libtest: free arguments filter by substring; `--list` lists; options that take
+    // a value (`--skip`, `--test-threads`, ...) are honoured or skipped with their value.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (mut filter, mut skip, mut list) = (Vec::new(), Vec::new(), false);
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--list" => list = true,
+            "--skip" => {
+                i += 1;
+                skip.extend(args.get(i).cloned());
+            }
+            "--test-threads" | "--format" | "--color" | "-Z" | "--logfile" => i += 1,
+            a if a.starts_with('-') => {}
+            a => filter.push(a.to_owned()),
+        }
+        i += 1;
+    }
     macro_rules! tests {
         ($($t:ident),* $(,)?) => { vec![$((stringify!($t), Box::pin($t()) as std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>)),*] };
     }
@@ -408,7 +427,14 @@ fn main() {
     let selected: Vec<_> = all
         .into_iter()
         .filter(|(n, _)| filter.is_empty() || filter.iter().any(|f| n.contains(f.as_str())))
+        .filter(|(n, _)| !skip.iter().any(|f| n.contains(f.as_str())))
         .collect();
+    if list {
+        for (name, _) in &selected {
+            println!("{name}: test");
+        }
+        return;
+    }
     println!("running {} tests", selected.len());
     let mut failed = Vec::new();
     for (name, test) in selected {

@@ -3,9 +3,6 @@
 
 use crate::error::{Error, Result};
 
-/// The default router endpoint, as in rmw_zenoh.
-pub const DEFAULT_ROUTER: &str = "tcp/localhost:7447";
-
 /// rmw_zenoh's session defaults (peer, connect to the local router, multicast scouting off,
 /// gossip through the router, timestamps for the publication caches).
 const SESSION_DEFAULTS: &str = r#"{

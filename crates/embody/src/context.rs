@@ -152,6 +152,15 @@ impl Context {
             .map_err(Error::zenoh)
     }
 
+    /// The security enclave from `--ros-args -e` (default `/`).
+    pub(crate) fn enclave(&self) -> String {
+        self.inner
+            .args
+            .enclave
+            .clone()
+            .unwrap_or_else(|| "/".to_owned())
+    }
+
     pub(crate) fn next_id(&self) -> u64 {
         self.inner.next_id.fetch_add(1, Ordering::Relaxed)
     }

@@ -2,7 +2,7 @@
 //! endpoints exist, with change notifications. A process that dies loses its tokens, so it
 //! disappears from the graph.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -40,12 +40,21 @@ impl Graph {
         let (tx, rx) = watch::channel(0u64);
         let tx = Arc::new(tx);
         let prefix = format!("{}/{domain}/**", crate::wire::ADMIN_SPACE);
-        let (st, t) = (state.clone(), tx.clone());
+        // Tokens withdrawn while the query below runs must not be brought back by a reply
+        // that was sent before the withdrawal.
+        let withdrawn: Arc<Mutex<Option<HashSet<String>>>> =
+            Arc::new(Mutex::new(Some(HashSet::new())));
+        let (st, t, w) = (state.clone(), tx.clone(), withdrawn.clone());
         let sub = session
             .liveliness()
             .declare_subscriber(&prefix)
             .history(true)
             .callback(move |sample| {
+                if sample.kind() == SampleKind::Delete
+                    && let Some(set) = w.lock().unwrap_or_else(|e| e.into_inner()).as_mut()
+                {
+                    set.insert(sample.key_expr().as_str().to_owned());
+                }
                 if apply(&st, &sample) {
                     t.send_modify(|v| *v += 1);
                 }
@@ -61,12 +70,17 @@ impl Graph {
             .await
             .map_err(Error::zenoh)?;
         while let Ok(reply) = replies.recv_async().await {
-            if let Ok(sample) = reply.result()
-                && apply(&state, sample)
-            {
+            let Ok(sample) = reply.result() else { continue };
+            let gone = withdrawn
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .is_some_and(|set| set.contains(sample.key_expr().as_str()));
+            if !gone && apply(&state, sample) {
                 tx.send_modify(|v| *v += 1);
             }
         }
+        *withdrawn.lock().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(Self {
             state,
             changes: rx,

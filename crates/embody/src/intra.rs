@@ -1,69 +1,159 @@
-//! Intra-process delivery: publishers and subscriptions of one context on the same topic
-//! and type exchange `Arc<T>` directly. zenoh's locality options keep these pairs from also
-//! talking through zenoh, so nothing arrives twice.
+//! Intra-process delivery: endpoints of one context on the same topic and type exchange
+//! messages without zenoh. Typed pairs hand over the same `Arc<T>`; raw endpoints (CDR
+//! bytes, for tools and bags) meet typed ones through [`RawSlot`]. zenoh's locality options
+//! keep typed pairs from also talking through zenoh, so nothing arrives twice.
 
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::queue::Sink;
+use crate::subscription::RawMessage;
 
-type Latched<T> = Mutex<VecDeque<Arc<T>>>;
+/// A transient-local publisher's last messages.
+pub(crate) type Latched<T> = Mutex<VecDeque<Arc<T>>>;
 
-/// Local endpoints of one topic and type.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing here can be left half-updated by a panic, so a poisoned lock is still usable.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+struct SlotState<T> {
+    subs: Vec<Weak<dyn Sink<Arc<T>>>>,
+    latched: Vec<Weak<Latched<T>>>,
+}
+
+/// Local typed endpoints of one topic and type. One lock orders cache updates, deliveries
+/// and registrations, but user code (callback sinks) always runs after it is released, so a
+/// callback may publish or subscribe on the same topic.
 pub(crate) struct TopicSlot<T> {
-    subs: Mutex<Vec<Weak<dyn Sink<Arc<T>>>>>,
-    latched: Mutex<Vec<Weak<Latched<T>>>>,
+    state: Mutex<SlotState<T>>,
 }
 
 impl<T> TopicSlot<T> {
     fn new() -> Self {
         Self {
-            subs: Mutex::new(Vec::new()),
-            latched: Mutex::new(Vec::new()),
+            state: Mutex::new(SlotState {
+                subs: Vec::new(),
+                latched: Vec::new(),
+            }),
         }
     }
 
-    /// Delivers to every live local subscription; returns how many got it.
-    pub(crate) fn deliver(&self, msg: &Arc<T>) -> usize {
-        let mut subs = self.subs.lock().unwrap_or_else(|e| e.into_inner());
-        subs.retain(|w| w.strong_count() > 0);
-        for w in subs.iter() {
-            if let Some(q) = w.upgrade() {
-                q.push(msg.clone());
+    /// Records `msg` in the publisher's cache (transient local), then delivers it to every
+    /// live local subscription.
+    pub(crate) fn publish(&self, msg: &Arc<T>, cache: Option<(&Latched<T>, usize)>) {
+        let targets: Vec<Arc<dyn Sink<Arc<T>>>> = {
+            let mut s = lock(&self.state);
+            if let Some((cache, depth)) = cache {
+                let mut c = lock(cache);
+                if c.len() >= depth {
+                    c.pop_front();
+                }
+                c.push_back(msg.clone());
             }
+            s.subs.retain(|w| w.strong_count() > 0);
+            s.subs.iter().filter_map(Weak::upgrade).collect()
+        };
+        for t in targets {
+            t.push(msg.clone());
         }
-        subs.len()
     }
 
     /// Number of live local subscriptions.
     pub(crate) fn subscription_count(&self) -> usize {
-        let subs = self.subs.lock().unwrap_or_else(|e| e.into_inner());
-        subs.iter().filter(|w| w.strong_count() > 0).count()
+        lock(&self.state)
+            .subs
+            .iter()
+            .filter(|w| w.strong_count() > 0)
+            .count()
     }
 
     /// Registers a subscription; a transient-local one first receives what local
     /// transient-local publishers kept.
-    pub(crate) fn add_subscription(&self, q: &Arc<dyn Sink<Arc<T>>>, transient_local: bool) {
-        if transient_local {
-            let latched = self.latched.lock().unwrap_or_else(|e| e.into_inner());
-            for cache in latched.iter().filter_map(Weak::upgrade) {
-                for m in cache.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-                    q.push(m.clone());
-                }
+    pub(crate) fn add_subscription(&self, sink: &Arc<dyn Sink<Arc<T>>>, transient_local: bool) {
+        let kept: Vec<Arc<T>> = {
+            let mut s = lock(&self.state);
+            s.subs.push(Arc::downgrade(sink));
+            if transient_local {
+                s.latched
+                    .iter()
+                    .filter_map(Weak::upgrade)
+                    .flat_map(|c| lock(&c).iter().cloned().collect::<Vec<_>>())
+                    .collect()
+            } else {
+                Vec::new()
             }
+        };
+        for m in kept {
+            sink.push(m);
         }
-        self.subs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Arc::downgrade(q));
     }
 
     /// Registers a transient-local publisher's cache.
     pub(crate) fn add_latched(&self, cache: &Arc<Latched<T>>) {
-        let mut latched = self.latched.lock().unwrap_or_else(|e| e.into_inner());
-        latched.retain(|w| w.strong_count() > 0);
-        latched.push(Arc::downgrade(cache));
+        let mut s = lock(&self.state);
+        s.latched.retain(|w| w.strong_count() > 0);
+        s.latched.push(Arc::downgrade(cache));
+    }
+}
+
+/// Decodes a CDR payload into a typed subscription.
+pub(crate) type Decoder = dyn Fn(&[u8]) + Send + Sync;
+
+#[derive(Default)]
+struct RawState {
+    raw_subs: Vec<Weak<dyn Sink<RawMessage>>>,
+    typed_subs: Vec<Weak<Decoder>>,
+}
+
+/// Where raw and typed endpoints of one topic, type and hash meet in a process.
+#[derive(Default)]
+pub(crate) struct RawSlot {
+    state: Mutex<RawState>,
+}
+
+impl RawSlot {
+    /// True when a raw subscription of this process listens (a typed publisher then
+    /// serializes for it).
+    pub(crate) fn has_raw_subscriptions(&self) -> bool {
+        let mut s = lock(&self.state);
+        s.raw_subs.retain(|w| w.strong_count() > 0);
+        !s.raw_subs.is_empty()
+    }
+
+    /// Hands a typed publisher's serialized message to local raw subscriptions.
+    pub(crate) fn deliver_raw(&self, msg: &RawMessage) {
+        let targets: Vec<_> = lock(&self.state)
+            .raw_subs
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for t in targets {
+            t.push(msg.clone());
+        }
+    }
+
+    /// Hands a raw publisher's payload to local typed subscriptions (each decodes it).
+    pub(crate) fn deliver_typed(&self, payload: &[u8]) {
+        let targets: Vec<_> = {
+            let mut s = lock(&self.state);
+            s.typed_subs.retain(|w| w.strong_count() > 0);
+            s.typed_subs.iter().filter_map(Weak::upgrade).collect()
+        };
+        for t in targets {
+            t(payload);
+        }
+    }
+
+    /// Registers a raw subscription.
+    pub(crate) fn add_raw_subscription(&self, sink: &Arc<dyn Sink<RawMessage>>) {
+        lock(&self.state).raw_subs.push(Arc::downgrade(sink));
+    }
+
+    /// Registers a typed subscription's decoder.
+    pub(crate) fn add_typed_subscription(&self, decoder: &Arc<Decoder>) {
+        lock(&self.state).typed_subs.push(Arc::downgrade(decoder));
     }
 }
 
@@ -73,16 +163,17 @@ type AnySlot = Arc<dyn Any + Send + Sync>;
 #[derive(Default)]
 pub(crate) struct Registry {
     topics: Mutex<HashMap<(String, &'static str), AnySlot>>,
+    raw: Mutex<HashMap<(String, String, String), Arc<RawSlot>>>,
 }
 
 impl Registry {
-    /// The slot for `topic` carrying `T`, created on first use.
+    /// The typed slot for `topic` carrying `T`, created on first use.
     pub(crate) fn slot<T: Send + Sync + 'static>(
         &self,
         topic: &str,
         type_name: &'static str,
     ) -> Arc<TopicSlot<T>> {
-        let mut topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
+        let mut topics = lock(&self.topics);
         let entry = topics
             .entry((topic.to_owned(), type_name))
             .or_insert_with(|| Arc::new(TopicSlot::<T>::new()) as AnySlot);
@@ -96,5 +187,13 @@ impl Registry {
                 fresh
             }
         }
+    }
+
+    /// The raw slot for `topic` with type `type_name` and hash `type_hash`.
+    pub(crate) fn raw_slot(&self, topic: &str, type_name: &str, type_hash: &str) -> Arc<RawSlot> {
+        lock(&self.raw)
+            .entry((topic.to_owned(), type_name.to_owned(), type_hash.to_owned()))
+            .or_default()
+            .clone()
     }
 }

@@ -60,12 +60,7 @@ impl Node {
             nid: nid.to_string(),
             eid: nid.to_string(),
             kind: EntityKind::Node,
-            enclave: ctx
-                .inner
-                .args
-                .enclave
-                .clone()
-                .unwrap_or_else(|| "/".to_owned()),
+            enclave: ctx.enclave(),
             namespace: namespace.clone(),
             node_name: name.clone(),
             topic: None,
@@ -122,12 +117,7 @@ impl Node {
             nid: self.inner.nid.to_string(),
             eid: ctx.next_id().to_string(),
             kind,
-            enclave: ctx
-                .inner
-                .args
-                .enclave
-                .clone()
-                .unwrap_or_else(|| "/".to_owned()),
+            enclave: ctx.enclave(),
             namespace: self.inner.namespace.clone(),
             node_name: self.inner.name.clone(),
             topic: Some(topic),
@@ -179,8 +169,8 @@ impl Node {
         RawPublisher::new(self, topic, type_name, type_hash, qos).await
     }
 
-    /// Creates a subscription that delivers CDR bytes of any type on `topic`
-    /// (`type_name` restricts it to one type).
+    /// Creates a subscription that delivers the CDR bytes of one type (by name and hash)
+    /// on `topic`, from other processes and this one.
     pub async fn create_raw_subscription(
         &self,
         topic: &str,

@@ -13,9 +13,10 @@ use zenoh::sample::Locality;
 use zenoh_ext::{AdvancedPublisherBuilderExt, CacheConfig, MissDetectionConfig};
 
 use crate::error::{Error, Result};
-use crate::intra::TopicSlot;
+use crate::intra::{Latched, RawSlot, TopicSlot};
 use crate::node::Node;
 use crate::qos::{Durability, History, QosProfile, Reliability};
+use crate::subscription::RawMessage;
 use crate::wire::{Attachment, Entity, EntityKind, TopicInfo, data_key, dds_type_name, now_ns};
 
 // Field order matters in WirePublisher: the matching listener must be undeclared before
@@ -148,13 +149,18 @@ impl WirePublisher {
         self.remote_matched.load(Ordering::Relaxed)
     }
 
-    /// Puts one CDR payload with the rmw_zenoh attachment.
-    pub(crate) async fn put(&self, payload: Vec<u8>) -> Result<()> {
-        let att = Attachment {
+    /// The attachment for the next message (sequence numbers count every message sent,
+    /// through zenoh or to same-process raw subscriptions).
+    pub(crate) fn next_attachment(&self) -> Attachment {
+        Attachment {
             sequence_number: self.seq.fetch_add(1, Ordering::Relaxed),
             source_timestamp: now_ns(),
             gid: self.gid,
-        };
+        }
+    }
+
+    /// Puts one CDR payload with the rmw_zenoh attachment.
+    pub(crate) async fn put(&self, payload: Vec<u8>, att: Attachment) -> Result<()> {
         let att = att.to_bytes().to_vec();
         match &self.zpub {
             ZPublisher::Plain(p) => p.put(payload).attachment(att).await,
@@ -188,7 +194,8 @@ impl WirePublisher {
 pub struct Publisher<T: Message> {
     wire: WirePublisher,
     local: Arc<TopicSlot<T>>,
-    latched: Option<Arc<Mutex<VecDeque<Arc<T>>>>>,
+    raw_local: Arc<RawSlot>,
+    latched: Option<Arc<Latched<T>>>,
     depth: usize,
     topic: String,
     _t: PhantomData<fn(T)>,
@@ -198,7 +205,9 @@ impl<T: Message> Publisher<T> {
     pub(crate) async fn new(node: &Node, topic: &str, qos: QosProfile) -> Result<Self> {
         let fq = node.resolve_name(topic)?;
         let wire = WirePublisher::new(node, &fq, T::TYPE_NAME, T::TYPE_HASH, qos, true).await?;
-        let local = node.inner.ctx.inner.intra.slot::<T>(&fq, T::TYPE_NAME);
+        let intra = &node.inner.ctx.inner.intra;
+        let local = intra.slot::<T>(&fq, T::TYPE_NAME);
+        let raw_local = intra.raw_slot(&fq, T::TYPE_NAME, T::TYPE_HASH);
         let latched = (qos.durability == Durability::TransientLocal).then(|| {
             let cache = Arc::new(Mutex::new(VecDeque::new()));
             local.add_latched(&cache);
@@ -207,6 +216,7 @@ impl<T: Message> Publisher<T> {
         Ok(Self {
             wire,
             local,
+            raw_local,
             latched,
             depth: qos.depth().unwrap_or(usize::MAX),
             topic: fq,
@@ -218,17 +228,25 @@ impl<T: Message> Publisher<T> {
     /// for subscribers elsewhere (and not at all when there are none).
     pub async fn publish(&self, msg: impl Into<Arc<T>>) -> Result<()> {
         let msg = msg.into();
-        if let Some(cache) = &self.latched {
-            let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
-            if c.len() >= self.depth {
-                c.pop_front();
-            }
-            c.push_back(msg.clone());
-        }
-        self.local.deliver(&msg);
-        if self.wire.has_remote_subscribers() {
+        self.local
+            .publish(&msg, self.latched.as_deref().map(|c| (c, self.depth)));
+        let remote = self.wire.has_remote_subscribers();
+        let raw_local = self.raw_local.has_raw_subscriptions();
+        if remote || raw_local {
             // zenoh takes the Vec without copying; to_cdr sizes it once from the size hint.
-            self.wire.put(msg.to_cdr()?).await?;
+            let payload = msg.to_cdr()?;
+            let attachment = self.wire.next_attachment();
+            if raw_local {
+                self.raw_local.deliver_raw(&RawMessage {
+                    payload: payload.clone(),
+                    attachment,
+                    received_ns: now_ns(),
+                    key: self.wire.key().to_owned(),
+                });
+            }
+            if remote {
+                self.wire.put(payload, attachment).await?;
+            }
         }
         Ok(())
     }
@@ -261,8 +279,10 @@ impl<T: Message> Publisher<T> {
 }
 
 /// A publisher of already-serialized CDR payloads for a type known by name and hash.
+/// Same-process typed subscriptions of that type decode what it publishes.
 pub struct RawPublisher {
     wire: WirePublisher,
+    local: Arc<RawSlot>,
     topic: String,
 }
 
@@ -276,12 +296,25 @@ impl RawPublisher {
     ) -> Result<Self> {
         let fq = node.resolve_name(topic)?;
         let wire = WirePublisher::new(node, &fq, type_name, type_hash, qos, false).await?;
-        Ok(Self { wire, topic: fq })
+        let local = node
+            .inner
+            .ctx
+            .inner
+            .intra
+            .raw_slot(&fq, type_name, type_hash);
+        Ok(Self {
+            wire,
+            local,
+            topic: fq,
+        })
     }
 
     /// Publishes a CDR payload (with its 4-byte header).
     pub async fn publish(&self, cdr: Vec<u8>) -> Result<()> {
-        self.wire.put(cdr).await
+        // Typed subscriptions of this process ignore zenoh samples from it (they expect
+        // same-process messages through the registry), so hand it to them here.
+        self.local.deliver_typed(&cdr);
+        self.wire.put(cdr, self.wire.next_attachment()).await
     }
 
     /// The fully qualified topic name.

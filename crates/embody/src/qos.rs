@@ -133,10 +133,12 @@ impl QosProfile {
         self
     }
 
-    /// The queue depth: `n` for keep-last, `None` for keep-all.
+    /// The queue depth: `n` for keep-last (0, "system default", means 42 as in
+    /// rmw_zenoh), `None` for keep-all.
     pub fn depth(&self) -> Option<usize> {
         match self.history {
-            History::KeepLast(n) => Some(n.max(1)),
+            History::KeepLast(0) => Some(DEFAULT_DEPTH),
+            History::KeepLast(n) => Some(n),
             History::KeepAll => None,
         }
     }
@@ -237,7 +239,9 @@ const INFINITE_NSEC: u32 = 854_775_807;
 
 fn duration_fields(d: Option<Duration>) -> String {
     match d {
+        // rcl's "default" {0,0} means infinite, which rmw_zenoh leaves empty.
         None => ",".to_owned(),
+        Some(d) if d.is_zero() => ",".to_owned(),
         Some(d) => {
             let s = if d.as_secs() == INFINITE_SEC {
                 String::new()
@@ -299,6 +303,13 @@ mod tests {
             ..QosProfile::default()
         };
         assert_eq!(with_deadline.to_keyexpr(), "::,10:1,500000000:,:,,");
+        let zero = QosProfile {
+            deadline: Some(Duration::ZERO),
+            history: History::KeepLast(0),
+            ..QosProfile::default()
+        };
+        assert_eq!(zero.to_keyexpr(), "::,:,:,:,,");
+        assert_eq!(zero.depth(), Some(42));
     }
 
     #[test]

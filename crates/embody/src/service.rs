@@ -16,6 +16,9 @@ use crate::node::Node;
 use crate::qos::QosProfile;
 use crate::wire::{Attachment, Entity, EntityKind, TopicInfo, data_key, now_ns};
 
+/// Requests one server handles at the same time.
+const MAX_CONCURRENT_REQUESTS: usize = 16;
+
 /// A service server. Dropping it withdraws the service.
 pub struct ServiceServer<S: Service> {
     name: String,
@@ -57,6 +60,10 @@ impl<S: Service> ServiceServer<S> {
         let handled = Arc::new(AtomicU64::new(0));
         let rejected = Arc::new(AtomicU64::new(0));
         let runtime = tokio::runtime::Handle::current();
+        // Handlers are user code and may block: they run on tokio's blocking pool, at most
+        // MAX_CONCURRENT_REQUESTS at a time per server, so a flood of queries from the
+        // network queues up instead of spawning without bound.
+        let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_REQUESTS));
         let (h, r, service) = (handled.clone(), rejected.clone(), fq.clone());
         let queryable = ctx
             .inner
@@ -64,20 +71,36 @@ impl<S: Service> ServiceServer<S> {
             .declare_queryable(key)
             .complete(true)
             .callback(move |query: Query| {
-                let handler = handler.clone();
+                let (handler, permits) = (handler.clone(), permits.clone());
                 let (h, r, service) = (h.clone(), r.clone(), service.clone());
-                // The handler is user code: run it on the runtime, not on zenoh's thread.
                 runtime.spawn(async move {
-                    match answer::<S>(&query, &*handler) {
+                    let Ok(_permit) = permits.acquire_owned().await else {
+                        return;
+                    };
+                    let (query, outcome) = match tokio::task::spawn_blocking(move || {
+                        let outcome = answer::<S>(&query, &*handler);
+                        (query, outcome)
+                    })
+                    .await
+                    {
+                        Ok(done) => done,
+                        Err(e) => {
+                            // The query went down with the handler; the client gets no reply
+                            // and reports that no server answered.
+                            r.fetch_add(1, Ordering::Relaxed);
+                            tracing::error!(service, "service handler panicked: {e}");
+                            return;
+                        }
+                    };
+                    match outcome {
                         Ok((bytes, att)) => {
-                            if let Err(e) = query
+                            h.fetch_add(1, Ordering::Relaxed);
+                            let reply = query
                                 .reply(query.key_expr().clone(), bytes)
-                                .attachment(att.to_bytes().to_vec())
-                                .await
-                            {
+                                .attachment(att.to_bytes().to_vec());
+                            if let Err(e) = reply.await {
                                 tracing::warn!(service, "cannot send a reply: {e}");
                             }
-                            h.fetch_add(1, Ordering::Relaxed);
                         }
                         Err(why) => {
                             r.fetch_add(1, Ordering::Relaxed);
@@ -244,7 +267,7 @@ impl RawClient {
             .consolidation(ConsolidationMode::None)
             // Longer than ours, so running out of time is reported as a timeout, while a
             // query that no queryable matches ends at once ("no server").
-            .timeout(timeout + Duration::from_secs(1))
+            .timeout(timeout.saturating_add(Duration::from_secs(1)))
             .await
             .map_err(Error::zenoh)?;
         let failed = |message: String| Error::Service {
@@ -253,7 +276,7 @@ impl RawClient {
         };
         let reply = match tokio::time::timeout(timeout, replies.recv_async()).await {
             Err(_) => return Err(Error::Timeout(timeout)),
-            Ok(Err(_)) => return Err(failed("no server answered (is one running?)".to_owned())),
+            Ok(Err(_)) => return Err(failed(self.why_no_answer().await)),
             Ok(Ok(r)) => r,
         };
         match reply.result() {
@@ -267,5 +290,36 @@ impl RawClient {
     /// The fully qualified service name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Explains a query that ended without a reply: no server at all, or servers that
+    /// announce another type or type hash (which zenoh never routes to).
+    async fn why_no_answer(&self) -> String {
+        let servers = match self.node.context().graph().await {
+            Ok(g) => g.endpoints(&self.name, EntityKind::ServiceServer),
+            Err(_) => Vec::new(),
+        };
+        let others: Vec<String> = servers
+            .iter()
+            .filter_map(|e| e.topic.as_ref())
+            .filter(|t| {
+                !self
+                    .key
+                    .ends_with(&format!("{}/{}", t.dds_type, t.type_hash))
+            })
+            .map(|t| format!("{} {}", t.dds_type, t.type_hash))
+            .collect();
+        if others.is_empty() {
+            "no server answered (is one running?)".to_owned()
+        } else {
+            format!(
+                "no server answered; servers of this name offer {} but this client uses {} (different definitions of the type)",
+                others.join(", "),
+                self.key
+                    .rsplit_once('/')
+                    .map(|(_, h)| h)
+                    .unwrap_or_default()
+            )
+        }
     }
 }

@@ -10,14 +10,15 @@ use zenoh::sample::{Locality, Sample};
 use zenoh_ext::{AdvancedSubscriberBuilderExt, HistoryConfig, RecoveryConfig};
 
 use crate::error::{Error, Result};
+use crate::intra::Decoder;
 use crate::node::Node;
 use crate::qos::{Durability, QosProfile, Reliability};
 use crate::queue::{Queue, Sink};
 use crate::wire::{Attachment, Entity, EntityKind, TopicInfo, dds_type_name};
 
-/// Counters of what a subscription received and rejected.
+/// Counters of what a subscription received and rejected (read through [`StatsSnapshot`]).
 #[derive(Debug, Default)]
-pub struct SubscriptionStats {
+pub(crate) struct SubscriptionStats {
     received: AtomicU64,
     decode_errors: AtomicU64,
     missing_attachment: AtomicU64,
@@ -25,7 +26,7 @@ pub struct SubscriptionStats {
     last_warning: Mutex<Option<Instant>>,
 }
 
-/// A snapshot of [`SubscriptionStats`].
+/// What a subscription received and rejected so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StatsSnapshot {
     /// Messages delivered to the queue.
@@ -42,6 +43,16 @@ pub struct StatsSnapshot {
 }
 
 impl SubscriptionStats {
+    fn snapshot(&self, dropped: u64) -> StatsSnapshot {
+        StatsSnapshot {
+            received: self.received.load(Ordering::Relaxed),
+            decode_errors: self.decode_errors.load(Ordering::Relaxed),
+            missing_attachment: self.missing_attachment.load(Ordering::Relaxed),
+            hash_mismatch: self.hash_mismatch.load(Ordering::Relaxed),
+            dropped,
+        }
+    }
+
     /// Logs at most one warning per 5 s per subscription, so bad input cannot flood logs.
     fn warn(&self, topic: &str, what: std::fmt::Arguments<'_>) {
         let mut last = self.last_warning.lock().unwrap_or_else(|e| e.into_inner());
@@ -52,6 +63,21 @@ impl SubscriptionStats {
                 "{what} (further problems on this subscription are counted, see its stats)"
             );
         }
+    }
+}
+
+/// The zenoh side of a subscription: subscriber, liveliness token, and the task that
+/// reports publishers with other type definitions. Dropping it undeclares all three.
+pub(crate) struct WireSubscription {
+    entity: Entity,
+    watcher: tokio::task::JoinHandle<()>,
+    _zsub: ZSubscriber,
+    _token: LivelinessToken,
+}
+
+impl Drop for WireSubscription {
+    fn drop(&mut self) {
+        self.watcher.abort();
     }
 }
 
@@ -90,7 +116,7 @@ pub(crate) async fn declare_wire_subscription(
     spec: WireSpec<'_>,
     stats: Arc<SubscriptionStats>,
     deliver: impl Fn(Incoming<'_>) + Send + Sync + 'static,
-) -> Result<(ZSubscriber, LivelinessToken, Entity)> {
+) -> Result<WireSubscription> {
     let WireSpec {
         fq_topic,
         type_name,
@@ -111,6 +137,7 @@ pub(crate) async fn declare_wire_subscription(
         },
     );
     let topic = fq_topic.to_owned();
+    let watcher_stats = stats.clone();
     let callback = move |sample: Sample| {
         let key = sample.key_expr().as_str();
         let attachment = match sample
@@ -167,7 +194,27 @@ pub(crate) async fn declare_wire_subscription(
         ZSubscriber::Plain(builder.await.map_err(Error::zenoh)?)
     };
     let token = ctx.declare_token(&entity).await?;
-    Ok((zsub, token, entity))
+    let watcher = watch_type_conflicts(
+        node,
+        fq_topic,
+        &dds_type_of(&entity),
+        type_hash,
+        watcher_stats,
+    );
+    Ok(WireSubscription {
+        entity,
+        watcher,
+        _zsub: zsub,
+        _token: token,
+    })
+}
+
+fn dds_type_of(entity: &Entity) -> String {
+    entity
+        .topic
+        .as_ref()
+        .map(|t| t.dds_type.clone())
+        .unwrap_or_default()
 }
 
 /// Watches the graph for publishers on `topic` whose type name or type hash differs from
@@ -218,15 +265,13 @@ pub(crate) fn watch_type_conflicts(
 /// with the QoS history; callback style ([`crate::Node::create_subscription_with`]) runs
 /// the callback as each message arrives.
 pub struct Subscription<T: Message> {
-    // Owned here so the intra-process registry's weak reference lives as long as we do.
+    // Owned here so the intra-process registry's weak references live as long as we do.
     _sink: Arc<dyn Sink<Arc<T>>>,
+    _decode: Arc<Decoder>,
     queue: Option<Arc<Queue<Arc<T>>>>,
     stats: Arc<SubscriptionStats>,
     topic: String,
-    entity: Entity,
-    watcher: tokio::task::JoinHandle<()>,
-    _zsub: ZSubscriber,
-    _token: LivelinessToken,
+    wire: WireSubscription,
 }
 
 /// Callback-style delivery. The callback runs on zenoh's receive thread (or, for
@@ -278,7 +323,8 @@ impl<T: Message> Subscription<T> {
         let fq = node.resolve_name(topic)?;
         let stats = Arc::new(SubscriptionStats::default());
         let (k, s, t) = (sink.clone(), stats.clone(), fq.clone());
-        let deliver = move |inc: Incoming<'_>| match T::from_cdr(inc.payload) {
+        // One decoder for samples from zenoh and payloads from same-process raw publishers.
+        let decode: Arc<Decoder> = Arc::new(move |payload: &[u8]| match T::from_cdr(payload) {
             Ok(m) => {
                 s.received.fetch_add(1, Ordering::Relaxed);
                 k.push(Arc::new(m));
@@ -290,7 +336,8 @@ impl<T: Message> Subscription<T> {
                     format_args!("dropping a {} that does not decode: {e}", T::TYPE_NAME),
                 );
             }
-        };
+        });
+        let d = decode.clone();
         let spec = WireSpec {
             fq_topic: &fq,
             type_name: T::TYPE_NAME,
@@ -298,21 +345,25 @@ impl<T: Message> Subscription<T> {
             qos,
             remote_only: true,
         };
-        let (zsub, token, entity) =
-            declare_wire_subscription(node, spec, stats.clone(), deliver).await?;
-        let watcher =
-            watch_type_conflicts(node, &fq, T::DDS_TYPE_NAME, T::TYPE_HASH, stats.clone());
-        let slot = node.inner.ctx.inner.intra.slot::<T>(&fq, T::TYPE_NAME);
-        slot.add_subscription(&sink, qos.durability == Durability::TransientLocal);
+        let wire =
+            declare_wire_subscription(node, spec, stats.clone(), move |inc: Incoming<'_>| {
+                d(inc.payload)
+            })
+            .await?;
+        let intra = &node.inner.ctx.inner.intra;
+        intra
+            .slot::<T>(&fq, T::TYPE_NAME)
+            .add_subscription(&sink, qos.durability == Durability::TransientLocal);
+        intra
+            .raw_slot(&fq, T::TYPE_NAME, T::TYPE_HASH)
+            .add_typed_subscription(&decode);
         Ok(Self {
             _sink: sink,
+            _decode: decode,
             queue,
             stats,
             topic: fq,
-            entity,
-            watcher,
-            _zsub: zsub,
-            _token: token,
+            wire,
         })
     }
 
@@ -331,14 +382,8 @@ impl<T: Message> Subscription<T> {
 
     /// What this subscription received and rejected so far.
     pub fn stats(&self) -> StatsSnapshot {
-        let s = &self.stats;
-        StatsSnapshot {
-            received: s.received.load(Ordering::Relaxed),
-            decode_errors: s.decode_errors.load(Ordering::Relaxed),
-            missing_attachment: s.missing_attachment.load(Ordering::Relaxed),
-            hash_mismatch: s.hash_mismatch.load(Ordering::Relaxed),
-            dropped: self.queue.as_ref().map_or(0, |q| q.dropped()),
-        }
+        self.stats
+            .snapshot(self.queue.as_ref().map_or(0, |q| q.dropped()))
     }
 
     /// The fully qualified topic name.
@@ -348,7 +393,7 @@ impl<T: Message> Subscription<T> {
 
     /// The liveliness token's entity.
     pub fn entity(&self) -> &Entity {
-        &self.entity
+        &self.wire.entity
     }
 }
 
@@ -359,7 +404,6 @@ impl<T: Message> Drop for Subscription<T> {
         if let Some(q) = &self.queue {
             q.close();
         }
-        self.watcher.abort();
     }
 }
 
@@ -377,13 +421,14 @@ pub struct RawMessage {
 }
 
 /// A subscription delivering CDR bytes, for tools (`topic echo`, `topic hz`, bag record).
+/// It listens to one type name and hash, from other processes and from this one.
 pub struct RawSubscription {
     queue: Arc<Queue<RawMessage>>,
+    // Owned here so the intra-process registry's weak reference lives as long as we do.
+    _sink: Arc<dyn Sink<RawMessage>>,
     stats: Arc<SubscriptionStats>,
     topic: String,
-    watcher: tokio::task::JoinHandle<()>,
-    _zsub: ZSubscriber,
-    _token: LivelinessToken,
+    _wire: WireSubscription,
 }
 
 impl RawSubscription {
@@ -407,6 +452,8 @@ impl RawSubscription {
                 key: inc.key.to_owned(),
             });
         };
+        // Samples from raw publishers of this process arrive through zenoh (origin Any);
+        // typed publishers of this process hand theirs over through the registry.
         let spec = WireSpec {
             fq_topic: &fq,
             type_name,
@@ -414,18 +461,20 @@ impl RawSubscription {
             qos,
             remote_only: false,
         };
-        let (zsub, token, _) =
-            declare_wire_subscription(node, spec, stats.clone(), deliver).await?;
-        let dds =
-            dds_type_name(type_name).ok_or_else(|| Error::UnknownType(type_name.to_owned()))?;
-        let watcher = watch_type_conflicts(node, &fq, &dds, type_hash, stats.clone());
+        let wire = declare_wire_subscription(node, spec, stats.clone(), deliver).await?;
+        let sink: Arc<dyn Sink<RawMessage>> = queue.clone();
+        node.inner
+            .ctx
+            .inner
+            .intra
+            .raw_slot(&fq, type_name, type_hash)
+            .add_raw_subscription(&sink);
         Ok(Self {
             queue,
+            _sink: sink,
             stats,
             topic: fq,
-            watcher,
-            _zsub: zsub,
-            _token: token,
+            _wire: wire,
         })
     }
 
@@ -439,16 +488,9 @@ impl RawSubscription {
         self.queue.try_pop()
     }
 
-    /// Counters.
+    /// What this subscription received and rejected so far.
     pub fn stats(&self) -> StatsSnapshot {
-        let s = &self.stats;
-        StatsSnapshot {
-            received: s.received.load(Ordering::Relaxed),
-            decode_errors: 0,
-            missing_attachment: s.missing_attachment.load(Ordering::Relaxed),
-            hash_mismatch: s.hash_mismatch.load(Ordering::Relaxed),
-            dropped: self.queue.dropped(),
-        }
+        self.stats.snapshot(self.queue.dropped())
     }
 
     /// The fully qualified topic name.
@@ -460,6 +502,5 @@ impl RawSubscription {
 impl Drop for RawSubscription {
     fn drop(&mut self) {
         self.queue.close();
-        self.watcher.abort();
     }
 }

@@ -201,11 +201,7 @@ impl Entity {
 
     /// `namespace` + `/` + `node_name`.
     pub fn node_fq_name(&self) -> String {
-        if self.namespace == "/" {
-            format!("/{}", self.node_name)
-        } else {
-            format!("{}/{}", self.namespace, self.node_name)
-        }
+        crate::names::node_fq_name(&self.namespace, &self.node_name)
     }
 }
 

@@ -45,39 +45,31 @@ async fn reliable_messages_arrive_complete_and_in_order() {
     let (a, b) = (context(&ep).await, context(&ep).await);
     let talker = a.create_node("talker").await.unwrap();
     let listener = b.create_node("listener").await.unwrap();
+    let qos = QosProfile::default().history(embody::History::KeepAll);
     let sub = listener
-        .create_subscription::<Int32>("numbers", QosProfile::keep_last(2000))
+        .create_subscription::<Int32>("numbers", qos)
         .await
         .unwrap();
     let publisher = talker
-        .create_publisher::<Int32>("numbers", QosProfile::keep_last(2000))
+        .create_publisher::<Int32>("numbers", qos)
         .await
         .unwrap();
-    wait_for_subscriber(&a, "/numbers").await;
-    // Matching is learned through the router a moment after the graph shows the token.
-    tokio::time::timeout(WAIT, async {
-        loop {
-            publisher.publish(Int32 { data: -1 }).await.unwrap();
-            if let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(50), sub.recv()).await {
-                break;
-            }
-        }
-    })
-    .await
-    .expect("first message gets through");
-    while sub.try_recv().is_some() {}
+    publisher
+        .wait_for_remote_subscriber(WAIT)
+        .await
+        .expect("the listener matches");
     for i in 0..1000 {
         publisher.publish(Int32 { data: i }).await.unwrap();
     }
     let mut got = Vec::new();
     while got.len() < 1000 {
-        let m = tokio::time::timeout(WAIT, sub.recv())
-            .await
-            .expect("message in time")
-            .unwrap();
-        if m.data >= 0 {
-            got.push(m.data);
-        }
+        got.push(
+            tokio::time::timeout(WAIT, sub.recv())
+                .await
+                .expect("message in time")
+                .unwrap()
+                .data,
+        );
     }
     assert_eq!(got, (0..1000).collect::<Vec<_>>());
     let stats = sub.stats();
@@ -170,10 +162,13 @@ async fn services_answer_concurrent_calls_and_time_out() {
     assert_eq!(server.handled(), 50);
 
     // A server that never answers in time: the call times out.
+    // Its handler waits until the test lets it go, after the client has given up.
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let released = std::sync::Mutex::new(released);
     let slow_node = a.create_node("slow").await.unwrap();
     let _slow = slow_node
-        .create_service::<AddTwoInts, _>("slow_add", |r: AddTwoInts_Request| {
-            std::thread::sleep(Duration::from_millis(1500));
+        .create_service::<AddTwoInts, _>("slow_add", move |r: AddTwoInts_Request| {
+            let _ = released.lock().unwrap().recv_timeout(WAIT);
             AddTwoInts_Response { sum: r.a + r.b }
         })
         .await
@@ -191,6 +186,7 @@ async fn services_answer_concurrent_calls_and_time_out() {
         .await
         .unwrap_err();
     assert!(matches!(e, embody::Error::Timeout(_)), "{e}");
+    release.send(()).unwrap();
 
     // No server at all: an error that says so, not a hang.
     let none = client_node
@@ -243,20 +239,17 @@ async fn intra_process_delivery_shares_the_arc_and_arrives_once() {
         .await
         .unwrap();
     wait_for_subscriber(&ctx, "/cmd").await;
-    let mut published = 0;
-    tokio::time::timeout(WAIT, async {
-        loop {
-            publisher.publish(Twist::default()).await.unwrap();
-            published += 1;
-            if let Ok(Some(_)) =
-                tokio::time::timeout(Duration::from_millis(50), remote.recv()).await
-            {
-                break;
-            }
-        }
-    })
-    .await
-    .unwrap();
+    publisher.wait_for_remote_subscriber(WAIT).await.unwrap();
+    let published = 5;
+    for _ in 0..published {
+        publisher.publish(Twist::default()).await.unwrap();
+    }
+    for _ in 0..published {
+        tokio::time::timeout(WAIT, remote.recv())
+            .await
+            .expect("the remote copy arrives")
+            .unwrap();
+    }
     let local_count = std::iter::from_fn(|| s1.try_recv()).count();
     assert_eq!(local_count, published, "each message exactly once locally");
     assert_eq!(s1.stats().received, 0, "nothing came in through zenoh");
@@ -449,4 +442,47 @@ async fn callback_subscriptions_run_for_local_and_remote_messages() {
         Some(2)
     );
     drop(tx);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_and_typed_endpoints_meet_in_one_process() {
+    let (_router, ep) = router().await;
+    let ctx = context(&ep).await;
+    let node = ctx.create_node("mixed").await.unwrap();
+    let qos = QosProfile::keep_last(10);
+    let typed_sub = node.create_subscription::<Int32>("mix", qos).await.unwrap();
+    let raw_sub = node
+        .create_raw_subscription("mix", Int32::TYPE_NAME, Int32::TYPE_HASH, qos)
+        .await
+        .unwrap();
+    // A raw publisher (bag play, `topic pub`) feeds the typed subscription in-process.
+    let raw_pub = node
+        .create_raw_publisher("mix", Int32::TYPE_NAME, Int32::TYPE_HASH, qos)
+        .await
+        .unwrap();
+    raw_pub
+        .publish(Int32 { data: 5 }.to_cdr().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        typed_sub.try_recv().expect("delivered inside publish").data,
+        5
+    );
+    // The raw subscription hears the raw publisher through zenoh (same session, origin Any).
+    let m = tokio::time::timeout(WAIT, raw_sub.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.payload, Int32 { data: 5 }.to_cdr().unwrap());
+    // A typed publisher feeds the raw subscription (bag record) with its serialized bytes.
+    let typed_pub = node.create_publisher::<Int32>("mix", qos).await.unwrap();
+    typed_pub.publish(Int32 { data: 6 }).await.unwrap();
+    let m = raw_sub.try_recv().expect("delivered inside publish");
+    assert_eq!(m.payload, Int32 { data: 6 }.to_cdr().unwrap());
+    assert_eq!(m.attachment.gid, typed_pub.entity().gid());
+    assert_eq!(typed_sub.try_recv().unwrap().data, 6);
+    assert!(
+        typed_sub.try_recv().is_none() && raw_sub.try_recv().is_none(),
+        "each message once"
+    );
 }
