@@ -35,7 +35,7 @@ async fn raw_session(ep: &str) -> zenoh::Session {
 
 fn msg(size: usize) -> UInt8MultiArray {
     UInt8MultiArray {
-        data: vec![7; size],
+        data: vec![7; size].into(),
         ..Default::default()
     }
 }

@@ -46,9 +46,21 @@ pub trait Message:
         result
     }
 
+    /// Serializes into segments, large byte sequences shared rather than copied (for a
+    /// transport that can send a list of buffers, such as zenoh).
+    fn to_cdr_segments(&self) -> Result<Vec<embody_cdr::Segment>, EncodeError> {
+        embody_cdr::to_segments(self)
+    }
+
     /// Deserializes from a CDR payload of either endianness.
     fn from_cdr(bytes: &[u8]) -> Result<Self, DecodeError> {
         embody_cdr::from_bytes(bytes)
+    }
+
+    /// Deserializes with byte sequences (`uint8[]` data of clouds and images) sharing
+    /// `bytes` rather than copied out of it.
+    fn from_cdr_shared(bytes: &embody_cdr::Bytes) -> Result<Self, DecodeError> {
+        embody_cdr::from_shared(bytes)
     }
 }
 

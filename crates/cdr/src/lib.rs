@@ -14,7 +14,7 @@ mod writer;
 pub use error::{DecodeError, EncodeError};
 pub use primitive::Primitive;
 pub use reader::CdrReader;
-pub use writer::{CdrWriter, check_bound};
+pub use writer::{CdrWriter, Segment, check_bound};
 
 /// Encapsulation header for little-endian plain CDR, which is what ROS 2 writes.
 pub const HEADER_LE: [u8; 4] = [0x00, 0x01, 0x00, 0x00];
@@ -57,6 +57,21 @@ pub fn from_bytes<T: CdrDecode>(bytes: &[u8]) -> Result<T, DecodeError> {
     let mut r = CdrReader::new(bytes)?;
     T::decode(&mut r)
 }
+
+/// Encodes `value` into segments: large byte sequences are shared, not copied.
+pub fn to_segments<T: CdrEncode + ?Sized>(value: &T) -> Result<Vec<Segment>, EncodeError> {
+    let mut w = CdrWriter::with_capacity(64);
+    value.encode(&mut w)?;
+    Ok(w.finish_segments())
+}
+
+/// Decodes a value whose byte sequences share `bytes` instead of copying out of it.
+pub fn from_shared<T: CdrDecode>(bytes: &bytes::Bytes) -> Result<T, DecodeError> {
+    let mut r = CdrReader::new_shared(bytes)?;
+    T::decode(&mut r)
+}
+
+pub use bytes::Bytes;
 
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,8 @@ pub struct CdrReader<'a> {
     data: &'a [u8],
     pos: usize,
     big_endian: bool,
+    /// When set, `data` is this buffer and byte sequences are shared out of it, not copied.
+    shared: Option<&'a bytes::Bytes>,
 }
 
 impl<'a> CdrReader<'a> {
@@ -25,7 +27,16 @@ impl<'a> CdrReader<'a> {
             data,
             pos: HEADER_LEN,
             big_endian,
+            shared: None,
         })
+    }
+
+    /// A reader whose byte sequences (`uint8[]` such as point cloud and image data) are
+    /// reference-counted slices of `buffer` instead of copies.
+    pub fn new_shared(buffer: &'a bytes::Bytes) -> Result<Self, DecodeError> {
+        let mut r = Self::new(buffer)?;
+        r.shared = Some(buffer);
+        Ok(r)
     }
 
     /// True when the payload is big endian.
@@ -171,6 +182,17 @@ impl<'a> CdrReader<'a> {
     #[inline]
     pub fn read_bytes(&mut self, n: usize) -> Result<Vec<u8>, DecodeError> {
         Ok(self.take(n)?.to_vec())
+    }
+
+    /// Reads `n` raw bytes as a `Bytes`: shared with the input when the reader was made by
+    /// [`CdrReader::new_shared`], copied otherwise.
+    pub fn read_byte_buf(&mut self, n: usize) -> Result<bytes::Bytes, DecodeError> {
+        let start = self.pos;
+        let slice = self.take(n)?;
+        Ok(match self.shared {
+            Some(buf) => buf.slice(start..start + n),
+            None => bytes::Bytes::copy_from_slice(slice),
+        })
     }
 
     /// Borrows `n` raw bytes without copying.

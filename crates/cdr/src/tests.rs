@@ -121,3 +121,37 @@ fn bound_check_reports_field() {
     );
     assert_eq!(check_bound("Foo.bar", 3, 3), Ok(()));
 }
+
+#[test]
+fn large_byte_sequences_are_shared_not_copied() {
+    let big = bytes::Bytes::from(vec![7u8; 20_000]);
+    let mut w = CdrWriter::new();
+    w.write(1u8);
+    w.write_len(big.len()).unwrap();
+    w.write_shared(&big);
+    w.write(2.5f64); // alignment must count the shared bytes
+    let segments = w.clone().finish_segments();
+    assert!(matches!(&segments[1], Segment::Shared(b) if b.as_ptr() == big.as_ptr()));
+    let flat = w.finish();
+    let joined: Vec<u8> = segments
+        .iter()
+        .flat_map(|s| match s {
+            Segment::Owned(v) => v.clone(),
+            Segment::Shared(b) => b.to_vec(),
+        })
+        .collect();
+    assert_eq!(joined, flat);
+    // Decoding from a shared buffer hands out a slice of it.
+    let buf = bytes::Bytes::from(flat);
+    let mut r = CdrReader::new_shared(&buf).unwrap();
+    assert_eq!(r.read::<u8>().unwrap(), 1);
+    let n = r.read_len(1).unwrap();
+    let data = r.read_byte_buf(n).unwrap();
+    assert_eq!(data, big);
+    assert_eq!(
+        data.as_ptr(),
+        buf[12..].as_ptr(),
+        "a view into the input, not a copy"
+    );
+    assert_eq!(r.read::<f64>().unwrap(), 2.5);
+}

@@ -1,9 +1,26 @@
 use crate::{EncodeError, HEADER_LE, Primitive};
 
+/// A piece of an encoded payload: bytes the writer produced, or a large byte sequence of
+/// the message shared as is (see [`CdrWriter::write_shared`]).
+#[derive(Debug, Clone)]
+pub enum Segment {
+    /// Written by the encoder.
+    Owned(Vec<u8>),
+    /// A byte sequence of the message, not copied.
+    Shared(bytes::Bytes),
+}
+
+/// Byte sequences at least this long are kept as shared segments instead of copied.
+const SHARE_ABOVE: usize = 16 * 1024;
+
 /// Builds a little-endian CDR payload, header included.
 #[derive(Debug, Clone)]
 pub struct CdrWriter {
     buf: Vec<u8>,
+    /// Finished segments before `buf` (empty unless large byte sequences were shared).
+    done: Vec<Segment>,
+    /// Total length of `done`.
+    base: usize,
 }
 
 impl Default for CdrWriter {
@@ -22,14 +39,22 @@ impl CdrWriter {
     pub fn with_capacity(capacity: usize) -> Self {
         let mut buf = Vec::with_capacity(capacity + HEADER_LE.len());
         buf.extend_from_slice(&HEADER_LE);
-        Self { buf }
+        Self {
+            buf,
+            done: Vec::new(),
+            base: 0,
+        }
     }
 
     /// A writer that reuses `buf`'s allocation (its contents are discarded).
     pub fn from_vec(mut buf: Vec<u8>) -> Self {
         buf.clear();
         buf.extend_from_slice(&HEADER_LE);
-        Self { buf }
+        Self {
+            buf,
+            done: Vec::new(),
+            base: 0,
+        }
     }
 
     /// Makes room for at least `additional` more bytes.
@@ -39,18 +64,18 @@ impl CdrWriter {
 
     /// Bytes written so far, header included.
     pub fn len(&self) -> usize {
-        self.buf.len()
+        self.base + self.buf.len()
     }
 
     /// True when only the header has been written.
     pub fn is_empty(&self) -> bool {
-        self.buf.len() == HEADER_LE.len()
+        self.len() == HEADER_LE.len()
     }
 
     /// Pads with zeros so the next write starts at a multiple of `n` from the end of the header.
     #[inline]
     pub fn align(&mut self, n: usize) {
-        let off = (self.buf.len() - HEADER_LE.len()) % n;
+        let off = (self.len() - HEADER_LE.len()) % n;
         if off != 0 {
             self.buf.resize(self.buf.len() + n - off, 0);
         }
@@ -115,14 +140,46 @@ impl CdrWriter {
         self.buf.extend_from_slice(bytes);
     }
 
+    /// Writes a byte sequence's elements; a large one is kept as a shared segment (no copy)
+    /// for [`CdrWriter::finish_segments`], and copied only if [`CdrWriter::finish`] is used.
+    pub fn write_shared(&mut self, bytes: &bytes::Bytes) {
+        if bytes.len() < SHARE_ABOVE {
+            self.buf.extend_from_slice(bytes);
+            return;
+        }
+        let head = std::mem::take(&mut self.buf);
+        self.base += head.len() + bytes.len();
+        self.done.push(Segment::Owned(head));
+        self.done.push(Segment::Shared(bytes.clone()));
+    }
+
     /// Writes bools as bytes.
     pub fn write_bools(&mut self, items: &[bool]) {
         self.buf.extend(items.iter().map(|&b| u8::from(b)));
     }
 
-    /// Returns the finished payload.
+    /// Returns the finished payload as one buffer.
     pub fn finish(self) -> Vec<u8> {
-        self.buf
+        if self.done.is_empty() {
+            return self.buf;
+        }
+        let mut out = Vec::with_capacity(self.len());
+        for seg in &self.done {
+            match seg {
+                Segment::Owned(v) => out.extend_from_slice(v),
+                Segment::Shared(b) => out.extend_from_slice(b),
+            }
+        }
+        out.extend_from_slice(&self.buf);
+        out
+    }
+
+    /// Returns the finished payload as segments, large byte sequences shared, not copied.
+    pub fn finish_segments(mut self) -> Vec<Segment> {
+        if !self.buf.is_empty() {
+            self.done.push(Segment::Owned(self.buf));
+        }
+        self.done
     }
 }
 

@@ -99,7 +99,7 @@ impl<T> TopicSlot<T> {
 }
 
 /// Decodes a CDR payload into a typed subscription.
-pub(crate) type Decoder = dyn Fn(&[u8]) + Send + Sync;
+pub(crate) type Decoder = dyn Fn(&bytes::Bytes) + Send + Sync;
 
 #[derive(Default)]
 struct RawState {
@@ -135,7 +135,7 @@ impl RawSlot {
     }
 
     /// Hands a raw publisher's payload to local typed subscriptions (each decodes it).
-    pub(crate) fn deliver_typed(&self, payload: &[u8]) {
+    pub(crate) fn deliver_typed(&self, payload: &bytes::Bytes) {
         let targets: Vec<_> = {
             let mut s = lock(&self.state);
             s.typed_subs.retain(|w| w.strong_count() > 0);

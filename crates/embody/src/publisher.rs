@@ -160,7 +160,12 @@ impl WirePublisher {
     }
 
     /// Puts one CDR payload with the rmw_zenoh attachment.
-    pub(crate) async fn put(&self, payload: Vec<u8>, att: Attachment) -> Result<()> {
+    pub(crate) async fn put(
+        &self,
+        payload: impl Into<zenoh::bytes::ZBytes>,
+        att: Attachment,
+    ) -> Result<()> {
+        let payload = payload.into();
         let att = att.to_bytes().to_vec();
         match &self.zpub {
             ZPublisher::Plain(p) => p.put(payload).attachment(att).await,
@@ -233,19 +238,25 @@ impl<T: Message> Publisher<T> {
         let remote = self.wire.has_remote_subscribers();
         let raw_local = self.raw_local.has_raw_subscriptions();
         if remote || raw_local {
-            // zenoh takes the Vec without copying; to_cdr sizes it once from the size hint.
-            let payload = msg.to_cdr()?;
             let attachment = self.wire.next_attachment();
             if raw_local {
                 self.raw_local.deliver_raw(&RawMessage {
-                    payload: payload.clone(),
+                    payload: msg.to_cdr()?,
                     attachment,
                     received_ns: now_ns(),
                     key: self.wire.key().to_owned(),
                 });
             }
             if remote {
-                self.wire.put(payload, attachment).await?;
+                // Large byte sequences (cloud, image data) go to zenoh as shared slices.
+                let mut payload = zenoh::bytes::ZBytes::writer();
+                for segment in msg.to_cdr_segments()? {
+                    payload.append(match segment {
+                        embody_cdr::Segment::Owned(v) => zenoh::bytes::ZBytes::from(v),
+                        embody_cdr::Segment::Shared(b) => zenoh::bytes::ZBytes::from(b),
+                    });
+                }
+                self.wire.put(payload.finish(), attachment).await?;
             }
         }
         Ok(())
@@ -310,7 +321,8 @@ impl RawPublisher {
     }
 
     /// Publishes a CDR payload (with its 4-byte header).
-    pub async fn publish(&self, cdr: Vec<u8>) -> Result<()> {
+    pub async fn publish(&self, cdr: impl Into<bytes::Bytes>) -> Result<()> {
+        let cdr = cdr.into();
         // Typed subscriptions of this process ignore zenoh samples from it (they expect
         // same-process messages through the registry), so hand it to them here.
         self.local.deliver_typed(&cdr);

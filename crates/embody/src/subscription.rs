@@ -10,6 +10,8 @@ use zenoh::sample::{Locality, Sample};
 use zenoh_ext::{AdvancedSubscriberBuilderExt, HistoryConfig, RecoveryConfig};
 
 use crate::error::{Error, Result};
+use bytes::Bytes;
+
 use crate::intra::Decoder;
 use crate::node::Node;
 use crate::qos::{Durability, QosProfile, Reliability};
@@ -86,15 +88,42 @@ pub(crate) enum ZSubscriber {
     Advanced(#[allow(dead_code)] zenoh_ext::AdvancedSubscriber<()>),
 }
 
-/// One checked sample: attachment parsed, type hash compared. Borrowed from zenoh's
-/// buffer, so a typed subscription decodes without copying the payload first.
+/// One checked sample (attachment parsed). The payload shares zenoh's buffer whenever it
+/// is contiguous, so byte sequences in it reach the message without a copy.
 pub(crate) struct Incoming<'a> {
     /// Key expression the sample came on.
     pub(crate) key: &'a str,
     /// The CDR payload.
-    pub(crate) payload: &'a [u8],
+    pub(crate) payload: Bytes,
     /// The rmw_zenoh attachment.
     pub(crate) attachment: Attachment,
+}
+
+/// Keeps a contiguous zenoh payload alive behind a `Bytes`.
+struct ZenohBuffer(zenoh::bytes::ZBytes);
+
+impl AsRef<[u8]> for ZenohBuffer {
+    fn as_ref(&self) -> &[u8] {
+        match self.0.to_bytes() {
+            std::borrow::Cow::Borrowed(b) => b,
+            // Only built for single-slice payloads, whose bytes are always borrowed.
+            std::borrow::Cow::Owned(_) => &[],
+        }
+    }
+}
+
+/// Payloads at least this large are shared with zenoh rather than copied.
+const SHARE_ABOVE: usize = 16 * 1024;
+
+/// The payload as `Bytes`: a large single-slice payload (zenoh reassembles big messages
+/// into one buffer of their own) is shared without a copy; a small one is copied so it
+/// does not pin zenoh's receive batch; a fragmented one is joined.
+fn shared_payload(z: &zenoh::bytes::ZBytes) -> Bytes {
+    if z.len() >= SHARE_ABOVE && z.slices().count() == 1 {
+        Bytes::from_owner(ZenohBuffer(z.clone()))
+    } else {
+        Bytes::from(z.to_bytes().into_owned())
+    }
 }
 
 /// What a wire subscription listens to.
@@ -160,10 +189,9 @@ pub(crate) async fn declare_wire_subscription(
             }
         };
         // Contiguous payloads are borrowed; only fragmented ones are joined (one copy).
-        let payload = sample.payload().to_bytes();
         deliver(Incoming {
             key,
-            payload: &payload,
+            payload: shared_payload(sample.payload()),
             attachment,
         });
     };
@@ -324,19 +352,20 @@ impl<T: Message> Subscription<T> {
         let stats = Arc::new(SubscriptionStats::default());
         let (k, s, t) = (sink.clone(), stats.clone(), fq.clone());
         // One decoder for samples from zenoh and payloads from same-process raw publishers.
-        let decode: Arc<Decoder> = Arc::new(move |payload: &[u8]| match T::from_cdr(payload) {
-            Ok(m) => {
-                s.received.fetch_add(1, Ordering::Relaxed);
-                k.push(Arc::new(m));
-            }
-            Err(e) => {
-                s.decode_errors.fetch_add(1, Ordering::Relaxed);
-                s.warn(
-                    &t,
-                    format_args!("dropping a {} that does not decode: {e}", T::TYPE_NAME),
-                );
-            }
-        });
+        let decode: Arc<Decoder> =
+            Arc::new(move |payload: &Bytes| match T::from_cdr_shared(payload) {
+                Ok(m) => {
+                    s.received.fetch_add(1, Ordering::Relaxed);
+                    k.push(Arc::new(m));
+                }
+                Err(e) => {
+                    s.decode_errors.fetch_add(1, Ordering::Relaxed);
+                    s.warn(
+                        &t,
+                        format_args!("dropping a {} that does not decode: {e}", T::TYPE_NAME),
+                    );
+                }
+            });
         let d = decode.clone();
         let spec = WireSpec {
             fq_topic: &fq,
@@ -347,7 +376,7 @@ impl<T: Message> Subscription<T> {
         };
         let wire =
             declare_wire_subscription(node, spec, stats.clone(), move |inc: Incoming<'_>| {
-                d(inc.payload)
+                d(&inc.payload)
             })
             .await?;
         let intra = &node.inner.ctx.inner.intra;

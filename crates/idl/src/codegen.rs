@@ -15,6 +15,12 @@ use crate::types::{
     BaseType, Container, FieldType, Kind, Literal, MessageDef, Primitive, TypeName,
 };
 
+/// True for `uint8[]`, `byte[]`, `char[]` (and bounded): generated as shared `Bytes`.
+fn is_byte_seq(ty: &FieldType) -> bool {
+    matches!(ty.container, Container::Seq | Container::BoundedSeq(_))
+        && matches!(&ty.base, BaseType::Primitive(p) if p.is_byte_like())
+}
+
 /// Where generated code finds the `embody-msgs` support items and other packages.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -110,6 +116,10 @@ impl Gen<'_> {
 
     fn field_rust(&self, ty: &FieldType) -> String {
         let b = self.base_rust(&ty.base);
+        if is_byte_seq(ty) {
+            // Shared, not copied, when decoded from a received buffer (point clouds, images).
+            return format!("{}::__private::cdr::Bytes", self.s());
+        }
         match ty.container {
             Container::Single => b,
             Container::Array(n) => format!("[{b}; {n}]"),
@@ -270,6 +280,9 @@ impl Gen<'_> {
             }
         }
         match &ty.base {
+            BaseType::Primitive(p) if p.is_byte_like() && is_byte_seq(ty) => {
+                let _ = writeln!(code, "w.write_shared(&{expr});");
+            }
             BaseType::Primitive(p) if p.is_byte_like() => {
                 let _ = writeln!(code, "w.write_bytes(&{expr}[..]);");
             }
@@ -354,7 +367,7 @@ impl Gen<'_> {
                 format!("r.read_array_with::<_, {n}>(|r| Ok({single}))?")
             }
             (_, BaseType::Primitive(p)) if p.is_byte_like() => {
-                "{ let n = r.read_len(1)?; r.read_bytes(n)? }".to_owned()
+                "{ let n = r.read_len(1)?; r.read_byte_buf(n)? }".to_owned()
             }
             (_, BaseType::Primitive(Primitive::Bool)) => {
                 "{ let n = r.read_len(1)?; r.read_bools(n)? }".to_owned()
@@ -490,8 +503,8 @@ fn default_expr(ty: &FieldType, default: Option<&Literal>) -> String {
         }
         (_, Some(Literal::List(items))) => {
             let parts: Vec<String> = items.iter().map(|l| scalar_default(&ty.base, l)).collect();
-            format!("::std::vec![{}]", parts.join(", "))
+            format!("::std::vec![{}].into()", parts.join(", "))
         }
-        (_, _) => "::std::vec::Vec::new()".to_owned(),
+        (_, _) => "::core::default::Default::default()".to_owned(),
     }
 }
