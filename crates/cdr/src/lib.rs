@@ -60,7 +60,9 @@ pub fn from_bytes<T: CdrDecode>(bytes: &[u8]) -> Result<T, DecodeError> {
 
 /// Encodes `value` into segments: large byte sequences are shared, not copied.
 pub fn to_segments<T: CdrEncode + ?Sized>(value: &T) -> Result<Vec<Segment>, EncodeError> {
-    let mut w = CdrWriter::with_capacity(64);
+    // Large byte sequences become segments of their own, so the buffer only needs what is
+    // left; the cap keeps a big message from allocating its whole size here.
+    let mut w = CdrWriter::with_capacity(value.size_hint().min(64 * 1024) + 64);
     value.encode(&mut w)?;
     Ok(w.finish_segments())
 }

@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::queue::Sink;
-use crate::subscription::RawMessage;
+use crate::subscription::{Payload, RawMessage};
 
 /// A transient-local publisher's last messages.
 pub(crate) type Latched<T> = Mutex<VecDeque<Arc<T>>>;
@@ -99,7 +99,7 @@ impl<T> TopicSlot<T> {
 }
 
 /// Decodes a CDR payload into a typed subscription.
-pub(crate) type Decoder = dyn Fn(&bytes::Bytes) + Send + Sync;
+pub(crate) type Decoder = dyn for<'a> Fn(&Payload<'a>) + Send + Sync;
 
 #[derive(Default)]
 struct RawState {
@@ -141,8 +141,9 @@ impl RawSlot {
             s.typed_subs.retain(|w| w.strong_count() > 0);
             s.typed_subs.iter().filter_map(Weak::upgrade).collect()
         };
+        let payload = Payload::Shared(payload.clone());
         for t in targets {
-            t(payload);
+            t(&payload);
         }
     }
 

@@ -195,6 +195,10 @@ impl WirePublisher {
     }
 }
 
+/// Below this estimated size no byte sequence is large enough to be shared (see
+/// `embody_cdr::CdrWriter::write_shared`), so the message is encoded into one buffer.
+const SMALL_MESSAGE: usize = 16 * 1024;
+
 /// A typed publisher. Same-process subscriptions receive the very `Arc<T>` published.
 pub struct Publisher<T: Message> {
     wire: WirePublisher,
@@ -248,15 +252,21 @@ impl<T: Message> Publisher<T> {
                 });
             }
             if remote {
-                // Large byte sequences (cloud, image data) go to zenoh as shared slices.
-                let mut payload = zenoh::bytes::ZBytes::writer();
-                for segment in msg.to_cdr_segments()? {
-                    payload.append(match segment {
-                        embody_cdr::Segment::Owned(v) => zenoh::bytes::ZBytes::from(v),
-                        embody_cdr::Segment::Shared(b) => zenoh::bytes::ZBytes::from(b),
-                    });
-                }
-                self.wire.put(payload.finish(), attachment).await?;
+                // Large byte sequences (cloud, image data) go to zenoh as shared slices; a
+                // message too small to hold one is encoded into a single buffer.
+                let payload = if msg.size_hint() < SMALL_MESSAGE {
+                    zenoh::bytes::ZBytes::from(msg.to_cdr()?)
+                } else {
+                    let mut w = zenoh::bytes::ZBytes::writer();
+                    for segment in msg.to_cdr_segments()? {
+                        w.append(match segment {
+                            embody_cdr::Segment::Owned(v) => zenoh::bytes::ZBytes::from(v),
+                            embody_cdr::Segment::Shared(b) => zenoh::bytes::ZBytes::from(b),
+                        });
+                    }
+                    w.finish()
+                };
+                self.wire.put(payload, attachment).await?;
             }
         }
         Ok(())

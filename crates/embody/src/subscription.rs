@@ -88,13 +88,39 @@ pub(crate) enum ZSubscriber {
     Advanced(#[allow(dead_code)] zenoh_ext::AdvancedSubscriber<()>),
 }
 
-/// One checked sample (attachment parsed). The payload shares zenoh's buffer whenever it
-/// is contiguous, so byte sequences in it reach the message without a copy.
+/// A received CDR payload: borrowed for the length of a callback, or shared (a large one,
+/// whose byte sequences then reach the message without a copy).
+pub(crate) enum Payload<'a> {
+    /// Borrowed from zenoh's buffer.
+    Slice(&'a [u8]),
+    /// Reference-counted.
+    Shared(Bytes),
+}
+
+impl Payload<'_> {
+    /// The bytes.
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        match self {
+            Payload::Slice(s) => s,
+            Payload::Shared(b) => b,
+        }
+    }
+
+    /// Decodes a message, sharing byte sequences when the payload is shared.
+    fn decode<T: Message>(&self) -> Result<T, embody_cdr::DecodeError> {
+        match self {
+            Payload::Slice(s) => T::from_cdr(s),
+            Payload::Shared(b) => T::from_cdr_shared(b),
+        }
+    }
+}
+
+/// One checked sample (attachment parsed).
 pub(crate) struct Incoming<'a> {
     /// Key expression the sample came on.
     pub(crate) key: &'a str,
     /// The CDR payload.
-    pub(crate) payload: Bytes,
+    pub(crate) payload: Payload<'a>,
     /// The rmw_zenoh attachment.
     pub(crate) attachment: Attachment,
 }
@@ -115,15 +141,11 @@ impl AsRef<[u8]> for ZenohBuffer {
 /// Payloads at least this large are shared with zenoh rather than copied.
 const SHARE_ABOVE: usize = 16 * 1024;
 
-/// The payload as `Bytes`: a large single-slice payload (zenoh reassembles big messages
-/// into one buffer of their own) is shared without a copy; a small one is copied so it
-/// does not pin zenoh's receive batch; a fragmented one is joined.
-fn shared_payload(z: &zenoh::bytes::ZBytes) -> Bytes {
-    if z.len() >= SHARE_ABOVE && z.slices().count() == 1 {
-        Bytes::from_owner(ZenohBuffer(z.clone()))
-    } else {
-        Bytes::from(z.to_bytes().into_owned())
-    }
+/// Whether to share a payload: only a large single-slice one (zenoh reassembles big
+/// messages into a buffer of their own); sharing a small one would pin zenoh's receive
+/// batch, and decoding it from a borrowed slice costs nothing extra.
+fn worth_sharing(z: &zenoh::bytes::ZBytes) -> bool {
+    z.len() >= SHARE_ABOVE && z.slices().count() == 1
 }
 
 /// What a wire subscription listens to.
@@ -188,12 +210,23 @@ pub(crate) async fn declare_wire_subscription(
                 return;
             }
         };
-        // Contiguous payloads are borrowed; only fragmented ones are joined (one copy).
-        deliver(Incoming {
-            key,
-            payload: shared_payload(sample.payload()),
-            attachment,
-        });
+        let z = sample.payload();
+        if worth_sharing(z) {
+            let payload = Payload::Shared(Bytes::from_owner(ZenohBuffer(z.clone())));
+            deliver(Incoming {
+                key,
+                payload,
+                attachment,
+            });
+        } else {
+            // Contiguous payloads are borrowed; only fragmented ones are joined (one copy).
+            let bytes = z.to_bytes();
+            deliver(Incoming {
+                key,
+                payload: Payload::Slice(&bytes),
+                attachment,
+            });
+        }
     };
     let session = &ctx.inner.session;
     let origin = if remote_only {
@@ -353,7 +386,7 @@ impl<T: Message> Subscription<T> {
         let (k, s, t) = (sink.clone(), stats.clone(), fq.clone());
         // One decoder for samples from zenoh and payloads from same-process raw publishers.
         let decode: Arc<Decoder> =
-            Arc::new(move |payload: &Bytes| match T::from_cdr_shared(payload) {
+            Arc::new(move |payload: &Payload<'_>| match payload.decode::<T>() {
                 Ok(m) => {
                     s.received.fetch_add(1, Ordering::Relaxed);
                     k.push(Arc::new(m));
@@ -475,7 +508,7 @@ impl RawSubscription {
         let deliver = move |inc: Incoming<'_>| {
             s.received.fetch_add(1, Ordering::Relaxed);
             q.push(RawMessage {
-                payload: inc.payload.to_vec(),
+                payload: inc.payload.as_slice().to_vec(),
                 attachment: inc.attachment,
                 received_ns: crate::wire::now_ns(),
                 key: inc.key.to_owned(),
