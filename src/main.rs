@@ -4,6 +4,7 @@ mod common;
 mod interface;
 mod node_cmd;
 mod router_cmd;
+mod run_cmd;
 mod service_cmd;
 mod topic;
 
@@ -22,6 +23,8 @@ enum Command {
     /// Inspect the interface types (messages, services, actions) embody was built with.
     #[command(subcommand)]
     Interface(interface::InterfaceCommand),
+    /// Run a node executable built into embody (`talker`, `listener`), like `ros2 run`.
+    Run(run_cmd::RunArgs),
     /// Run a zenoh router (interchangeable with rmw_zenohd).
     Router(router_cmd::RouterArgs),
     /// Topics: list, info, echo, pub, hz.
@@ -56,6 +59,7 @@ fn main() -> std::process::ExitCode {
             Ok(rt) => rt.block_on(async move {
                 match other {
                     Command::Router(a) => router_cmd::run(a).await,
+                    Command::Run(a) => run_cmd::run(a).await,
                     Command::Topic(c) => topic::run(c).await,
                     Command::Node(c) => node_cmd::run(c).await,
                     Command::Service(c) => service_cmd::run(c).await,

@@ -363,6 +363,45 @@ async fn cli_pub_and_echo_between_processes() {
     assert_eq!(out, "{\"data\":\"hi\"}\n".repeat(3));
 }
 
+async fn run_talker_and_listener_demo() {
+    let (_r, ep) = router().await;
+    let mut listener = Kill(cli_child(
+        &ep,
+        &[
+            "run",
+            "listener",
+            "--ros-args",
+            "-r",
+            "chatter:=/demo",
+            "-r",
+            "__ns:=/robot1",
+        ],
+    ));
+    let _talker = Kill(cli_child(
+        &ep,
+        &["run", "talker", "--ros-args", "-r", "chatter:=/demo"],
+    ));
+    let line = tokio::time::timeout(WAIT, first_line(&mut listener.0))
+        .await
+        .expect("the listener hears something");
+    let (stamp, rest) = line
+        .strip_prefix("[INFO] [")
+        .and_then(|l| l.split_once("] "))
+        .expect("rclcpp-style log line");
+    assert!(
+        stamp
+            .split_once('.')
+            .is_some_and(|(s, ns)| s.parse::<u64>().is_ok() && ns.len() == 9),
+        "{line}"
+    );
+    let n = rest
+        .strip_prefix("[listener]: I heard: [Hello World: ")
+        .and_then(|r| r.strip_suffix(']'));
+    assert!(n.is_some_and(|n| n.parse::<u64>().is_ok()), "{line}");
+    let out = cli(&ep, &["node", "list"]).await;
+    assert_eq!(out, "/robot1/listener\n/talker\n");
+}
+
 fn cli_command(ep: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_embody"));
     cmd.args(args).env(
@@ -423,6 +462,7 @@ fn main() {
         services_across_processes_and_from_the_cli,
         a_killed_process_vanishes_from_the_graph,
         cli_pub_and_echo_between_processes,
+        run_talker_and_listener_demo,
     ];
     let selected: Vec<_> = all
         .into_iter()
