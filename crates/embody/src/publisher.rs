@@ -99,7 +99,7 @@ impl WirePublisher {
         };
         let (zpub, listener, status) = if transient_local {
             let mut b = builder
-                .cache(CacheConfig::default().max_samples(qos.depth().unwrap_or(usize::MAX)))
+                .cache(CacheConfig::default().max_samples(qos.durable_depth()))
                 .publisher_detection();
             if qos.reliability == Reliability::Reliable {
                 b = b.sample_miss_detection(
@@ -227,7 +227,7 @@ impl<T: Message> Publisher<T> {
             local,
             raw_local,
             latched,
-            depth: qos.depth().unwrap_or(usize::MAX),
+            depth: qos.durable_depth(),
             topic: fq,
             _t: PhantomData,
         })

@@ -143,6 +143,13 @@ impl QosProfile {
         }
     }
 
+    /// How many samples a transient-local publisher keeps for late joiners (and a late
+    /// joiner asks for): the depth, or for keep-all rmw_zenoh's default of 42, so the cache
+    /// stays bounded.
+    pub fn durable_depth(&self) -> usize {
+        self.depth().unwrap_or(DEFAULT_DEPTH)
+    }
+
     /// The QoS chunk of an rmw_zenoh liveliness token: each field is left empty when it
     /// equals rmw_zenoh's default (reliable, volatile, keep last 42, infinite durations,
     /// automatic liveliness).
@@ -310,6 +317,12 @@ mod tests {
         };
         assert_eq!(zero.to_keyexpr(), "::,:,:,:,,");
         assert_eq!(zero.depth(), Some(42));
+        assert_eq!(
+            QosProfile::transient_local(3)
+                .history(History::KeepAll)
+                .durable_depth(),
+            42
+        );
     }
 
     #[test]

@@ -243,7 +243,7 @@ pub(crate) async fn declare_wire_subscription(
             .history(
                 HistoryConfig::default()
                     .detect_late_publishers()
-                    .max_samples(qos.depth().unwrap_or(usize::MAX)),
+                    .max_samples(qos.durable_depth()),
             )
             .subscriber_detection()
             .query_timeout(Duration::from_secs(3600));
