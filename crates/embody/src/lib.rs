@@ -29,6 +29,7 @@ mod queue;
 mod router;
 mod service;
 mod subscription;
+pub mod time;
 pub mod wire;
 
 pub use alloc::tune_allocator_for_large_messages;
@@ -41,5 +42,6 @@ pub use qos::{Durability, History, QosProfile, Reliability};
 pub use router::Router;
 pub use service::{Client, RawClient, ServiceServer};
 pub use subscription::{RawMessage, RawSubscription, StatsSnapshot, Subscription};
+pub use time::{Clock, ClockKind, Time, Timer, TimerEvent};
 
 pub use embody_msgs as msgs;

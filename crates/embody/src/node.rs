@@ -15,13 +15,34 @@ use crate::publisher::{Publisher, RawPublisher};
 use crate::qos::QosProfile;
 use crate::service::{Client, RawClient, ServiceServer};
 use crate::subscription::{RawSubscription, Subscription};
+use crate::time::{Clock, Time, Timer, TimerEvent};
 use crate::wire::{Entity, EntityKind, TopicInfo};
+use embody_msgs::rosgraph_msgs::msg::Clock as ClockMsg;
+
+/// `use_sim_time` from `--ros-args -p use_sim_time:=...` (the last assignment wins).
+fn sim_time_from_args(params: &[(String, String)]) -> Result<bool> {
+    match params
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "use_sim_time")
+        .map(|(_, v)| v.as_str())
+    {
+        None => Ok(false),
+        Some("true" | "True" | "1") => Ok(true),
+        Some("false" | "False" | "0") => Ok(false),
+        Some(other) => Err(crate::Error::Args(format!(
+            "use_sim_time must be true or false, not `{other}`"
+        ))),
+    }
+}
 
 /// Options for a new node.
 #[derive(Debug, Clone, Default)]
 pub struct NodeOptions {
     /// Namespace, e.g. `/robot1` (default `/`).
     pub namespace: Option<String>,
+    /// Follow `/clock` instead of the system clock (default: `--ros-args -p use_sim_time:=true`).
+    pub use_sim_time: Option<bool>,
 }
 
 impl NodeOptions {
@@ -29,7 +50,14 @@ impl NodeOptions {
     pub fn namespace(ns: &str) -> Self {
         Self {
             namespace: Some(ns.to_owned()),
+            ..Self::default()
         }
+    }
+
+    /// Returns the options with simulation time switched on or off.
+    pub fn use_sim_time(mut self, on: bool) -> Self {
+        self.use_sim_time = Some(on);
+        self
     }
 }
 
@@ -38,6 +66,8 @@ pub(crate) struct NodeInner {
     pub(crate) name: String,
     pub(crate) namespace: String,
     pub(crate) nid: u64,
+    clock: Clock,
+    _clock_sub: std::sync::OnceLock<Subscription<ClockMsg>>,
     _token: LivelinessToken,
 }
 
@@ -66,15 +96,55 @@ impl Node {
             topic: None,
         };
         let token = ctx.declare_token(&entity).await?;
-        Ok(Self {
+        let sim = match options.use_sim_time {
+            Some(on) => on,
+            None => sim_time_from_args(&ctx.inner.args.params)?,
+        };
+        let clock = if sim { Clock::sim() } else { Clock::system() };
+        let node = Self {
             inner: Arc::new(NodeInner {
                 ctx,
                 name,
                 namespace,
                 nid,
+                clock: clock.clone(),
+                _clock_sub: std::sync::OnceLock::new(),
                 _token: token,
             }),
-        })
+        };
+        if sim {
+            // rosgraph_msgs/Clock is published best effort, keep last 1.
+            let sub = node
+                .create_subscription_with::<ClockMsg, _>(
+                    "/clock",
+                    QosProfile::clock(),
+                    move |m: Arc<ClockMsg>| {
+                        clock.set_sim_time(Time::from_msg(&m.clock));
+                    },
+                )
+                .await?;
+            let _ = node.inner._clock_sub.set(sub);
+        }
+        Ok(node)
+    }
+
+    /// The node's clock: simulation time from `/clock` when `use_sim_time` is on.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The node clock's current time (for header stamps).
+    pub fn now(&self) -> Time {
+        self.inner.clock.now()
+    }
+
+    /// Calls `callback` every `period` of the node's clock (see [`crate::time`]).
+    pub fn create_timer(
+        &self,
+        period: std::time::Duration,
+        callback: impl FnMut(TimerEvent) + Send + 'static,
+    ) -> Timer {
+        Timer::start(self.inner.clock.clone(), period, callback)
     }
 
     /// The node's name.

@@ -1,0 +1,252 @@
+//! ROS time: the node clock (system time, or simulation time from `/clock` when
+//! `use_sim_time` is true), and timers that follow it.
+//!
+//! Under simulation time the clock reads zero until the first `/clock` message, stands still
+//! while no messages come (so timers pause), and runs as fast as `/clock` runs (a 10 Hz timer
+//! fires 100 times per wall second under a 10x clock). Timers fire at `start + k * period` of
+//! the clock they follow; when the clock jumps over several periods they fire once and
+//! resume on the period grid, as rcl timers do.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use embody_msgs::builtin_interfaces::msg::Time as TimeMsg;
+use tokio::sync::watch;
+
+/// A point in ROS time, nanoseconds since the UNIX epoch (or since the simulation started).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Time {
+    /// Nanoseconds.
+    pub nanos: i64,
+}
+
+impl Time {
+    /// Time zero (what a simulation clock reads before its first tick).
+    pub const ZERO: Time = Time { nanos: 0 };
+
+    /// From nanoseconds.
+    pub fn from_nanos(nanos: i64) -> Self {
+        Self { nanos }
+    }
+
+    /// From seconds.
+    pub fn from_secs_f64(secs: f64) -> Self {
+        Self {
+            nanos: (secs * 1e9).round() as i64,
+        }
+    }
+
+    /// Seconds as a float.
+    pub fn as_secs_f64(&self) -> f64 {
+        self.nanos as f64 / 1e9
+    }
+
+    /// The `builtin_interfaces/Time` of a header stamp.
+    pub fn to_msg(&self) -> TimeMsg {
+        TimeMsg {
+            sec: self.nanos.div_euclid(1_000_000_000) as i32,
+            nanosec: self.nanos.rem_euclid(1_000_000_000) as u32,
+        }
+    }
+
+    /// From a `builtin_interfaces/Time`.
+    pub fn from_msg(t: &TimeMsg) -> Self {
+        Self {
+            nanos: i64::from(t.sec) * 1_000_000_000 + i64::from(t.nanosec),
+        }
+    }
+
+    /// This time plus a duration (saturating).
+    pub fn add(&self, d: Duration) -> Self {
+        Self {
+            nanos: self
+                .nanos
+                .saturating_add(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
+        }
+    }
+}
+
+/// Which time a clock tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockKind {
+    /// The system clock.
+    System,
+    /// Simulation time from `/clock`.
+    Sim,
+}
+
+/// A node's clock. Cheap to clone; clones tell the same time.
+#[derive(Debug, Clone)]
+pub struct Clock {
+    kind: ClockKind,
+    sim: Arc<watch::Sender<Time>>,
+}
+
+impl Clock {
+    /// A clock following the system time.
+    pub fn system() -> Self {
+        Self {
+            kind: ClockKind::System,
+            sim: Arc::new(watch::Sender::new(Time::ZERO)),
+        }
+    }
+
+    /// A simulation clock, zero until [`Clock::set_sim_time`] is called (by the `/clock`
+    /// subscription a node with `use_sim_time` creates).
+    pub fn sim() -> Self {
+        Self {
+            kind: ClockKind::Sim,
+            sim: Arc::new(watch::Sender::new(Time::ZERO)),
+        }
+    }
+
+    /// System or simulation time.
+    pub fn kind(&self) -> ClockKind {
+        self.kind
+    }
+
+    /// The current time.
+    pub fn now(&self) -> Time {
+        match self.kind {
+            ClockKind::System => Time::from_nanos(crate::wire::now_ns()),
+            ClockKind::Sim => *self.sim.borrow(),
+        }
+    }
+
+    /// Sets simulation time. Time never runs backwards here: an older value (a reordered or
+    /// replayed `/clock` sample) is ignored.
+    pub fn set_sim_time(&self, t: Time) {
+        self.sim.send_if_modified(|cur| {
+            if t > *cur {
+                *cur = t;
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Waits until the clock reads at least `t`.
+    pub async fn sleep_until(&self, t: Time) {
+        match self.kind {
+            ClockKind::System => {
+                let now = self.now();
+                if t > now {
+                    tokio::time::sleep(Duration::from_nanos((t.nanos - now.nanos) as u64)).await;
+                }
+            }
+            ClockKind::Sim => {
+                let mut rx = self.sim.subscribe();
+                // The sender lives as long as this clock, so the wait only ends on the time.
+                let _ = rx.wait_for(|now| *now >= t).await;
+            }
+        }
+    }
+
+    /// Waits for `d` of this clock's time.
+    pub async fn sleep(&self, d: Duration) {
+        self.sleep_until(self.now().add(d)).await;
+    }
+}
+
+/// What a timer callback is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimerEvent {
+    /// When the timer was due.
+    pub expected: Time,
+    /// What the clock read when the callback ran.
+    pub actual: Time,
+}
+
+/// A periodic timer on a node's clock. It stops when dropped.
+pub struct Timer {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Timer {
+    /// Calls `callback` every `period` of `clock`'s time, first at `now + period`.
+    pub fn start(
+        clock: Clock,
+        period: Duration,
+        mut callback: impl FnMut(TimerEvent) + Send + 'static,
+    ) -> Self {
+        let period_ns = i64::try_from(period.as_nanos()).unwrap_or(i64::MAX).max(1);
+        // The grid starts now, not whenever the task first runs.
+        let mut next = clock.now().add(period);
+        let task = tokio::spawn(async move {
+            loop {
+                clock.sleep_until(next).await;
+                let actual = clock.now();
+                callback(TimerEvent {
+                    expected: next,
+                    actual,
+                });
+                let behind = actual.nanos - next.nanos;
+                // Skip the periods the clock jumped over, staying on the grid.
+                next = Time::from_nanos(next.nanos + period_ns * (1 + behind / period_ns));
+            }
+        });
+        Self { task }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_conversion_round_trips() {
+        let t = Time::from_nanos(1_700_000_000_123_456_789);
+        assert_eq!(
+            t.to_msg(),
+            TimeMsg {
+                sec: 1_700_000_000,
+                nanosec: 123_456_789
+            }
+        );
+        assert_eq!(Time::from_msg(&t.to_msg()), t);
+        assert_eq!(Time::from_secs_f64(1.5).nanos, 1_500_000_000);
+    }
+
+    #[tokio::test]
+    async fn sim_time_starts_at_zero_never_goes_back_and_drives_timers() {
+        let clock = Clock::sim();
+        assert_eq!(clock.now(), Time::ZERO);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let _timer = Timer::start(clock.clone(), Duration::from_millis(100), move |e| {
+            let _ = tx.send(e);
+        });
+        // One simulated second in 10 ms ticks: exactly ten firings, on the 100 ms grid.
+        for i in 1..=100 {
+            clock.set_sim_time(Time::from_nanos(i * 10_000_000));
+            tokio::task::yield_now().await;
+        }
+        let mut expected = Vec::new();
+        for _ in 0..10 {
+            expected.push(rx.recv().await.unwrap().expected.nanos);
+        }
+        assert_eq!(
+            expected,
+            (1..=10).map(|k| k * 100_000_000).collect::<Vec<_>>()
+        );
+        // The clock stands at 1.0 s, so the timer cannot have fired again.
+        assert!(rx.try_recv().is_err());
+        clock.set_sim_time(Time::from_nanos(500_000_000)); // older: ignored
+        assert_eq!(clock.now(), Time::from_nanos(1_000_000_000));
+        // A jump over several periods fires once, then stays on the grid.
+        clock.set_sim_time(Time::from_nanos(1_450_000_000));
+        let e = rx.recv().await.unwrap();
+        assert_eq!(
+            (e.expected.nanos, e.actual.nanos),
+            (1_100_000_000, 1_450_000_000)
+        );
+        clock.set_sim_time(Time::from_nanos(1_500_000_000));
+        assert_eq!(rx.recv().await.unwrap().expected.nanos, 1_500_000_000);
+    }
+}

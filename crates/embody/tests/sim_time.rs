@@ -1,0 +1,78 @@
+//! Simulation time: a node with `use_sim_time` follows `/clock` from another session, and its
+//! timers fire on that clock, in lock-step with the ticks.
+
+use std::time::Duration;
+
+use embody::{ClockKind, Context, ContextOptions, QosProfile, Router, Time};
+use embody_msgs::rosgraph_msgs::msg::Clock as ClockMsg;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timers_follow_clock_from_another_session() {
+    let port = embody_testkit::free_loopback_port();
+    let ep = format!("tcp/127.0.0.1:{port}");
+    let _router = Router::start(std::slice::from_ref(&ep)).await.unwrap();
+    let sim = Context::with_options(ContextOptions::router(&ep))
+        .await
+        .unwrap();
+    let clock_pub = sim
+        .create_node("sim")
+        .await
+        .unwrap()
+        .create_publisher::<ClockMsg>("/clock", QosProfile::clock())
+        .await
+        .unwrap();
+
+    // `--ros-args -p use_sim_time:=true`, as a launch file would pass it.
+    let mut opts = ContextOptions::router(&ep);
+    opts.args = Some(
+        ["planner", "--ros-args", "-p", "use_sim_time:=true"]
+            .map(String::from)
+            .to_vec(),
+    );
+    let ctx = Context::with_options(opts).await.unwrap();
+    let node = ctx.create_node("planner").await.unwrap();
+    assert_eq!(node.clock().kind(), ClockKind::Sim);
+    assert_eq!(node.now(), Time::ZERO, "zero until the first tick");
+
+    clock_pub.wait_for_remote_subscriber(WAIT).await.unwrap();
+    let tick = |secs: f64| ClockMsg {
+        clock: Time::from_secs_f64(secs).to_msg(),
+    };
+    clock_pub.publish(tick(5.0)).await.unwrap();
+    tokio::time::timeout(WAIT, node.clock().sleep_until(Time::from_secs_f64(5.0)))
+        .await
+        .expect("clock reaches 5 s");
+    assert_eq!(node.now(), Time::from_secs_f64(5.0));
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let _timer = node.create_timer(Duration::from_millis(100), move |e| {
+        let _ = tx.send(e);
+    });
+    // Step the clock; the 10 Hz timer fires exactly when a tick reaches its next due time.
+    for (t, fires) in [
+        (5.05, None),
+        (5.1, Some(5.1)),
+        (5.15, None),
+        (5.2, Some(5.2)),
+        (5.5, Some(5.3)),
+        (5.6, Some(5.6)),
+    ] {
+        clock_pub.publish(tick(t)).await.unwrap();
+        tokio::time::timeout(WAIT, node.clock().sleep_until(Time::from_secs_f64(t)))
+            .await
+            .unwrap();
+        match fires {
+            Some(due) => {
+                let e = tokio::time::timeout(WAIT, rx.recv())
+                    .await
+                    .expect("timer fires")
+                    .unwrap();
+                assert_eq!(e.expected, Time::from_secs_f64(due), "at clock {t}");
+            }
+            // Not due yet, and the clock stands still: it cannot fire now.
+            None => assert!(rx.try_recv().is_err(), "fired early at clock {t}"),
+        }
+    }
+}
