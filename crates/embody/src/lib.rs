@@ -29,6 +29,7 @@ mod queue;
 mod router;
 mod service;
 mod subscription;
+pub mod tf;
 pub mod time;
 pub mod wire;
 
