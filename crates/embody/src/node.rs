@@ -138,7 +138,8 @@ impl Node {
         self.inner.clock.now()
     }
 
-    /// Calls `callback` every `period` of the node's clock (see [`crate::time`]).
+    /// Calls `callback` every `period` of the node's clock (see [`crate::time`]) on a tokio
+    /// task (so call it inside the runtime); the calls stop when the `Timer` is dropped.
     pub fn create_timer(
         &self,
         period: std::time::Duration,
