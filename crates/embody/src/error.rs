@@ -46,6 +46,9 @@ pub struct NameError {
 /// Everything the runtime can fail with.
 #[derive(Debug, Error)]
 pub enum Error {
+    /// A parameter that cannot be declared, read or set.
+    #[error(transparent)]
+    Param(#[from] crate::params::ParamError),
     /// A name breaks the ROS naming rules.
     #[error(transparent)]
     Name(#[from] NameError),

@@ -23,6 +23,7 @@ pub mod graph;
 mod intra;
 pub mod names;
 mod node;
+pub mod params;
 mod publisher;
 pub mod qos;
 mod queue;

@@ -11,6 +11,7 @@ use crate::names::{
     expand, node_fq_name, normalize_namespace, remap_name, remap_node, validate_namespace,
     validate_node_name,
 };
+use crate::params::{ParameterDescriptor, ParameterValue, Parameters};
 use crate::publisher::{Publisher, RawPublisher};
 use crate::qos::QosProfile;
 use crate::service::{Client, RawClient, ServiceServer};
@@ -19,29 +20,13 @@ use crate::time::{Clock, Time, Timer, TimerEvent};
 use crate::wire::{Entity, EntityKind, TopicInfo};
 use embody_msgs::rosgraph_msgs::msg::Clock as ClockMsg;
 
-/// `use_sim_time` from `--ros-args -p use_sim_time:=...` (the last assignment wins).
-fn sim_time_from_args(params: &[(String, String)]) -> Result<bool> {
-    match params
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "use_sim_time")
-        .map(|(_, v)| v.as_str())
-    {
-        None => Ok(false),
-        Some("true" | "True" | "1") => Ok(true),
-        Some("false" | "False" | "0") => Ok(false),
-        Some(other) => Err(crate::Error::Args(format!(
-            "use_sim_time must be true or false, not `{other}`"
-        ))),
-    }
-}
-
 /// Options for a new node.
 #[derive(Debug, Clone, Default)]
 pub struct NodeOptions {
     /// Namespace, e.g. `/robot1` (default `/`).
     pub namespace: Option<String>,
-    /// Follow `/clock` instead of the system clock (default: `--ros-args -p use_sim_time:=true`).
+    /// Default of the `use_sim_time` parameter (`--ros-args -p use_sim_time:=...` and
+    /// parameter files still override it).
     pub use_sim_time: Option<bool>,
 }
 
@@ -67,6 +52,7 @@ pub(crate) struct NodeInner {
     pub(crate) namespace: String,
     pub(crate) nid: u64,
     clock: Clock,
+    parameters: Parameters,
     _clock_sub: std::sync::OnceLock<Subscription<ClockMsg>>,
     _token: LivelinessToken,
 }
@@ -96,9 +82,14 @@ impl Node {
             topic: None,
         };
         let token = ctx.declare_token(&entity).await?;
-        let sim = match options.use_sim_time {
-            Some(on) => on,
-            None => sim_time_from_args(&ctx.inner.args.params)?,
+        let parameters = Parameters::from_args(&ctx.inner.args, &node_fq_name(&namespace, &name))?;
+        let sim = match parameters.declare(
+            "use_sim_time",
+            options.use_sim_time.unwrap_or(false),
+            ParameterDescriptor::new("follow /clock instead of the system clock"),
+        )? {
+            ParameterValue::Bool(b) => b,
+            _ => false,
         };
         let clock = if sim { Clock::sim() } else { Clock::system() };
         let node = Self {
@@ -108,6 +99,7 @@ impl Node {
                 namespace,
                 nid,
                 clock: clock.clone(),
+                parameters,
                 _clock_sub: std::sync::OnceLock::new(),
                 _token: token,
             }),
@@ -126,6 +118,11 @@ impl Node {
             let _ = node.inner._clock_sub.set(sub);
         }
         Ok(node)
+    }
+
+    /// The node's parameters (declared with overrides from `--ros-args -p` / `--params-file`).
+    pub fn parameters(&self) -> &Parameters {
+        &self.inner.parameters
     }
 
     /// The node's clock: simulation time from `/clock` when `use_sim_time` is on.

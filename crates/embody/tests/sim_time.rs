@@ -76,3 +76,55 @@ async fn timers_follow_clock_from_another_session() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parameter_files_configure_nodes_and_their_clock() {
+    let port = embody_testkit::free_loopback_port();
+    let ep = format!("tcp/127.0.0.1:{port}");
+    let _router = Router::start(std::slice::from_ref(&ep)).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("embody-sim-params-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("planner.yaml");
+    std::fs::write(&file, "/**:\n  ros__parameters:\n    use_sim_time: true\n/robot1/planner:\n  ros__parameters:\n    max_speed: 8.3\n").unwrap();
+    let mut opts = ContextOptions::router(&ep);
+    opts.args = Some(vec![
+        "planner".into(),
+        "--ros-args".into(),
+        "--params-file".into(),
+        file.display().to_string(),
+    ]);
+    let ctx = Context::with_options(opts).await.unwrap();
+    let node = ctx
+        .create_node_with("planner", embody::NodeOptions::namespace("/robot1"))
+        .await
+        .unwrap();
+    assert_eq!(node.clock().kind(), ClockKind::Sim);
+    assert!(node.parameters().get_bool("use_sim_time").unwrap());
+    let p = node
+        .parameters()
+        .declare(
+            "max_speed",
+            13.9,
+            embody::params::ParameterDescriptor::new("m/s").range(0.0, 40.0),
+        )
+        .unwrap();
+    assert_eq!(p, embody::params::ParameterValue::Double(8.3));
+    // A wrong type in the file is an error naming the parameter and the file.
+    std::fs::write(
+        &file,
+        "/**:\n  ros__parameters:\n    use_sim_time: sometimes\n",
+    )
+    .unwrap();
+    let e = ctx
+        .create_node("other")
+        .await
+        .err()
+        .expect("bad use_sim_time is refused");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "parameter `use_sim_time` ({}): expected bool, got string",
+            file.display()
+        )
+    );
+}
