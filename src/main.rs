@@ -3,6 +3,7 @@
 mod common;
 mod interface;
 mod node_cmd;
+mod param_cmd;
 mod router_cmd;
 mod run_cmd;
 mod service_cmd;
@@ -33,6 +34,9 @@ enum Command {
     /// Nodes: list, info.
     #[command(subcommand)]
     Node(node_cmd::NodeCommand),
+    /// Parameters of a node: list, get, set, dump.
+    #[command(subcommand)]
+    Param(param_cmd::ParamCommand),
     /// Services: list, call.
     #[command(subcommand)]
     Service(service_cmd::ServiceCommand),
@@ -63,6 +67,7 @@ fn main() -> std::process::ExitCode {
                     Command::Topic(c) => topic::run(c).await,
                     Command::Node(c) => node_cmd::run(c).await,
                     Command::Service(c) => service_cmd::run(c).await,
+                    Command::Param(c) => param_cmd::run(c).await,
                     Command::Interface(_) => Ok(()),
                 }
             }),

@@ -113,6 +113,24 @@ async fn child(role: &str) {
             println!("serving");
             std::future::pending::<()>().await;
         }
+        "configured" => {
+            let node = c.create_node("planner").await.unwrap();
+            let p = node.parameters();
+            p.declare(
+                "max_speed",
+                13.9,
+                embody::params::ParameterDescriptor::new("m/s").range(0.0, 40.0),
+            )
+            .unwrap();
+            p.declare(
+                "mode",
+                "highway",
+                embody::params::ParameterDescriptor::new(""),
+            )
+            .unwrap();
+            println!("ready");
+            std::future::pending::<()>().await;
+        }
         "idle" => {
             let _node = c.create_node("doomed").await.unwrap();
             println!("idle");
@@ -227,7 +245,17 @@ async fn cli_inspects_a_transient_local_topic() {
     let out = cli(&ep, &["node", "info", "/latched"]).await;
     assert_eq!(
         out,
-        "/latched\n  Subscribers:\n  Publishers:\n    /latched: std_msgs/msg/Int32\n  Service Servers:\n  Service Clients:\n"
+        concat!(
+            "/latched\n  Subscribers:\n  Publishers:\n    /latched: std_msgs/msg/Int32\n",
+            "    /parameter_events: rcl_interfaces/msg/ParameterEvent\n  Service Servers:\n",
+            "    /latched/describe_parameters: rcl_interfaces/srv/DescribeParameters\n",
+            "    /latched/get_parameter_types: rcl_interfaces/srv/GetParameterTypes\n",
+            "    /latched/get_parameters: rcl_interfaces/srv/GetParameters\n",
+            "    /latched/list_parameters: rcl_interfaces/srv/ListParameters\n",
+            "    /latched/set_parameters: rcl_interfaces/srv/SetParameters\n",
+            "    /latched/set_parameters_atomically: rcl_interfaces/srv/SetParametersAtomically\n",
+            "  Service Clients:\n"
+        )
     );
 }
 
@@ -402,6 +430,41 @@ async fn run_talker_and_listener_demo() {
     assert_eq!(out, "/robot1/listener\n/talker\n");
 }
 
+async fn cli_reads_and_sets_parameters() {
+    let (_r, ep) = router().await;
+    let mut planner = spawn_role("configured", &ep);
+    assert_eq!(first_line(&mut planner).await, "ready");
+    let _planner = Kill(planner);
+    let out = cli(&ep, &["param", "list", "/planner"]).await;
+    assert_eq!(out, "/planner:\n  max_speed\n  mode\n  use_sim_time\n");
+    assert_eq!(
+        cli(&ep, &["param", "get", "/planner", "max_speed"]).await,
+        "Double value is: 13.9\n"
+    );
+    assert_eq!(
+        cli(&ep, &["param", "set", "/planner", "max_speed", "20"]).await,
+        "Set parameter successful\n"
+    );
+    assert_eq!(
+        cli(&ep, &["param", "get", "/planner", "max_speed"]).await,
+        "Double value is: 20.0\n"
+    );
+    let (ok, _) = wait_exit(cli_child(
+        &ep,
+        &["param", "set", "/planner", "max_speed", "99"],
+    ))
+    .await;
+    assert!(!ok, "out of range is refused");
+    assert_eq!(
+        cli(&ep, &["param", "get", "/planner", "max_speed"]).await,
+        "Double value is: 20.0\n"
+    );
+    assert_eq!(
+        cli(&ep, &["param", "dump", "/planner"]).await,
+        "/planner:\n  ros__parameters:\n    max_speed: 20.0\n    mode: 'highway'\n    use_sim_time: false\n"
+    );
+}
+
 fn cli_command(ep: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_embody"));
     cmd.args(args).env(
@@ -463,6 +526,7 @@ fn main() {
         a_killed_process_vanishes_from_the_graph,
         cli_pub_and_echo_between_processes,
         run_talker_and_listener_demo,
+        cli_reads_and_sets_parameters,
     ];
     let selected: Vec<_> = all
         .into_iter()

@@ -421,7 +421,11 @@ async fn sdk_discovery_lists_embody_node_topics_types_and_hashes() {
     let (_router, ep, port) = router().await;
     let ctx = context(&ep).await;
     let node = ctx
-        .create_node_with("graph_probe", NodeOptions::namespace("/interop"))
+        .create_node_with(
+            "graph_probe",
+            // Only the endpoints declared below, not the parameter services every node offers.
+            NodeOptions::namespace("/interop").parameter_services(false),
+        )
         .await
         .unwrap();
     let publisher = node

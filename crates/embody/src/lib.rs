@@ -23,6 +23,7 @@ pub mod graph;
 mod intra;
 pub mod names;
 mod node;
+pub mod param_services;
 pub mod params;
 mod publisher;
 pub mod qos;

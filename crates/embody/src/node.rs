@@ -11,6 +11,7 @@ use crate::names::{
     expand, node_fq_name, normalize_namespace, remap_name, remap_node, validate_namespace,
     validate_node_name,
 };
+use crate::param_services::ParameterServices;
 use crate::params::{ParameterDescriptor, ParameterValue, Parameters};
 use crate::publisher::{Publisher, RawPublisher};
 use crate::qos::QosProfile;
@@ -25,6 +26,9 @@ use embody_msgs::rosgraph_msgs::msg::Clock as ClockMsg;
 pub struct NodeOptions {
     /// Namespace, e.g. `/robot1` (default `/`).
     pub namespace: Option<String>,
+    /// Offer the `rcl_interfaces` parameter services and `/parameter_events` (default true,
+    /// as in rclcpp; tools switch it off for their hidden nodes).
+    pub parameter_services: Option<bool>,
     /// Default of the `use_sim_time` parameter (`--ros-args -p use_sim_time:=...` and
     /// parameter files still override it).
     pub use_sim_time: Option<bool>,
@@ -37,6 +41,12 @@ impl NodeOptions {
             namespace: Some(ns.to_owned()),
             ..Self::default()
         }
+    }
+
+    /// Returns the options with the parameter services switched on or off.
+    pub fn parameter_services(mut self, on: bool) -> Self {
+        self.parameter_services = Some(on);
+        self
     }
 
     /// Returns the options with simulation time switched on or off.
@@ -52,8 +62,9 @@ pub(crate) struct NodeInner {
     pub(crate) namespace: String,
     pub(crate) nid: u64,
     clock: Clock,
-    parameters: Parameters,
+    parameters: Arc<Parameters>,
     _clock_sub: std::sync::OnceLock<Subscription<ClockMsg>>,
+    _param_services: std::sync::OnceLock<ParameterServices>,
     _token: LivelinessToken,
 }
 
@@ -99,7 +110,8 @@ impl Node {
                 namespace,
                 nid,
                 clock: clock.clone(),
-                parameters,
+                parameters: Arc::new(parameters),
+                _param_services: std::sync::OnceLock::new(),
                 _clock_sub: std::sync::OnceLock::new(),
                 _token: token,
             }),
@@ -116,6 +128,10 @@ impl Node {
                 )
                 .await?;
             let _ = node.inner._clock_sub.set(sub);
+        }
+        if options.parameter_services.unwrap_or(true) {
+            let services = ParameterServices::start(&node, node.inner.parameters.clone()).await?;
+            let _ = node.inner._param_services.set(services);
         }
         Ok(node)
     }

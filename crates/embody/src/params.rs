@@ -418,10 +418,13 @@ impl Parameters {
             .push(Box::new(validator));
     }
 
-    /// Changes a declared parameter after checking read-only, type, range and validators.
-    pub fn set(&self, name: &str, value: impl Into<ParameterValue>) -> Result<(), ParamError> {
-        let value = value.into();
-        let mut declared = self.declared.lock().unwrap_or_else(|e| e.into_inner());
+    /// Checks a change without making it; returns the value as it would be stored.
+    fn check_set(
+        &self,
+        declared: &BTreeMap<String, (ParameterValue, ParameterDescriptor)>,
+        name: &str,
+        value: ParameterValue,
+    ) -> Result<ParameterValue, ParamError> {
         let (current, descriptor) = declared
             .get(name)
             .ok_or_else(|| ParamError::NotDeclared(name.to_owned()))?;
@@ -449,10 +452,37 @@ impl Parameters {
                 reason,
             })?;
         }
-        if let Some(entry) = declared.get_mut(name) {
-            entry.0 = value;
+        Ok(value)
+    }
+
+    /// Changes a declared parameter after checking read-only, type, range and validators.
+    pub fn set(&self, name: &str, value: impl Into<ParameterValue>) -> Result<(), ParamError> {
+        self.set_all(vec![(name.to_owned(), value.into())])
+    }
+
+    /// Changes several parameters all or nothing: if one check fails, none changes.
+    pub fn set_all(&self, values: Vec<(String, ParameterValue)>) -> Result<(), ParamError> {
+        let mut declared = self.declared.lock().unwrap_or_else(|e| e.into_inner());
+        let mut checked = Vec::with_capacity(values.len());
+        for (name, value) in values {
+            let v = self.check_set(&declared, &name, value)?;
+            checked.push((name, v));
+        }
+        for (name, v) in checked {
+            if let Some(entry) = declared.get_mut(&name) {
+                entry.0 = v;
+            }
         }
         Ok(())
+    }
+
+    /// The descriptor of a declared parameter.
+    pub fn describe(&self, name: &str) -> Result<ParameterDescriptor, ParamError> {
+        let declared = self.declared.lock().unwrap_or_else(|e| e.into_inner());
+        declared
+            .get(name)
+            .map(|(_, d)| d.clone())
+            .ok_or_else(|| ParamError::NotDeclared(name.to_owned()))
     }
 
     /// Names of the declared parameters, sorted.
