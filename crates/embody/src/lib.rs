@@ -45,6 +45,6 @@ pub use qos::{Durability, History, QosProfile, Reliability};
 pub use router::Router;
 pub use service::{Client, RawClient, ServiceServer};
 pub use subscription::{RawMessage, RawSubscription, StatsSnapshot, Subscription};
-pub use time::{Clock, ClockKind, Time, Timer, TimerEvent};
+pub use time::{Clock, ClockKind, Rate, Time, Timer, TimerEvent};
 
 pub use embody_msgs as msgs;

@@ -17,7 +17,7 @@ use crate::publisher::{Publisher, RawPublisher};
 use crate::qos::QosProfile;
 use crate::service::{Client, RawClient, ServiceServer};
 use crate::subscription::{RawSubscription, Subscription};
-use crate::time::{Clock, Time, Timer, TimerEvent};
+use crate::time::{Clock, Rate, Time, Timer, TimerEvent};
 use crate::wire::{Entity, EntityKind, TopicInfo};
 use embody_msgs::rosgraph_msgs::msg::Clock as ClockMsg;
 
@@ -149,6 +149,12 @@ impl Node {
     /// The node clock's current time (for header stamps).
     pub fn now(&self) -> Time {
         self.inner.clock.now()
+    }
+
+    /// A loop rate of `hz` on the node's clock (see [`Rate`]); `None` unless `hz` is a
+    /// positive, finite number.
+    pub fn create_rate(&self, hz: f64) -> Option<Rate> {
+        Rate::new(self.inner.clock.clone(), hz)
     }
 
     /// Calls `callback` every `period` of the node's clock (see [`crate::time`]) on a tokio

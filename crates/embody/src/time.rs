@@ -149,6 +149,41 @@ impl Clock {
     }
 }
 
+/// A loop rate on a clock: `rate.sleep().await` returns at `start + k * period`, skipping
+/// the periods a slow loop body (or a jumping clock) missed, like rclcpp's `Rate`.
+#[derive(Debug)]
+pub struct Rate {
+    clock: Clock,
+    period_ns: i64,
+    next: Time,
+}
+
+impl Rate {
+    /// A rate of `hz` on `clock`, starting now. Panics on a non-positive or non-finite rate.
+    pub fn new(clock: Clock, hz: f64) -> Self {
+        assert!(
+            hz.is_finite() && hz > 0.0,
+            "a rate must be a positive number of Hz, not {hz}"
+        );
+        let period_ns = ((1e9 / hz).round() as i64).max(1);
+        let next = Time::from_nanos(clock.now().nanos + period_ns);
+        Self {
+            clock,
+            period_ns,
+            next,
+        }
+    }
+
+    /// Waits for the next period.
+    pub async fn sleep(&mut self) {
+        self.clock.sleep_until(self.next).await;
+        let behind = self.clock.now().nanos - self.next.nanos;
+        self.next = Time::from_nanos(
+            self.next.nanos + self.period_ns * (1 + behind.max(0) / self.period_ns),
+        );
+    }
+}
+
 /// What a timer callback is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimerEvent {
@@ -248,5 +283,30 @@ mod tests {
         );
         clock.set_sim_time(Time::from_nanos(1_500_000_000));
         assert_eq!(rx.recv().await.unwrap().expected.nanos, 1_500_000_000);
+    }
+
+    #[tokio::test]
+    async fn rate_sleeps_to_the_next_period_of_its_clock() {
+        let clock = Clock::sim();
+        clock.set_sim_time(Time::from_nanos(1_000));
+        let mut rate = Rate::new(clock.clone(), 10.0).unwrap();
+        assert!(
+            Rate::new(clock.clone(), 0.0).is_none() && Rate::new(clock.clone(), f64::NAN).is_none()
+        );
+        let c = clock.clone();
+        let looped = tokio::spawn(async move {
+            rate.sleep().await;
+            let first = c.now();
+            rate.sleep().await;
+            (first, c.now())
+        });
+        for t in [50_000_000, 100_001_000, 150_000_000, 200_001_000] {
+            clock.set_sim_time(Time::from_nanos(t));
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            looped.await.unwrap(),
+            (Time::from_nanos(100_001_000), Time::from_nanos(200_001_000))
+        );
     }
 }
