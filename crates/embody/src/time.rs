@@ -159,19 +159,18 @@ pub struct Rate {
 }
 
 impl Rate {
-    /// A rate of `hz` on `clock`, starting now. Panics on a non-positive or non-finite rate.
-    pub fn new(clock: Clock, hz: f64) -> Self {
-        assert!(
-            hz.is_finite() && hz > 0.0,
-            "a rate must be a positive number of Hz, not {hz}"
-        );
+    /// A rate of `hz` on `clock`, starting now (`None` unless `hz` is positive and finite).
+    pub fn new(clock: Clock, hz: f64) -> Option<Self> {
+        if !(hz.is_finite() && hz > 0.0) {
+            return None;
+        }
         let period_ns = ((1e9 / hz).round() as i64).max(1);
         let next = Time::from_nanos(clock.now().nanos + period_ns);
-        Self {
+        Some(Self {
             clock,
             period_ns,
             next,
-        }
+        })
     }
 
     /// Waits for the next period.
