@@ -1,7 +1,6 @@
 //! `embody run EXECUTABLE [--ros-args ...]`: start one of the node executables built into the
 //! `embody` command, the way `ros2 run` starts a package's executable.
 
-use std::io::Write as _;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
@@ -9,7 +8,8 @@ use clap::Args;
 use embody::{Context, QosProfile};
 use embody_msgs::std_msgs::msg::String as RosString;
 
-/// Options of `embody run`.
+/// Options of `embody run`. The nodes log like rclcpp (stderr; stdout with
+/// `RCUTILS_LOGGING_USE_STDOUT=1`) and on `/rosout`.
 #[derive(Args)]
 pub struct RunArgs {
     /// The executable: `talker` or `listener` (ROS 2's demo_nodes_cpp pair on `chatter`).
@@ -21,19 +21,6 @@ pub struct RunArgs {
 
 /// The executables `embody run` knows.
 pub const EXECUTABLES: &[&str] = &["listener", "talker"];
-
-/// A log line in the layout of rclcpp's console output.
-fn log(node: &str, message: &str) {
-    let now = embody::wire::now_ns();
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(
-        out,
-        "[INFO] [{}.{:09}] [{node}]: {message}",
-        now / 1_000_000_000,
-        now % 1_000_000_000
-    );
-    let _ = out.flush();
-}
 
 /// Runs the executable until Ctrl-C.
 pub async fn run(args: RunArgs) -> Result<()> {
@@ -74,7 +61,7 @@ async fn talker(ctx: &Context) -> Result<()> {
     for count in 1u64.. {
         tick.tick().await;
         let data = format!("Hello World: {count}");
-        log(node.name(), &format!("Publishing: '{data}'"));
+        node.logger().info(&format!("Publishing: '{data}'"));
         publisher.publish(RosString { data }).await?;
     }
     Ok(())
@@ -87,7 +74,7 @@ async fn listener(ctx: &Context) -> Result<()> {
         .create_subscription::<RosString>("chatter", QosProfile::keep_last(10))
         .await?;
     while let Some(m) = sub.recv().await {
-        log(node.name(), &format!("I heard: [{}]", m.data));
+        node.logger().info(&format!("I heard: [{}]", m.data));
     }
     Ok(())
 }

@@ -247,7 +247,8 @@ async fn cli_inspects_a_transient_local_topic() {
         out,
         concat!(
             "/latched\n  Subscribers:\n  Publishers:\n    /latched: std_msgs/msg/Int32\n",
-            "    /parameter_events: rcl_interfaces/msg/ParameterEvent\n  Service Servers:\n",
+            "    /parameter_events: rcl_interfaces/msg/ParameterEvent\n",
+            "    /rosout: rcl_interfaces/msg/Log\n  Service Servers:\n",
             "    /latched/describe_parameters: rcl_interfaces/srv/DescribeParameters\n",
             "    /latched/get_parameter_types: rcl_interfaces/srv/GetParameterTypes\n",
             "    /latched/get_parameters: rcl_interfaces/srv/GetParameters\n",
@@ -423,7 +424,7 @@ async fn run_talker_and_listener_demo() {
         "{line}"
     );
     let n = rest
-        .strip_prefix("[listener]: I heard: [Hello World: ")
+        .strip_prefix("[robot1.listener]: I heard: [Hello World: ")
         .and_then(|r| r.strip_suffix(']'));
     assert!(n.is_some_and(|n| n.parse::<u64>().is_ok()), "{line}");
     let out = cli(&ep, &["node", "list"]).await;
@@ -467,6 +468,8 @@ async fn cli_reads_and_sets_parameters() {
 
 fn cli_command(ep: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_embody"));
+    // Node executables log to stdout then, where the tests read them.
+    cmd.env("RCUTILS_LOGGING_USE_STDOUT", "1");
     cmd.args(args).env(
         "ZENOH_CONFIG_OVERRIDE",
         format!("connect/endpoints=[\"{ep}\"];listen/endpoints=[\"tcp/127.0.0.1:0\"]"),

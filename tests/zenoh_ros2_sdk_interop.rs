@@ -423,8 +423,11 @@ async fn sdk_discovery_lists_embody_node_topics_types_and_hashes() {
     let node = ctx
         .create_node_with(
             "graph_probe",
-            // Only the endpoints declared below, not the parameter services every node offers.
-            NodeOptions::namespace("/interop").parameter_services(false),
+            // Only the endpoints declared below, not the parameter services and /rosout
+            // publisher every node has.
+            NodeOptions::namespace("/interop")
+                .parameter_services(false)
+                .rosout(false),
         )
         .await
         .unwrap();

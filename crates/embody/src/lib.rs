@@ -21,6 +21,7 @@ mod context;
 mod error;
 pub mod graph;
 mod intra;
+pub mod logging;
 pub mod names;
 mod node;
 pub mod param_services;

@@ -7,6 +7,7 @@ use zenoh::liveliness::LivelinessToken;
 
 use crate::context::Context;
 use crate::error::Result;
+use crate::logging::{Level, Logger};
 use crate::names::{
     expand, node_fq_name, normalize_namespace, remap_name, remap_node, validate_namespace,
     validate_node_name,
@@ -19,6 +20,7 @@ use crate::service::{Client, RawClient, ServiceServer};
 use crate::subscription::{RawSubscription, Subscription};
 use crate::time::{Clock, Rate, Time, Timer, TimerEvent};
 use crate::wire::{Entity, EntityKind, TopicInfo};
+use embody_msgs::rcl_interfaces::msg::Log;
 use embody_msgs::rosgraph_msgs::msg::Clock as ClockMsg;
 
 /// Options for a new node.
@@ -29,6 +31,8 @@ pub struct NodeOptions {
     /// Offer the `rcl_interfaces` parameter services and `/parameter_events` (default true,
     /// as in rclcpp; tools switch it off for their hidden nodes).
     pub parameter_services: Option<bool>,
+    /// Publish log messages on `/rosout` too (default true, as in rclcpp).
+    pub rosout: Option<bool>,
     /// Default of the `use_sim_time` parameter (`--ros-args -p use_sim_time:=...` and
     /// parameter files still override it).
     pub use_sim_time: Option<bool>,
@@ -49,6 +53,12 @@ impl NodeOptions {
         self
     }
 
+    /// Returns the options with `/rosout` publishing switched on or off.
+    pub fn rosout(mut self, on: bool) -> Self {
+        self.rosout = Some(on);
+        self
+    }
+
     /// Returns the options with simulation time switched on or off.
     pub fn use_sim_time(mut self, on: bool) -> Self {
         self.use_sim_time = Some(on);
@@ -63,6 +73,7 @@ pub(crate) struct NodeInner {
     pub(crate) nid: u64,
     clock: Clock,
     parameters: Arc<Parameters>,
+    logger: std::sync::OnceLock<Logger>,
     _clock_sub: std::sync::OnceLock<Subscription<ClockMsg>>,
     _param_services: std::sync::OnceLock<ParameterServices>,
     _token: LivelinessToken,
@@ -111,6 +122,7 @@ impl Node {
                 nid,
                 clock: clock.clone(),
                 parameters: Arc::new(parameters),
+                logger: std::sync::OnceLock::new(),
                 _param_services: std::sync::OnceLock::new(),
                 _clock_sub: std::sync::OnceLock::new(),
                 _token: token,
@@ -129,11 +141,51 @@ impl Node {
                 .await?;
             let _ = node.inner._clock_sub.set(sub);
         }
+        let rosout = if options.rosout.unwrap_or(true) {
+            // rcl's /rosout profile: reliable, transient local, keep last 1000.
+            Some(Arc::new(
+                node.create_publisher::<Log>("/rosout", QosProfile::transient_local(1000))
+                    .await?,
+            ))
+        } else {
+            None
+        };
+        let level = match &node.inner.ctx.inner.args.log_level {
+            Some(l) => Level::parse(l).ok_or_else(|| {
+                crate::Error::Args(format!(
+                    "unknown --log-level `{l}` (debug, info, warn, error, fatal)"
+                ))
+            })?,
+            None => Level::Info,
+        };
+        let logger_name = node
+            .fully_qualified_name()
+            .trim_start_matches('/')
+            .replace('/', ".");
+        let _ = node.inner.logger.set(Logger::new(
+            logger_name,
+            level,
+            rosout,
+            node.inner.clock.clone(),
+        ));
         if options.parameter_services.unwrap_or(true) {
             let services = ParameterServices::start(&node, node.inner.parameters.clone()).await?;
             let _ = node.inner._param_services.set(services);
         }
         Ok(node)
+    }
+
+    /// The node's logger (console and `/rosout`).
+    pub fn logger(&self) -> &Logger {
+        // Set in `new` before the node is handed out.
+        self.inner.logger.get_or_init(|| {
+            Logger::new(
+                self.name().to_owned(),
+                Level::Info,
+                None,
+                self.inner.clock.clone(),
+            )
+        })
     }
 
     /// The node's parameters (declared with overrides from `--ros-args -p` / `--params-file`).

@@ -146,3 +146,49 @@ async fn services_read_describe_and_change_parameters_and_events_report_it() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_lines_reach_rosout_filtered_by_level() {
+    use embody_msgs::rcl_interfaces::msg::Log;
+    let port = embody_testkit::free_loopback_port();
+    let ep = format!("tcp/127.0.0.1:{port}");
+    let _router = Router::start(std::slice::from_ref(&ep)).await.unwrap();
+    let mut opts = ContextOptions::router(&ep);
+    opts.args = Some(
+        ["n", "--ros-args", "--log-level", "warn"]
+            .map(String::from)
+            .to_vec(),
+    );
+    let a = Context::with_options(opts).await.unwrap();
+    let node = a
+        .create_node_with("driver", embody::NodeOptions::namespace("/car"))
+        .await
+        .unwrap();
+    assert_eq!(node.logger().name(), "car.driver");
+    node.logger().info("not shown at --log-level warn");
+    node.logger().warn("tyre pressure low");
+    // /rosout is transient local, so a late subscriber still gets the line.
+    let b = Context::with_options(ContextOptions::router(&ep))
+        .await
+        .unwrap();
+    let sub = b
+        .create_node("viewer")
+        .await
+        .unwrap()
+        .create_subscription::<Log>("/rosout", QosProfile::transient_local(1000))
+        .await
+        .unwrap();
+    let log = loop {
+        let m = tokio::time::timeout(WAIT, sub.recv())
+            .await
+            .expect("a log line")
+            .unwrap();
+        if m.name == "car.driver" {
+            break m;
+        }
+    };
+    assert_eq!(
+        (log.level, log.msg.as_str()),
+        (Log::WARN, "tyre pressure low")
+    );
+}
