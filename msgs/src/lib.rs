@@ -98,7 +98,36 @@ pub trait Action: 'static + Send + Sync {
     const TYPE_NAME: &'static str;
     /// `RIHS01_…` hash of the action type.
     const TYPE_HASH: &'static str;
+
+    /// `Foo_SendGoal_Request { goal_id, goal }`.
+    fn send_goal_request(goal_id: Uuid, goal: Self::Goal) -> <Self::SendGoal as Service>::Request;
+    /// The goal id and goal of a send-goal request.
+    fn split_send_goal_request(r: <Self::SendGoal as Service>::Request) -> (Uuid, Self::Goal);
+    /// `Foo_SendGoal_Response { accepted, stamp }`.
+    fn send_goal_response(accepted: bool, stamp: TimeMsg) -> <Self::SendGoal as Service>::Response;
+    /// Whether a send-goal response accepts the goal.
+    fn send_goal_accepted(r: &<Self::SendGoal as Service>::Response) -> bool;
+    /// `Foo_GetResult_Request { goal_id }`.
+    fn get_result_request(goal_id: Uuid) -> <Self::GetResult as Service>::Request;
+    /// The goal id of a get-result request.
+    fn get_result_request_id(r: &<Self::GetResult as Service>::Request) -> Uuid;
+    /// `Foo_GetResult_Response { status, result }`.
+    fn get_result_response(
+        status: i8,
+        result: Self::Result,
+    ) -> <Self::GetResult as Service>::Response;
+    /// The status and result of a get-result response.
+    fn split_get_result_response(r: <Self::GetResult as Service>::Response) -> (i8, Self::Result);
+    /// `Foo_FeedbackMessage { goal_id, feedback }`.
+    fn feedback_message(goal_id: Uuid, feedback: Self::Feedback) -> Self::FeedbackMessage;
+    /// The goal id and feedback of a feedback message.
+    fn split_feedback_message(m: &Self::FeedbackMessage) -> (Uuid, Self::Feedback);
 }
+
+/// A goal id (`unique_identifier_msgs/UUID`).
+pub type Uuid = unique_identifier_msgs::msg::UUID;
+/// A `builtin_interfaces/Time`.
+pub type TimeMsg = builtin_interfaces::msg::Time;
 
 /// Includes the code that `embody_idl::build::compile_interfaces` generated for a crate with
 /// its own interface packages.

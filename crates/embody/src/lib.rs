@@ -14,6 +14,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod action;
 mod alloc;
 pub mod args;
 pub mod config;

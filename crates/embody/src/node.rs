@@ -342,6 +342,28 @@ impl Node {
         RawClient::new(self, name, type_name, type_hash).await
     }
 
+    /// Creates an action server; `execute` runs once per accepted goal.
+    pub async fn create_action_server<A, F, Fut>(
+        &self,
+        name: &str,
+        execute: F,
+    ) -> Result<crate::action::ActionServer<A>>
+    where
+        A: embody_msgs::Action,
+        F: Fn(crate::action::GoalHandle<A>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = (crate::action::GoalOutcome, A::Result)> + Send + 'static,
+    {
+        crate::action::ActionServer::new(self, name, execute).await
+    }
+
+    /// Creates an action client.
+    pub async fn create_action_client<A: embody_msgs::Action>(
+        &self,
+        name: &str,
+    ) -> Result<crate::action::ActionClient<A>> {
+        crate::action::ActionClient::new(self, name).await
+    }
+
     /// Creates a service client.
     pub async fn create_client<S: Service>(&self, name: &str) -> Result<Client<S>> {
         Client::new(self, name).await

@@ -405,8 +405,9 @@ impl Gen<'_> {
         let n = &name.name;
         let _ = writeln!(
             self.out,
-            "/// `{name}` (action marker).\n#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]\npub struct {n};\nimpl {s}::Action for {n} {{\ntype Goal = {n}_Goal;\ntype Result = {n}_Result;\ntype Feedback = {n}_Feedback;\ntype SendGoal = {n}_SendGoal;\ntype GetResult = {n}_GetResult;\ntype FeedbackMessage = {n}_FeedbackMessage;\nconst TYPE_NAME: &'static str = {:?};\nconst TYPE_HASH: &'static str = {hash:?};\n}}",
+            "/// `{name}` (action marker).\n#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]\npub struct {n};\nimpl {s}::Action for {n} {{\ntype Goal = {n}_Goal;\ntype Result = {n}_Result;\ntype Feedback = {n}_Feedback;\ntype SendGoal = {n}_SendGoal;\ntype GetResult = {n}_GetResult;\ntype FeedbackMessage = {n}_FeedbackMessage;\nconst TYPE_NAME: &'static str = {:?};\nconst TYPE_HASH: &'static str = {hash:?};\n{}}}",
             name.to_string(),
+            action_accessors(&s, n),
         );
         Ok(())
     }
@@ -457,6 +458,24 @@ impl Gen<'_> {
         self.out.push_str("];\n");
         Ok(())
     }
+}
+
+/// The `Action` methods that build and take apart the messages of the action protocol.
+fn action_accessors(s: &str, n: &str) -> String {
+    let uuid = format!("{s}::unique_identifier_msgs::msg::UUID");
+    let time = format!("{s}::builtin_interfaces::msg::Time");
+    format!(
+        "fn send_goal_request(goal_id: {uuid}, goal: {n}_Goal) -> {n}_SendGoal_Request {{ {n}_SendGoal_Request {{ goal_id, goal }} }}\n\
+         fn split_send_goal_request(r: {n}_SendGoal_Request) -> ({uuid}, {n}_Goal) {{ (r.goal_id, r.goal) }}\n\
+         fn send_goal_response(accepted: bool, stamp: {time}) -> {n}_SendGoal_Response {{ {n}_SendGoal_Response {{ accepted, stamp }} }}\n\
+         fn send_goal_accepted(r: &{n}_SendGoal_Response) -> bool {{ r.accepted }}\n\
+         fn get_result_request(goal_id: {uuid}) -> {n}_GetResult_Request {{ {n}_GetResult_Request {{ goal_id }} }}\n\
+         fn get_result_request_id(r: &{n}_GetResult_Request) -> {uuid} {{ r.goal_id.clone() }}\n\
+         fn get_result_response(status: i8, result: {n}_Result) -> {n}_GetResult_Response {{ {n}_GetResult_Response {{ status, result }} }}\n\
+         fn split_get_result_response(r: {n}_GetResult_Response) -> (i8, {n}_Result) {{ (r.status, r.result) }}\n\
+         fn feedback_message(goal_id: {uuid}, feedback: {n}_Feedback) -> {n}_FeedbackMessage {{ {n}_FeedbackMessage {{ goal_id, feedback }} }}\n\
+         fn split_feedback_message(m: &{n}_FeedbackMessage) -> ({uuid}, {n}_Feedback) {{ (m.goal_id.clone(), m.feedback.clone()) }}\n"
+    )
 }
 
 fn prim_literal(p: Primitive, l: &Literal) -> String {

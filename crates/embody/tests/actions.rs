@@ -1,0 +1,99 @@
+//! The action protocol across sessions: goals with feedback and results, and cancellation.
+
+use std::time::Duration;
+
+use embody::action::GoalOutcome;
+use embody::{Context, ContextOptions, Router};
+use embody_msgs::action_msgs::msg::GoalStatus;
+use embody_msgs::example_interfaces::action::{
+    Fibonacci, Fibonacci_Feedback, Fibonacci_Goal, Fibonacci_Result,
+};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fibonacci_goals_succeed_with_feedback_and_can_be_canceled() {
+    let port = embody_testkit::free_loopback_port();
+    let ep = format!("tcp/127.0.0.1:{port}");
+    let _router = Router::start(std::slice::from_ref(&ep)).await.unwrap();
+    let server_ctx = Context::with_options(ContextOptions::router(&ep))
+        .await
+        .unwrap();
+    let server_node = server_ctx.create_node("fibonacci_server").await.unwrap();
+    // The server computes one term per step; a cancel request is honoured between steps.
+    // Order 1000 never finishes before the test cancels it (each step waits for the client's go).
+    let (step_tx, step_rx) = tokio::sync::watch::channel(0u32);
+    let _server = server_node
+        .create_action_server::<Fibonacci, _, _>("fibonacci", move |goal| {
+            let mut steps = step_rx.clone();
+            async move {
+                let mut seq = vec![0, 1];
+                for i in 1..goal.goal.order {
+                    if goal.is_cancel_requested() {
+                        return (GoalOutcome::Canceled, Fibonacci_Result { sequence: seq });
+                    }
+                    seq.push(seq[i as usize] + seq[i as usize - 1]);
+                    let _ = goal
+                        .publish_feedback(Fibonacci_Feedback {
+                            sequence: seq.clone(),
+                        })
+                        .await;
+                    if goal.goal.order > 100 {
+                        // Long goals advance only when the test says so.
+                        let _ = steps.changed().await;
+                    }
+                }
+                (GoalOutcome::Succeeded, Fibonacci_Result { sequence: seq })
+            }
+        })
+        .await
+        .unwrap();
+
+    let client_ctx = Context::with_options(ContextOptions::router(&ep))
+        .await
+        .unwrap();
+    let client_node = client_ctx.create_node("fibonacci_client").await.unwrap();
+    let client = client_node
+        .create_action_client::<Fibonacci>("fibonacci")
+        .await
+        .unwrap();
+    client.wait_for_server(WAIT).await.unwrap();
+
+    let id = client
+        .send_goal(Fibonacci_Goal { order: 6 }, WAIT)
+        .await
+        .unwrap()
+        .expect("accepted");
+    let (status, result) = client.get_result(&id, WAIT).await.unwrap();
+    assert_eq!(status, GoalStatus::STATUS_SUCCEEDED);
+    assert_eq!(result.sequence, [0, 1, 1, 2, 3, 5, 8]);
+
+    let long = client
+        .send_goal(Fibonacci_Goal { order: 1000 }, WAIT)
+        .await
+        .unwrap()
+        .expect("accepted");
+    // Feedback of the long goal shows it running (feedback of the first goal may come first).
+    let fb = loop {
+        let (goal_id, fb) = tokio::time::timeout(WAIT, client.next_feedback())
+            .await
+            .unwrap()
+            .unwrap();
+        if goal_id == long {
+            break fb;
+        }
+    };
+    assert_eq!(fb.sequence, [0, 1, 1]);
+    assert!(
+        client.cancel_goal(&long, WAIT).await.unwrap(),
+        "cancel accepted"
+    );
+    step_tx.send_replace(1);
+    let (status, result) = client.get_result(&long, WAIT).await.unwrap();
+    assert_eq!(status, GoalStatus::STATUS_CANCELED);
+    assert_eq!(result.sequence, [0, 1, 1]);
+    assert!(
+        !client.cancel_goal(&long, WAIT).await.unwrap(),
+        "a finished goal cannot be canceled"
+    );
+}
