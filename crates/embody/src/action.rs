@@ -79,7 +79,7 @@ impl<A: Action> GoalHandle<A> {
     }
 }
 
-/// An action server. Every goal is accepted and executed concurrently on the runtime.
+/// An action server. Accepted goals are executed concurrently on the runtime.
 pub struct ActionServer<A: Action> {
     _send_goal: ServiceServer<A::SendGoal>,
     _cancel: ServiceServer<CancelGoal>,
@@ -102,8 +102,14 @@ fn status_array<R>(goals: &HashMap<[u8; 16], Goal<R>>) -> GoalStatusArray {
 }
 
 impl<A: Action> ActionServer<A> {
-    pub(crate) async fn new<F, Fut>(node: &Node, name: &str, execute: F) -> Result<Self>
+    pub(crate) async fn new<P, F, Fut>(
+        node: &Node,
+        name: &str,
+        accept: P,
+        execute: F,
+    ) -> Result<Self>
     where
+        P: Fn(&A::Goal) -> bool + Send + Sync + 'static,
         F: Fn(GoalHandle<A>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = (GoalOutcome, A::Result)> + Send + 'static,
     {
@@ -139,6 +145,9 @@ impl<A: Action> ActionServer<A> {
             .create_service::<A::SendGoal, _>(&format!("{base}/_action/send_goal"), move |req| {
                 let (id, goal) = A::split_send_goal_request(req);
                 let stamp = Time::from_nanos(crate::wire::now_ns());
+                if !accept(&goal) {
+                    return A::send_goal_response(false, stamp.to_msg());
+                }
                 let (done, _) = watch::channel(false);
                 let (cancel, cancel_rx) = watch::channel(false);
                 lock(&g).insert(

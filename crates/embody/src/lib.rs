@@ -22,6 +22,7 @@ mod context;
 mod error;
 pub mod graph;
 mod intra;
+pub mod lifecycle;
 pub mod logging;
 pub mod names;
 mod node;

@@ -342,18 +342,21 @@ impl Node {
         RawClient::new(self, name, type_name, type_hash).await
     }
 
-    /// Creates an action server; `execute` runs once per accepted goal.
-    pub async fn create_action_server<A, F, Fut>(
+    /// Creates an action server; `accept` decides on each goal, `execute` runs once per
+    /// accepted goal.
+    pub async fn create_action_server<A, P, F, Fut>(
         &self,
         name: &str,
+        accept: P,
         execute: F,
     ) -> Result<crate::action::ActionServer<A>>
     where
         A: embody_msgs::Action,
+        P: Fn(&A::Goal) -> bool + Send + Sync + 'static,
         F: Fn(crate::action::GoalHandle<A>) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = (crate::action::GoalOutcome, A::Result)> + Send + 'static,
     {
-        crate::action::ActionServer::new(self, name, execute).await
+        crate::action::ActionServer::new(self, name, accept, execute).await
     }
 
     /// Creates an action client.

@@ -24,28 +24,32 @@ async fn fibonacci_goals_succeed_with_feedback_and_can_be_canceled() {
     // Order 1000 never finishes before the test cancels it (each step waits for the client's go).
     let (step_tx, step_rx) = tokio::sync::watch::channel(0u32);
     let _server = server_node
-        .create_action_server::<Fibonacci, _, _>("fibonacci", move |goal| {
-            let mut steps = step_rx.clone();
-            async move {
-                let mut seq = vec![0, 1];
-                for i in 1..goal.goal.order {
-                    if goal.is_cancel_requested() {
-                        return (GoalOutcome::Canceled, Fibonacci_Result { sequence: seq });
+        .create_action_server::<Fibonacci, _, _, _>(
+            "fibonacci",
+            |goal: &Fibonacci_Goal| goal.order >= 0,
+            move |goal| {
+                let mut steps = step_rx.clone();
+                async move {
+                    let mut seq = vec![0, 1];
+                    for i in 1..goal.goal.order {
+                        if goal.is_cancel_requested() {
+                            return (GoalOutcome::Canceled, Fibonacci_Result { sequence: seq });
+                        }
+                        seq.push(seq[i as usize] + seq[i as usize - 1]);
+                        let _ = goal
+                            .publish_feedback(Fibonacci_Feedback {
+                                sequence: seq.clone(),
+                            })
+                            .await;
+                        if goal.goal.order > 100 {
+                            // Long goals advance only when the test says so.
+                            let _ = steps.changed().await;
+                        }
                     }
-                    seq.push(seq[i as usize] + seq[i as usize - 1]);
-                    let _ = goal
-                        .publish_feedback(Fibonacci_Feedback {
-                            sequence: seq.clone(),
-                        })
-                        .await;
-                    if goal.goal.order > 100 {
-                        // Long goals advance only when the test says so.
-                        let _ = steps.changed().await;
-                    }
+                    (GoalOutcome::Succeeded, Fibonacci_Result { sequence: seq })
                 }
-                (GoalOutcome::Succeeded, Fibonacci_Result { sequence: seq })
-            }
-        })
+            },
+        )
         .await
         .unwrap();
 
@@ -95,5 +99,88 @@ async fn fibonacci_goals_succeed_with_feedback_and_can_be_canceled() {
     assert!(
         !client.cancel_goal(&long, WAIT).await.unwrap(),
         "a finished goal cannot be canceled"
+    );
+}
+
+/// Action and parameter services announce the names and DDS types rclcpp and rmw_zenoh use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn action_and_parameter_endpoints_use_ros2_names_and_types() {
+    use embody::wire::EntityKind;
+    let port = embody_testkit::free_loopback_port();
+    let ep = format!("tcp/127.0.0.1:{port}");
+    let _router = Router::start(std::slice::from_ref(&ep)).await.unwrap();
+    let ctx = Context::with_options(ContextOptions::router(&ep))
+        .await
+        .unwrap();
+    let node = ctx
+        .create_node_with("arm", embody::NodeOptions::namespace("/robot"))
+        .await
+        .unwrap();
+    let _server = node
+        .create_action_server::<Fibonacci, _, _, _>(
+            "fib",
+            |_: &Fibonacci_Goal| true,
+            |_| async { (GoalOutcome::Succeeded, Fibonacci_Result::default()) },
+        )
+        .await
+        .unwrap();
+    let graph = ctx.graph().await.unwrap();
+    let expected_services = [
+        (
+            "/robot/fib/_action/send_goal",
+            "example_interfaces::action::dds_::Fibonacci_SendGoal_",
+        ),
+        (
+            "/robot/fib/_action/get_result",
+            "example_interfaces::action::dds_::Fibonacci_GetResult_",
+        ),
+        (
+            "/robot/fib/_action/cancel_goal",
+            "action_msgs::srv::dds_::CancelGoal_",
+        ),
+        (
+            "/robot/arm/get_parameters",
+            "rcl_interfaces::srv::dds_::GetParameters_",
+        ),
+        (
+            "/robot/arm/set_parameters_atomically",
+            "rcl_interfaces::srv::dds_::SetParametersAtomically_",
+        ),
+    ];
+    let expected_topics = [
+        (
+            "/robot/fib/_action/feedback",
+            "example_interfaces::action::dds_::Fibonacci_FeedbackMessage_",
+        ),
+        (
+            "/robot/fib/_action/status",
+            "action_msgs::msg::dds_::GoalStatusArray_",
+        ),
+        (
+            "/parameter_events",
+            "rcl_interfaces::msg::dds_::ParameterEvent_",
+        ),
+    ];
+    let has = |g: &embody::Graph, name: &str, dds: &str, kind: EntityKind| {
+        g.endpoints(name, kind)
+            .iter()
+            .any(|e| e.topic.as_ref().is_some_and(|t| t.dds_type == dds))
+    };
+    graph
+        .wait_until(WAIT, |g| {
+            expected_services
+                .iter()
+                .all(|(n, d)| has(g, n, d, EntityKind::ServiceServer))
+                && expected_topics
+                    .iter()
+                    .all(|(n, d)| has(g, n, d, EntityKind::Publisher))
+        })
+        .await
+        .expect("every endpoint announced with its ROS 2 name and type");
+    // And the hash in the key is the service type's, as for any other service.
+    let send_goal = &graph.endpoints("/robot/fib/_action/send_goal", EntityKind::ServiceServer)[0];
+    assert_eq!(
+        send_goal.topic.as_ref().unwrap().type_hash,
+        <<Fibonacci as embody_msgs::Action>::SendGoal as embody_msgs::Service>::TYPE_HASH
     );
 }
