@@ -22,9 +22,14 @@ fn env(name: &str) -> String {
 }
 
 async fn ctx() -> Context {
-    Context::with_options(ContextOptions::router(&env("EMBODY_TEST_ROUTER")))
-        .await
-        .expect("context")
+    let mut opts = ContextOptions::router(&env("EMBODY_TEST_ROUTER"));
+    // `EMBODY_TEST_ROS_ARGS` holds the child's `--ros-args` (space-separated).
+    if let Ok(ros) = std::env::var("EMBODY_TEST_ROS_ARGS") {
+        let mut args = vec!["child".to_owned(), "--ros-args".to_owned()];
+        args.extend(ros.split(' ').map(str::to_owned));
+        opts.args = Some(args);
+    }
+    Context::with_options(opts).await.expect("context")
 }
 
 /// The child roles.
@@ -131,6 +136,36 @@ async fn child(role: &str) {
             println!("ready");
             std::future::pending::<()>().await;
         }
+        "fibonacci" => {
+            use embody_msgs::example_interfaces::action::{
+                Fibonacci, Fibonacci_Feedback, Fibonacci_Goal, Fibonacci_Result,
+            };
+            let node = c.create_node("fibonacci_server").await.unwrap();
+            let _server = node
+                .create_action_server::<Fibonacci, _, _, _>(
+                    "fibonacci",
+                    |g: &Fibonacci_Goal| g.order <= 46,
+                    |goal| async move {
+                        let mut seq = vec![0, 1];
+                        for i in 1..goal.goal.order as usize {
+                            seq.push(seq[i] + seq[i - 1]);
+                            let _ = goal
+                                .publish_feedback(Fibonacci_Feedback {
+                                    sequence: seq.clone(),
+                                })
+                                .await;
+                        }
+                        (
+                            embody::action::GoalOutcome::Succeeded,
+                            Fibonacci_Result { sequence: seq },
+                        )
+                    },
+                )
+                .await
+                .unwrap();
+            println!("ready");
+            std::future::pending::<()>().await;
+        }
         "idle" => {
             let _node = c.create_node("doomed").await.unwrap();
             println!("idle");
@@ -141,8 +176,15 @@ async fn child(role: &str) {
 }
 
 fn spawn_role(role: &str, router: &str) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .env("EMBODY_TEST_ROLE", role)
+    spawn_role_with(role, router, None)
+}
+
+fn spawn_role_with(role: &str, router: &str, ros_args: Option<&str>) -> Child {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    if let Some(a) = ros_args {
+        cmd.env("EMBODY_TEST_ROS_ARGS", a);
+    }
+    cmd.env("EMBODY_TEST_ROLE", role)
         .env("EMBODY_TEST_ROUTER", router)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -431,13 +473,59 @@ async fn run_talker_and_listener_demo() {
     assert_eq!(out, "/robot1/listener\n/talker\n");
 }
 
+async fn actions_between_processes() {
+    use embody_msgs::action_msgs::msg::GoalStatus;
+    use embody_msgs::example_interfaces::action::{Fibonacci, Fibonacci_Goal};
+    let (_r, ep) = router().await;
+    let mut server = spawn_role("fibonacci", &ep);
+    assert_eq!(first_line(&mut server).await, "ready");
+    let _server = Kill(server);
+    let c = Context::with_options(ContextOptions::router(&ep))
+        .await
+        .unwrap();
+    let client = c
+        .create_node("fib_client")
+        .await
+        .unwrap()
+        .create_action_client::<Fibonacci>("fibonacci")
+        .await
+        .unwrap();
+    client.wait_for_server(WAIT).await.unwrap();
+    assert_eq!(
+        client
+            .send_goal(Fibonacci_Goal { order: 100 }, WAIT)
+            .await
+            .unwrap(),
+        None,
+        "rejected: would overflow"
+    );
+    let id = client
+        .send_goal(Fibonacci_Goal { order: 10 }, WAIT)
+        .await
+        .unwrap()
+        .expect("accepted");
+    let (status, result) = client.get_result(&id, WAIT).await.unwrap();
+    assert_eq!(status, GoalStatus::STATUS_SUCCEEDED);
+    assert_eq!(result.sequence, [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55]);
+}
+
 async fn cli_reads_and_sets_parameters() {
     let (_r, ep) = router().await;
-    let mut planner = spawn_role("configured", &ep);
+    // The planner's parameter file overrides one default.
+    let dir = std::env::temp_dir().join(format!("embody-mp-params-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("planner.yaml");
+    std::fs::write(&file, "/planner:\n  ros__parameters:\n    mode: urban\n").unwrap();
+    let ros_args = format!("--params-file {}", file.display());
+    let mut planner = spawn_role_with("configured", &ep, Some(&ros_args));
     assert_eq!(first_line(&mut planner).await, "ready");
     let _planner = Kill(planner);
     let out = cli(&ep, &["param", "list", "/planner"]).await;
     assert_eq!(out, "/planner:\n  max_speed\n  mode\n  use_sim_time\n");
+    assert_eq!(
+        cli(&ep, &["param", "get", "/planner", "mode"]).await,
+        "String value is: urban\n"
+    );
     assert_eq!(
         cli(&ep, &["param", "get", "/planner", "max_speed"]).await,
         "Double value is: 13.9\n"
@@ -462,7 +550,7 @@ async fn cli_reads_and_sets_parameters() {
     );
     assert_eq!(
         cli(&ep, &["param", "dump", "/planner"]).await,
-        "/planner:\n  ros__parameters:\n    max_speed: 20.0\n    mode: 'highway'\n    use_sim_time: false\n"
+        "/planner:\n  ros__parameters:\n    max_speed: 20.0\n    mode: 'urban'\n    use_sim_time: false\n"
     );
 }
 
@@ -530,6 +618,7 @@ fn main() {
         cli_pub_and_echo_between_processes,
         run_talker_and_listener_demo,
         cli_reads_and_sets_parameters,
+        actions_between_processes,
     ];
     let selected: Vec<_> = all
         .into_iter()

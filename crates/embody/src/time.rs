@@ -71,6 +71,9 @@ impl Time {
 pub enum ClockKind {
     /// The system clock.
     System,
+    /// A monotonic clock (nanoseconds since the first steady reading in this process):
+    /// never jumps, for measuring durations.
+    Steady,
     /// Simulation time from `/clock`.
     Sim,
 }
@@ -87,6 +90,14 @@ impl Clock {
     pub fn system() -> Self {
         Self {
             kind: ClockKind::System,
+            sim: Arc::new(watch::Sender::new(Time::ZERO)),
+        }
+    }
+
+    /// A monotonic clock.
+    pub fn steady() -> Self {
+        Self {
+            kind: ClockKind::Steady,
             sim: Arc::new(watch::Sender::new(Time::ZERO)),
         }
     }
@@ -109,6 +120,11 @@ impl Clock {
     pub fn now(&self) -> Time {
         match self.kind {
             ClockKind::System => Time::from_nanos(crate::wire::now_ns()),
+            ClockKind::Steady => {
+                static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+                let start = START.get_or_init(std::time::Instant::now);
+                Time::from_nanos(i64::try_from(start.elapsed().as_nanos()).unwrap_or(i64::MAX))
+            }
             ClockKind::Sim => *self.sim.borrow(),
         }
     }
@@ -129,7 +145,7 @@ impl Clock {
     /// Waits until the clock reads at least `t`.
     pub async fn sleep_until(&self, t: Time) {
         match self.kind {
-            ClockKind::System => {
+            ClockKind::System | ClockKind::Steady => {
                 let now = self.now();
                 if t > now {
                     tokio::time::sleep(Duration::from_nanos((t.nanos - now.nanos) as u64)).await;
