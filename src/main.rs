@@ -49,8 +49,9 @@ fn main() -> std::process::ExitCode {
     embody::tune_allocator_for_large_messages();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,zenoh=error")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,zenoh=error,rosout=off")
+            }),
         )
         .with_writer(std::io::stderr)
         .init();

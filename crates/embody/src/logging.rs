@@ -1,6 +1,9 @@
 //! Node logging as rclcpp does it: a console line `[LEVEL] [sec.nsec] [node]: message` (on
 //! stderr, or stdout with `RCUTILS_LOGGING_USE_STDOUT=1`) and an `rcl_interfaces/Log` on
-//! `/rosout` for tools, filtered by `--ros-args --log-level`.
+//! `/rosout` for tools, filtered by `--ros-args --log-level`. Every record is also a
+//! `tracing` event (target `rosout`, field `node`), so a program's tracing subscriber can
+//! collect them; filter that target out (`rosout=off`) if the subscriber prints to the
+//! console too, as the `embody` command does.
 
 use std::io::Write as _;
 use std::sync::Arc;
@@ -83,6 +86,13 @@ impl Logger {
             return;
         }
         let stamp = self.clock.now();
+        let node = self.name.as_str();
+        match level {
+            Level::Debug => tracing::debug!(target: "rosout", node, "{msg}"),
+            Level::Info => tracing::info!(target: "rosout", node, "{msg}"),
+            Level::Warn => tracing::warn!(target: "rosout", node, "{msg}"),
+            Level::Error | Level::Fatal => tracing::error!(target: "rosout", node, "{msg}"),
+        }
         let line = format!(
             "[{}] [{}.{:09}] [{}]: {msg}\n",
             level.label(),
