@@ -1,24 +1,19 @@
 //! The action protocol across sessions: goals with feedback and results, and cancellation.
 
-use std::time::Duration;
+mod common;
 
 use embody::action::GoalOutcome;
-use embody::{Context, ContextOptions, Router};
 use embody_msgs::action_msgs::msg::GoalStatus;
 use embody_msgs::example_interfaces::action::{
     Fibonacci, Fibonacci_Feedback, Fibonacci_Goal, Fibonacci_Result,
 };
 
-const WAIT: Duration = Duration::from_secs(20);
+use common::WAIT;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fibonacci_goals_succeed_with_feedback_and_can_be_canceled() {
-    let port = embody_testkit::free_loopback_port();
-    let ep = format!("tcp/127.0.0.1:{port}");
-    let _router = Router::start(std::slice::from_ref(&ep)).await.unwrap();
-    let server_ctx = Context::with_options(ContextOptions::router(&ep))
-        .await
-        .unwrap();
+    let (_router, ep) = common::router().await;
+    let server_ctx = common::context(&ep).await;
     let server_node = server_ctx.create_node("fibonacci_server").await.unwrap();
     // The server computes one term per step; a cancel request is honoured between steps.
     // Order 1000 never finishes before the test cancels it (each step waits for the client's go).
@@ -53,9 +48,7 @@ async fn fibonacci_goals_succeed_with_feedback_and_can_be_canceled() {
         .await
         .unwrap();
 
-    let client_ctx = Context::with_options(ContextOptions::router(&ep))
-        .await
-        .unwrap();
+    let client_ctx = common::context(&ep).await;
     let client_node = client_ctx.create_node("fibonacci_client").await.unwrap();
     let client = client_node
         .create_action_client::<Fibonacci>("fibonacci")
@@ -106,12 +99,8 @@ async fn fibonacci_goals_succeed_with_feedback_and_can_be_canceled() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn action_and_parameter_endpoints_use_ros2_names_and_types() {
     use embody::wire::EntityKind;
-    let port = embody_testkit::free_loopback_port();
-    let ep = format!("tcp/127.0.0.1:{port}");
-    let _router = Router::start(std::slice::from_ref(&ep)).await.unwrap();
-    let ctx = Context::with_options(ContextOptions::router(&ep))
-        .await
-        .unwrap();
+    let (_router, ep) = common::router().await;
+    let ctx = common::context(&ep).await;
     let node = ctx
         .create_node_with("arm", embody::NodeOptions::namespace("/robot"))
         .await

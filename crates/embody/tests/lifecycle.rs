@@ -1,29 +1,25 @@
 //! A lifecycle node driven from another session, as a launch system or `ros2 lifecycle set`
 //! would drive it.
 
-use std::time::Duration;
+mod common;
 
+use embody::QosProfile;
 use embody::lifecycle::{LifecycleCallbacks, LifecycleNode, State};
-use embody::{Context, ContextOptions, QosProfile, Router};
 use embody_msgs::lifecycle_msgs::msg::{State as StateMsg, Transition, TransitionEvent};
 use embody_msgs::lifecycle_msgs::srv::{
     ChangeState, ChangeState_Request, GetState, GetState_Request,
 };
 use embody_msgs::std_msgs::msg::Int32;
 
-const WAIT: Duration = Duration::from_secs(20);
+use common::WAIT;
 
 struct Lidar;
 impl LifecycleCallbacks for Lidar {}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn states_change_on_request_and_publishers_follow() {
-    let port = embody_testkit::free_loopback_port();
-    let ep = format!("tcp/127.0.0.1:{port}");
-    let _router = Router::start(std::slice::from_ref(&ep)).await.unwrap();
-    let a = Context::with_options(ContextOptions::router(&ep))
-        .await
-        .unwrap();
+    let (_router, ep) = common::router().await;
+    let a = common::context(&ep).await;
     let managed = LifecycleNode::new(a.create_node("lidar_driver").await.unwrap(), Lidar)
         .await
         .unwrap();
@@ -32,9 +28,7 @@ async fn states_change_on_request_and_publishers_follow() {
         .await
         .unwrap();
 
-    let b = Context::with_options(ContextOptions::router(&ep))
-        .await
-        .unwrap();
+    let b = common::context(&ep).await;
     let manager = b.create_node("manager").await.unwrap();
     let events = manager
         .create_subscription::<TransitionEvent>(

@@ -1,27 +1,23 @@
 //! The rcl_interfaces parameter services and /parameter_events, used from another session as
 //! `ros2 param` would.
 
-use std::time::Duration;
+mod common;
 
+use embody::QosProfile;
 use embody::param_services::{value_from_msg, value_to_msg};
 use embody::params::{ParameterDescriptor, ParameterValue};
-use embody::{Context, ContextOptions, QosProfile, Router};
 use embody_msgs::rcl_interfaces::msg::{Parameter, ParameterEvent};
 use embody_msgs::rcl_interfaces::srv::{
     DescribeParameters, DescribeParameters_Request, GetParameters, GetParameters_Request,
     SetParametersAtomically, SetParametersAtomically_Request,
 };
 
-const WAIT: Duration = Duration::from_secs(20);
+use common::WAIT;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn services_read_describe_and_change_parameters_and_events_report_it() {
-    let port = embody_testkit::free_loopback_port();
-    let ep = format!("tcp/127.0.0.1:{port}");
-    let _router = Router::start(std::slice::from_ref(&ep)).await.unwrap();
-    let a = Context::with_options(ContextOptions::router(&ep))
-        .await
-        .unwrap();
+    let (_router, ep) = common::router().await;
+    let a = common::context(&ep).await;
     let node = a.create_node("controller").await.unwrap();
     node.parameters()
         .declare(
@@ -34,9 +30,7 @@ async fn services_read_describe_and_change_parameters_and_events_report_it() {
         .declare("ki", 0.1, ParameterDescriptor::new("integral gain"))
         .unwrap();
 
-    let b = Context::with_options(ContextOptions::router(&ep))
-        .await
-        .unwrap();
+    let b = common::context(&ep).await;
     let tool = b.create_node("tool").await.unwrap();
     let events = tool
         .create_subscription::<ParameterEvent>("/parameter_events", QosProfile::keep_last(100))
@@ -150,16 +144,8 @@ async fn services_read_describe_and_change_parameters_and_events_report_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_lines_reach_rosout_filtered_by_level() {
     use embody_msgs::rcl_interfaces::msg::Log;
-    let port = embody_testkit::free_loopback_port();
-    let ep = format!("tcp/127.0.0.1:{port}");
-    let _router = Router::start(std::slice::from_ref(&ep)).await.unwrap();
-    let mut opts = ContextOptions::router(&ep);
-    opts.args = Some(
-        ["n", "--ros-args", "--log-level", "warn"]
-            .map(String::from)
-            .to_vec(),
-    );
-    let a = Context::with_options(opts).await.unwrap();
+    let (_router, ep) = common::router().await;
+    let a = common::context_with_args(&ep, &["--log-level", "warn"]).await;
     let node = a
         .create_node_with("driver", embody::NodeOptions::namespace("/car"))
         .await
@@ -168,9 +154,7 @@ async fn log_lines_reach_rosout_filtered_by_level() {
     node.logger().info("not shown at --log-level warn");
     node.logger().warn("tyre pressure low");
     // /rosout is transient local, so a late subscriber still gets the line.
-    let b = Context::with_options(ContextOptions::router(&ep))
-        .await
-        .unwrap();
+    let b = common::context(&ep).await;
     let sub = b
         .create_node("viewer")
         .await

@@ -1,31 +1,18 @@
 //! The runtime in one process: two contexts (two zenoh sessions) through a router of the
 //! test's own on a loopback port, so tests run in parallel.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use embody::{Context, ContextOptions, QosProfile, Router};
+use embody::{Context, QosProfile};
 use embody_msgs::Message;
 use embody_msgs::example_interfaces::srv::{AddTwoInts, AddTwoInts_Request, AddTwoInts_Response};
 use embody_msgs::geometry_msgs::msg::Twist;
 use embody_msgs::std_msgs::msg::{Int32, String as RosString};
 
-const WAIT: Duration = Duration::from_secs(20);
-
-async fn router() -> (Router, String) {
-    let port = embody_testkit::free_loopback_port();
-    let endpoint = format!("tcp/127.0.0.1:{port}");
-    let router = Router::start(std::slice::from_ref(&endpoint))
-        .await
-        .expect("router starts");
-    (router, endpoint)
-}
-
-async fn context(endpoint: &str) -> Context {
-    Context::with_options(ContextOptions::router(endpoint))
-        .await
-        .expect("context opens")
-}
+use common::{WAIT, context, router};
 
 /// Waits until `topic` has a subscription in the graph seen by `ctx`.
 async fn wait_for_subscriber(ctx: &Context, topic: &str) {

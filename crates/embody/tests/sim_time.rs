@@ -1,21 +1,19 @@
 //! Simulation time: a node with `use_sim_time` follows `/clock` from another session, and its
 //! timers fire on that clock, in lock-step with the ticks.
 
+mod common;
+
 use std::time::Duration;
 
-use embody::{ClockKind, Context, ContextOptions, QosProfile, Router, Time};
+use embody::{ClockKind, QosProfile, Time};
 use embody_msgs::rosgraph_msgs::msg::Clock as ClockMsg;
 
-const WAIT: Duration = Duration::from_secs(20);
+use common::WAIT;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timers_follow_clock_from_another_session() {
-    let port = embody_testkit::free_loopback_port();
-    let ep = format!("tcp/127.0.0.1:{port}");
-    let _router = Router::start(std::slice::from_ref(&ep)).await.unwrap();
-    let sim = Context::with_options(ContextOptions::router(&ep))
-        .await
-        .unwrap();
+    let (_router, ep) = common::router().await;
+    let sim = common::context(&ep).await;
     let clock_pub = sim
         .create_node("sim")
         .await
@@ -25,13 +23,7 @@ async fn timers_follow_clock_from_another_session() {
         .unwrap();
 
     // `--ros-args -p use_sim_time:=true`, as a launch file would pass it.
-    let mut opts = ContextOptions::router(&ep);
-    opts.args = Some(
-        ["planner", "--ros-args", "-p", "use_sim_time:=true"]
-            .map(String::from)
-            .to_vec(),
-    );
-    let ctx = Context::with_options(opts).await.unwrap();
+    let ctx = common::context_with_args(&ep, &["-p", "use_sim_time:=true"]).await;
     let node = ctx.create_node("planner").await.unwrap();
     assert_eq!(node.clock().kind(), ClockKind::Sim);
     assert_eq!(node.now(), Time::ZERO, "zero until the first tick");
@@ -79,21 +71,13 @@ async fn timers_follow_clock_from_another_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parameter_files_configure_nodes_and_their_clock() {
-    let port = embody_testkit::free_loopback_port();
-    let ep = format!("tcp/127.0.0.1:{port}");
-    let _router = Router::start(std::slice::from_ref(&ep)).await.unwrap();
+    let (_router, ep) = common::router().await;
     let dir = std::env::temp_dir().join(format!("embody-sim-params-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("planner.yaml");
     std::fs::write(&file, "/**:\n  ros__parameters:\n    use_sim_time: true\n/robot1/planner:\n  ros__parameters:\n    max_speed: 8.3\n").unwrap();
-    let mut opts = ContextOptions::router(&ep);
-    opts.args = Some(vec![
-        "planner".into(),
-        "--ros-args".into(),
-        "--params-file".into(),
-        file.display().to_string(),
-    ]);
-    let ctx = Context::with_options(opts).await.unwrap();
+    let file_arg = file.display().to_string();
+    let ctx = common::context_with_args(&ep, &["--params-file", &file_arg]).await;
     let node = ctx
         .create_node_with("planner", embody::NodeOptions::namespace("/robot1"))
         .await

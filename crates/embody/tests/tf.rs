@@ -1,16 +1,18 @@
 //! TF across sessions: a latched static broadcaster joined late, a dynamic broadcaster, and
 //! a listener that waits for what it needs.
 
+mod common;
+
 use std::time::Duration;
 
+use embody::Time;
 use embody::tf::{
     StaticTransformBroadcaster, TfError, TransformBroadcaster, TransformListener,
     transform_stamped, yaw,
 };
-use embody::{Context, ContextOptions, Router, Time};
 use nalgebra::{Isometry3, Point3, Translation3, Vector3};
 
-const WAIT: Duration = Duration::from_secs(20);
+use common::WAIT;
 
 fn pose(x: f64, y: f64, heading: f64) -> Isometry3<f64> {
     Isometry3::from_parts(Translation3::new(x, y, 0.0), yaw(heading))
@@ -18,12 +20,8 @@ fn pose(x: f64, y: f64, heading: f64) -> Isometry3<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listener_follows_static_and_dynamic_broadcasters() {
-    let port = embody_testkit::free_loopback_port();
-    let ep = format!("tcp/127.0.0.1:{port}");
-    let _router = Router::start(std::slice::from_ref(&ep)).await.unwrap();
-    let robot = Context::with_options(ContextOptions::router(&ep))
-        .await
-        .unwrap();
+    let (_router, ep) = common::router().await;
+    let robot = common::context(&ep).await;
     let node = robot.create_node("state_publisher").await.unwrap();
     let statics = StaticTransformBroadcaster::new(&node).await.unwrap();
     statics
@@ -47,9 +45,7 @@ async fn listener_follows_static_and_dynamic_broadcasters() {
 
     // The listener joins after the static transforms were sent: both come from the one
     // latched message.
-    let viewer = Context::with_options(ContextOptions::router(&ep))
-        .await
-        .unwrap();
+    let viewer = common::context(&ep).await;
     let listener = TransformListener::new(&viewer.create_node("viewer").await.unwrap())
         .await
         .unwrap();
