@@ -365,14 +365,13 @@ fn main() {
     // `--default-malloc` measures glibc's defaults instead.
     let default_malloc = std::env::args().any(|a| a == "--default-malloc")
         || std::env::var("EMBODY_BENCH_DEFAULT_MALLOC").is_ok();
-    if !default_malloc {
-        if !embody::tune_allocator_for_large_messages()
-            && std::env::var("EMBODY_BENCH_ROLE").is_err()
-        {
-            eprintln!(
-                "note: allocator tuning does not apply here (not glibc); measuring with the default allocator"
-            );
-        }
+    if !default_malloc
+        && !embody::tune_allocator_for_large_messages()
+        && std::env::var("EMBODY_BENCH_ROLE").is_err()
+    {
+        eprintln!(
+            "note: allocator tuning does not apply here (not glibc); measuring with the default allocator"
+        );
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
