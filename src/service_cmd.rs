@@ -4,10 +4,10 @@ use std::io::Write as _;
 
 use anyhow::{Result, anyhow, bail};
 use clap::Subcommand;
-use embody_idl::{TypeName, dynamic};
+use embody_idl::dynamic;
 use embody_msgs::InterfaceKind;
 
-use crate::common::{cli_node, graph, parse_yaml, print_names_and_types};
+use crate::common::{cli_node, dynamic_type, graph, parse_yaml, print_names_and_types};
 
 /// `embody service` subcommands.
 #[derive(Subcommand)]
@@ -61,13 +61,11 @@ pub async fn run(cmd: ServiceCommand) -> Result<()> {
             if info.kind != InterfaceKind::Service {
                 bail!("`{}` is not a service type", info.name);
             }
-            let part = |suffix: &str| -> Result<(embody_idl::TypeSet, TypeName)> {
+            let part = |suffix: &str| {
                 let n = format!("{}{suffix}", info.name);
-                let t = embody_msgs::find(&n).ok_or_else(|| anyhow!("{n} is not compiled in"))?;
-                Ok((
-                    t.type_set()?,
-                    TypeName::parse(&n).ok_or_else(|| anyhow!("bad name {n}"))?,
-                ))
+                embody_msgs::find(&n)
+                    .ok_or_else(|| anyhow!("{n} is not compiled in"))
+                    .and_then(dynamic_type)
             };
             let (req_set, req_name) = part("_Request")?;
             let (resp_set, resp_name) = part("_Response")?;

@@ -195,12 +195,6 @@ impl<'a> CdrReader<'a> {
         })
     }
 
-    /// Borrows `n` raw bytes without copying.
-    #[inline]
-    pub fn read_borrowed(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        self.take(n)
-    }
-
     /// Reads `n` bools.
     pub fn read_bools(&mut self, n: usize) -> Result<Vec<bool>, DecodeError> {
         (0..n).map(|_| self.read_bool()).collect()

@@ -5,7 +5,7 @@
 /// By default glibc serves blocks above 128 KiB with fresh `mmap`s (or trims the heap after
 /// freeing them), so every 1 MB point cloud or image is page-faulted in again, and the page
 /// faults, not the copies, dominate the latency of large messages (measured by `cargo bench
-/// --bench middleware`: 1 MB ping-pong p50 at 2.6x raw zenoh with the defaults, 1.05x with
+/// --bench middleware`: 1 MB ping-pong p50 about 2x raw zenoh with the defaults, about 1.05x with
 /// this). It raises the mmap threshold to 32 MiB (glibc's maximum on 64-bit) and the trim
 /// threshold to 64 MiB, which
 /// trades resident memory for speed. Call it once at the start of `main`; it affects the
