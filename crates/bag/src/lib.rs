@@ -4,12 +4,12 @@
 //! harness that node tests are written with.
 
 pub mod decode;
-//pub mod harness;
+pub mod harness;
 pub mod mcap;
 pub mod metadata;
-//pub mod play;
+pub mod play;
 pub mod reader;
-//pub mod record;
+pub mod record;
 mod sqlite;
 pub mod writer;
 

@@ -78,6 +78,7 @@ pub(crate) struct ContextInner {
     next_id: AtomicU64,
     pub(crate) args: RosArgs,
     pub(crate) intra: Registry,
+    pub(crate) activity: Arc<crate::activity::Activity>,
     graph: OnceCell<Graph>,
 }
 
@@ -114,6 +115,7 @@ impl Context {
                 next_id: AtomicU64::new(0),
                 args,
                 intra: Registry::default(),
+                activity: Arc::default(),
                 graph: OnceCell::new(),
             }),
         })
@@ -173,6 +175,20 @@ impl Context {
     /// Creates a node with options (namespace, ...).
     pub async fn create_node_with(&self, name: &str, options: NodeOptions) -> Result<Node> {
         Node::new(self.clone(), name, options).await
+    }
+
+    /// Deliveries not finished yet in this process: messages queued for stream
+    /// subscriptions, the message each stream consumer is handling, sim-time timers due.
+    pub fn pending_work(&self) -> i64 {
+        self.inner.activity.pending()
+    }
+
+    /// Waits until [`Context::pending_work`] is zero, calling `drain` before every check
+    /// (the caller empties its own queues there). Callback subscriptions run inside the
+    /// publish of a same-process publisher, so they are finished by then; a stream consumer
+    /// is finished with a message when it asks for the next one.
+    pub async fn wait_idle(&self, timeout: std::time::Duration, drain: impl FnMut()) -> Result<()> {
+        self.inner.activity.wait_idle(timeout, drain).await
     }
 
     /// The ROS graph as seen from liveliness tokens, started on first use.

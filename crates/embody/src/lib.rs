@@ -15,6 +15,7 @@
 //! ```
 
 pub mod action;
+mod activity;
 mod alloc;
 pub mod args;
 pub mod config;

@@ -113,7 +113,11 @@ impl Node {
             ParameterValue::Bool(b) => b,
             _ => false,
         };
-        let clock = if sim { Clock::sim() } else { Clock::system() };
+        let clock = if sim {
+            Clock::sim_tracked(ctx.inner.activity.clone())
+        } else {
+            Clock::system()
+        };
         let node = Self {
             inner: Arc::new(NodeInner {
                 ctx,

@@ -2,9 +2,11 @@
 //! oldest message when full, keep-all grows.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
+
+use crate::activity::Activity;
 
 /// Where a subscription's messages go: its queue (stream style) or its callback.
 pub(crate) trait Sink<T>: Send + Sync {
@@ -23,12 +25,17 @@ pub(crate) struct Queue<T> {
     state: Mutex<State<T>>,
     notify: Notify,
     depth: Option<usize>,
+    /// The context's work counter: queued items count, and so does the item the consumer
+    /// took last, until it comes back for the next one.
+    activity: Option<Arc<Activity>>,
 }
 
 struct State<T> {
     items: VecDeque<T>,
     dropped: u64,
     closed: bool,
+    /// The consumer holds an item it has not finished with.
+    held: bool,
 }
 
 impl<T> Queue<T> {
@@ -39,10 +46,40 @@ impl<T> Queue<T> {
                 items: VecDeque::new(),
                 dropped: 0,
                 closed: false,
+                held: false,
             }),
             notify: Notify::new(),
             depth,
+            activity: None,
         }
+    }
+
+    /// A queue that reports its unfinished work to `activity`.
+    pub(crate) fn tracked(depth: Option<usize>, activity: Arc<Activity>) -> Self {
+        Self {
+            activity: Some(activity),
+            ..Self::new(depth)
+        }
+    }
+
+    fn track(&self, n: i64) {
+        if let Some(a) = &self.activity {
+            a.add(n);
+        }
+    }
+
+    /// Takes the front item; coming back for another means the previous one is finished.
+    fn take(&self, s: &mut State<T>) -> Option<T> {
+        let mut done = 0;
+        if s.held {
+            s.held = false;
+            done -= 1;
+        }
+        let item = s.items.pop_front();
+        s.held = item.is_some();
+        // The item moves from the queue to the consumer: still unfinished work.
+        self.track(done);
+        item
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
@@ -57,20 +94,24 @@ impl<T> Queue<T> {
             if s.closed {
                 return;
             }
+            let mut added = 1;
             if let Some(d) = self.depth
                 && s.items.len() >= d
             {
                 s.items.pop_front();
                 s.dropped += 1;
+                added -= 1;
             }
             s.items.push_back(item);
+            self.track(added);
         }
         self.notify.notify_one();
     }
 
     /// Takes the oldest item without waiting.
     pub(crate) fn try_pop(&self) -> Option<T> {
-        self.lock().items.pop_front()
+        let mut s = self.lock();
+        self.take(&mut s)
     }
 
     /// Waits for the next item; `None` once the queue is closed and empty.
@@ -79,7 +120,7 @@ impl<T> Queue<T> {
             let notified = self.notify.notified();
             {
                 let mut s = self.lock();
-                if let Some(item) = s.items.pop_front() {
+                if let Some(item) = self.take(&mut s) {
                     return Some(item);
                 }
                 if s.closed {
@@ -97,7 +138,17 @@ impl<T> Queue<T> {
 
     /// Wakes the consumer for good.
     pub(crate) fn close(&self) {
-        self.lock().closed = true;
+        {
+            let mut s = self.lock();
+            if !s.closed {
+                // Work nobody will do any more is not pending.
+                let unfinished = s.items.len() as i64 + i64::from(s.held);
+                s.items.clear();
+                s.held = false;
+                self.track(-unfinished);
+            }
+            s.closed = true;
+        }
         self.notify.notify_waiters();
         self.notify.notify_one();
     }
@@ -117,6 +168,28 @@ mod tests {
         assert_eq!(q.try_pop(), Some(4));
         assert_eq!(q.try_pop(), None);
         assert_eq!(q.dropped(), 3);
+    }
+
+    #[test]
+    fn tracked_work_counts_queued_and_held_items_until_the_consumer_comes_back() {
+        let a = Arc::new(Activity::default());
+        let q = Queue::tracked(Some(2), a.clone());
+        for i in 0..3 {
+            q.push(i);
+        }
+        // Keep-last dropped one: two queued.
+        assert_eq!(a.pending(), 2);
+        assert_eq!(q.try_pop(), Some(1));
+        assert_eq!(a.pending(), 2, "the taken item is still being handled");
+        assert_eq!(q.try_pop(), Some(2));
+        assert_eq!(a.pending(), 1);
+        assert_eq!(q.try_pop(), None);
+        assert_eq!(a.pending(), 0, "coming back empty-handed finishes the last item");
+        q.push(3);
+        q.push(4);
+        assert_eq!(q.try_pop(), Some(3));
+        q.close();
+        assert_eq!(a.pending(), 0, "closing forgets queued and held work");
     }
 
     #[tokio::test]

@@ -351,7 +351,10 @@ where
 
 impl<T: Message> Subscription<T> {
     pub(crate) async fn new(node: &Node, topic: &str, qos: QosProfile) -> Result<Self> {
-        let queue = Arc::new(Queue::new(qos.depth()));
+        let queue = Arc::new(Queue::tracked(
+            qos.depth(),
+            node.inner.ctx.inner.activity.clone(),
+        ));
         Self::with_sink(node, topic, qos, queue.clone(), Some(queue)).await
     }
 
@@ -502,7 +505,10 @@ impl RawSubscription {
         qos: QosProfile,
     ) -> Result<Self> {
         let fq = node.resolve_name(topic)?;
-        let queue = Arc::new(Queue::new(qos.depth()));
+        let queue = Arc::new(Queue::tracked(
+            qos.depth(),
+            node.inner.ctx.inner.activity.clone(),
+        ));
         let stats = Arc::new(SubscriptionStats::default());
         let (q, s) = (queue.clone(), stats.clone());
         let deliver = move |inc: Incoming<'_>| {

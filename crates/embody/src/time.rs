@@ -7,11 +7,14 @@
 //! the clock they follow; when the clock jumps over several periods they fire once and
 //! resume on the period grid, as rcl timers do.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use embody_msgs::builtin_interfaces::msg::Time as TimeMsg;
 use tokio::sync::watch;
+
+use crate::activity::Activity;
 
 /// A point in ROS time, nanoseconds since the UNIX epoch (or since the simulation started).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -83,6 +86,42 @@ pub enum ClockKind {
 pub struct Clock {
     kind: ClockKind,
     sim: Arc<watch::Sender<Time>>,
+    timers: Arc<SimTimers>,
+}
+
+/// Sim-time timers of a clock whose context tracks unfinished work: a timer that the clock
+/// has made due counts as work until its callback has run.
+#[derive(Debug, Default)]
+struct SimTimers {
+    activity: Option<Arc<Activity>>,
+    due: Mutex<Vec<Weak<TimerDue>>>,
+}
+
+#[derive(Debug)]
+struct TimerDue {
+    next: AtomicI64,
+    marked: AtomicBool,
+    activity: Arc<Activity>,
+}
+
+impl TimerDue {
+    fn mark_if_due(&self, now: Time) {
+        if self.next.load(Ordering::Acquire) <= now.nanos && !self.marked.swap(true, Ordering::AcqRel) {
+            self.activity.add(1);
+        }
+    }
+
+    fn unmark(&self) {
+        if self.marked.swap(false, Ordering::AcqRel) {
+            self.activity.add(-1);
+        }
+    }
+}
+
+impl Drop for TimerDue {
+    fn drop(&mut self) {
+        self.unmark();
+    }
 }
 
 impl Clock {
@@ -91,6 +130,7 @@ impl Clock {
         Self {
             kind: ClockKind::System,
             sim: Arc::new(watch::Sender::new(Time::ZERO)),
+            timers: Arc::default(),
         }
     }
 
@@ -99,6 +139,7 @@ impl Clock {
         Self {
             kind: ClockKind::Steady,
             sim: Arc::new(watch::Sender::new(Time::ZERO)),
+            timers: Arc::default(),
         }
     }
 
@@ -108,7 +149,33 @@ impl Clock {
         Self {
             kind: ClockKind::Sim,
             sim: Arc::new(watch::Sender::new(Time::ZERO)),
+            timers: Arc::default(),
         }
+    }
+
+    /// A simulation clock whose due timers count as unfinished work of a context.
+    pub(crate) fn sim_tracked(activity: Arc<Activity>) -> Self {
+        Self {
+            timers: Arc::new(SimTimers {
+                activity: Some(activity),
+                due: Mutex::default(),
+            }),
+            ..Self::sim()
+        }
+    }
+
+    /// Registers a timer for due tracking (sim clocks of tracked contexts only).
+    fn track_timer(&self, next: Time) -> Option<Arc<TimerDue>> {
+        let activity = self.timers.activity.clone()?;
+        let due = Arc::new(TimerDue {
+            next: AtomicI64::new(next.nanos),
+            marked: AtomicBool::new(false),
+            activity,
+        });
+        let mut list = self.timers.due.lock().unwrap_or_else(|e| e.into_inner());
+        list.retain(|w| w.strong_count() > 0);
+        list.push(Arc::downgrade(&due));
+        Some(due)
     }
 
     /// System or simulation time.
@@ -132,7 +199,7 @@ impl Clock {
     /// Sets simulation time. Time never runs backwards here: an older value (a reordered or
     /// replayed `/clock` sample) is ignored.
     pub fn set_sim_time(&self, t: Time) {
-        self.sim.send_if_modified(|cur| {
+        let moved = self.sim.send_if_modified(|cur| {
             if t > *cur {
                 *cur = t;
                 true
@@ -140,6 +207,12 @@ impl Clock {
                 false
             }
         });
+        if moved && self.timers.activity.is_some() {
+            let list = self.timers.due.lock().unwrap_or_else(|e| e.into_inner());
+            for due in list.iter().filter_map(Weak::upgrade) {
+                due.mark_if_due(t);
+            }
+        }
     }
 
     /// Waits until the clock reads at least `t`.
@@ -223,6 +296,7 @@ impl Timer {
         let period_ns = i64::try_from(period.as_nanos()).unwrap_or(i64::MAX).max(1);
         // The grid starts now, not whenever the task first runs.
         let mut next = clock.now().add(period);
+        let due = clock.track_timer(next);
         let task = tokio::spawn(async move {
             loop {
                 clock.sleep_until(next).await;
@@ -234,6 +308,12 @@ impl Timer {
                 let behind = actual.nanos - next.nanos;
                 // Skip the periods the clock jumped over, staying on the grid.
                 next = Time::from_nanos(next.nanos + period_ns * (1 + behind / period_ns));
+                if let Some(due) = &due {
+                    due.next.store(next.nanos, Ordering::Release);
+                    due.unmark();
+                    // The clock may have moved on while the callback ran.
+                    due.mark_if_due(clock.now());
+                }
             }
         });
         Self { task }
