@@ -1,5 +1,6 @@
 //! The `embody` command.
 
+mod bag_cmd;
 mod common;
 mod interface;
 mod node_cmd;
@@ -40,6 +41,9 @@ enum Command {
     /// Services: list, call.
     #[command(subcommand)]
     Service(service_cmd::ServiceCommand),
+    /// Record, play and inspect rosbag2 bags.
+    #[command(subcommand)]
+    Bag(bag_cmd::BagCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -69,6 +73,7 @@ fn main() -> std::process::ExitCode {
                     Command::Node(c) => node_cmd::run(c).await,
                     Command::Service(c) => service_cmd::run(c).await,
                     Command::Param(c) => param_cmd::run(c).await,
+                    Command::Bag(c) => bag_cmd::run(c).await,
                     Command::Interface(_) => Ok(()),
                 }
             }),

@@ -28,11 +28,11 @@ use embody::msgs::rosgraph_msgs::msg::Clock as ClockMsg;
 use embody::qos::{History, QosProfile};
 use embody::{Context, Node, NodeOptions, Publisher, RawPublisher, RawSubscription, Time};
 
+use crate::BagError;
 use crate::decode::Decoder;
 use crate::metadata::playback_qos;
 use crate::reader::{Bag, Connection};
 use crate::writer::{BagWriter, WriterOptions};
-use crate::BagError;
 
 /// Which part of a bag is fed in.
 #[derive(Debug, Clone)]
@@ -93,7 +93,9 @@ impl Replay {
         let node = ctx
             .create_node_with(
                 "bag_replay",
-                NodeOptions::default().parameter_services(false).rosout(false),
+                NodeOptions::default()
+                    .parameter_services(false)
+                    .rosout(false),
             )
             .await
             .map_err(|e| harness_error(format!("cannot create the harness node: {e}")))?;
@@ -111,8 +113,11 @@ impl Replay {
 
     /// Collects what is published on `topic` (a type compiled into embody).
     pub async fn collect(&mut self, topic: &str, type_name: &str) -> Result<(), BagError> {
-        let info = embody_msgs::find(type_name)
-            .ok_or_else(|| harness_error(format!("{topic}: type {type_name} is not compiled into embody")))?;
+        let info = embody_msgs::find(type_name).ok_or_else(|| {
+            harness_error(format!(
+                "{topic}: type {type_name} is not compiled into embody"
+            ))
+        })?;
         let qos = QosProfile::default().history(History::KeepAll);
         let sub = self
             .node
@@ -141,7 +146,12 @@ impl Replay {
         }
     }
 
-    async fn settle(&self, time: u64, timeout: Duration, out: &mut Vec<Output>) -> Result<(), BagError> {
+    async fn settle(
+        &self,
+        time: u64,
+        timeout: Duration,
+        out: &mut Vec<Output>,
+    ) -> Result<(), BagError> {
         let mut step = Vec::new();
         let collected = &self.collected;
         self.ctx
@@ -197,10 +207,9 @@ impl Replay {
                 .map_err(|e| harness_error(format!("publishing /clock failed: {e}")))?;
             self.settle(m.log_time, opts.idle_timeout, &mut out).await?;
             let publisher = &inputs[&m.connection];
-            publisher
-                .publish(m.data)
-                .await
-                .map_err(|e| harness_error(format!("publishing on {} failed: {e}", publisher.topic())))?;
+            publisher.publish(m.data).await.map_err(|e| {
+                harness_error(format!("publishing on {} failed: {e}", publisher.topic()))
+            })?;
             self.settle(m.log_time, opts.idle_timeout, &mut out).await?;
             fed += 1;
         }
@@ -216,7 +225,12 @@ impl Replay {
             conn.type_hash.clone()
         };
         self.node
-            .create_raw_publisher(&conn.topic, &conn.type_name, &hash, playback_qos(&conn.offered_qos_profiles))
+            .create_raw_publisher(
+                &conn.topic,
+                &conn.type_name,
+                &hash,
+                playback_qos(&conn.offered_qos_profiles),
+            )
             .await
             .map_err(|e| harness_error(format!("cannot publish {}: {e}", conn.topic)))
     }
@@ -240,7 +254,9 @@ pub fn write_bag(outputs: &[Output], dir: impl AsRef<Path>) -> Result<(), BagErr
             None => {
                 let id = w
                     .add_known_topic(&o.topic, &o.type_name, vec![QosProfile::default()])
-                    .ok_or_else(|| harness_error(format!("{}: unknown type {}", o.topic, o.type_name)))?;
+                    .ok_or_else(|| {
+                        harness_error(format!("{}: unknown type {}", o.topic, o.type_name))
+                    })?;
                 ids.insert((o.topic.clone(), o.type_name.clone()), id);
                 id
             }
@@ -281,13 +297,22 @@ pub fn diff(expected: &[Output], actual: &[Output]) -> Option<String> {
     }
     let (ce, ca) = (count(expected), count(actual));
     let topics: BTreeSet<&str> = ce.keys().chain(ca.keys()).copied().collect();
-    let _ = writeln!(o, "outputs differ: {} expected, {} actual", expected.len(), actual.len());
+    let _ = writeln!(
+        o,
+        "outputs differ: {} expected, {} actual",
+        expected.len(),
+        actual.len()
+    );
     for t in topics {
-        let (e, a) = (ce.get(t).copied().unwrap_or(0), ca.get(t).copied().unwrap_or(0));
+        let (e, a) = (
+            ce.get(t).copied().unwrap_or(0),
+            ca.get(t).copied().unwrap_or(0),
+        );
         let mark = if e == a { " " } else { "!" };
         let _ = writeln!(o, " {mark} {t}: {e} expected, {a} actual");
     }
-    let Some(i) = (0..expected.len().max(actual.len())).find(|&i| expected.get(i) != actual.get(i)) else {
+    let Some(i) = (0..expected.len().max(actual.len())).find(|&i| expected.get(i) != actual.get(i))
+    else {
         return Some(o);
     };
     let _ = writeln!(o, "first difference at output #{i}:");

@@ -10,6 +10,7 @@ pub mod metadata;
 pub mod play;
 pub mod reader;
 pub mod record;
+pub mod repair;
 mod sqlite;
 pub mod writer;
 

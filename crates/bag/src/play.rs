@@ -8,9 +8,9 @@ use embody::msgs::rosgraph_msgs::msg::Clock as ClockMsg;
 use embody::qos::QosProfile;
 use embody::{Node, Publisher, RawPublisher, Time};
 
+use crate::BagError;
 use crate::metadata::playback_qos;
 use crate::reader::Bag;
-use crate::BagError;
 
 /// How a bag is played.
 #[derive(Debug, Clone)]
@@ -106,7 +106,10 @@ pub async fn play(
     mut progress: impl FnMut(&PlayReport, u64),
 ) -> Result<PlayReport, BagError> {
     if !(opts.rate > 0.0 && opts.rate.is_finite()) {
-        return Err(BagError::NotABag(format!("--rate must be > 0, not {}", opts.rate)));
+        return Err(BagError::NotABag(format!(
+            "--rate must be > 0, not {}",
+            opts.rate
+        )));
     }
     let mut selected = bag.select(&opts.topics);
     if opts.clock_hz.is_some() {
@@ -116,17 +119,30 @@ pub async fn play(
     let mut outputs: BTreeMap<usize, Output> = BTreeMap::new();
     for &c in &selected {
         let conn = &bag.connections[c];
-        let topic = opts.remap.get(&conn.topic).cloned().unwrap_or_else(|| conn.topic.clone());
+        let topic = opts
+            .remap
+            .get(&conn.topic)
+            .cloned()
+            .unwrap_or_else(|| conn.topic.clone());
         let hash = if conn.type_hash.is_empty() {
             // Humble bags carry no hashes; use embody's when it compiles the type.
-            embody_msgs::find(&conn.type_name).map(|t| t.hash.to_owned()).unwrap_or_default()
+            embody_msgs::find(&conn.type_name)
+                .map(|t| t.hash.to_owned())
+                .unwrap_or_default()
         } else {
             conn.type_hash.clone()
         };
         let publisher = node
-            .create_raw_publisher(&topic, &conn.type_name, &hash, playback_qos(&conn.offered_qos_profiles))
+            .create_raw_publisher(
+                &topic,
+                &conn.type_name,
+                &hash,
+                playback_qos(&conn.offered_qos_profiles),
+            )
             .await
-            .map_err(|e| BagError::NotABag(format!("cannot publish {topic} ({}): {e}", conn.type_name)))?;
+            .map_err(|e| {
+                BagError::NotABag(format!("cannot publish {topic} ({}): {e}", conn.type_name))
+            })?;
         outputs.insert(c, Output { publisher });
     }
     let clock: Option<Publisher<ClockMsg>> = match opts.clock_hz {
@@ -139,16 +155,29 @@ pub async fn play(
     };
     if let Some(timeout) = opts.wait_for_subscribers {
         for o in outputs.values() {
-            if o.publisher.wait_for_remote_subscriber(timeout).await.is_err() {
-                tracing::warn!("{}: no subscriber after {timeout:?}; playing anyway", o.publisher.topic());
+            if o.publisher
+                .wait_for_remote_subscriber(timeout)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "{}: no subscriber after {timeout:?}; playing anyway",
+                    o.publisher.topic()
+                );
             }
         }
     }
 
     let bag_start = bag.metadata.starting_time;
     let first = bag_start.saturating_add(opts.start_offset.as_nanos() as u64);
-    let total: u64 = selected.iter().map(|&c| bag.connections[c].message_count).sum();
-    let clock_period = opts.clock_hz.filter(|hz| *hz > 0.0).map(|hz| Duration::from_secs_f64(1.0 / hz));
+    let total: u64 = selected
+        .iter()
+        .map(|&c| bag.connections[c].message_count)
+        .sum();
+    let clock_period = opts
+        .clock_hz
+        .filter(|hz| *hz > 0.0)
+        .map(|hz| Duration::from_secs_f64(1.0 / hz));
     let mut report = PlayReport::default();
     loop {
         pacer.restart();
@@ -171,7 +200,12 @@ pub async fn play(
                 // Periodic /clock between messages, as the rosbag2 player does.
                 while next_clock < offset {
                     pacer.wait(next_clock).await;
-                    publish_clock(clock.as_ref(), first + next_clock.as_nanos() as u64, &mut report).await;
+                    publish_clock(
+                        clock.as_ref(),
+                        first + next_clock.as_nanos() as u64,
+                        &mut report,
+                    )
+                    .await;
                     next_clock += period;
                 }
             }

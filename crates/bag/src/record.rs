@@ -13,9 +13,9 @@ use embody::wire::{EntityKind, ros_type_name};
 use embody::{Node, RawSubscription};
 use tokio::task::JoinHandle;
 
+use crate::BagError;
 use crate::metadata::{BagMetadata, TopicMetadata};
 use crate::writer::{BagWriter, TopicId, WriterOptions};
-use crate::BagError;
 
 /// What to record.
 #[derive(Debug, Clone, Default)]
@@ -97,7 +97,9 @@ pub struct Recorder {
 /// The QoS a recorder requests given what the publishers offer (rosbag2's rule: reliable and
 /// transient local only when every publisher is), keeping everything it receives.
 pub fn request_qos(offered: &[QosProfile]) -> QosProfile {
-    let all_reliable = offered.iter().all(|q| q.reliability == Reliability::Reliable);
+    let all_reliable = offered
+        .iter()
+        .all(|q| q.reliability == Reliability::Reliable);
     let all_durable = !offered.is_empty()
         && offered
             .iter()
@@ -239,7 +241,9 @@ async fn discover(
                 continue;
             }
             for publisher in graph.endpoints(&topic, EntityKind::Publisher) {
-                let Some(info) = &publisher.topic else { continue };
+                let Some(info) = &publisher.topic else {
+                    continue;
+                };
                 let Some(type_name) = ros_type_name(&info.dds_type) else {
                     continue;
                 };
@@ -268,19 +272,18 @@ async fn discover(
                     });
                 let index = recording.len();
                 let sub = match node
-                    .create_raw_subscription(&topic, &type_name, &info.type_hash, request_qos(&offered))
+                    .create_raw_subscription(
+                        &topic,
+                        &type_name,
+                        &info.type_hash,
+                        request_qos(&offered),
+                    )
                     .await
                 {
                     Ok(s) => s,
                     Err(e) => {
                         tracing::warn!("cannot record {topic} ({type_name}): {e}");
-                        recording.insert(
-                            key,
-                            Recording {
-                                index,
-                                offered,
-                            },
-                        );
+                        recording.insert(key, Recording { index, offered });
                         continue;
                     }
                 };
@@ -310,17 +313,13 @@ async fn discover(
                     schema,
                 });
                 progress.topics.fetch_add(1, Ordering::Relaxed);
-                subscriptions
-                    .lock()
-                    .await
-                    .push(tokio::spawn(forward(sub, index, tx.clone(), progress.clone())));
-                recording.insert(
-                    key,
-                    Recording {
-                        index,
-                        offered,
-                    },
-                );
+                subscriptions.lock().await.push(tokio::spawn(forward(
+                    sub,
+                    index,
+                    tx.clone(),
+                    progress.clone(),
+                )));
+                recording.insert(key, Recording { index, offered });
             }
         }
         // Wake on graph changes, and poll as a fallback like rosbag2 (100 ms).
@@ -328,12 +327,19 @@ async fn discover(
     }
 }
 
-async fn forward(sub: RawSubscription, index: usize, tx: mpsc::Sender<Item>, progress: Arc<RecordProgress>) {
+async fn forward(
+    sub: RawSubscription,
+    index: usize,
+    tx: mpsc::Sender<Item>,
+    progress: Arc<RecordProgress>,
+) {
     let mut dropped_before = 0;
     while let Some(m) = sub.recv().await {
         let dropped = sub.stats().dropped;
         if dropped > dropped_before {
-            progress.lost.fetch_add(dropped - dropped_before, Ordering::Relaxed);
+            progress
+                .lost
+                .fetch_add(dropped - dropped_before, Ordering::Relaxed);
             dropped_before = dropped;
         }
         progress.messages.fetch_add(1, Ordering::Relaxed);
