@@ -350,6 +350,13 @@ impl Bag {
                 if c.type_hash.is_empty() {
                     c.type_hash = t.topic.type_description_hash.clone();
                 }
+            } else {
+                // Recorded but never received a message: no channel in the storage.
+                self.connection_for(&t.topic.name, &t.topic.type_name, |c| {
+                    c.serialization_format = t.topic.serialization_format.clone();
+                    c.offered_qos_profiles = t.topic.offered_qos_profiles.clone();
+                    c.type_hash = t.topic.type_description_hash.clone();
+                });
             }
         }
     }

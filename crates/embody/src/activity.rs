@@ -77,7 +77,10 @@ mod tests {
         assert_eq!(a.pending(), 0);
         worker.await.unwrap();
         a.add(1);
-        let err = a.wait_idle(Duration::from_millis(1), || {}).await.unwrap_err();
+        let err = a
+            .wait_idle(Duration::from_millis(1), || {})
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::Timeout(_)));
         // `drain` finishing the work counts.
         let c = a.clone();

@@ -174,6 +174,18 @@ impl WirePublisher {
         .map_err(Error::zenoh)
     }
 
+    /// [`WirePublisher::put`] without awaiting (zenoh resolves the put in place).
+    pub(crate) fn put_now(&self, payload: impl Into<zenoh::bytes::ZBytes>, att: Attachment) -> Result<()> {
+        use zenoh::Wait as _;
+        let payload = payload.into();
+        let att = att.to_bytes().to_vec();
+        match &self.zpub {
+            ZPublisher::Plain(p) => p.put(payload).attachment(att).wait(),
+            ZPublisher::Advanced(p) => p.put(payload).attachment(att).wait(),
+        }
+        .map_err(Error::zenoh)
+    }
+
     /// Waits for a matching remote subscriber (see [`Publisher::wait_for_remote_subscriber`]).
     pub(crate) async fn wait_matched(&self, timeout: Duration) -> Result<()> {
         let mut rx = self.matched.subscribe();
@@ -236,7 +248,24 @@ impl<T: Message> Publisher<T> {
     /// Publishes a message: handed as `Arc` to same-process subscriptions, serialized once
     /// for subscribers elsewhere (and not at all when there are none).
     pub async fn publish(&self, msg: impl Into<Arc<T>>) -> Result<()> {
-        let msg = msg.into();
+        match self.deliver(msg.into())? {
+            Some((payload, attachment)) => self.wire.put(payload, attachment).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Publishes without awaiting, for synchronous code such as timer and subscription
+    /// callbacks (as rclcpp's `publish`). Same delivery as [`Publisher::publish`].
+    pub fn publish_now(&self, msg: impl Into<Arc<T>>) -> Result<()> {
+        match self.deliver(msg.into())? {
+            Some((payload, attachment)) => self.wire.put_now(payload, attachment),
+            None => Ok(()),
+        }
+    }
+
+    /// Hands `msg` to same-process subscriptions and returns what zenoh must carry, if any
+    /// remote subscriber exists.
+    fn deliver(&self, msg: Arc<T>) -> Result<Option<(zenoh::bytes::ZBytes, Attachment)>> {
         self.local
             .publish(&msg, self.latched.as_deref().map(|c| (c, self.depth)));
         let remote = self.wire.has_remote_subscribers();
@@ -266,10 +295,10 @@ impl<T: Message> Publisher<T> {
                     }
                     w.finish()
                 };
-                self.wire.put(payload, attachment).await?;
+                return Ok(Some((payload, attachment)));
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// The fully qualified topic name.

@@ -184,7 +184,11 @@ mod tests {
         assert_eq!(q.try_pop(), Some(2));
         assert_eq!(a.pending(), 1);
         assert_eq!(q.try_pop(), None);
-        assert_eq!(a.pending(), 0, "coming back empty-handed finishes the last item");
+        assert_eq!(
+            a.pending(),
+            0,
+            "coming back empty-handed finishes the last item"
+        );
         q.push(3);
         q.push(4);
         assert_eq!(q.try_pop(), Some(3));

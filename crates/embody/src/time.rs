@@ -106,7 +106,9 @@ struct TimerDue {
 
 impl TimerDue {
     fn mark_if_due(&self, now: Time) {
-        if self.next.load(Ordering::Acquire) <= now.nanos && !self.marked.swap(true, Ordering::AcqRel) {
+        if self.next.load(Ordering::Acquire) <= now.nanos
+            && !self.marked.swap(true, Ordering::AcqRel)
+        {
             self.activity.add(1);
         }
     }
