@@ -23,7 +23,9 @@ async fn router() -> (Router, String) {
 }
 
 async fn node(ep: &str, name: &str, sim: bool) -> (Context, Node) {
-    let ctx = Context::with_options(ContextOptions::router(ep)).await.unwrap();
+    let ctx = Context::with_options(ContextOptions::router(ep))
+        .await
+        .unwrap();
     let node = ctx
         .create_node_with(name, NodeOptions::default().use_sim_time(sim))
         .await
@@ -100,7 +102,9 @@ async fn run(ep: &str, args: &[&str]) -> String {
 async fn wait_for_messages(dir: &Path, n: u64) {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let have = Bag::open(dir).map(|b| b.metadata.message_count).unwrap_or(0);
+        let have = Bag::open(dir)
+            .map(|b| b.metadata.message_count)
+            .unwrap_or(0);
         if have >= n {
             return;
         }
@@ -134,11 +138,19 @@ async fn record_then_play_between_processes() {
         .create_publisher::<StringMsg>("/bag_test", keep_all())
         .await
         .unwrap();
-    let recorder = Proc::spawn(embody(&ep, &["bag", "record", "/bag_test", "-o", dir.to_str().unwrap()]));
+    let recorder = Proc::spawn(embody(
+        &ep,
+        &["bag", "record", "/bag_test", "-o", dir.to_str().unwrap()],
+    ));
     publisher.wait_for_remote_subscriber(WAIT).await.unwrap();
     const N: usize = 500;
     for i in 0..N {
-        publisher.publish(StringMsg { data: format!("m{i}") }).await.unwrap();
+        publisher
+            .publish(StringMsg {
+                data: format!("m{i}"),
+            })
+            .await
+            .unwrap();
     }
     wait_for_messages(&dir, N as u64).await;
     recorder.signal(libc::SIGINT);
@@ -147,10 +159,18 @@ async fn record_then_play_between_processes() {
     assert!(err.contains(&format!("recorded {N} messages")), "{err}");
 
     let bag = Bag::open(&dir).unwrap();
-    assert!(bag.has_metadata_file && !bag.is_unfinished(), "{:?}", bag.warnings);
+    assert!(
+        bag.has_metadata_file && !bag.is_unfinished(),
+        "{:?}",
+        bag.warnings
+    );
     let expected: Vec<String> = (0..N).map(|i| format!("m{i}")).collect();
     assert_eq!(strings(&bag, "/bag_test"), expected);
-    let conn = &bag.connections[bag.select(&["/bag_test".into()]).into_iter().next().unwrap()];
+    let conn = &bag.connections[bag
+        .select(&["/bag_test".into()])
+        .into_iter()
+        .next()
+        .unwrap()];
     assert_eq!(conn.type_hash, StringMsg::TYPE_HASH);
     assert_eq!(conn.offered_qos_profiles, vec![keep_all()]);
 
@@ -177,7 +197,10 @@ async fn record_then_play_between_processes() {
     let _ = out;
     let mut got = Vec::new();
     while got.len() < N {
-        let m = tokio::time::timeout(WAIT, sub.recv()).await.expect("replayed message").unwrap();
+        let m = tokio::time::timeout(WAIT, sub.recv())
+            .await
+            .expect("replayed message")
+            .unwrap();
         got.push(m.data.clone());
     }
     assert_eq!(got, expected);
@@ -193,18 +216,29 @@ async fn a_recorder_killed_with_sigkill_leaves_a_readable_bag_that_reindex_repai
         .create_publisher::<StringMsg>("/bulk", keep_all())
         .await
         .unwrap();
-    let recorder = Proc::spawn(embody(&ep, &["bag", "record", "/bulk", "-o", dir.to_str().unwrap()]));
+    let recorder = Proc::spawn(embody(
+        &ep,
+        &["bag", "record", "/bulk", "-o", dir.to_str().unwrap()],
+    ));
     publisher.wait_for_remote_subscriber(WAIT).await.unwrap();
     // 3000 × 1 KiB: several 768 KiB chunks close while recording.
     let pad = "x".repeat(1024);
     for i in 0..3000 {
-        publisher.publish(StringMsg { data: format!("{i:05}{pad}") }).await.unwrap();
+        publisher
+            .publish(StringMsg {
+                data: format!("{i:05}{pad}"),
+            })
+            .await
+            .unwrap();
     }
     wait_for_messages(&dir, 1500).await;
     recorder.signal(libc::SIGKILL);
     let (ok, _, _) = recorder.wait().await;
     assert!(!ok, "SIGKILL ends the recorder");
-    assert!(!dir.join("metadata.yaml").exists(), "a killed recorder never wrote metadata.yaml");
+    assert!(
+        !dir.join("metadata.yaml").exists(),
+        "a killed recorder never wrote metadata.yaml"
+    );
 
     let info = run(&ep, &["bag", "info", dir.to_str().unwrap()]).await;
     assert!(info.contains("Status:            unfinished"), "{info}");
@@ -213,7 +247,10 @@ async fn a_recorder_killed_with_sigkill_leaves_a_readable_bag_that_reindex_repai
     assert!(read.len() >= 1500, "only {} messages readable", read.len());
     // What was read is the start of what was sent, in order, nothing invented.
     for (i, line) in read.iter().enumerate() {
-        assert!(line.contains(&format!("\"data\":\"{i:05}x")), "line {i}: {line}");
+        assert!(
+            line.contains(&format!("\"data\":\"{i:05}x")),
+            "line {i}: {line}"
+        );
     }
 
     let out = run(&ep, &["bag", "reindex", dir.to_str().unwrap()]).await;
@@ -221,7 +258,10 @@ async fn a_recorder_killed_with_sigkill_leaves_a_readable_bag_that_reindex_repai
     assert!(out.contains(&format!("{} messages", read.len())), "{out}");
     let info = run(&ep, &["bag", "info", dir.to_str().unwrap()]).await;
     assert!(info.contains("Status:            complete"), "{info}");
-    assert!(info.contains(&format!("Messages:          {}", read.len())), "{info}");
+    assert!(
+        info.contains(&format!("Messages:          {}", read.len())),
+        "{info}"
+    );
     let bag = Bag::open(&dir).unwrap();
     assert!(bag.has_metadata_file && !bag.is_unfinished());
     assert_eq!(strings(&bag, "/bulk").len(), read.len());
@@ -238,7 +278,11 @@ async fn play_with_clock_and_start_offset_drives_sim_time() {
         .unwrap();
     for k in 0..20u64 {
         let t = T0 + k * 100_000_000;
-        let data = StringMsg { data: format!("m{k}") }.to_cdr().unwrap();
+        let data = StringMsg {
+            data: format!("m{k}"),
+        }
+        .to_cdr()
+        .unwrap();
         w.write(topic, t, t, &data).unwrap();
     }
     w.close().unwrap();
@@ -248,12 +292,21 @@ async fn play_with_clock_and_start_offset_drives_sim_time() {
     let clocks = Arc::new(Mutex::new(Vec::new()));
     let c2 = clocks.clone();
     let _clock_sub = node
-        .create_subscription_with::<ClockMsg, _>("/clock", QosProfile::clock(), move |m: Arc<ClockMsg>| {
-            c2.lock().unwrap().push(Time::from_msg(&m.clock).nanos as u64);
-        })
+        .create_subscription_with::<ClockMsg, _>(
+            "/clock",
+            QosProfile::clock(),
+            move |m: Arc<ClockMsg>| {
+                c2.lock()
+                    .unwrap()
+                    .push(Time::from_msg(&m.clock).nanos as u64);
+            },
+        )
         .await
         .unwrap();
-    let sub = node.create_subscription::<StringMsg>("/ticks", keep_all()).await.unwrap();
+    let sub = node
+        .create_subscription::<StringMsg>("/ticks", keep_all())
+        .await
+        .unwrap();
     run(
         &ep,
         &[
@@ -274,7 +327,14 @@ async fn play_with_clock_and_start_offset_drives_sim_time() {
     // Only what was logged from 1.0 s on is played.
     let mut got = Vec::new();
     while got.len() < 10 {
-        got.push(tokio::time::timeout(WAIT, sub.recv()).await.expect("tick").unwrap().data.clone());
+        got.push(
+            tokio::time::timeout(WAIT, sub.recv())
+                .await
+                .expect("tick")
+                .unwrap()
+                .data
+                .clone(),
+        );
     }
     assert_eq!(got, (10..20).map(|k| format!("m{k}")).collect::<Vec<_>>());
     assert!(sub.try_recv().is_none());
@@ -295,9 +355,25 @@ async fn recording_1khz_small_and_30hz_4mb_messages_loses_nothing() {
     let (_r, ep) = router().await;
     let (_ctx, node) = node(&ep, "sensors", false).await;
     let dir = temp_dir("load");
-    let small = node.create_publisher::<StringMsg>("/fast", keep_all()).await.unwrap();
-    let big = node.create_publisher::<PointCloud2>("/cloud", keep_all()).await.unwrap();
-    let recorder = Proc::spawn(embody(&ep, &["bag", "record", "/fast", "/cloud", "-o", dir.to_str().unwrap()]));
+    let small = node
+        .create_publisher::<StringMsg>("/fast", keep_all())
+        .await
+        .unwrap();
+    let big = node
+        .create_publisher::<PointCloud2>("/cloud", keep_all())
+        .await
+        .unwrap();
+    let recorder = Proc::spawn(embody(
+        &ep,
+        &[
+            "bag",
+            "record",
+            "/fast",
+            "/cloud",
+            "-o",
+            dir.to_str().unwrap(),
+        ],
+    ));
     small.wait_for_remote_subscriber(WAIT).await.unwrap();
     big.wait_for_remote_subscriber(WAIT).await.unwrap();
     // One second of load: 1000 small messages at 1 kHz, 30 clouds of 4 MiB at 30 Hz.
@@ -305,19 +381,26 @@ async fn recording_1khz_small_and_30hz_4mb_messages_loses_nothing() {
         let mut tick = tokio::time::interval(Duration::from_millis(1));
         for i in 0..1000 {
             tick.tick().await;
-            small.publish(StringMsg { data: format!("s{i}") }).await.unwrap();
+            small
+                .publish(StringMsg {
+                    data: format!("s{i}"),
+                })
+                .await
+                .unwrap();
         }
     };
     let clouds = async {
         let mut tick = tokio::time::interval(Duration::from_micros(33_333));
         for i in 0..30u8 {
             tick.tick().await;
-            let mut c = PointCloud2::default();
-            c.height = 1;
-            c.width = 262_144;
-            c.point_step = 16;
-            c.row_step = 16 * 262_144;
-            c.data = vec![i; 4 << 20].into();
+            let c = PointCloud2 {
+                height: 1,
+                width: 262_144,
+                point_step: 16,
+                row_step: 16 * 262_144,
+                data: vec![i; 4 << 20].into(),
+                ..PointCloud2::default()
+            };
             big.publish(c).await.unwrap();
         }
     };
@@ -328,7 +411,12 @@ async fn recording_1khz_small_and_30hz_4mb_messages_loses_nothing() {
     assert!(ok, "{err}");
     assert!(err.contains("(0 lost in queues)"), "{err}");
     let bag = Bag::open(&dir).unwrap();
-    let count = |t: &str| bag.connections.iter().find(|c| c.topic == t).map(|c| c.message_count);
+    let count = |t: &str| {
+        bag.connections
+            .iter()
+            .find(|c| c.topic == t)
+            .map(|c| c.message_count)
+    };
     assert_eq!((count("/fast"), count("/cloud")), (Some(1000), Some(30)));
     assert_eq!(
         strings(&bag, "/fast"),

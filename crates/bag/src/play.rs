@@ -247,3 +247,24 @@ pub fn played_topics(bag: &Bag, opts: &PlayOptions) -> BTreeSet<String> {
         .filter(|t| !(opts.clock_hz.is_some() && t == "/clock"))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn wall_pacer_scales_bag_time_by_the_rate() {
+        for (rate, offset_ms, expected_ms) in [(1.0, 500, 500), (2.0, 500, 250), (0.5, 500, 1000)] {
+            let mut p = WallPacer::new(rate);
+            p.restart();
+            let start = tokio::time::Instant::now();
+            p.wait(Duration::from_millis(offset_ms)).await;
+            // Paused tokio time advances exactly to the deadline.
+            assert_eq!(
+                start.elapsed(),
+                Duration::from_millis(expected_ms),
+                "rate {rate}"
+            );
+        }
+    }
+}

@@ -69,7 +69,7 @@ pub struct BagMessage {
 
 enum Storage {
     Mcap(Box<McapFile>, BTreeMap<u16, usize>),
-    Sqlite(SqliteFile, BTreeMap<i64, usize>),
+    Sqlite(Box<SqliteFile>, BTreeMap<i64, usize>),
 }
 
 struct StorageFile {
@@ -243,7 +243,7 @@ impl Bag {
                         });
                         map.insert(t.id, id);
                     }
-                    Storage::Sqlite(db, map)
+                    Storage::Sqlite(Box::new(db), map)
                 }
             };
             bag.files.push(StorageFile { path: p, storage });
@@ -457,7 +457,7 @@ impl Bag {
     pub fn select(&self, topics: &[String]) -> BTreeSet<usize> {
         self.connections
             .iter()
-            .filter(|c| topics.is_empty() || topics.iter().any(|t| *t == c.topic))
+            .filter(|c| topics.is_empty() || topics.contains(&c.topic))
             .map(|c| c.id)
             .collect()
     }

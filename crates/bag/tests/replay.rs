@@ -27,19 +27,25 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 fn write_input_bag(dir: &std::path::Path) {
     let mut w = BagWriter::create(dir, WriterOptions::default()).unwrap();
     let imu = w
-        .add_known_topic("/imu", "sensor_msgs/msg/Imu", vec![QosProfile::sensor_data()])
+        .add_known_topic(
+            "/imu",
+            "sensor_msgs/msg/Imu",
+            vec![QosProfile::sensor_data()],
+        )
         .unwrap();
     for k in 0..100u64 {
         let t = T0 + k * IMU_PERIOD;
-        let mut m = Imu::default();
-        m.header = Header {
-            stamp: Time::from_nanos(t as i64).to_msg(),
-            frame_id: "imu".into(),
-        };
-        m.linear_acceleration = Vector3 {
-            x: 0.5 + 0.01 * k as f64,
-            y: 0.0,
-            z: 9.81,
+        let m = Imu {
+            header: Header {
+                stamp: Time::from_nanos(t as i64).to_msg(),
+                frame_id: "imu".into(),
+            },
+            linear_acceleration: Vector3 {
+                x: 0.5 + 0.01 * k as f64,
+                y: 0.0,
+                z: 9.81,
+            },
+            ..Imu::default()
         };
         w.write(imu, t, t, &m.to_cdr().unwrap()).unwrap();
     }
@@ -91,7 +97,11 @@ async fn start_integrator(ctx: &Context) -> Integrator {
                     stamp: n.now().to_msg(),
                     frame_id: "base_link".into(),
                 },
-                vector: Vector3 { x: v, y: 0.0, z: 0.0 },
+                vector: Vector3 {
+                    x: v,
+                    y: 0.0,
+                    z: 0.0,
+                },
             };
             velocity.publish(out).await.unwrap();
         }
@@ -116,7 +126,9 @@ async fn start_integrator(ctx: &Context) -> Integrator {
 /// One full replay in a fresh router, context and node.
 async fn replay_once(bag: &Bag) -> Vec<Output> {
     let endpoint = format!("tcp/127.0.0.1:{}", embody_testkit::free_loopback_port());
-    let _router = Router::start(std::slice::from_ref(&endpoint)).await.unwrap();
+    let _router = Router::start(std::slice::from_ref(&endpoint))
+        .await
+        .unwrap();
     let ctx = Context::with_options(ContextOptions::router(&endpoint))
         .await
         .unwrap();
@@ -126,7 +138,10 @@ async fn replay_once(bag: &Bag) -> Vec<Output> {
         .collect("/velocity", "geometry_msgs/msg/Vector3Stamped")
         .await
         .unwrap();
-    replay.collect("/status", "std_msgs/msg/String").await.unwrap();
+    replay
+        .collect("/status", "std_msgs/msg/String")
+        .await
+        .unwrap();
     replay.run(bag, &ReplayOptions::default()).await.unwrap()
 }
 
@@ -138,7 +153,12 @@ async fn replay_is_lock_step_deterministic_and_drives_sim_time_timers() {
 
     let first = replay_once(&bag).await;
     let second = replay_once(&bag).await;
-    assert_eq!(first, second, "{}", harness::diff(&first, &second).unwrap_or_default());
+    assert_eq!(
+        first,
+        second,
+        "{}",
+        harness::diff(&first, &second).unwrap_or_default()
+    );
 
     // One velocity per IMU sample, published at that sample's sim time and stamped with it.
     let velocities: Vec<&Output> = first.iter().filter(|o| o.topic == "/velocity").collect();
@@ -152,7 +172,11 @@ async fn replay_is_lock_step_deterministic_and_drives_sim_time_timers() {
         if k > 0 {
             v += (0.5 + 0.01 * k as f64) * 0.01;
         }
-        assert!((m.vector.x - v).abs() < 1e-12, "sample {k}: {} vs {v}", m.vector.x);
+        assert!(
+            (m.vector.x - v).abs() < 1e-12,
+            "sample {k}: {} vs {v}",
+            m.vector.x
+        );
     }
     // The 10 Hz timer fires once when the clock jumps to the bag's start, then on its grid
     // up to the last sample (0.99 s): 10 reports, each after that step's sample was handled.
@@ -192,10 +216,20 @@ async fn golden_bags_round_trip_and_differences_read_as_a_diff() {
     let err = harness::assert_matches_golden(&changed, &golden)
         .unwrap_err()
         .to_string();
-    assert!(err.contains(&format!("first difference at output #{i}")), "{err}");
+    assert!(
+        err.contains(&format!("first difference at output #{i}")),
+        "{err}"
+    );
     assert!(err.contains("vector:"), "{err}");
     assert!(err.contains("EMBODY_UPDATE_GOLDEN=1"), "{err}");
-    assert!(err.contains(&format!("{} expected, {} actual", outputs.len(), changed.len())), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{} expected, {} actual",
+            outputs.len(),
+            changed.len()
+        )),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&golden);
 }

@@ -175,7 +175,11 @@ impl WirePublisher {
     }
 
     /// [`WirePublisher::put`] without awaiting (zenoh resolves the put in place).
-    pub(crate) fn put_now(&self, payload: impl Into<zenoh::bytes::ZBytes>, att: Attachment) -> Result<()> {
+    pub(crate) fn put_now(
+        &self,
+        payload: impl Into<zenoh::bytes::ZBytes>,
+        att: Attachment,
+    ) -> Result<()> {
         use zenoh::Wait as _;
         let payload = payload.into();
         let att = att.to_bytes().to_vec();
