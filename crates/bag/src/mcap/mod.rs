@@ -69,7 +69,7 @@ pub enum McapError {
     #[error("unsupported chunk compression `{0}`")]
     UnknownCompression(String),
     /// A chunk does not decompress, or not to its declared size.
-    #[error("chunk at offset {offset} does not decompress: {reason}")]
+    #[error("chunk at offset {offset} is corrupt (does not decompress: {reason})")]
     Decompress {
         /// File offset of the chunk.
         offset: u64,

@@ -149,12 +149,16 @@ impl McapFile {
         let data = self.data.clone();
         let mut chunks = Vec::new();
         let mut metadata_at = Vec::new();
+        let mut has_statistics = false;
         for rec in RecordIter::new(&data, start, end) {
             let rec = rec?;
             match rec.opcode {
                 op::SCHEMA => self.add_schema(Schema::decode(&rec.body)?),
                 op::CHANNEL => self.add_channel(Channel::decode(&rec.body)?),
-                op::STATISTICS => self.statistics = Statistics::decode(&rec.body)?,
+                op::STATISTICS => {
+                    self.statistics = Statistics::decode(&rec.body)?;
+                    has_statistics = true;
+                }
                 op::CHUNK_INDEX => chunks.push(ChunkIndex::decode(&rec.body)?),
                 op::METADATA_INDEX => {
                     let mut d = Dec::new(&rec.body, "metadata index");
@@ -173,11 +177,15 @@ impl McapFile {
                 self.metadata.push(Metadata::decode(&rec.body)?);
             }
         }
-        if chunks.is_empty() && self.statistics.message_count > 0 {
-            // Messages outside chunks: only a scan finds them.
+        if chunks.is_empty() || !has_statistics {
+            // Without chunk indexes (messages outside chunks, or chunks the summary does not
+            // list) only a scan finds the messages; without statistics only a scan counts
+            // them. The scan finds the metadata records again.
+            self.metadata.clear();
             self.scan_for_summary();
             self.state = FileState::Complete;
-        } else {
+        }
+        if !chunks.is_empty() {
             chunks.sort_by_key(|c| (c.message_start_time, c.chunk_start_offset));
             self.chunk_indexes = Some(chunks);
         }
