@@ -39,7 +39,11 @@ fn a_type_embody_does_not_compile_decodes_through_the_bags_schema() {
 
     let dir = temp_dir("custom");
     let mut w = BagWriter::create(&dir, WriterOptions::default()).unwrap();
-    let t = w.add_topic(custom_topic("/status", "my_robot_msgs/msg/Status"), "ros2msg", SCHEMA);
+    let t = w.add_topic(
+        custom_topic("/status", "my_robot_msgs/msg/Status"),
+        "ros2msg",
+        SCHEMA,
+    );
     w.write(t, 5, 5, &cdr).unwrap();
     w.close().unwrap();
 
@@ -66,7 +70,10 @@ fn unknown_types_without_a_definition_name_the_topic_and_type() {
         .decode(&bag.connections[m.connection], &m.data)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("/mystery") && err.contains("other_msgs/msg/Thing"), "{err}");
+    assert!(
+        err.contains("/mystery") && err.contains("other_msgs/msg/Thing"),
+        "{err}"
+    );
     assert!(err.contains("no definition"), "{err}");
     // A payload that does not fit its schema is reported the same way.
     let err = Decoder::new()
@@ -121,6 +128,36 @@ fn a_file_missing_from_a_split_bag_is_named_and_the_rest_is_read() {
 
     // A bag that does not exist at all is an error naming it.
     let err = Bag::open(dir.join("nope")).err().unwrap().to_string();
-    assert!(err.contains("nope") && err.contains("no such file"), "{err}");
+    assert!(
+        err.contains("nope") && err.contains("no such file"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_split_file_killed_before_its_first_write_counts_as_unfinished_not_corrupt() {
+    use embody_bag::mcap::{FileState, McapFile};
+    let empty = McapFile::from_bytes(bytes::Bytes::new()).unwrap();
+    assert_eq!(empty.state, FileState::Unfinished { valid_bytes: 0 });
+    assert_eq!(empty.messages(None).count(), 0);
+
+    let dir = temp_dir("killed-split");
+    let mut w = BagWriter::create(&dir, WriterOptions::default()).unwrap();
+    let t = w
+        .add_known_topic("/chatter", "std_msgs/msg/String", vec![Default::default()])
+        .unwrap();
+    for i in 0..10u64 {
+        w.write(t, i, i, &[0, 1, 0, 0, 1, 0, 0, 0, 0]).unwrap();
+    }
+    let meta = w.close().unwrap();
+    // What a recorder killed right after splitting leaves: no metadata.yaml, an empty file.
+    std::fs::remove_file(dir.join("metadata.yaml")).unwrap();
+    let next = meta.files[0].path.replace("_0.mcap", "_1.mcap");
+    std::fs::write(dir.join(&next), b"").unwrap();
+    let bag = Bag::open(&dir).unwrap();
+    assert!(bag.is_unfinished());
+    assert_eq!(bag.file_paths().len(), 2);
+    assert_eq!(bag.messages(None).count(), 10);
     let _ = std::fs::remove_dir_all(&dir);
 }

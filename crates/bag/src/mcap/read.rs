@@ -67,6 +67,10 @@ impl McapFile {
 
     /// Opens an MCAP file held in memory.
     pub fn from_bytes(data: Bytes) -> Result<Self, McapError> {
+        if data.len() < MAGIC.len() && MAGIC.starts_with(&data) {
+            // A writer killed before its first bytes reached the disk (a fresh split file).
+            return Ok(Self::empty_unfinished(data));
+        }
         if data.len() < MAGIC.len() || &data[..MAGIC.len()] != MAGIC {
             return Err(McapError::BadMagic);
         }
@@ -106,6 +110,21 @@ impl McapFile {
             }
         }
         Ok(file)
+    }
+
+    fn empty_unfinished(data: Bytes) -> Self {
+        Self {
+            data,
+            profile: String::new(),
+            library: String::new(),
+            schemas: BTreeMap::new(),
+            channels: BTreeMap::new(),
+            statistics: Statistics::default(),
+            metadata: Vec::new(),
+            state: FileState::Unfinished { valid_bytes: 0 },
+            damage: Vec::new(),
+            chunk_indexes: None,
+        }
     }
 
     /// The file's bytes.

@@ -189,7 +189,7 @@ impl<W: Write> McapWriter<W> {
         if self.chunk.records.is_empty() {
             return Ok(());
         }
-        let chunk = std::mem::take(&mut self.chunk);
+        let mut chunk = std::mem::take(&mut self.chunk);
         let uncompressed_size = chunk.records.len() as u64;
         let crc = crc32fast::hash(&chunk.records);
         let compressed: std::borrow::Cow<'_, [u8]> = match self.opts.compression {
@@ -223,7 +223,9 @@ impl<W: Write> McapWriter<W> {
 
         buf.clear();
         let mut message_index_offsets = BTreeMap::new();
-        for (ch, entries) in &chunk.index {
+        for (ch, entries) in &mut chunk.index {
+            // Readers may binary-search an index; out-of-order writes must not break that.
+            entries.sort_by_key(|(t, _)| *t);
             message_index_offsets.insert(*ch, self.pos + buf.len() as u64);
             let mut e = Enc(buf);
             let at = e.begin_record(op::MESSAGE_INDEX);
