@@ -5,6 +5,7 @@ use std::sync::Arc;
 use embody_msgs::{Message, Service};
 use zenoh::liveliness::LivelinessToken;
 
+use crate::args::RosArgs;
 use crate::context::Context;
 use crate::error::Result;
 use crate::logging::{Level, Logger};
@@ -36,6 +37,10 @@ pub struct NodeOptions {
     /// Default of the `use_sim_time` parameter (`--ros-args -p use_sim_time:=...` and
     /// parameter files still override it).
     pub use_sim_time: Option<bool>,
+    /// This node's own `--ros-args` (remaps, parameters, log level), used instead of the
+    /// context's, as rclcpp's `NodeOptions::arguments` with global arguments off: how several
+    /// composed nodes in one process each get their own remapping.
+    pub arguments: Option<RosArgs>,
 }
 
 impl NodeOptions {
@@ -59,6 +64,14 @@ impl NodeOptions {
         self
     }
 
+    /// Returns the options with this node's own command-line arguments (`--ros-args ...`),
+    /// replacing the context's for this node.
+    pub fn arguments(mut self, args: &[String]) -> Result<Self> {
+        let (_, ros) = RosArgs::split(args)?;
+        self.arguments = Some(ros);
+        Ok(self)
+    }
+
     /// Returns the options with simulation time switched on or off.
     pub fn use_sim_time(mut self, on: bool) -> Self {
         self.use_sim_time = Some(on);
@@ -71,6 +84,8 @@ pub(crate) struct NodeInner {
     pub(crate) name: String,
     pub(crate) namespace: String,
     pub(crate) nid: u64,
+    /// The `--ros-args` that apply to this node (its own, or the context's).
+    args: Arc<RosArgs>,
     clock: Clock,
     parameters: Arc<Parameters>,
     logger: std::sync::OnceLock<Logger>,
@@ -88,7 +103,13 @@ pub struct Node {
 impl Node {
     pub(crate) async fn new(ctx: Context, name: &str, options: NodeOptions) -> Result<Self> {
         let ns = normalize_namespace(options.namespace.as_deref().unwrap_or("/"));
-        let (name, namespace) = remap_node(&ctx.inner.args.remaps, name, &ns);
+        let args = Arc::new(
+            options
+                .arguments
+                .clone()
+                .unwrap_or_else(|| ctx.inner.args.clone()),
+        );
+        let (name, namespace) = remap_node(&args.remaps, name, &ns);
         validate_node_name(&name)?;
         validate_namespace(&namespace)?;
         let nid = ctx.next_id();
@@ -104,7 +125,7 @@ impl Node {
             topic: None,
         };
         let token = ctx.declare_token(&entity).await?;
-        let parameters = Parameters::from_args(&ctx.inner.args, &node_fq_name(&namespace, &name))?;
+        let parameters = Parameters::from_args(&args, &node_fq_name(&namespace, &name))?;
         let sim = match parameters.declare(
             "use_sim_time",
             options.use_sim_time.unwrap_or(false),
@@ -124,6 +145,7 @@ impl Node {
                 name,
                 namespace,
                 nid,
+                args,
                 clock: clock.clone(),
                 parameters: Arc::new(parameters),
                 logger: std::sync::OnceLock::new(),
@@ -154,7 +176,7 @@ impl Node {
         } else {
             None
         };
-        let level = match &node.inner.ctx.inner.args.log_level {
+        let level = match &node.inner.args.log_level {
             Some(l) => Level::parse(l).ok_or_else(|| {
                 crate::Error::Args(format!(
                     "unknown --log-level `{l}` (debug, info, warn, error, fatal)"
@@ -247,7 +269,7 @@ impl Node {
     pub fn resolve_name(&self, name: &str) -> Result<String> {
         let expanded = expand(name, &self.inner.namespace, &self.inner.name)?;
         Ok(remap_name(
-            &self.inner.ctx.inner.args.remaps,
+            &self.inner.args.remaps,
             &expanded,
             &self.inner.namespace,
             &self.inner.name,
