@@ -36,6 +36,8 @@ struct State<T> {
     closed: bool,
     /// The consumer holds an item it has not finished with.
     held: bool,
+    /// Still reporting to the activity counter (until closed).
+    tracking: bool,
 }
 
 impl<T> Queue<T> {
@@ -47,6 +49,7 @@ impl<T> Queue<T> {
                 dropped: 0,
                 closed: false,
                 held: false,
+                tracking: true,
             }),
             notify: Notify::new(),
             depth,
@@ -70,15 +73,13 @@ impl<T> Queue<T> {
 
     /// Takes the front item; coming back for another means the previous one is finished.
     fn take(&self, s: &mut State<T>) -> Option<T> {
-        let mut done = 0;
-        if s.held {
-            s.held = false;
-            done -= 1;
-        }
+        let finished = std::mem::take(&mut s.held);
         let item = s.items.pop_front();
-        s.held = item.is_some();
         // The item moves from the queue to the consumer: still unfinished work.
-        self.track(done);
+        s.held = item.is_some();
+        if finished && s.tracking {
+            self.track(-1);
+        }
         item
     }
 
@@ -140,12 +141,10 @@ impl<T> Queue<T> {
     pub(crate) fn close(&self) {
         {
             let mut s = self.lock();
-            if !s.closed {
-                // Work nobody will do any more is not pending.
-                let unfinished = s.items.len() as i64 + i64::from(s.held);
-                s.items.clear();
-                s.held = false;
-                self.track(-unfinished);
+            if s.tracking {
+                // Whatever the consumer still drains after closing is not waited for.
+                s.tracking = false;
+                self.track(-(s.items.len() as i64 + i64::from(s.held)));
             }
             s.closed = true;
         }
