@@ -13,7 +13,7 @@ use embody_bag::play::{PlayOptions, WallPacer};
 use embody_bag::record::{RecordOptions, Recorder};
 use embody_bag::{Bag, WriterOptions};
 
-use crate::common::{absolute, cli_node, seconds};
+use crate::common::{absolute, cli_node, seconds, stop_requested};
 
 /// Bag commands.
 #[derive(Subcommand)]
@@ -193,18 +193,8 @@ pub async fn run(cmd: BagCommand) -> Result<()> {
     }
 }
 
-/// Waits for Ctrl-C or SIGTERM (how launch supervisors stop a recorder).
-async fn stop_signal() -> Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r?,
-        _ = term.recv() => {}
-    }
-    Ok(())
-}
-
 fn default_output() -> PathBuf {
-    let (y, mo, d, h, mi, s) = civil(embody::wire::now_ns() / 1_000_000_000);
+    let (y, mo, d, h, mi, s) = embody::time::utc_date_time(embody::wire::now_ns() / 1_000_000_000);
     PathBuf::from(format!(
         "rosbag2_{y:04}_{mo:02}_{d:02}-{h:02}_{mi:02}_{s:02}"
     ))
@@ -241,7 +231,7 @@ async fn record(a: RecordArgs) -> Result<()> {
     let sleep_for = stop_after.unwrap_or(Duration::MAX);
     let stopped = async {
         tokio::select! {
-            r = stop_signal() => r,
+            r = stop_requested() => r,
             _ = tokio::time::sleep(sleep_for) => Ok(()),
         }
     };
@@ -312,7 +302,7 @@ async fn play(a: PlayArgs) -> Result<()> {
     });
     let report = tokio::select! {
         r = playing => r?,
-        r = stop_signal() => { r?; eprintln!("\nstopped"); return Ok(()); }
+        r = stop_requested() => { r?; eprintln!("\nstopped"); return Ok(()); }
     };
     if tty {
         eprintln!();
@@ -334,29 +324,6 @@ fn human_size(bytes: u64) -> String {
     }
 }
 
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (
-        y,
-        m,
-        d,
-        (rem / 3600) as u32,
-        (rem % 3600 / 60) as u32,
-        (rem % 60) as u32,
-    )
-}
-
 /// `Nov 28 2018 18:02:18.600000000 (1543456938.600000000)` in UTC.
 fn stamp(ns: u64) -> String {
     const MONTHS: [&str; 12] = [
@@ -364,7 +331,7 @@ fn stamp(ns: u64) -> String {
     ];
     let secs = (ns / 1_000_000_000) as i64;
     let frac = ns % 1_000_000_000;
-    let (y, mo, d, h, mi, s) = civil(secs);
+    let (y, mo, d, h, mi, s) = embody::time::utc_date_time(secs);
     format!(
         "{} {d:>2} {y} {h:02}:{mi:02}:{s:02}.{frac:09} ({secs}.{frac:09})",
         MONTHS[(mo - 1) as usize]

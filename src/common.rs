@@ -113,3 +113,14 @@ pub fn seconds(value: f64, flag: &str) -> Result<Duration> {
     Duration::try_from_secs_f64(value)
         .map_err(|_| anyhow!("{flag} {value} is not a number of seconds"))
 }
+
+/// Resolves when the process is asked to stop (Ctrl-C / SIGINT, or SIGTERM as launch
+/// supervisors send).
+pub async fn stop_requested() -> Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}

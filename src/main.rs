@@ -3,6 +3,7 @@
 mod bag_cmd;
 mod common;
 mod interface;
+mod launch_cmd;
 mod node_cmd;
 mod param_cmd;
 mod router_cmd;
@@ -41,6 +42,11 @@ enum Command {
     /// Services: list, call.
     #[command(subcommand)]
     Service(service_cmd::ServiceCommand),
+    /// Start a robot from a ROS 2 launch file (XML or YAML).
+    Launch(launch_cmd::LaunchArgs),
+    /// Run several node executables in one process (launch's container for composable nodes).
+    #[command(hide = true)]
+    Compose(run_cmd::ComposeArgs),
     /// Record, play and inspect rosbag2 bags.
     #[command(subcommand)]
     Bag(bag_cmd::BagCommand),
@@ -74,6 +80,8 @@ fn main() -> std::process::ExitCode {
                     Command::Service(c) => service_cmd::run(c).await,
                     Command::Param(c) => param_cmd::run(c).await,
                     Command::Bag(c) => bag_cmd::run(c).await,
+                    Command::Launch(a) => launch_cmd::run(a).await,
+                    Command::Compose(a) => run_cmd::compose(a).await,
                     Command::Interface(_) => Ok(()),
                 }
             }),

@@ -1,59 +1,157 @@
 //! `embody run EXECUTABLE [--ros-args ...]`: start one of the node executables built into the
-//! `embody` command, the way `ros2 run` starts a package's executable.
+//! `embody` command, the way `ros2 run` starts a package's executable; and `embody compose`,
+//! which runs several of them in one process (the container launch uses for composable nodes).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use clap::Args;
-use embody::{Context, QosProfile};
+use embody::{Context, NodeOptions, QosProfile};
 use embody_msgs::std_msgs::msg::String as RosString;
+
+use crate::common::stop_requested;
 
 /// Options of `embody run`. The nodes log like rclcpp (stderr; stdout with
 /// `RCUTILS_LOGGING_USE_STDOUT=1`) and on `/rosout`.
 #[derive(Args)]
 pub struct RunArgs {
-    /// The executable: `talker` or `listener` (ROS 2's demo_nodes_cpp pair on `chatter`).
-    executable: String,
+    /// The executable (see `embody run --list`).
+    #[arg(required_unless_present = "list")]
+    executable: Option<String>,
+    /// List the executables and what they do.
+    #[arg(long)]
+    list: bool,
     /// Arguments for the node, e.g. `--ros-args -r chatter:=/other -r __ns:=/robot1`.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
 }
 
-/// The executables `embody run` knows.
-pub const EXECUTABLES: &[&str] = &["listener", "talker"];
+/// Options of `embody compose` (used by `embody launch` for composable nodes).
+#[derive(Args)]
+pub struct ComposeArgs {
+    /// `--node EXEC [ARGS...] --end-node`, repeated.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    nodes: Vec<String>,
+}
 
-/// Runs the executable until Ctrl-C.
+type NodeFuture = Pin<Box<dyn Future<Output = Result<()>> + Send>>;
+
+/// A node executable of the `embody` command.
+pub struct Executable {
+    /// Name, as in `embody run NAME` and `exec:` in launch files.
+    pub name: &'static str,
+    /// One line on what it does.
+    pub about: &'static str,
+    /// Runs the node in `ctx` with `options` until it ends.
+    pub main: fn(Context, NodeOptions) -> NodeFuture,
+}
+
+/// The executables `embody run` and launch files (`pkg: embody`) know.
+pub const EXECUTABLES: &[Executable] = &[
+    Executable {
+        name: "listener",
+        about: "logs every std_msgs/String it hears on `chatter` (ROS 2's demo_nodes_cpp listener)",
+        main: |ctx, opts| Box::pin(listener(ctx, opts)),
+    },
+    Executable {
+        name: "talker",
+        about: "publishes `Hello World: N` on `chatter` once a second (ROS 2's demo_nodes_cpp talker)",
+        main: |ctx, opts| Box::pin(talker(ctx, opts)),
+    },
+];
+
+/// Names of the executables.
+pub fn executable_names() -> Vec<String> {
+    EXECUTABLES.iter().map(|e| e.name.to_owned()).collect()
+}
+
+fn find(name: &str) -> Result<&'static Executable> {
+    EXECUTABLES
+        .iter()
+        .find(|e| e.name == name)
+        .with_context(|| {
+            format!(
+                "no executable `{name}` (available: {})",
+                executable_names().join(", ")
+            )
+        })
+}
+
+/// Runs the executable until Ctrl-C or SIGTERM.
 pub async fn run(args: RunArgs) -> Result<()> {
-    if !EXECUTABLES.contains(&args.executable.as_str()) {
-        bail!(
-            "no executable `{}` (available: {})",
-            args.executable,
-            EXECUTABLES.join(", ")
-        );
+    if args.list {
+        for e in EXECUTABLES {
+            println!("{:<10} {}", e.name, e.about);
+        }
+        return Ok(());
     }
+    let name = args.executable.unwrap_or_default();
+    let exe = find(&name)?;
     // `--ros-args` in the node's own arguments (remapping, namespace) apply to its context.
-    let mut argv = vec![format!("embody run {}", args.executable)];
+    let mut argv = vec![format!("embody run {name}")];
     argv.extend(args.args);
     let ctx = Context::with_options(embody::ContextOptions {
         args: Some(argv),
         ..Default::default()
     })
     .await?;
-    let work = async {
-        match args.executable.as_str() {
-            "talker" => talker(&ctx).await,
-            _ => listener(&ctx).await,
-        }
-    };
     tokio::select! {
-        r = work => r,
-        _ = tokio::signal::ctrl_c() => Ok(()),
+        r = (exe.main)(ctx, NodeOptions::default()) => r,
+        r = stop_requested() => r,
+    }
+}
+
+/// Splits `--node EXEC ARGS... --end-node ...` into (executable, its arguments).
+fn parse_compose(words: &[String]) -> Result<Vec<(&'static Executable, Vec<String>)>> {
+    let mut nodes = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        if words[i] != "--node" {
+            bail!("expected `--node EXEC ...`, found `{}`", words[i]);
+        }
+        let exe = find(words.get(i + 1).context("`--node` needs an executable")?)?;
+        i += 2;
+        let mut args = vec![format!("embody run {}", exe.name)];
+        while i < words.len() && words[i] != "--end-node" {
+            args.push(words[i].clone());
+            i += 1;
+        }
+        i += 1;
+        nodes.push((exe, args));
+    }
+    if nodes.is_empty() {
+        bail!("nothing to compose: give `--node EXEC [ARGS...] --end-node` at least once");
+    }
+    Ok(nodes)
+}
+
+/// Runs several executables in one process and one context, each with its own arguments, so
+/// they exchange messages intra-process (an `Arc`, no serialization).
+pub async fn compose(args: ComposeArgs) -> Result<()> {
+    let nodes = parse_compose(&args.nodes)?;
+    let ctx = Context::with_options(embody::ContextOptions {
+        args: Some(Vec::new()),
+        ..Default::default()
+    })
+    .await?;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (exe, argv) in nodes {
+        let opts = NodeOptions::default()
+            .arguments(&argv)
+            .with_context(|| format!("arguments of {}", exe.name))?;
+        tasks.spawn((exe.main)(ctx.clone(), opts));
+    }
+    tokio::select! {
+        Some(r) = tasks.join_next() => r?,
+        r = stop_requested() => r,
     }
 }
 
 /// Publishes `Hello World: N` on `chatter` once a second (QoS keep last 7, as demo_nodes_cpp).
-async fn talker(ctx: &Context) -> Result<()> {
-    let node = ctx.create_node("talker").await?;
+async fn talker(ctx: Context, opts: NodeOptions) -> Result<()> {
+    let node = ctx.create_node_with("talker", opts).await?;
     let publisher = node
         .create_publisher::<RosString>("chatter", QosProfile::keep_last(7))
         .await?;
@@ -68,8 +166,8 @@ async fn talker(ctx: &Context) -> Result<()> {
 }
 
 /// Logs every `std_msgs/String` it hears on `chatter`.
-async fn listener(ctx: &Context) -> Result<()> {
-    let node = ctx.create_node("listener").await?;
+async fn listener(ctx: Context, opts: NodeOptions) -> Result<()> {
+    let node = ctx.create_node_with("listener", opts).await?;
     let sub = node
         .create_subscription::<RosString>("chatter", QosProfile::keep_last(10))
         .await?;
@@ -77,4 +175,27 @@ async fn listener(ctx: &Context) -> Result<()> {
         node.logger().info(&format!("I heard: [{}]", m.data));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compose_arguments_split_per_node() {
+        let w = |s: &str| s.split(' ').map(str::to_owned).collect::<Vec<_>>();
+        let nodes = parse_compose(&w(
+            "--node talker --ros-args -r __ns:=/a --end-node --node listener --end-node",
+        ))
+        .unwrap();
+        assert_eq!(nodes.len(), 2);
+        assert_eq!(nodes[0].0.name, "talker");
+        assert_eq!(nodes[0].1, w("embody run talker --ros-args -r __ns:=/a"));
+        assert_eq!(nodes[1].1, w("embody run listener"));
+        let err = parse_compose(&w("--node nope --end-node"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("available: listener, talker"), "{err}");
+        assert!(parse_compose(&[]).is_err());
+    }
 }

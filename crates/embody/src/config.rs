@@ -108,7 +108,35 @@ pub fn router_config(listen: &[String]) -> Result<zenoh::Config> {
     if !listen.is_empty() {
         insert(&mut config, "listen/endpoints", &json_list(listen))?;
     }
+    drop_self_connections(&mut config)?;
     Ok(config)
+}
+
+/// Removes connect endpoints the router itself listens on: a peer setting such as
+/// `ZENOH_CONFIG_OVERRIDE=connect/endpoints=[...]` shared with the router would otherwise
+/// make it dial itself forever (zenoh refuses with CONNECTION_TO_SELF every second).
+fn drop_self_connections(config: &mut zenoh::Config) -> Result<()> {
+    let list = |key: &str| -> Vec<String> {
+        config
+            .get_json(key)
+            .map(|j| {
+                // A JSON list of endpoint strings; endpoints hold no quotes.
+                j.split('"').skip(1).step_by(2).map(str::to_owned).collect()
+            })
+            .unwrap_or_default()
+    };
+    let norm = |e: &str| e.replace("localhost", "127.0.0.1");
+    let listen: Vec<String> = list("listen/endpoints").iter().map(|e| norm(e)).collect();
+    let connect = list("connect/endpoints");
+    let kept: Vec<String> = connect
+        .iter()
+        .filter(|e| !listen.contains(&norm(e)))
+        .cloned()
+        .collect();
+    if kept.len() != connect.len() {
+        insert(config, "connect/endpoints", &json_list(&kept))?;
+    }
+    Ok(())
 }
 
 /// The ROS domain id from `ROS_DOMAIN_ID` (0 when unset).

@@ -69,6 +69,30 @@ impl Time {
     }
 }
 
+/// UTC calendar date and time of `secs` since the UNIX epoch: (year, month, day, hour,
+/// minute, second), proleptic Gregorian (H. Hinnant's days-to-civil algorithm).
+pub fn utc_date_time(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        y,
+        m,
+        d,
+        (rem / 3600) as u32,
+        (rem % 3600 / 60) as u32,
+        (rem % 60) as u32,
+    )
+}
+
 /// Which time a clock tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClockKind {
@@ -331,6 +355,14 @@ impl Drop for Timer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_dates_match_known_days() {
+        assert_eq!(utc_date_time(0), (1970, 1, 1, 0, 0, 0));
+        assert_eq!(utc_date_time(1_543_456_938), (2018, 11, 29, 2, 2, 18));
+        assert_eq!(utc_date_time(951_782_400), (2000, 2, 29, 0, 0, 0));
+        assert_eq!(utc_date_time(-1), (1969, 12, 31, 23, 59, 59));
+    }
 
     #[test]
     fn message_conversion_round_trips() {
