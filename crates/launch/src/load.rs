@@ -275,7 +275,7 @@ impl<'a> Loader<'a> {
                 LaunchError::at(
                     &e.file,
                     pos,
-                    format!("`{}` in {}=\"{text}\": {err}", e.tag, attr.name),
+                    format!("`{}` in {}=\"{text}\": {}", e.tag, attr.name, err.message),
                 )
             })
     }
@@ -331,7 +331,7 @@ impl<'a> Loader<'a> {
         };
         parse_bool(&v).map(Some).map_err(|err| {
             let pos = e.attr(name).map_or(e.pos, |a| a.pos);
-            LaunchError::at(&e.file, pos, format!("`{name}` of <{}>: {err}", e.tag))
+            LaunchError::at(&e.file, pos, format!("`{name}` of <{}>: {}", e.tag, err.message))
         })
     }
 
