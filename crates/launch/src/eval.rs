@@ -43,6 +43,12 @@ const MAX_STR_LEN: usize = 16 << 20;
 
 const OVERFLOW: &str = "integer overflow: the result does not fit in 64 bits";
 
+/// Most tokens an expression may have (bounds the recursion when evaluating).
+const MAX_TOKENS: usize = 1000;
+
+/// Deepest nesting of parentheses, unary operators and conditionals.
+const MAX_DEPTH: usize = 16;
+
 // ---------------------------------------------------------------------------------------------
 // Values
 
@@ -596,11 +602,17 @@ enum Kind {
     Neg(Box<Node>),
     Pos(Box<Node>),
     Not(Box<Node>),
-    Bin(BinOp, Box<Node>, Box<Node>),
+    /// `**` (right-associative, so nested).
+    Pow(Box<Node>, Box<Node>),
+    /// A left-associative chain `first op1 x1 op2 x2 ...` of `+ -` or `* / // %`, each op with
+    /// its column; kept flat so that evaluating long chains does not recurse.
+    Arith(Box<Node>, Vec<(BinOp, usize, Node)>),
     /// `first op1 x1 op2 x2 ...`, each op with its column.
     Cmp(Box<Node>, Vec<(CmpOp, usize, Node)>),
-    And(Box<Node>, Box<Node>),
-    Or(Box<Node>, Box<Node>),
+    /// `a and b and ...`, flat.
+    And(Vec<Node>),
+    /// `a or b or ...`, flat.
+    Or(Vec<Node>),
     IfElse(Box<Node>, Box<Node>, Box<Node>),
     Call(String, Vec<Node>),
     Method(Box<Node>, String, Vec<Node>),
@@ -622,7 +634,17 @@ fn parse(src: &str) -> Result<Node> {
     if tokens.len() == 1 {
         return err(0, "empty expression");
     }
-    let mut p = Parser { tokens, pos: 0 };
+    if tokens.len() > MAX_TOKENS {
+        return err(
+            tokens[MAX_TOKENS].col,
+            format!("expression too long (more than {MAX_TOKENS} tokens)"),
+        );
+    }
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
     let node = p.expr_list()?;
     let t = p.peek();
     match t.tok {
@@ -652,9 +674,21 @@ fn describe(tok: &Tok) -> String {
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    depth: usize,
 }
 
 impl Parser {
+    /// Runs a recursive rule, refusing to nest deeper than [`MAX_DEPTH`].
+    fn nested(&mut self, rule: fn(&mut Self) -> Result<Node>) -> Result<Node> {
+        if self.depth >= MAX_DEPTH {
+            return err(self.peek().col, "expression nested too deeply");
+        }
+        self.depth += 1;
+        let r = rule(self);
+        self.depth -= 1;
+        r
+    }
+
     fn peek(&self) -> Token {
         self.tokens[self.pos].clone()
     }
@@ -720,6 +754,10 @@ impl Parser {
 
     /// `disjunction ['if' disjunction 'else' expr]`
     fn expr(&mut self) -> Result<Node> {
+        self.nested(Self::expr_inner)
+    }
+
+    fn expr_inner(&mut self) -> Result<Node> {
         if self.is_kw("lambda") {
             return err(self.peek().col, "lambda is not supported");
         }
@@ -748,35 +786,43 @@ impl Parser {
     }
 
     fn disjunction(&mut self) -> Result<Node> {
-        let mut left = self.conjunction()?;
-        while self.is_kw("or") {
-            let col = self.bump().col;
-            let right = self.conjunction()?;
-            left = Node {
-                col,
-                kind: Kind::Or(Box::new(left), Box::new(right)),
-            };
+        let first = self.conjunction()?;
+        if !self.is_kw("or") {
+            return Ok(first);
         }
-        Ok(left)
+        let col = first.col;
+        let mut items = vec![first];
+        while self.is_kw("or") {
+            self.bump();
+            items.push(self.conjunction()?);
+        }
+        Ok(Node {
+            col,
+            kind: Kind::Or(items),
+        })
     }
 
     fn conjunction(&mut self) -> Result<Node> {
-        let mut left = self.inversion()?;
-        while self.is_kw("and") {
-            let col = self.bump().col;
-            let right = self.inversion()?;
-            left = Node {
-                col,
-                kind: Kind::And(Box::new(left), Box::new(right)),
-            };
+        let first = self.inversion()?;
+        if !self.is_kw("and") {
+            return Ok(first);
         }
-        Ok(left)
+        let col = first.col;
+        let mut items = vec![first];
+        while self.is_kw("and") {
+            self.bump();
+            items.push(self.inversion()?);
+        }
+        Ok(Node {
+            col,
+            kind: Kind::And(items),
+        })
     }
 
     fn inversion(&mut self) -> Result<Node> {
         if self.is_kw("not") {
             let col = self.bump().col;
-            let operand = self.inversion()?;
+            let operand = self.nested(Self::inversion)?;
             return Ok(Node {
                 col,
                 kind: Kind::Not(Box::new(operand)),
@@ -833,18 +879,19 @@ impl Parser {
         ops: &[(&str, BinOp)],
         next: fn(&mut Self) -> Result<Node>,
     ) -> Result<Node> {
-        let mut left = next(self)?;
-        loop {
-            let Some((_, op)) = ops.iter().find(|(s, _)| self.is_op(s)) else {
-                return Ok(left);
-            };
+        let first = next(self)?;
+        let mut rest = Vec::new();
+        while let Some((_, op)) = ops.iter().find(|(s, _)| self.is_op(s)) {
             let col = self.bump().col;
-            let right = next(self)?;
-            left = Node {
-                col,
-                kind: Kind::Bin(*op, Box::new(left), Box::new(right)),
-            };
+            rest.push((*op, col, next(self)?));
         }
+        if rest.is_empty() {
+            return Ok(first);
+        }
+        Ok(Node {
+            col: first.col,
+            kind: Kind::Arith(Box::new(first), rest),
+        })
     }
 
     fn sum(&mut self) -> Result<Node> {
@@ -866,7 +913,7 @@ impl Parser {
     fn factor(&mut self) -> Result<Node> {
         if self.is_op("-") || self.is_op("+") {
             let t = self.bump();
-            let operand = self.factor()?;
+            let operand = self.nested(Self::factor)?;
             let kind = if t.tok == Tok::Op("-") {
                 Kind::Neg(Box::new(operand))
             } else {
@@ -884,10 +931,10 @@ impl Parser {
         }
         let col = self.bump().col;
         // Right-associative, and the exponent may carry a unary sign: `2 ** -1`.
-        let exp = self.factor()?;
+        let exp = self.nested(Self::factor)?;
         Ok(Node {
             col,
-            kind: Kind::Bin(BinOp::Pow, Box::new(base), Box::new(exp)),
+            kind: Kind::Pow(Box::new(base), Box::new(exp)),
         })
     }
 
@@ -1081,13 +1128,17 @@ fn eval(node: &Node) -> Result<Value> {
             }
         }
         Kind::Not(x) => Ok(Value::Bool(!eval(x)?.truthy())),
-        Kind::And(a, b) => {
-            let a = eval(a)?;
-            if a.truthy() { eval(b) } else { Ok(a) }
-        }
-        Kind::Or(a, b) => {
-            let a = eval(a)?;
-            if a.truthy() { Ok(a) } else { eval(b) }
+        Kind::And(items) | Kind::Or(items) => {
+            // Python returns the first operand that decides, else the last.
+            let stop_when = matches!(node.kind, Kind::Or(_));
+            let mut last = Value::None;
+            for item in items {
+                last = eval(item)?;
+                if last.truthy() == stop_when {
+                    break;
+                }
+            }
+            Ok(last)
         }
         Kind::IfElse(body, cond, orelse) => {
             if eval(cond)?.truthy() {
@@ -1096,7 +1147,14 @@ fn eval(node: &Node) -> Result<Value> {
                 eval(orelse)
             }
         }
-        Kind::Bin(op, a, b) => binary(*op, &eval(a)?, &eval(b)?, col),
+        Kind::Pow(a, b) => binary(BinOp::Pow, &eval(a)?, &eval(b)?, col),
+        Kind::Arith(first, rest) => {
+            let mut acc = eval(first)?;
+            for (op, op_col, right) in rest {
+                acc = binary(*op, &acc, &eval(right)?, *op_col)?;
+            }
+            Ok(acc)
+        }
         Kind::Cmp(first, rest) => {
             let mut left = eval(first)?;
             for (op, op_col, right) in rest {
@@ -1225,10 +1283,11 @@ fn str_concat_error(op: BinOp, a: &Value, b: &Value, col: usize) -> EvalError {
     }
 }
 
-fn repeat(items_len: usize, unit_len: usize, n: i64, col: usize) -> Result<usize> {
+/// Checks that repeating something of `unit_len` bytes or items `n` times stays reasonable.
+fn repeat(unit_len: usize, n: i64, col: usize) -> Result<()> {
     let n = usize::try_from(n.max(0)).unwrap_or(usize::MAX);
     match unit_len.checked_mul(n) {
-        Some(total) if total <= MAX_STR_LEN => Ok(items_len.saturating_mul(n)),
+        Some(total) if total <= MAX_STR_LEN => Ok(()),
         _ => err(col, "repetition result too large"),
     }
 }
@@ -1247,7 +1306,7 @@ fn binary(op: BinOp, a: &Value, b: &Value, col: usize) -> Result<Value> {
         }
         (BinOp::Mul, Value::Str(s), n) | (BinOp::Mul, n, Value::Str(s)) if n.int().is_some() => {
             let n = n.int().unwrap_or(0);
-            repeat(s.len(), s.len(), n, col)?;
+            repeat(s.len(), n, col)?;
             Ok(Value::Str(s.repeat(usize::try_from(n).unwrap_or(0))))
         }
         (BinOp::Mul, Value::List(v) | Value::Tuple(v), n)
@@ -1255,10 +1314,13 @@ fn binary(op: BinOp, a: &Value, b: &Value, col: usize) -> Result<Value> {
             if n.int().is_some() =>
         {
             let n = n.int().unwrap_or(0);
-            repeat(v.len(), v.len(), n, col)?;
-            let items: Vec<Value> = (0..usize::try_from(n).unwrap_or(0))
-                .flat_map(|_| v.iter().cloned())
-                .collect();
+            repeat(v.len(), n, col)?;
+            let n = if v.is_empty() {
+                0
+            } else {
+                usize::try_from(n).unwrap_or(0)
+            };
+            let items: Vec<Value> = (0..n).flat_map(|_| v.iter().cloned()).collect();
             Ok(
                 if matches!(a, Value::List(_)) || matches!(b, Value::List(_)) {
                     Value::List(items)
@@ -2690,6 +2752,50 @@ mod tests {
         );
         // check_syntax does not evaluate.
         assert_eq!(check_syntax("1 / 0"), Ok(()));
+    }
+
+    #[test]
+    fn repetition_limits() {
+        assert_eq!(ok("[] * 1000000000000000000"), "[]");
+        assert_eq!(ok("'' * 1000000000000000000"), "");
+        assert_eq!(
+            fails("[1] * 100000000"),
+            (4, "repetition result too large".into())
+        );
+    }
+
+    #[test]
+    fn nesting_limit() {
+        let deep = format!("{}1{}", "(".repeat(15), ")".repeat(15));
+        assert_eq!(ok(&deep), "1");
+        let too_deep = format!("{}1{}", "(".repeat(16), ")".repeat(16));
+        assert_eq!(
+            fails(&too_deep),
+            (16, "expression nested too deeply".into())
+        );
+        assert_eq!(
+            fails(&"-".repeat(200)),
+            (16, "expression nested too deeply".into())
+        );
+        assert_eq!(
+            fails(&"not ".repeat(100)),
+            (64, "expression nested too deeply".into())
+        );
+        let calls = format!("{}1{}", "abs(".repeat(15), ")".repeat(15));
+        assert_eq!(ok(&calls), "1");
+    }
+
+    #[test]
+    fn long_expressions() {
+        // Long flat chains are fine (they do not nest).
+        assert_eq!(ok(&vec!["True"; 400].join(" and ")), "True");
+        assert_eq!(ok(&format!("{} or 7", vec!["0"; 400].join(" or "))), "7");
+        let long = vec!["1"; 600].join("+");
+        assert_eq!(
+            fails(&long),
+            (1000, "expression too long (more than 1000 tokens)".into())
+        );
+        assert_eq!(ok(&vec!["1"; 500].join("+")), "500");
     }
 
     #[test]

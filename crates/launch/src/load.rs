@@ -331,7 +331,11 @@ impl<'a> Loader<'a> {
         };
         parse_bool(&v).map(Some).map_err(|err| {
             let pos = e.attr(name).map_or(e.pos, |a| a.pos);
-            LaunchError::at(&e.file, pos, format!("`{name}` of <{}>: {}", e.tag, err.message))
+            LaunchError::at(
+                &e.file,
+                pos,
+                format!("`{name}` of <{}>: {}", e.tag, err.message),
+            )
         })
     }
 

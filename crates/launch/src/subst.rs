@@ -124,6 +124,7 @@ impl Template {
         let mut p = Parser {
             chars: text.chars().collect(),
             pos: 0,
+            depth: 0,
         };
         let parts = p.text_until(None)?;
         Ok(Template { parts })
@@ -169,7 +170,12 @@ pub fn parse_bool(value: &str) -> Result<bool, SubstError> {
 struct Parser {
     chars: Vec<char>,
     pos: usize,
+    /// How many substitutions enclose the current position.
+    depth: usize,
 }
+
+/// Deepest nesting of substitutions.
+const MAX_NESTING: usize = 32;
 
 /// Characters a backslash escapes.
 const ESCAPABLE: &[char] = &['$', '\\', '\'', '"', '(', ')'];
@@ -223,6 +229,16 @@ impl Parser {
 
     /// `$(name args...)`, at `$(`.
     fn subst(&mut self) -> Result<Subst, SubstError> {
+        if self.depth >= MAX_NESTING {
+            return fail(self.pos, "substitutions nested too deeply");
+        }
+        self.depth += 1;
+        let r = self.subst_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn subst_inner(&mut self) -> Result<Subst, SubstError> {
         let start = self.pos;
         self.pos += 2;
         let name_start = self.pos;
@@ -952,6 +968,11 @@ mod tests {
         assert_eq!(
             parse_fails("$(var'x')"),
             (5, "expected a space or `)` after `$(var`, found `'`".into())
+        );
+        let deep = format!("{}robot{}", "$(var ".repeat(40), ")".repeat(40));
+        assert_eq!(
+            parse_fails(&deep),
+            (32 * 6, "substitutions nested too deeply".into())
         );
         // Columns are chars, not bytes.
         assert_eq!(

@@ -34,13 +34,13 @@ fn say(msg: &str) {
 /// Runs every process of `plan` until they all end, or `shutdown` resolves, or a process with
 /// `on_exit: shutdown` exits; then stops the rest.
 pub async fn run(plan: &Plan, log_dir: &Path, shutdown: impl Future<Output = ()>) -> Outcome {
-    if plan.processes.iter().any(|p| p.output != Output::Screen) {
-        if let Err(e) = std::fs::create_dir_all(log_dir) {
-            say(&format!(
-                "cannot create log directory {}: {e}",
-                log_dir.display()
-            ));
-        }
+    if plan.processes.iter().any(|p| p.output != Output::Screen)
+        && let Err(e) = std::fs::create_dir_all(log_dir)
+    {
+        say(&format!(
+            "cannot create log directory {}: {e}",
+            log_dir.display()
+        ));
     }
     say(&format!(
         "all log files can be found below {}",

@@ -206,11 +206,8 @@ impl MarkedEventReceiver for Builder {
                 };
                 self.push_value(v);
             }
-            Event::Alias(_) => {
-                if self.error.is_none() {
-                    self.error =
-                        Some((pos, "YAML aliases are not supported in launch files".into()));
-                }
+            Event::Alias(_) if self.error.is_none() => {
+                self.error = Some((pos, "YAML aliases are not supported in launch files".into()));
             }
             _ => {}
         }
