@@ -56,6 +56,29 @@ pub struct ProcessSpec {
     pub origin: String,
 }
 
+impl ProcessSpec {
+    /// A process with ros2 launch's defaults: logged output, no respawn, 5 s before SIGTERM
+    /// and 5 s more before SIGKILL.
+    pub fn new(label: String, program: PathBuf, args: Vec<String>, origin: String) -> Self {
+        Self {
+            label,
+            program,
+            args,
+            env: BTreeMap::new(),
+            cwd: None,
+            output: Output::Log,
+            respawn: false,
+            respawn_delay: Duration::ZERO,
+            respawn_max_retries: -1,
+            on_exit_shutdown: false,
+            sigterm_timeout: Duration::from_secs(5),
+            sigkill_timeout: Duration::from_secs(5),
+            delay: Duration::ZERO,
+            origin,
+        }
+    }
+}
+
 /// A declared launch argument.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArgDecl {
@@ -242,6 +265,19 @@ impl Resolver for Env<'_> {
         self.loader.opts.log_dir.display().to_string()
     }
 }
+
+/// Attributes of anything that runs as a process (`node`, `executable`).
+const PROCESS: &[&str] = &[
+    "output",
+    "respawn",
+    "respawn_delay",
+    "respawn_max_retries",
+    "on_exit",
+    "sigterm_timeout",
+    "sigkill_timeout",
+    "cwd",
+    "emulate_tty",
+];
 
 /// Attributes every action accepts.
 const CONDITIONS: &[&str] = &["if", "unless"];
@@ -754,35 +790,19 @@ impl<'a> Loader<'a> {
         scope: &Scope,
     ) -> Result<ProcessSpec, LaunchError> {
         Ok(ProcessSpec {
-            label,
-            program,
-            args,
             env: self.process_env(e, scope)?,
-            cwd: None,
             output: self.output(e, scope)?,
-            respawn: false,
-            respawn_delay: Duration::ZERO,
-            respawn_max_retries: -1,
-            on_exit_shutdown: false,
-            sigterm_timeout: Duration::from_secs(5),
-            sigkill_timeout: Duration::from_secs(5),
             delay: scope.delay,
-            origin: format!("{}:{}", e.file.display(), e.pos.line),
+            ..ProcessSpec::new(
+                label,
+                program,
+                args,
+                format!("{}:{}", e.file.display(), e.pos.line),
+            )
         })
     }
 
     fn node(&mut self, e: &Element, scope: &Scope) -> Result<(), LaunchError> {
-        const PROCESS: &[&str] = &[
-            "output",
-            "respawn",
-            "respawn_delay",
-            "respawn_max_retries",
-            "on_exit",
-            "sigterm_timeout",
-            "sigkill_timeout",
-            "cwd",
-            "emulate_tty",
-        ];
         let mut attrs = vec![
             "pkg",
             "exec",
@@ -882,26 +902,9 @@ impl<'a> Loader<'a> {
     }
 
     fn executable(&mut self, e: &Element, scope: &Scope) -> Result<(), LaunchError> {
-        Self::check(
-            e,
-            &[
-                "cmd",
-                "name",
-                "args",
-                "shell",
-                "output",
-                "respawn",
-                "respawn_delay",
-                "respawn_max_retries",
-                "on_exit",
-                "sigterm_timeout",
-                "sigkill_timeout",
-                "cwd",
-                "emulate_tty",
-                "launch-prefix",
-            ],
-            &["env"],
-        )?;
+        let mut attrs = vec!["cmd", "name", "args", "shell", "launch-prefix"];
+        attrs.extend(PROCESS);
+        Self::check(e, &attrs, &["env"])?;
         if e.attr("launch-prefix").is_some() {
             return Err(e.error("`launch-prefix` is not supported; put the prefix in `cmd`"));
         }
@@ -956,21 +959,12 @@ impl<'a> Loader<'a> {
                 .map(|n| n.output)
                 .find(|o| *o != Output::Log)
                 .unwrap_or(Output::Log);
+            let origin = nodes.first().map(|n| n.origin.clone()).unwrap_or_default();
+            let program = self.opts.embody_exe.clone();
             specs.push(ProcessSpec {
-                label: format!("{name}-1"),
-                program: self.opts.embody_exe.clone(),
-                args,
                 env,
-                cwd: None,
                 output,
-                respawn: false,
-                respawn_delay: Duration::ZERO,
-                respawn_max_retries: -1,
-                on_exit_shutdown: false,
-                sigterm_timeout: Duration::from_secs(5),
-                sigkill_timeout: Duration::from_secs(5),
-                delay: Duration::ZERO,
-                origin: nodes.first().map(|n| n.origin.clone()).unwrap_or_default(),
+                ..ProcessSpec::new(format!("{name}-1"), program, args, origin)
             });
         }
         self.plan.processes.extend(specs);

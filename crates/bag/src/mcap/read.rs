@@ -75,16 +75,8 @@ impl McapFile {
             return Err(McapError::BadMagic);
         }
         let mut file = Self {
-            data,
-            profile: String::new(),
-            library: String::new(),
-            schemas: BTreeMap::new(),
-            channels: BTreeMap::new(),
-            statistics: Statistics::default(),
-            metadata: Vec::new(),
             state: FileState::Complete,
-            damage: Vec::new(),
-            chunk_indexes: None,
+            ..Self::empty_unfinished(data)
         };
         let data = file.data.clone();
         if let Some(Ok(first)) = RecordIter::new(&data, MAGIC.len(), data.len()).next()
