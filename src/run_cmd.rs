@@ -39,6 +39,7 @@ pub struct ComposeArgs {
 type NodeFuture = Pin<Box<dyn Future<Output = Result<()>> + Send>>;
 
 /// A node executable of the `embody` command.
+#[derive(Debug)]
 pub struct Executable {
     /// Name, as in `embody run NAME` and `exec:` in launch files.
     pub name: &'static str,
