@@ -191,8 +191,10 @@ mod tests {
         .unwrap();
         assert_eq!(nodes.len(), 2);
         assert_eq!(nodes[0].0.name, "talker");
-        assert_eq!(nodes[0].1, w("embody run talker --ros-args -r __ns:=/a"));
-        assert_eq!(nodes[1].1, w("embody run listener"));
+        // The first word is the program name the node's argument parser skips.
+        assert_eq!(nodes[0].1[0], "embody run talker");
+        assert_eq!(nodes[0].1[1..], w("--ros-args -r __ns:=/a"));
+        assert_eq!(nodes[1].1, ["embody run listener"]);
         let err = parse_compose(&w("--node nope --end-node"))
             .unwrap_err()
             .to_string();
