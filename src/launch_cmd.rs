@@ -29,6 +29,37 @@ pub struct LaunchArgs {
     /// Print the processes that would start (one command line each) and exit.
     #[arg(long)]
     print: bool,
+    /// Let the launched nodes connect to each other directly (rmw_zenoh's full peer mesh)
+    /// instead of through the router.
+    #[arg(long)]
+    mesh: bool,
+}
+
+/// How launched processes find each other unless `--mesh`: through the router only.
+/// rmw_zenoh's default has every peer also connect to every other peer; with 100 nodes that
+/// is ~4,950 links whose keepalives kept 77 % of a core busy while idle, and startup took 11 s
+/// (`cargo bench --bench launch`); through the router: 4.8 % and 0.6 s.
+const ROUTED: &str = r#"scouting/gossip/autoconnect={router:[],peer:["router"]}"#;
+
+/// Adds the routed topology to the processes' `ZENOH_CONFIG_OVERRIDE`, unless the user's
+/// configuration already chooses one.
+fn route_through_router(plan: &mut embody_launch::Plan, environment: &BTreeMap<String, String>) {
+    for p in &mut plan.processes {
+        let current = match p.env.get("ZENOH_CONFIG_OVERRIDE") {
+            Some(v) => v.clone(),
+            None => environment.get("ZENOH_CONFIG_OVERRIDE").cloned(),
+        };
+        let chosen = current.as_deref().is_some_and(|c| c.contains("autoconnect"))
+            || environment.contains_key("ZENOH_SESSION_CONFIG_URI");
+        if chosen {
+            continue;
+        }
+        let value = match current.filter(|c| !c.trim().is_empty()) {
+            Some(c) => format!("{};{ROUTED}", c.trim_end_matches(';')),
+            None => ROUTED.to_owned(),
+        };
+        p.env.insert("ZENOH_CONFIG_OVERRIDE".into(), Some(value));
+    }
 }
 
 /// Share directories of packages embody knows: `embody` is the installation's share directory
@@ -152,7 +183,10 @@ pub async fn run(a: LaunchArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let plan = load(&path, &opts)?;
+    let mut plan = load(&path, &opts)?;
+    if !a.mesh {
+        route_through_router(&mut plan, &opts.environment);
+    }
     if a.print {
         for p in &plan.processes {
             let env: Vec<String> = p
