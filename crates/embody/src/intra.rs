@@ -5,6 +5,7 @@
 
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::queue::Sink;
@@ -28,6 +29,9 @@ struct SlotState<T> {
 /// callback may publish or subscribe on the same topic.
 pub(crate) struct TopicSlot<T> {
     state: Mutex<SlotState<T>>,
+    /// `state.subs.len()`, readable without the lock: a publisher with no cache to fill
+    /// skips the lock when no subscription was ever registered (or all have been pruned).
+    entries: AtomicUsize,
 }
 
 impl<T> TopicSlot<T> {
@@ -37,12 +41,18 @@ impl<T> TopicSlot<T> {
                 subs: Vec::new(),
                 latched: Vec::new(),
             }),
+            entries: AtomicUsize::new(0),
         }
     }
 
     /// Records `msg` in the publisher's cache (transient local), then delivers it to every
     /// live local subscription.
     pub(crate) fn publish(&self, msg: &Arc<T>, cache: Option<(&Latched<T>, usize)>) {
+        // Registrations happen under the lock; one racing with this publish is no different
+        // from one that came just after it.
+        if cache.is_none() && self.entries.load(Ordering::Acquire) == 0 {
+            return;
+        }
         let targets: Vec<Arc<dyn Sink<Arc<T>>>> = {
             let mut s = lock(&self.state);
             if let Some((cache, depth)) = cache {
@@ -53,6 +63,7 @@ impl<T> TopicSlot<T> {
                 c.push_back(msg.clone());
             }
             s.subs.retain(|w| w.strong_count() > 0);
+            self.entries.store(s.subs.len(), Ordering::Release);
             s.subs.iter().filter_map(Weak::upgrade).collect()
         };
         for t in targets {
@@ -75,6 +86,7 @@ impl<T> TopicSlot<T> {
         let kept: Vec<Arc<T>> = {
             let mut s = lock(&self.state);
             s.subs.push(Arc::downgrade(sink));
+            self.entries.store(s.subs.len(), Ordering::Release);
             if transient_local {
                 s.latched
                     .iter()
@@ -111,14 +123,20 @@ struct RawState {
 #[derive(Default)]
 pub(crate) struct RawSlot {
     state: Mutex<RawState>,
+    /// `state.raw_subs.len()`, readable without the lock (typed publishers ask per message).
+    raw_entries: AtomicUsize,
 }
 
 impl RawSlot {
     /// True when a raw subscription of this process listens (a typed publisher then
     /// serializes for it).
     pub(crate) fn has_raw_subscriptions(&self) -> bool {
+        if self.raw_entries.load(Ordering::Acquire) == 0 {
+            return false;
+        }
         let mut s = lock(&self.state);
         s.raw_subs.retain(|w| w.strong_count() > 0);
+        self.raw_entries.store(s.raw_subs.len(), Ordering::Release);
         !s.raw_subs.is_empty()
     }
 
@@ -149,7 +167,9 @@ impl RawSlot {
 
     /// Registers a raw subscription.
     pub(crate) fn add_raw_subscription(&self, sink: &Arc<dyn Sink<RawMessage>>) {
-        lock(&self.state).raw_subs.push(Arc::downgrade(sink));
+        let mut s = lock(&self.state);
+        s.raw_subs.push(Arc::downgrade(sink));
+        self.raw_entries.store(s.raw_subs.len(), Ordering::Release);
     }
 
     /// Registers a typed subscription's decoder.

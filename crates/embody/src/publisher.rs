@@ -159,22 +159,10 @@ impl WirePublisher {
         }
     }
 
-    /// Puts one CDR payload with the rmw_zenoh attachment.
-    pub(crate) async fn put(
-        &self,
-        payload: impl Into<zenoh::bytes::ZBytes>,
-        att: Attachment,
-    ) -> Result<()> {
-        let payload = payload.into();
-        let att = att.to_bytes().to_vec();
-        match &self.zpub {
-            ZPublisher::Plain(p) => p.put(payload).attachment(att).await,
-            ZPublisher::Advanced(p) => p.put(payload).attachment(att).await,
-        }
-        .map_err(Error::zenoh)
-    }
-
-    /// [`WirePublisher::put`] without awaiting (zenoh resolves the put in place).
+    /// Puts one CDR payload with the rmw_zenoh attachment. zenoh resolves a put in place
+    /// (awaiting one is `ready(put.wait())`, blocking alike under congestion control
+    /// `Block`), so async publishers call this too rather than carry zenoh's builder
+    /// through a future of their own.
     pub(crate) fn put_now(
         &self,
         payload: impl Into<zenoh::bytes::ZBytes>,
@@ -182,7 +170,8 @@ impl WirePublisher {
     ) -> Result<()> {
         use zenoh::Wait as _;
         let payload = payload.into();
-        let att = att.to_bytes().to_vec();
+        // A fixed-size array becomes zenoh's buffer as it is (one allocation, not two).
+        let att = att.to_bytes();
         match &self.zpub {
             ZPublisher::Plain(p) => p.put(payload).attachment(att).wait(),
             ZPublisher::Advanced(p) => p.put(payload).attachment(att).wait(),
@@ -252,10 +241,8 @@ impl<T: Message> Publisher<T> {
     /// Publishes a message: handed as `Arc` to same-process subscriptions, serialized once
     /// for subscribers elsewhere (and not at all when there are none).
     pub async fn publish(&self, msg: impl Into<Arc<T>>) -> Result<()> {
-        match self.deliver(msg.into())? {
-            Some((payload, attachment)) => self.wire.put(payload, attachment).await,
-            None => Ok(()),
-        }
+        // zenoh's put completes in place (see `WirePublisher::put_now`).
+        self.publish_now(msg)
     }
 
     /// Publishes without awaiting, for synchronous code such as timer and subscription
@@ -369,7 +356,7 @@ impl RawPublisher {
         // Typed subscriptions of this process ignore zenoh samples from it (they expect
         // same-process messages through the registry), so hand it to them here.
         self.local.deliver_typed(&cdr);
-        self.wire.put(cdr, self.wire.next_attachment()).await
+        self.wire.put_now(cdr, self.wire.next_attachment())
     }
 
     /// The fully qualified topic name.
