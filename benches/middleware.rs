@@ -4,12 +4,26 @@
 //!
 //! Run: `cargo bench --bench middleware` (add `-- --quick` for fewer samples). The second
 //! process is this binary again, started with `EMBODY_BENCH_ROLE`.
+//!
+//! Fairness of the throughput rows: both receivers do what an application needs to use the
+//! message. embody decodes the CDR into an `Arc<UInt8MultiArray>`; the raw `8` row reads its
+//! 8 payload bytes; the raw `8 wire` row (same wire bytes as embody: CDR + 33-byte
+//! attachment) decodes the CDR into a `UInt8MultiArray` too, so what remains between the two
+//! is embody's own work (attachment, `Arc`, stats, dispatch), not decoding that raw zenoh
+//! merely skipped. Both senders build a fresh payload per message (raw: a copy of the
+//! bytes, embody: the encoding); the raw attachment is a fixed array, as embody's is.
+//! Besides msg/s, each row reports the CPU time per message of both processes, which
+//! depends far less on other load on the machine than msg/s does.
+//!
+//! `-- --profile raw|wire|embody [--count N]` runs one side's 8-byte throughput only, for
+//! `perf record` or callgrind.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use embody::{Context, ContextOptions, History, QosProfile, Router};
+use embody_msgs::Message as _;
 use embody_msgs::std_msgs::msg::UInt8MultiArray;
 use zenoh::qos::CongestionControl;
 
@@ -72,13 +86,30 @@ async fn child(role: &str, ep: &str, size: usize, count: usize) {
                 publisher.publish(m).await.unwrap();
             }
         }
-        "raw-sink" | "embody-sink" => {
+        "raw-sink" | "raw-sink-cdr" | "embody-sink" => {
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
             let _keep: Box<dyn std::any::Any> = if role == "raw-sink" {
+                // Each side hands the application what it needs to use the message: embody
+                // a decoded `Arc<UInt8MultiArray>`, raw zenoh a view of the payload bytes.
                 let s = raw_session(ep).await;
                 let sub = s
                     .declare_subscriber("bench/tp")
-                    .callback(move |_| {
+                    .callback(move |sample| {
+                        std::hint::black_box(sample.payload().to_bytes());
+                        let _ = tx.send(Instant::now());
+                    })
+                    .await
+                    .unwrap();
+                Box::new((s, sub))
+            } else if role == "raw-sink-cdr" {
+                // Raw zenoh carrying CDR: the application decodes it into the message, as
+                // embody does (embody's own extra work is the attachment, `Arc`, stats).
+                let s = raw_session(ep).await;
+                let sub = s
+                    .declare_subscriber("bench/tp")
+                    .callback(move |sample| {
+                        let m = UInt8MultiArray::from_cdr(&sample.payload().to_bytes());
+                        std::hint::black_box(m.expect("CDR"));
                         let _ = tx.send(Instant::now());
                     })
                     .await
@@ -97,6 +128,7 @@ async fn child(role: &str, ep: &str, size: usize, count: usize) {
             };
             println!("ready");
             let first = rx.recv().await.unwrap();
+            let cpu0 = cpu_ns();
             let mut last = first;
             let mut n = 1;
             while n < count {
@@ -109,7 +141,7 @@ async fn child(role: &str, ep: &str, size: usize, count: usize) {
                 }
             }
             let secs = (last - first).as_secs_f64().max(1e-9);
-            println!("{n} {secs}");
+            println!("{n} {secs} {}", cpu_ns() - cpu0);
             let _ = size;
         }
         other => panic!("unknown role {other}"),
@@ -252,9 +284,11 @@ async fn throughput(
     size: usize,
     count: usize,
     wire_like: bool,
-) -> (f64, f64) {
+) -> Rate {
     let role = if embody_side {
         "embody-sink"
+    } else if wire_like {
+        "raw-sink-cdr"
     } else {
         "raw-sink"
     };
@@ -270,6 +304,7 @@ async fn throughput(
             .await
             .unwrap();
         let m = Arc::new(msg(size));
+        let cpu0 = cpu_ns();
         for _ in 0..count {
             p.publish(m.clone()).await.unwrap();
         }
@@ -280,7 +315,7 @@ async fn throughput(
         })
         .await
         .unwrap();
-        parse_rate(&line, size)
+        parse_rate(&line, size, count, cpu_ns() - cpu0)
     } else {
         let s = raw_session(ep).await;
         let p = s
@@ -302,16 +337,14 @@ async fn throughput(
         let (payload, attachment) = if wire_like {
             (
                 embody_msgs::Message::to_cdr(&msg(size)).unwrap(),
-                Some(vec![1u8; 33]),
+                Some([1u8; 33]),
             )
         } else {
             (vec![7u8; size], None)
         };
+        let cpu0 = cpu_ns();
         for _ in 0..count {
-            p.put(payload.clone())
-                .attachment(attachment.clone())
-                .await
-                .unwrap();
+            p.put(payload.clone()).attachment(attachment).await.unwrap();
         }
         let line = tokio::task::spawn_blocking(move || {
             let l = read_line(&mut sink);
@@ -320,16 +353,47 @@ async fn throughput(
         })
         .await
         .unwrap();
-        parse_rate(&line, size)
+        parse_rate(&line, size, count, cpu_ns() - cpu0)
     }
 }
 
-fn parse_rate(line: &str, size: usize) -> (f64, f64) {
+/// CPU time this process has used so far, all threads, in ns (Linux; 0 elsewhere).
+/// Unlike msg/s it hardly depends on what else the machine is running.
+fn cpu_ns() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// What one throughput run measured.
+#[derive(Clone, Copy)]
+struct Rate {
+    /// Messages per second at the receiver.
+    msgs: f64,
+    /// MB/s at the receiver.
+    mb: f64,
+    /// CPU µs per message of the sending process (publish loop until all arrived).
+    send_cpu: f64,
+    /// CPU µs per message of the receiving process (first to last message).
+    recv_cpu: f64,
+}
+
+fn parse_rate(line: &str, size: usize, count: usize, send_cpu_ns: u64) -> Rate {
     let mut it = line.split_whitespace();
     let n: f64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0.0);
     let secs: f64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(1.0);
+    let recv_cpu_ns: f64 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0.0);
     let rate = (n - 1.0).max(0.0) / secs;
-    (rate, rate * size as f64 / 1e6)
+    Rate {
+        msgs: rate,
+        mb: rate * size as f64 / 1e6,
+        send_cpu: send_cpu_ns as f64 / 1e3 / count as f64,
+        recv_cpu: recv_cpu_ns / 1e3 / (n - 1.0).max(1.0),
+    }
 }
 
 /// One-way delivery of a 1 MB message inside one process (publish to recv), p50.
@@ -402,6 +466,14 @@ fn main() {
         let port = embody_testkit::free_loopback_port();
         let ep = format!("tcp/127.0.0.1:{port}");
         let _router = Router::start(std::slice::from_ref(&ep)).await.unwrap();
+        // `--profile raw|wire|embody [--count N]`: one 8-byte throughput run of one side
+        // only, for profilers (`perf record`, `valgrind --tool=callgrind`).
+        if let Some(side) = args.iter().position(|a| a == "--profile").and_then(|i| args.get(i + 1)) {
+            let count = args.iter().position(|a| a == "--count").and_then(|i| args.get(i + 1)).and_then(|c| c.parse().ok()).unwrap_or(200_000);
+            let r = throughput(&ep, side == "embody", 8, count, side == "wire").await;
+            println!("{side} 8 B: {:.0} msg/s, CPU us/msg send {:.2} receive {:.2}", r.msgs, r.send_cpu, r.recv_cpu);
+            return;
+        }
         let mut csv = Vec::new();
         let malloc = if std::env::args().any(|a| a == "--default-malloc") { "glibc defaults" } else { "tuned (embody::tune_allocator_for_large_messages)" };
         println!("malloc: {malloc}");
@@ -423,21 +495,35 @@ fn main() {
             return;
         }
         println!("\nthroughput, one publisher to a subscriber in another process");
+        let mut cpu_rows = Vec::new();
         println!("{:>9} | {:>12} {:>10} | {:>12} {:>10} | {:>9}", "size", "raw msg/s", "raw MB/s", "embody msg/s", "MB/s", "ratio");
         for (size, count) in [(8usize, if quick { 20_000 } else { 200_000 }), (64 * 1024, if quick { 500 } else { 5_000 })] {
-            let (rr, rmb) = throughput(&ep, false, size, count, false).await;
-            let (er, emb) = throughput(&ep, true, size, count, false).await;
+            let raw = throughput(&ep, false, size, count, false).await;
+            let e = throughput(&ep, true, size, count, false).await;
+            let (rr, rmb, er, emb) = (raw.msgs, raw.mb, e.msgs, e.mb);
             let ratio = er / rr;
             println!("{size:>9} | {rr:>12.0} {rmb:>10.1} | {er:>12.0} {emb:>10.1} | {ratio:>8.2}x");
             csv.push(format!("BENCH_CSV,throughput,{size},{rr:.0},{rmb:.1},{er:.0},{emb:.1},{ratio:.3}"));
+            cpu_rows.push((size.to_string(), raw, e));
             if size == 8 {
-                // The same raw zenoh, sending embody's wire bytes (CDR + attachment): what is
-                // left of the ratio is embody's code, not the rmw_zenoh protocol.
-                let (wr, _) = throughput(&ep, false, size, count, true).await;
+                // The same raw zenoh, sending embody's wire bytes (CDR + attachment) and
+                // decoding the CDR on receipt: what is left of the ratio is embody's code,
+                // not the rmw_zenoh protocol.
+                let wire = throughput(&ep, false, size, count, true).await;
+                let wr = wire.msgs;
                 let wratio = er / wr;
                 println!("{:>9} | {wr:>12.0} {:>10} | {er:>12.0} {emb:>10.1} | {wratio:>8.2}x  (raw sends the same wire bytes)", "8 wire", "");
                 csv.push(format!("BENCH_CSV,throughput_wire_bytes,{size},{wr:.0},,{er:.0},{emb:.1},{wratio:.3}"));
+                cpu_rows.push(("8 wire".to_owned(), wire, e));
             }
+        }
+        // msg/s depends on whatever else the machine runs; CPU time per message much less.
+        println!("\nCPU time per message (us), sending + receiving process");
+        println!("{:>9} | {:>8} {:>8} | {:>8} {:>8} | {:>9}", "size", "raw send", "recv", "embody", "recv", "raw/embody");
+        for (row, raw, e) in cpu_rows {
+            let ratio = (raw.send_cpu + raw.recv_cpu) / (e.send_cpu + e.recv_cpu);
+            println!("{row:>9} | {:>8.2} {:>8.2} | {:>8.2} {:>8.2} | {ratio:>8.2}x", raw.send_cpu, raw.recv_cpu, e.send_cpu, e.recv_cpu);
+            csv.push(format!("BENCH_CSV,throughput_cpu,{row},{:.3},{:.3},{:.3},{:.3},{ratio:.3}", raw.send_cpu, raw.recv_cpu, e.send_cpu, e.recv_cpu));
         }
         let intra = intra_latency(&ep, 1024 * 1024, if quick { 100 } else { 1000 }).await;
         let speedup = us(inter_1mb) / us(intra);
