@@ -35,11 +35,12 @@ pub struct LaunchArgs {
     mesh: bool,
 }
 
-/// How launched processes find each other unless `--mesh`: through the router only.
-/// rmw_zenoh's default has every peer also connect to every other peer; with 100 nodes that
-/// is ~4,950 links whose keepalives kept 77 % of a core busy while idle, and startup took 11 s
-/// (`cargo bench --bench launch`); through the router: 4.8 % and 0.6 s.
-const ROUTED: &str = r#"scouting/gossip/autoconnect={router:[],peer:["router"]}"#;
+/// How launched processes find each other unless `--mesh`: as zenoh clients of the router.
+/// rmw_zenoh's default makes every process a peer that also connects to every other peer;
+/// with 100 nodes that is ~4,950 links whose keepalives kept 66-77 % of a core busy while
+/// idle, and startup took 9-11 s (`cargo bench --bench launch`). Peers restricted to the
+/// router by gossip settings lost declarations and data in zenoh 1.10, clients do not.
+const ROUTED: &str = r#"mode="client""#;
 
 /// Adds the routed topology to the processes' `ZENOH_CONFIG_OVERRIDE`, unless the user's
 /// configuration already chooses one.
@@ -49,7 +50,9 @@ fn route_through_router(plan: &mut embody_launch::Plan, environment: &BTreeMap<S
             Some(v) => v.clone(),
             None => environment.get("ZENOH_CONFIG_OVERRIDE").cloned(),
         };
-        let chosen = current.as_deref().is_some_and(|c| c.contains("autoconnect"))
+        let chosen = current
+            .as_deref()
+            .is_some_and(|c| c.contains("autoconnect") || c.contains("mode="))
             || environment.contains_key("ZENOH_SESSION_CONFIG_URI");
         if chosen {
             continue;
@@ -184,10 +187,10 @@ pub async fn run(a: LaunchArgs) -> Result<()> {
         return Ok(());
     }
     let mut plan = load(&path, &opts)?;
-    if !a.mesh {
-        route_through_router(&mut plan, &opts.environment);
-    }
     if a.print {
+        if !a.mesh {
+            route_through_router(&mut plan, &opts.environment);
+        }
         for p in &plan.processes {
             let env: Vec<String> = p
                 .env
@@ -219,23 +222,29 @@ pub async fn run(a: LaunchArgs) -> Result<()> {
     }
 
     let mut _router = None;
-    if !a.no_router {
-        let endpoints = connect_endpoints()?;
-        let mut any = false;
-        for e in &endpoints {
-            any |= reachable(e).await;
-        }
-        if !any && let Some(first) = endpoints.first() {
-            let listen = first.replace("tcp/localhost:", "tcp/127.0.0.1:");
-            _router = Some(
-                embody::Router::start(std::slice::from_ref(&listen))
-                    .await
-                    .with_context(|| format!("starting a router on {listen}"))?,
-            );
-            eprintln!(
-                "[INFO] [launch]: no zenoh router at {first}; started one in-process on {listen} (--no-router turns this off)"
-            );
-        }
+    let endpoints = connect_endpoints()?;
+    let mut have_router = false;
+    for e in &endpoints {
+        have_router |= reachable(e).await;
+    }
+    if !a.no_router
+        && !have_router
+        && let Some(first) = endpoints.first()
+    {
+        let listen = first.replace("tcp/localhost:", "tcp/127.0.0.1:");
+        _router = Some(
+            embody::Router::start(std::slice::from_ref(&listen))
+                .await
+                .with_context(|| format!("starting a router on {listen}"))?,
+        );
+        eprintln!(
+            "[INFO] [launch]: no zenoh router at {first}; started one in-process on {listen} (--no-router turns this off)"
+        );
+        have_router = true;
+    }
+    // Clients need a router; without one the processes stay peers and find each other alone.
+    if !a.mesh && have_router {
+        route_through_router(&mut plan, &opts.environment);
     }
     let stop = async {
         let _ = stop_requested().await;
