@@ -160,7 +160,7 @@ pub(crate) struct WireSpec<'a> {
 
 /// Declares the zenoh side of a subscription on the exact key rmw_zenoh uses (a wildcard
 /// over the hash would let zenoh cache no route and cost several times the per-sample
-/// time). Publishers with another definition of the type are reported from the graph by
+/// time). Publishers with another definition of the type are reported from their tokens by
 /// [`watch_type_conflicts`] instead.
 pub(crate) async fn declare_wire_subscription(
     node: &Node,
@@ -278,7 +278,7 @@ fn dds_type_of(entity: &Entity) -> String {
         .unwrap_or_default()
 }
 
-/// Watches the graph for publishers on `topic` whose type name or type hash differs from
+/// Watches the liveliness tokens of publishers on `topic` whose type name or type hash differs from
 /// the subscription's: zenoh would never deliver their samples (the hash is part of the
 /// key), so without this the subscription would just stay silent. Each such publisher is
 /// counted once and logged (rate-limited).
@@ -290,18 +290,41 @@ pub(crate) fn watch_type_conflicts(
     stats: Arc<SubscriptionStats>,
 ) -> tokio::task::JoinHandle<()> {
     let ctx = node.context().clone();
+    // Only publisher tokens of this topic: watching the whole graph made every process do
+    // work for every token of every other process (100 launched nodes took 20 s of CPU to
+    // come up, `cargo bench --bench launch`).
+    let key = format!(
+        "{}/{}/*/*/*/{}/*/*/*/{}/**",
+        crate::wire::ADMIN_SPACE,
+        ctx.domain_id(),
+        EntityKind::Publisher.code(),
+        crate::wire::mangle(topic)
+    );
     let (topic, dds_type, type_hash) =
         (topic.to_owned(), dds_type.to_owned(), type_hash.to_owned());
     tokio::spawn(async move {
-        let Ok(graph) = ctx.graph().await else { return };
-        let mut changes = graph.changes();
-        let mut seen = std::collections::HashSet::new();
-        loop {
-            for e in graph.endpoints(&topic, EntityKind::Publisher) {
-                let Some(t) = &e.topic else { continue };
-                if (t.dds_type != dds_type || t.type_hash != type_hash)
-                    && seen.insert(e.liveliness_key())
-                {
+        let seen = Mutex::new(std::collections::HashSet::new());
+        let declared = ctx
+            .session()
+            .liveliness()
+            .declare_subscriber(&key)
+            .history(true)
+            .callback(move |sample| {
+                if sample.kind() != zenoh::sample::SampleKind::Put {
+                    return;
+                }
+                let Ok(e) = Entity::parse(sample.key_expr().as_str()) else {
+                    return;
+                };
+                let Some(t) = &e.topic else { return };
+                if (t.dds_type == dds_type && t.type_hash == type_hash) || t.name != topic {
+                    return;
+                }
+                let first = seen
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(sample.key_expr().as_str().to_owned());
+                if first {
                     stats.hash_mismatch.fetch_add(1, Ordering::Relaxed);
                     stats.warn(
                         &topic,
@@ -313,10 +336,11 @@ pub(crate) fn watch_type_conflicts(
                         ),
                     );
                 }
-            }
-            if changes.changed().await.is_err() {
-                return;
-            }
+            })
+            .await;
+        // The watch lasts as long as the subscription (which aborts this task).
+        if let Ok(_subscriber) = declared {
+            std::future::pending::<()>().await;
         }
     })
 }
