@@ -2,7 +2,9 @@
 //! top): the vehicle world (roads, a dynamic single-track ego, actors, a ray-cast lidar) and,
 //! later, the arm world and the scenario runner.
 
+pub mod actors;
 pub mod geometry;
 pub mod lidar;
 pub mod road;
+pub mod scenario;
 pub mod vehicle;
