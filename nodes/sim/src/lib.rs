@@ -6,5 +6,6 @@ pub mod actors;
 pub mod geometry;
 pub mod lidar;
 pub mod road;
+pub mod ros;
 pub mod scenario;
 pub mod vehicle;

@@ -1,0 +1,174 @@
+//! The simulator's state as ROS 2 messages: lidar points as `sensor_msgs/PointCloud2`
+//! (Velodyne-style x, y, z, intensity, ring), the ego as `nav_msgs/Odometry` and
+//! `sensor_msgs/Imu`. Pure conversions; the node publishes them.
+
+use embody_msgs::builtin_interfaces::msg::Time;
+use embody_msgs::geometry_msgs::msg::{
+    Point, Pose, PoseWithCovariance, Quaternion, Twist, TwistWithCovariance, Vector3,
+};
+use embody_msgs::nav_msgs::msg::Odometry;
+use embody_msgs::sensor_msgs::msg::{Imu, PointCloud2, PointField};
+use embody_msgs::std_msgs::msg::Header;
+
+use crate::lidar::LidarPoint;
+use crate::vehicle::Vehicle;
+
+/// Bytes per point: x, y, z, intensity as float32, ring as uint16, 2 bytes padding.
+pub const POINT_STEP: u32 = 20;
+
+fn field(name: &str, offset: u32, datatype: u8) -> PointField {
+    PointField {
+        name: name.into(),
+        offset,
+        datatype,
+        count: 1,
+    }
+}
+
+/// A header at `stamp_ns` (simulation time) in `frame_id`.
+pub fn header(stamp_ns: i64, frame_id: &str) -> Header {
+    Header {
+        stamp: Time {
+            sec: stamp_ns.div_euclid(1_000_000_000) as i32,
+            nanosec: stamp_ns.rem_euclid(1_000_000_000) as u32,
+        },
+        frame_id: frame_id.into(),
+    }
+}
+
+/// Lidar points (sensor frame) as an unorganised cloud (height 1), little endian.
+pub fn point_cloud(points: &[LidarPoint], stamp_ns: i64, frame_id: &str) -> PointCloud2 {
+    let mut data = Vec::with_capacity(points.len() * POINT_STEP as usize);
+    for p in points {
+        for v in [p.x, p.y, p.z, p.intensity] {
+            data.extend_from_slice(&v.to_le_bytes());
+        }
+        data.extend_from_slice(&p.ring.to_le_bytes());
+        data.extend_from_slice(&[0, 0]);
+    }
+    PointCloud2 {
+        header: header(stamp_ns, frame_id),
+        height: 1,
+        width: points.len() as u32,
+        fields: vec![
+            field("x", 0, PointField::FLOAT32),
+            field("y", 4, PointField::FLOAT32),
+            field("z", 8, PointField::FLOAT32),
+            field("intensity", 12, PointField::FLOAT32),
+            field("ring", 16, PointField::UINT16),
+        ],
+        is_bigendian: false,
+        point_step: POINT_STEP,
+        row_step: POINT_STEP * points.len() as u32,
+        data: data.into(),
+        is_dense: true,
+    }
+}
+
+/// A rotation about z as a quaternion.
+pub fn yaw_quaternion(yaw: f64) -> Quaternion {
+    Quaternion {
+        x: 0.0,
+        y: 0.0,
+        z: (yaw / 2.0).sin(),
+        w: (yaw / 2.0).cos(),
+    }
+}
+
+/// The ego's pose in `odom` and its body-frame velocity in `base_link`.
+pub fn odometry(v: &Vehicle, stamp_ns: i64) -> Odometry {
+    let p = v.position();
+    let vel = v.velocity();
+    Odometry {
+        header: header(stamp_ns, "odom"),
+        child_frame_id: "base_link".into(),
+        pose: PoseWithCovariance {
+            pose: Pose {
+                position: Point {
+                    x: p.x,
+                    y: p.y,
+                    z: 0.0,
+                },
+                orientation: yaw_quaternion(v.yaw()),
+            },
+            covariance: [0.0; 36],
+        },
+        twist: TwistWithCovariance {
+            twist: Twist {
+                linear: Vector3 {
+                    x: vel.x,
+                    y: vel.y,
+                    z: 0.0,
+                },
+                angular: Vector3 {
+                    x: 0.0,
+                    y: 0.0,
+                    z: v.yaw_rate(),
+                },
+            },
+            covariance: [0.0; 36],
+        },
+    }
+}
+
+/// What an IMU at the centre of gravity measures (gravity included, as real IMUs report).
+pub fn imu(v: &Vehicle, stamp_ns: i64) -> Imu {
+    let a = v.acceleration();
+    Imu {
+        header: header(stamp_ns, "imu"),
+        orientation: yaw_quaternion(v.yaw()),
+        angular_velocity: Vector3 {
+            x: 0.0,
+            y: 0.0,
+            z: v.yaw_rate(),
+        },
+        linear_acceleration: Vector3 {
+            x: a.x,
+            y: a.y,
+            z: crate::vehicle::GRAVITY,
+        },
+        ..Imu::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use embody_msgs::Message;
+
+    #[test]
+    fn clouds_hold_every_point_in_the_declared_layout() {
+        let points = vec![
+            LidarPoint {
+                x: 1.5,
+                y: -2.0,
+                z: 0.25,
+                intensity: 0.5,
+                ring: 7,
+                azimuth: 0.0,
+                range: 2.5,
+                object_id: Some(3),
+            };
+            3
+        ];
+        let c = point_cloud(&points, 1_500_000_000, "lidar");
+        assert_eq!((c.width, c.row_step, c.data.len()), (3, 60, 60));
+        assert_eq!(
+            (c.header.stamp.sec, c.header.stamp.nanosec),
+            (1, 500_000_000)
+        );
+        let second = &c.data[20..40];
+        assert_eq!(f32::from_le_bytes(second[4..8].try_into().unwrap()), -2.0);
+        assert_eq!(u16::from_le_bytes(second[16..18].try_into().unwrap()), 7);
+        // The cloud survives a CDR round trip unchanged.
+        let back = PointCloud2::from_cdr(&c.to_cdr().unwrap()).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn yaw_quaternions_are_unit_rotations_about_z() {
+        let q = yaw_quaternion(std::f64::consts::FRAC_PI_2);
+        assert!((q.z - 0.5f64.sqrt()).abs() < 1e-12 && (q.w - 0.5f64.sqrt()).abs() < 1e-12);
+        assert!((q.x * q.x + q.y * q.y + q.z * q.z + q.w * q.w - 1.0).abs() < 1e-12);
+    }
+}
