@@ -9,3 +9,4 @@ pub mod road;
 pub mod ros;
 pub mod scenario;
 pub mod vehicle;
+pub mod world;
