@@ -253,7 +253,7 @@ impl World {
             return Ok(None);
         };
         let period_steps = (lidar.scan_period() / self.dt).round().max(1.0) as u64;
-        if self.steps % period_steps != 0 {
+        if !self.steps.is_multiple_of(period_steps) {
             return Ok(None);
         }
         let scene = self.scene()?;
