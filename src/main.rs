@@ -8,6 +8,7 @@ mod node_cmd;
 mod param_cmd;
 mod router_cmd;
 mod run_cmd;
+mod scenario_cmd;
 mod service_cmd;
 mod topic;
 
@@ -47,6 +48,9 @@ enum Command {
     /// Run several node executables in one process (launch's container for composable nodes).
     #[command(hide = true)]
     Compose(run_cmd::ComposeArgs),
+    /// Run driving scenarios in the built-in simulator.
+    #[command(subcommand)]
+    Scenario(scenario_cmd::ScenarioCommand),
     /// Record, play and inspect rosbag2 bags.
     #[command(subcommand)]
     Bag(bag_cmd::BagCommand),
@@ -67,6 +71,7 @@ fn main() -> std::process::ExitCode {
         .init();
     let result = match cli.command {
         Command::Interface(cmd) => interface::run(cmd),
+        Command::Scenario(cmd) => scenario_cmd::run_cmd(cmd),
         other => match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -82,7 +87,7 @@ fn main() -> std::process::ExitCode {
                     Command::Bag(c) => bag_cmd::run(c).await,
                     Command::Launch(a) => launch_cmd::run(a).await,
                     Command::Compose(a) => run_cmd::compose(a).await,
-                    Command::Interface(_) => Ok(()),
+                    Command::Interface(_) | Command::Scenario(_) => Ok(()),
                 }
             }),
             Err(e) => Err(e.into()),

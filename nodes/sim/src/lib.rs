@@ -7,6 +7,7 @@ pub mod geometry;
 pub mod lidar;
 pub mod road;
 pub mod ros;
+pub mod run;
 pub mod scenario;
 pub mod vehicle;
 pub mod world;

@@ -227,6 +227,11 @@ impl World {
         Ok(())
     }
 
+    /// Every actor's id and box.
+    pub fn actor_boxes(&self) -> Vec<(u32, Obb)> {
+        self.actors.iter().map(|a| (a.id(), a.obb())).collect()
+    }
+
     /// The solids the sensors see: every actor (the ego is not in it, the sensors sit on it).
     pub fn scene(&self) -> Result<Scene, WorldError> {
         let mut scene = Scene::with_flat_ground(0.0)?;

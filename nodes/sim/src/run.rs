@@ -1,0 +1,499 @@
+//! Running a scenario: its description turned into a [`World`], driven for its duration by
+//! the stand-in driver (until the planning stack drives), and judged.
+
+use std::collections::BTreeMap;
+
+use nalgebra::Point2;
+
+use crate::actors::{
+    self, Actor, FollowParams, Longitudinal, Measure, Phase, Route, Span, Trigger,
+};
+use crate::lidar::Lidar;
+use crate::scenario::{
+    Action, ActorSpec, CrossTarget, Lateral, Position, ScenarioRun, Trigger as SpecTrigger,
+};
+use crate::vehicle::{Vehicle, VehicleState};
+use crate::world::{SimpleDriver, World, WorldError};
+
+/// Why a scenario could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The road description is invalid.
+    #[error("{origin}: road: {source}")]
+    Road {
+        /// Scenario file.
+        origin: String,
+        /// The problem.
+        source: crate::road::RoadError,
+    },
+    /// An actor description is invalid.
+    #[error("{origin}: actor `{actor}`: {source}")]
+    Actor {
+        /// Scenario file.
+        origin: String,
+        /// The actor's id in the file.
+        actor: String,
+        /// The problem.
+        source: actors::ActorError,
+    },
+    /// The world refused a setup or a step.
+    #[error("{origin}: {source}")]
+    World {
+        /// Scenario file.
+        origin: String,
+        /// The problem.
+        source: WorldError,
+    },
+    /// The lidar configuration is invalid.
+    #[error("{origin}: sensors.lidar: {reason}")]
+    Lidar {
+        /// Scenario file.
+        origin: String,
+        /// The problem.
+        reason: String,
+    },
+}
+
+/// One judged run: the fields `embody scenario run` prints and writes as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    /// Scenario name.
+    pub scenario: String,
+    /// Parameter values of this run.
+    pub params: BTreeMap<String, f64>,
+    /// Whether the ego hit anything.
+    pub collision: bool,
+    /// Id of what it hit.
+    pub collided_with: Option<String>,
+    /// Ego speed at impact (km/h; 0 without a collision).
+    pub impact_speed_kmh: f64,
+    /// Smallest ego-to-actor distance (m).
+    pub min_gap_m: f64,
+    /// Evasive manoeuvres flown (always 0 with the stand-in driver).
+    pub evasive_manoeuvres: u32,
+    /// Largest lateral acceleration (m/s²).
+    pub max_lat_accel: f64,
+    /// Largest deceleration (m/s²).
+    pub max_decel: f64,
+    /// Collisions between other road users.
+    pub other_collisions: u32,
+    /// Whether the outcome is what the scenario's `expected` asks for.
+    pub passed: bool,
+    /// Simulated seconds.
+    pub sim_time_s: f64,
+    /// Lidar scans taken.
+    pub scans: u64,
+}
+
+fn lateral_d(run: &ScenarioRun, lateral: Lateral) -> f64 {
+    run.scenario.road.lateral_d(lateral)
+}
+
+fn trigger(t: Option<SpecTrigger>) -> Trigger {
+    match t {
+        None => Trigger::Immediately,
+        Some(SpecTrigger::Time(t)) => Trigger::Time(t),
+        // Distances in scenarios are along the road, bumper to bumper.
+        Some(SpecTrigger::EgoDistance(d)) => Trigger::EgoWithin {
+            distance: d,
+            measure: Measure::Longitudinal,
+        },
+        Some(SpecTrigger::EgoTtc(t)) => Trigger::EgoTtcBelow(t),
+    }
+}
+
+/// Builds one actor: its route (a lane, a crossing, or waypoints) and its phases.
+fn actor(
+    run: &ScenarioRun,
+    road: &crate::road::Road,
+    index: usize,
+    spec: &ActorSpec,
+) -> Result<Actor, actors::ActorError> {
+    let start = match spec.start.position {
+        Position::Frenet { s, lateral } => road.to_cartesian(s, lateral_d(run, lateral)),
+        Position::Cartesian { x, y } => Point2::new(x, y),
+    };
+    let start_frenet = road.to_frenet(start);
+    let mut route = Route::Lane {
+        s: start_frenet.s,
+        d: start_frenet.d,
+    };
+    let mut phases = Vec::new();
+    for (i, p) in spec.phases.iter().enumerate() {
+        let mut phase = Phase::on(trigger(p.trigger));
+        phase = match &p.action {
+            // Hold the speed the actor has: its start speed first, later whatever the previous
+            // phase left it at (the previous mode, with its target reached, continues).
+            Action::KeepSpeed if i == 0 => phase.longitudinal(Longitudinal::Speed {
+                target: spec.speed,
+                rate: None,
+            }),
+            Action::KeepSpeed => phase,
+            Action::AccelerateTo { speed, accel } => phase.longitudinal(Longitudinal::Speed {
+                target: *speed,
+                rate: Some(*accel),
+            }),
+            Action::Brake {
+                decel, to_speed, ..
+            } => phase.longitudinal(Longitudinal::Brake {
+                decel: *decel,
+                to_speed: *to_speed,
+            }),
+            Action::LaneChange {
+                to_lane,
+                offset,
+                duration,
+            } => phase.lateral(actors::Lateral::MoveTo {
+                d: lateral_d(
+                    run,
+                    Lateral::Lane {
+                        lane: *to_lane,
+                        offset: *offset,
+                    },
+                ),
+                span: Span::Time(*duration),
+            }),
+            Action::Cross {
+                to,
+                speed,
+                accel_distance,
+            } => {
+                let end = match to {
+                    CrossTarget::D(d) => road.to_cartesian(start_frenet.s, *d),
+                    CrossTarget::Point { x, y } => Point2::new(*x, *y),
+                };
+                route = Route::crossing(start, end, *speed);
+                // Euro NCAP targets reach walking or riding speed over a set distance:
+                // v² = 2·a·s gives the acceleration.
+                let rate = (*accel_distance > 0.0).then(|| speed * speed / (2.0 * accel_distance));
+                phase.longitudinal(Longitudinal::Speed {
+                    target: *speed,
+                    rate,
+                })
+            }
+            Action::FollowEgo {
+                time_gap,
+                reaction_time,
+                max_decel,
+            } => phase.longitudinal(Longitudinal::Follow(FollowParams {
+                time_gap: *time_gap,
+                reaction_time: *reaction_time,
+                max_decel: *max_decel,
+                ..FollowParams::default()
+            })),
+            Action::Stand => phase.longitudinal(Longitudinal::StandStill),
+            Action::Waypoints(points) => {
+                let mut wps = vec![actors::FrenetWaypoint {
+                    s: start_frenet.s,
+                    d: start_frenet.d,
+                    speed: Some(spec.speed),
+                }];
+                wps.extend(points.iter().map(|w| actors::FrenetWaypoint {
+                    s: w.s,
+                    d: lateral_d(run, w.lateral),
+                    speed: Some(w.speed),
+                }));
+                route = Route::Frenet(wps);
+                phase.longitudinal(Longitudinal::Route)
+            }
+        };
+        phases.push(phase);
+    }
+    let kind = actor_kind(spec.kind);
+    let initial_speed = if matches!(route, Route::Points(_))
+        && spec
+            .phases
+            .first()
+            .is_some_and(|p| matches!(p.action, Action::Stand))
+    {
+        0.0
+    } else {
+        spec.speed
+    };
+    let mut a = Actor::new(index as u32 + 1, kind, route, initial_speed, road)?;
+    if let Some(size) = spec.size {
+        a = a.with_size(
+            actors::Size::new(size.length, size.width, size.height)?,
+            road,
+        )?;
+    }
+    if spec.start.heading_deg != 0.0
+        && matches!(spec.start.position, Position::Frenet { .. })
+        && !spec
+            .phases
+            .iter()
+            .any(|p| matches!(p.action, Action::Cross { .. }))
+    {
+        a = a.with_yaw_offset(spec.start.heading_deg.to_radians(), road)?;
+    }
+    a.with_phases(phases)
+}
+
+fn actor_kind(k: crate::scenario::ActorKind) -> actors::ActorKind {
+    use crate::scenario::ActorKind as S;
+    match k {
+        S::Car => actors::ActorKind::Car,
+        S::CrashedCar => actors::ActorKind::CrashedCar,
+        S::Truck => actors::ActorKind::Truck,
+        S::Motorcycle => actors::ActorKind::Motorcycle,
+        S::Cyclist => actors::ActorKind::Cyclist,
+        S::AdultPedestrian => actors::ActorKind::AdultPedestrian,
+        S::ChildPedestrian => actors::ActorKind::ChildPedestrian,
+        S::ParkedCar => actors::ActorKind::ParkedCar,
+    }
+}
+
+/// Builds the world a scenario run starts in.
+pub fn build_world(run: &ScenarioRun) -> Result<World, RunError> {
+    let sc = &run.scenario;
+    let origin = sc.origin.clone();
+    let road = sc.road.build().map_err(|source| RunError::Road {
+        origin: origin.clone(),
+        source,
+    })?;
+    let params = sc.ego.vehicle.params();
+    // The scenario gives the front bumper; the model's state is the centre of gravity, which
+    // sits L/2 + (l_f − l_r)/2 behind it.
+    let (s_front, d) = match sc.ego.start.position {
+        Position::Frenet { s, lateral } => (s, lateral_d(run, lateral)),
+        Position::Cartesian { x, y } => {
+            let f = road.to_frenet(Point2::new(x, y));
+            (f.s, f.d)
+        }
+    };
+    let back = params.length / 2.0 + (params.cg_to_front_axle - params.cg_to_rear_axle) / 2.0;
+    let s_cg = s_front - back;
+    let cg = road.to_cartesian(s_cg, d);
+    let yaw = road.heading(s_cg) + sc.ego.start.heading_deg.to_radians();
+    let ego =
+        Vehicle::new(params, VehicleState::at(cg.x, cg.y, yaw, sc.ego.speed)).map_err(|e| {
+            RunError::World {
+                origin: origin.clone(),
+                source: e.into(),
+            }
+        })?;
+    let mut actors = Vec::new();
+    for (i, spec) in sc.actors.iter().enumerate() {
+        actors.push(
+            actor(run, &road, i, spec).map_err(|source| RunError::Actor {
+                origin: origin.clone(),
+                actor: spec.id.clone(),
+                source,
+            })?,
+        );
+    }
+    let lidar = if sc.sensors.lidar.enabled {
+        Some(
+            Lidar::new(sc.sensors.lidar.params()).map_err(|e| RunError::Lidar {
+                origin: origin.clone(),
+                reason: e.to_string(),
+            })?,
+        )
+    } else {
+        None
+    };
+    World::new(road, ego, actors, lidar, sc.step_s)
+        .map_err(|source| RunError::World { origin, source })
+}
+
+/// Runs a scenario to its end (or the first ego collision) with the stand-in driver holding
+/// the ego's lane and speed.
+pub fn run(run: &ScenarioRun) -> Result<RunResult, RunError> {
+    let sc = &run.scenario;
+    let origin = sc.origin.clone();
+    let mut world = build_world(run)?;
+    let start = world.road().to_frenet(world.ego().position());
+    let driver = SimpleDriver {
+        speed: sc.ego.speed,
+        lane_d: start.d,
+        brake: None,
+    };
+    let mut scans = 0;
+    let wrap = |source| RunError::World {
+        origin: origin.clone(),
+        source,
+    };
+    while world.time() < sc.duration_s - 1e-9 && world.measures().collision.is_none() {
+        if world.scan_if_due().map_err(wrap)?.is_some() {
+            scans += 1;
+        }
+        let cmd = driver.command(&world);
+        world.step(&cmd).map_err(wrap)?;
+    }
+    let m = world.measures();
+    let collided_with = m.collision.map(|c| {
+        sc.actors
+            .get(c.actor as usize - 1)
+            .map_or_else(|| c.actor.to_string(), |a| a.id.clone())
+    });
+    let collision = m.collision.is_some();
+    let other = m.other_collisions.len() as u32;
+    let impact_kmh = m.collision.map_or(0.0, |c| c.ego_speed * 3.6);
+    let e = &sc.expected;
+    let passed = e.collision.is_none_or(|want| want == collision)
+        && e.other_collisions.is_none_or(|want| want == (other > 0))
+        && e.min_gap_m.is_none_or(|g| m.min_gap >= g)
+        && e.max_impact_speed_kmh.is_none_or(|v| impact_kmh <= v)
+        && e.max_decel.is_none_or(|v| m.max_decel <= v)
+        && e.max_lat_accel.is_none_or(|v| m.max_lat_accel <= v);
+    Ok(RunResult {
+        scenario: sc.name.clone(),
+        params: run.params.clone(),
+        collision,
+        collided_with,
+        impact_speed_kmh: impact_kmh,
+        min_gap_m: m.min_gap,
+        evasive_manoeuvres: 0,
+        max_lat_accel: m.max_lat_accel,
+        max_decel: m.max_decel,
+        other_collisions: other,
+        passed,
+        sim_time_s: world.time(),
+        scans,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+    use std::path::{Path, PathBuf};
+
+    fn scenarios() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
+    }
+
+    /// The default run of a shipped scenario (every swept parameter fixed at its default).
+    fn default_run(rel: &str) -> ScenarioRun {
+        let path = scenarios().join(rel);
+        let all = Scenario::load(&path, &[]).unwrap();
+        let defaults: Vec<(String, String)> = all[0]
+            .scenario
+            .parameters
+            .iter()
+            .map(|p| (p.name.clone(), p.default.to_string()))
+            .collect();
+        let mut runs = Scenario::load(&path, &defaults).unwrap();
+        assert_eq!(runs.len(), 1);
+        runs.remove(0)
+    }
+
+    #[test]
+    fn every_shipped_vehicle_scenario_builds_a_world() {
+        for dir in ["ncap", "compound", "had"] {
+            for entry in std::fs::read_dir(scenarios().join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                let rel = path
+                    .strip_prefix(scenarios())
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_owned();
+                let run = default_run(&rel);
+                let w = build_world(&run).unwrap_or_else(|e| panic!("{rel}: {e}"));
+                assert_eq!(w.actors().len(), run.scenario.actors.len(), "{rel}");
+            }
+        }
+    }
+
+    #[test]
+    fn without_braking_the_stand_in_driver_hits_the_ccrs_target_at_full_speed() {
+        let run = default_run("ncap/ccrs.yaml");
+        let r = super::run(&run).unwrap();
+        assert!(r.collision && !r.passed, "{r:?}");
+        assert_eq!(r.collided_with.as_deref(), Some("gvt"));
+        assert!((r.impact_speed_kmh - 50.0).abs() < 0.5, "{r:?}");
+        // 50 km/h, 30 m gap at the start (4 s would be 55.6 m: the larger wins), contact after
+        // gap / speed.
+        let gap = (4.0f64 * 50.0 / 3.6).max(30.0);
+        assert!((r.sim_time_s - gap / (50.0 / 3.6)).abs() < 0.05, "{r:?}");
+        assert_eq!(super::run(&run).unwrap(), r, "same scenario, same result");
+    }
+
+    /// Whether the segment a–b crosses the convex polygon `poly`.
+    fn blocked(a: Point2<f64>, b: Point2<f64>, poly: &[Point2<f64>]) -> bool {
+        crate::geometry::convex_polygons_overlap(&[a, b], poly)
+    }
+
+    #[test]
+    fn the_child_is_invisible_to_the_lidar_until_it_leaves_the_parked_cars_shadow() {
+        let run = default_run("compound/child_behind_parked_cars.yaml");
+        let mut world = build_world(&run).unwrap();
+        let child_id = run
+            .scenario
+            .actors
+            .iter()
+            .position(|a| a.id == "child")
+            .unwrap() as u32
+            + 1;
+        let parked: Vec<u32> = run
+            .scenario
+            .actors
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.id.starts_with("parked"))
+            .map(|(i, _)| i as u32 + 1)
+            .collect();
+        let start = world.road().to_frenet(world.ego().position());
+        let driver = SimpleDriver {
+            speed: run.scenario.ego.speed,
+            lane_d: start.d,
+            brake: None,
+        };
+        let (mut hidden_scans, mut visible_scans, mut seen_while_visible) = (0, 0, 0);
+        while world.time() < run.scenario.duration_s && world.measures().collision.is_none() {
+            if let Some(points) = world.scan_if_due().unwrap() {
+                let states = world.actors();
+                let child = states.iter().find(|a| a.id == child_id).unwrap();
+                let sensor = world.ego_pose() * Point3::new(1.35, 0.0, 1.8);
+                let eye = Point2::new(sensor.x, sensor.y);
+                let boxes: Vec<Vec<Point2<f64>>> = world
+                    .actor_boxes()
+                    .into_iter()
+                    .filter(|(id, _)| parked.contains(id))
+                    .map(|(_, b)| b.footprint())
+                    .collect();
+                let child_box = world
+                    .actor_boxes()
+                    .into_iter()
+                    .find(|(id, _)| *id == child_id)
+                    .unwrap()
+                    .1;
+                let corners = child_box.footprint();
+                let occluded = |c: &Point2<f64>| boxes.iter().any(|b| blocked(eye, *c, b));
+                let hits = points
+                    .iter()
+                    .filter(|p| p.object_id == Some(child_id))
+                    .count();
+                if corners.iter().all(occluded) {
+                    hidden_scans += 1;
+                    assert_eq!(
+                        hits,
+                        0,
+                        "child hit while behind the cars at t={} (d={})",
+                        world.time(),
+                        child.d
+                    );
+                } else if !corners.iter().any(occluded) && (child.x - eye.x).abs() < 60.0 {
+                    visible_scans += 1;
+                    if hits > 0 {
+                        seen_while_visible += 1;
+                    }
+                }
+            }
+            let cmd = driver.command(&world);
+            world.step(&cmd).unwrap();
+        }
+        assert!(
+            hidden_scans >= 5,
+            "the child starts hidden ({hidden_scans} scans)"
+        );
+        assert!(visible_scans >= 1, "the child steps out before the end");
+        assert_eq!(
+            seen_while_visible, visible_scans,
+            "every scan with the child in view hits it"
+        );
+    }
+
+    use nalgebra::Point3;
+}
