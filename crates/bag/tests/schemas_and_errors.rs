@@ -161,3 +161,69 @@ fn a_split_file_killed_before_its_first_write_counts_as_unfinished_not_corrupt()
     assert_eq!(bag.messages(None).count(), 10);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn convert_turns_a_humble_sqlite3_bag_into_mcap_with_definitions_and_hashes() {
+    use embody_msgs::Message;
+    use embody_msgs::std_msgs::msg::String as StringMsg;
+    let dir = temp_dir("convert");
+    std::fs::create_dir_all(&dir).unwrap();
+    let db_path = dir.join("humble_0.db3");
+    // Humble's schema 3: no message definitions, no hashes, integer QoS enums.
+    let db = rusqlite::Connection::open(&db_path).unwrap();
+    db.execute_batch(
+        "CREATE TABLE schema(schema_version INTEGER PRIMARY KEY, ros_distro TEXT NOT NULL);
+         INSERT INTO schema VALUES (3, 'humble');
+         CREATE TABLE topics(id INTEGER PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL,
+             serialization_format TEXT NOT NULL, offered_qos_profiles TEXT NOT NULL);
+         CREATE TABLE messages(id INTEGER PRIMARY KEY, topic_id INTEGER NOT NULL,
+             timestamp INTEGER NOT NULL, data BLOB NOT NULL);",
+    )
+    .unwrap();
+    let qos = "- history: 1\n  depth: 5\n  reliability: 2\n  durability: 2\n  deadline:\n    sec: 0\n    nsec: 0\n  lifespan:\n    sec: 0\n    nsec: 0\n  liveliness: 1\n  liveliness_lease_duration:\n    sec: 0\n    nsec: 0\n  avoid_ros_namespace_conventions: false";
+    db.execute(
+        "INSERT INTO topics VALUES (1, '/chatter', 'std_msgs/msg/String', 'cdr', ?1)",
+        [qos],
+    )
+    .unwrap();
+    let sent: Vec<String> = (0..50).map(|i| format!("humble {i}")).collect();
+    for (i, text) in sent.iter().enumerate() {
+        let cdr = StringMsg { data: text.clone() }.to_cdr().unwrap();
+        db.execute(
+            "INSERT INTO messages(topic_id, timestamp, data) VALUES (1, ?1, ?2)",
+            rusqlite::params![1_000 + i as i64 * 10, cdr],
+        )
+        .unwrap();
+    }
+    drop(db);
+
+    let out = dir.join("converted");
+    let report = embody_bag::repair::convert(&db_path, &out, WriterOptions::default()).unwrap();
+    assert_eq!(report.messages, 50);
+    assert_eq!(report.definitions_added, ["/chatter"]);
+    let bag = Bag::open(&out).unwrap();
+    assert!(bag.has_metadata_file && !bag.is_unfinished());
+    assert_eq!(bag.storage.id(), "mcap");
+    let c = &bag.connections[0];
+    assert_eq!(c.type_hash, StringMsg::TYPE_HASH);
+    assert_eq!(c.schema_encoding, "ros2msg");
+    assert_eq!(c.offered_qos_profiles.len(), 1);
+    assert_eq!(
+        c.offered_qos_profiles[0].history,
+        embody::qos::History::KeepLast(5)
+    );
+    let got: Vec<(u64, String)> = bag
+        .messages(None)
+        .map(|m| {
+            let m = m.unwrap();
+            (m.log_time, StringMsg::from_cdr(&m.data).unwrap().data)
+        })
+        .collect();
+    let want: Vec<(u64, String)> = sent
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (1_000 + i as u64 * 10, s.clone()))
+        .collect();
+    assert_eq!(got, want);
+    let _ = std::fs::remove_dir_all(&dir);
+}
