@@ -28,6 +28,54 @@ pub struct RunArgs {
     /// Also write the rows as a JSON array to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Record every run as a rosbag2 bag: DIR itself for one run, DIR/<scenario>_<n> for more.
+    #[arg(long)]
+    bag: Option<PathBuf>,
+}
+
+/// Runs one scenario, recording what the simulator publishes into a bag at `dir`.
+fn run_into_bag(r: &embody_sim::scenario::ScenarioRun, dir: &std::path::Path) -> Result<RunResult> {
+    let mut w = embody_bag::BagWriter::create(dir, embody_bag::WriterOptions::default())?;
+    let mut topics = std::collections::HashMap::new();
+    let mut failure = None;
+    let res = embody_sim::run::run_recorded(r, &mut |t, o| {
+        if failure.is_some() {
+            return;
+        }
+        let id = match topics.get(o.topic) {
+            Some(id) => *id,
+            None => {
+                let name = if o.topic.starts_with('/') {
+                    o.topic.to_owned()
+                } else {
+                    format!("/{}", o.topic)
+                };
+                let qos = if o.topic == "map/lanes" || o.topic == "tf_static" {
+                    embody::QosProfile::transient_local(1)
+                } else {
+                    embody::QosProfile::default()
+                };
+                let Some(id) = w.add_known_topic(&name, o.type_name, vec![qos]) else {
+                    failure = Some(anyhow::anyhow!(
+                        "{}: type {} is not compiled into embody",
+                        o.topic,
+                        o.type_name
+                    ));
+                    return;
+                };
+                topics.insert(o.topic, id);
+                id
+            }
+        };
+        if let Err(e) = w.write(id, t, t, &o.data) {
+            failure = Some(e.into());
+        }
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    w.close()?;
+    Ok(res)
 }
 
 fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
@@ -108,7 +156,11 @@ pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
         if tty {
             eprint!("\r[{}/{total}] {}   ", i + 1, r.label());
         }
-        let res = run(r)?;
+        let res = match &a.bag {
+            None => run(r)?,
+            Some(dir) if runs.len() == 1 => run_into_bag(r, dir)?,
+            Some(dir) => run_into_bag(r, &dir.join(format!("{}_{i}", r.scenario.name)))?,
+        };
         let params: Vec<String> = res.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
         writeln!(
             out,

@@ -96,3 +96,52 @@ fn bad_scenarios_and_overrides_name_the_file_and_the_field() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_same_scenario_twice_records_identical_bags() {
+    let base = std::env::temp_dir().join(format!("embody-scenario-bags-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let mut bags = Vec::new();
+    for n in 0..2 {
+        let dir = base.join(format!("run{n}"));
+        let (ok, _, err) = embody(&[
+            "scenario",
+            "run",
+            "scenarios/compound/child_behind_parked_cars.yaml",
+            "--set",
+            "ego_speed_kmh=40",
+            "--set",
+            "follower_headway_s=0.8",
+            "--set",
+            "lead_gap_m=30",
+            "--bag",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(ok, "{err}");
+        let bag = embody_bag::Bag::open(&dir).unwrap();
+        let messages: Vec<(String, u64, Vec<u8>)> = bag
+            .messages(None)
+            .map(|m| {
+                let m = m.unwrap();
+                (
+                    bag.connections[m.connection].topic.clone(),
+                    m.log_time,
+                    m.data.to_vec(),
+                )
+            })
+            .collect();
+        bags.push(messages);
+    }
+    assert_eq!(bags[0].len(), bags[1].len());
+    assert!(bags[0] == bags[1], "the two recordings differ");
+    // What a perception test needs is there: clouds at 10 Hz, ground truth, the lane map.
+    let count = |t: &str| bags[0].iter().filter(|m| m.0 == t).count();
+    assert!(
+        count("/sensing/lidar/points") >= 10,
+        "{}",
+        count("/sensing/lidar/points")
+    );
+    assert_eq!(count("/map/lanes"), 1);
+    assert_eq!(count("/sim/ground_truth/objects"), count("/clock"));
+    let _ = std::fs::remove_dir_all(&base);
+}

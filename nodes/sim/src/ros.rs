@@ -2,13 +2,19 @@
 //! (Velodyne-style x, y, z, intensity, ring), the ego as `nav_msgs/Odometry` and
 //! `sensor_msgs/Imu`. Pure conversions; the node publishes them.
 
+use embody_msgs::Message;
 use embody_msgs::builtin_interfaces::msg::Time;
+use embody_msgs::embody_msgs::msg::{
+    Lane, LaneBoundary, LaneMap, ObjectClassification, PredictedObject, PredictedObjects,
+};
 use embody_msgs::geometry_msgs::msg::{
-    Point, Pose, PoseWithCovariance, Quaternion, Twist, TwistWithCovariance, Vector3,
+    Point, Pose, PoseWithCovariance, Quaternion, Transform, TransformStamped, Twist,
+    TwistWithCovariance, Vector3,
 };
 use embody_msgs::nav_msgs::msg::Odometry;
 use embody_msgs::sensor_msgs::msg::{Imu, PointCloud2, PointField};
 use embody_msgs::std_msgs::msg::Header;
+use embody_msgs::tf2_msgs::msg::TFMessage;
 
 use crate::lidar::LidarPoint;
 use crate::vehicle::Vehicle;
@@ -134,7 +140,6 @@ pub fn imu(v: &Vehicle, stamp_ns: i64) -> Imu {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use embody_msgs::Message;
 
     #[test]
     fn clouds_hold_every_point_in_the_declared_layout() {
@@ -170,5 +175,196 @@ mod tests {
         let q = yaw_quaternion(std::f64::consts::FRAC_PI_2);
         assert!((q.z - 0.5f64.sqrt()).abs() < 1e-12 && (q.w - 0.5f64.sqrt()).abs() < 1e-12);
         assert!((q.x * q.x + q.y * q.y + q.z * q.z + q.w * q.w - 1.0).abs() < 1e-12);
+    }
+}
+
+/// One serialized message the simulator puts out: topic (relative, per the design's topic
+/// map), type name and CDR bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    /// Topic, e.g. `sensing/lidar/points`.
+    pub topic: &'static str,
+    /// `pkg/msg/Type`.
+    pub type_name: &'static str,
+    /// CDR with encapsulation header.
+    pub data: Vec<u8>,
+}
+
+fn out<M: Message>(topic: &'static str, msg: &M) -> Output {
+    Output {
+        topic,
+        type_name: M::TYPE_NAME,
+        // Everything here is built from finite numbers and bounded strings.
+        data: msg.to_cdr().expect("simulator messages encode"),
+    }
+}
+
+/// `base_link` → `lidar` and `base_link` → `imu`, published once (`tf_static`).
+pub fn static_transforms(lidar_mount: &nalgebra::Isometry3<f64>) -> Output {
+    let t = |child: &str, iso: &nalgebra::Isometry3<f64>| TransformStamped {
+        header: header(0, "base_link"),
+        child_frame_id: child.into(),
+        transform: Transform {
+            translation: Vector3 {
+                x: iso.translation.x,
+                y: iso.translation.y,
+                z: iso.translation.z,
+            },
+            rotation: Quaternion {
+                x: iso.rotation.i,
+                y: iso.rotation.j,
+                z: iso.rotation.k,
+                w: iso.rotation.w,
+            },
+        },
+    };
+    let msg = TFMessage {
+        transforms: vec![
+            t("lidar", lidar_mount),
+            t("imu", &nalgebra::Isometry3::identity()),
+        ],
+    };
+    out("tf_static", &msg)
+}
+
+/// The road as a lane map (`map/lanes`, latched), centre lines and boundaries every `spacing` m.
+pub fn lane_map(road: &crate::road::Road, speed_limit: f64, spacing: f64) -> Output {
+    use crate::road::Marking;
+    let pts = |v: Vec<nalgebra::Point2<f64>>| -> Vec<Point> {
+        v.into_iter()
+            .map(|p| Point {
+                x: p.x,
+                y: p.y,
+                z: 0.0,
+            })
+            .collect()
+    };
+    let marking = |m: Option<&Marking>, edge: bool| match (edge, m) {
+        (true, _) => LaneBoundary::ROAD_EDGE,
+        (_, Some(Marking::Solid)) => LaneBoundary::SOLID,
+        (_, Some(Marking::Dashed)) => LaneBoundary::DASHED,
+        _ => LaneBoundary::NONE,
+    };
+    let n = road.lane_count();
+    let lanes = (0..n)
+        .map(|i| Lane {
+            id: i as u32 + 1,
+            centerline: pts(road.lane_centre_line(i, spacing).unwrap_or_default()),
+            left: LaneBoundary {
+                points: pts(road.boundary_line(i + 1, spacing).unwrap_or_default()),
+                marking: marking(road.markings().get(i + 1), i + 1 == n),
+            },
+            right: LaneBoundary {
+                points: pts(road.boundary_line(i, spacing).unwrap_or_default()),
+                marking: marking(road.markings().get(i), i == 0),
+            },
+            left_neighbour_id: if i + 1 < n { i as u32 + 2 } else { 0 },
+            right_neighbour_id: i as u32,
+            speed_limit,
+        })
+        .collect();
+    out(
+        "map/lanes",
+        &LaneMap {
+            header: header(0, "map"),
+            lanes,
+        },
+    )
+}
+
+/// Everything due at sim time `stamp_ns` after a step: `/clock`, odometry, IMU, the
+/// `odom → base_link` transform, ground truth, and the lidar cloud when one was taken.
+pub fn frame(
+    world: &crate::world::World,
+    stamp_ns: i64,
+    points: Option<&[LidarPoint]>,
+) -> Vec<Output> {
+    let v = world.ego();
+    let p = v.position();
+    let mut outputs = vec![
+        out(
+            "/clock",
+            &embody_msgs::rosgraph_msgs::msg::Clock {
+                clock: header(stamp_ns, "").stamp,
+            },
+        ),
+        out("localization/odometry", &odometry(v, stamp_ns)),
+        out("sensing/imu", &imu(v, stamp_ns)),
+        out(
+            "tf",
+            &TFMessage {
+                transforms: vec![TransformStamped {
+                    header: header(stamp_ns, "odom"),
+                    child_frame_id: "base_link".into(),
+                    transform: Transform {
+                        translation: Vector3 {
+                            x: p.x,
+                            y: p.y,
+                            z: 0.0,
+                        },
+                        rotation: yaw_quaternion(v.yaw()),
+                    },
+                }],
+            },
+        ),
+    ];
+    let objects = world
+        .actors()
+        .iter()
+        .map(|a| PredictedObject {
+            object_id: u64::from(a.id),
+            classification: vec![ObjectClassification {
+                label: class_label(a.kind),
+                probability: 1.0,
+            }],
+            pose: Pose {
+                position: Point {
+                    x: a.x,
+                    y: a.y,
+                    z: a.size.height / 2.0,
+                },
+                orientation: yaw_quaternion(a.yaw),
+            },
+            dimensions: Vector3 {
+                x: a.size.length,
+                y: a.size.width,
+                z: a.size.height,
+            },
+            twist: Twist {
+                linear: Vector3 {
+                    x: a.velocity.x,
+                    y: a.velocity.y,
+                    z: 0.0,
+                },
+                angular: Vector3::default(),
+            },
+            ..PredictedObject::default()
+        })
+        .collect();
+    outputs.push(out(
+        "sim/ground_truth/objects",
+        &PredictedObjects {
+            header: header(stamp_ns, "odom"),
+            objects,
+        },
+    ));
+    if let Some(points) = points {
+        outputs.push(out(
+            "sensing/lidar/points",
+            &point_cloud(points, stamp_ns, "lidar"),
+        ));
+    }
+    outputs
+}
+
+fn class_label(kind: crate::actors::ActorKind) -> u8 {
+    use crate::actors::ActorKind as K;
+    match kind {
+        K::Car | K::CrashedCar | K::ParkedCar => ObjectClassification::CAR,
+        K::Truck => ObjectClassification::TRUCK,
+        K::Motorcycle => ObjectClassification::MOTORCYCLE,
+        K::Cyclist => ObjectClassification::BICYCLE,
+        K::AdultPedestrian => ObjectClassification::PEDESTRIAN,
+        K::ChildPedestrian => ObjectClassification::CHILD,
     }
 }

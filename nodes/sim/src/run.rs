@@ -299,6 +299,19 @@ pub fn build_world(run: &ScenarioRun) -> Result<World, RunError> {
 /// Runs a scenario to its end (or the first ego collision) with the stand-in driver holding
 /// the ego's lane and speed.
 pub fn run(run: &ScenarioRun) -> Result<RunResult, RunError> {
+    run_recorded(run, &mut |_, _| {})
+}
+
+/// Odometry, IMU, TF and ground truth go out every this many seconds (50 Hz), the lidar at its
+/// own rate.
+const FRAME_PERIOD: f64 = 0.02;
+
+/// [`run`], handing every message the simulator would publish to `sink` with its sim time
+/// (ns): the latched lane map and static transforms at 0, then the frames as they fall due.
+pub fn run_recorded(
+    run: &ScenarioRun,
+    sink: &mut dyn FnMut(u64, &crate::ros::Output),
+) -> Result<RunResult, RunError> {
     let sc = &run.scenario;
     let origin = sc.origin.clone();
     let mut world = build_world(run)?;
@@ -313,12 +326,29 @@ pub fn run(run: &ScenarioRun) -> Result<RunResult, RunError> {
         origin: origin.clone(),
         source,
     };
+    if let Some(lidar) = world.lidar() {
+        let mount = lidar.sensor_pose(&nalgebra::Isometry3::identity());
+        sink(0, &crate::ros::static_transforms(&mount));
+    }
+    let limit = sc.road.speed_limit.unwrap_or(0.0);
+    sink(0, &crate::ros::lane_map(world.road(), limit, 1.0));
+    let frame_every = (FRAME_PERIOD / sc.step_s).round().max(1.0) as u64;
+    let mut step = 0u64;
     while world.time() < sc.duration_s - 1e-9 && world.measures().collision.is_none() {
-        if world.scan_if_due().map_err(wrap)?.is_some() {
+        let points = world.scan_if_due().map_err(wrap)?;
+        if points.is_some() {
             scans += 1;
+        }
+        if points.is_some() || step.is_multiple_of(frame_every) {
+            // Sim time in whole nanoseconds on the step grid, identical run after run.
+            let t_ns = (step as f64 * sc.step_s * 1e9).round() as u64;
+            for o in crate::ros::frame(&world, t_ns as i64, points.as_deref()) {
+                sink(t_ns, &o);
+            }
         }
         let cmd = driver.command(&world);
         world.step(&cmd).map_err(wrap)?;
+        step += 1;
     }
     let m = world.measures();
     let collided_with = m.collision.map(|c| {

@@ -125,6 +125,11 @@ impl World {
         &self.ego
     }
 
+    /// The lidar, if the world has one.
+    pub fn lidar(&self) -> Option<&Lidar> {
+        self.lidar.as_ref()
+    }
+
     /// The measures so far.
     pub fn measures(&self) -> &Measures {
         &self.measures
