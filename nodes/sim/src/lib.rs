@@ -1,10 +1,11 @@
-//! embody's built-in simulator (algorithms only, no middleware; the node adapter comes on
-//! top): the vehicle world (roads, a dynamic single-track ego, actors, a ray-cast lidar) and,
-//! later, the arm world and the scenario runner.
+//! embody's built-in simulator: the vehicle world (roads, a dynamic single-track ego, actors,
+//! a ray-cast lidar), scenarios and their runner, as plain algorithms; `node` is the thin
+//! adapter that publishes the world over the runtime and takes commands in lock-step.
 
 pub mod actors;
 pub mod geometry;
 pub mod lidar;
+pub mod node;
 pub mod road;
 pub mod ros;
 pub mod run;

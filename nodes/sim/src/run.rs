@@ -44,6 +44,14 @@ pub enum RunError {
         /// The problem.
         source: WorldError,
     },
+    /// The driver gave no command (a lock-step controller that went silent).
+    #[error("{origin}: driver: {reason}")]
+    Driver {
+        /// Scenario file.
+        origin: String,
+        /// The problem.
+        reason: String,
+    },
     /// The lidar configuration is invalid.
     #[error("{origin}: sensors.lidar: {reason}")]
     Lidar {
@@ -296,6 +304,28 @@ pub fn build_world(run: &ScenarioRun) -> Result<World, RunError> {
         .map_err(|source| RunError::World { origin, source })
 }
 
+/// Who commands the ego each step.
+pub trait Driver {
+    /// The command for the next step. `fresh` is true when a new frame of sensor data went
+    /// out this step (a lock-step controller answers those; in between it holds).
+    fn command(&mut self, world: &World, fresh: bool) -> Result<crate::vehicle::Command, String>;
+}
+
+impl Driver for SimpleDriver {
+    fn command(&mut self, world: &World, _fresh: bool) -> Result<crate::vehicle::Command, String> {
+        Ok(SimpleDriver::command(self, world))
+    }
+}
+
+/// The stand-in driver for a run: the scenario's ego speed in the lane the ego starts in.
+pub fn stand_in_driver(run: &ScenarioRun, world: &World) -> SimpleDriver {
+    SimpleDriver {
+        speed: run.scenario.ego.speed,
+        lane_d: world.road().to_frenet(world.ego().position()).d,
+        brake: None,
+    }
+}
+
 /// Runs a scenario to its end (or the first ego collision) with the stand-in driver holding
 /// the ego's lane and speed.
 pub fn run(run: &ScenarioRun) -> Result<RunResult, RunError> {
@@ -312,15 +342,20 @@ pub fn run_recorded(
     run: &ScenarioRun,
     sink: &mut dyn FnMut(u64, &crate::ros::Output),
 ) -> Result<RunResult, RunError> {
+    let world = build_world(run)?;
+    let mut driver = stand_in_driver(run, &world);
+    run_world(run, world, &mut driver, sink)
+}
+
+/// The simulation loop: frames to `sink` as they fall due, commands from `driver`.
+pub fn run_world(
+    run: &ScenarioRun,
+    mut world: World,
+    driver: &mut dyn Driver,
+    sink: &mut dyn FnMut(u64, &crate::ros::Output),
+) -> Result<RunResult, RunError> {
     let sc = &run.scenario;
     let origin = sc.origin.clone();
-    let mut world = build_world(run)?;
-    let start = world.road().to_frenet(world.ego().position());
-    let driver = SimpleDriver {
-        speed: sc.ego.speed,
-        lane_d: start.d,
-        brake: None,
-    };
     let mut scans = 0;
     let wrap = |source| RunError::World {
         origin: origin.clone(),
@@ -339,14 +374,20 @@ pub fn run_recorded(
         if points.is_some() {
             scans += 1;
         }
-        if points.is_some() || step.is_multiple_of(frame_every) {
+        let fresh = points.is_some() || step.is_multiple_of(frame_every);
+        if fresh {
             // Sim time in whole nanoseconds on the step grid, identical run after run.
             let t_ns = (step as f64 * sc.step_s * 1e9).round() as u64;
             for o in crate::ros::frame(&world, t_ns as i64, points.as_deref()) {
                 sink(t_ns, &o);
             }
         }
-        let cmd = driver.command(&world);
+        let cmd = driver
+            .command(&world, fresh)
+            .map_err(|reason| RunError::Driver {
+                origin: origin.clone(),
+                reason,
+            })?;
         world.step(&cmd).map_err(wrap)?;
         step += 1;
     }

@@ -1,0 +1,182 @@
+//! The simulator as a ROS 2 node: the vehicle world's frames published on the design's topic
+//! map under sim time, and — in lock-step — the ego driven by `control/command` from the stack:
+//! after each frame the simulator waits for the command stamped with that frame's time, so a
+//! run is deterministic and as fast as the stack answers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use embody::msgs::ackermann_msgs::msg::AckermannDriveStamped;
+use embody::qos::{History, QosProfile};
+use embody::{Node, RawPublisher, Subscription, Time};
+
+use crate::run::{Driver, RunError, RunResult, run_world, stand_in_driver};
+use crate::scenario::ScenarioRun;
+use crate::vehicle::{Command, Drive};
+use crate::world::World;
+
+/// Who drives the ego.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Control {
+    /// The stand-in driver inside the simulator (holds lane and speed).
+    StandIn,
+    /// The stack over `control/command`, in lock-step; a frame unanswered for this long ends
+    /// the run with an error.
+    LockStep(Duration),
+}
+
+/// An Ackermann command as the ego model's: a negative `acceleration` brakes at that rate,
+/// otherwise `speed` is the target speed (the actuator's own controller gets there).
+pub fn command_from(msg: &AckermannDriveStamped) -> Command {
+    let d = &msg.drive;
+    Command {
+        steering_angle: f64::from(d.steering_angle),
+        drive: if d.acceleration < 0.0 {
+            Drive::Accel(f64::from(d.acceleration))
+        } else {
+            Drive::Speed(f64::from(d.speed))
+        },
+    }
+}
+
+struct LockStep {
+    commands: Subscription<AckermannDriveStamped>,
+    timeout: Duration,
+    last: Command,
+    handle: tokio::runtime::Handle,
+    answered: u64,
+}
+
+impl Driver for LockStep {
+    fn command(&mut self, world: &World, fresh: bool) -> Result<Command, String> {
+        if !fresh {
+            return Ok(self.last);
+        }
+        let t = Time::from_nanos((world.time() * 1e9).round() as i64);
+        let wait = async {
+            loop {
+                match self.commands.recv().await {
+                    // Commands computed from older frames are stale; wait for this one's.
+                    Some(m) if Time::from_msg(&m.header.stamp) >= t => return Some(m),
+                    Some(_) => continue,
+                    None => return None,
+                }
+            }
+        };
+        match self
+            .handle
+            .block_on(tokio::time::timeout(self.timeout, wait))
+        {
+            Ok(Some(m)) => {
+                self.last = command_from(&m);
+                self.answered += 1;
+                Ok(self.last)
+            }
+            Ok(None) => Err("the command subscription closed".into()),
+            Err(_) => Err(format!(
+                "no control/command stamped {:.3} s or later within {:?} (is the stack running with use_sim_time?)",
+                world.time(),
+                self.timeout
+            )),
+        }
+    }
+}
+
+/// Why the simulator node stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The run itself failed.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// The middleware refused a publisher or subscription.
+    #[error("{0}")]
+    Middleware(String),
+}
+
+/// Runs `run` as a node: publishes every frame, driven as `control` says. Returns the judged
+/// result and, in lock-step, how many frames the stack answered.
+pub async fn run_node(
+    node: &Node,
+    run: &ScenarioRun,
+    control: Control,
+) -> Result<(RunResult, u64), NodeError> {
+    let world = crate::run::build_world(run)?;
+    let handle = tokio::runtime::Handle::current();
+    let lock = match control {
+        Control::StandIn => None,
+        Control::LockStep(timeout) => Some(LockStep {
+            commands: node
+                .create_subscription::<AckermannDriveStamped>(
+                    "control/command",
+                    QosProfile::default().history(History::KeepAll),
+                )
+                .await
+                .map_err(|e| NodeError::Middleware(format!("control/command: {e}")))?,
+            timeout,
+            last: Command {
+                steering_angle: 0.0,
+                drive: Drive::Speed(run.scenario.ego.speed),
+            },
+            handle: handle.clone(),
+            answered: 0,
+        }),
+    };
+    let node = node.clone();
+    let run = run.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut publishers: HashMap<&'static str, Arc<RawPublisher>> = HashMap::new();
+        let mut failure: Option<String> = None;
+        let mut sink = |_t: u64, o: &crate::ros::Output| {
+            if failure.is_some() {
+                return;
+            }
+            let publisher = match publishers.get(o.topic) {
+                Some(p) => p.clone(),
+                None => {
+                    let Some(info) = embody_msgs::find(o.type_name) else {
+                        failure = Some(format!(
+                            "{}: type {} is not compiled in",
+                            o.topic, o.type_name
+                        ));
+                        return;
+                    };
+                    let qos = match o.topic {
+                        "map/lanes" | "tf_static" => QosProfile::transient_local(1),
+                        "/clock" => QosProfile::clock(),
+                        _ => QosProfile::default(),
+                    };
+                    match handle
+                        .block_on(node.create_raw_publisher(o.topic, info.name, info.hash, qos))
+                    {
+                        Ok(p) => {
+                            let p = Arc::new(p);
+                            publishers.insert(o.topic, p.clone());
+                            p
+                        }
+                        Err(e) => {
+                            failure = Some(format!("{}: {e}", o.topic));
+                            return;
+                        }
+                    }
+                }
+            };
+            if let Err(e) = handle.block_on(publisher.publish(o.data.clone())) {
+                failure = Some(format!("{}: {e}", o.topic));
+            }
+        };
+        let world_result = match lock {
+            Some(mut l) => run_world(&run, world, &mut l, &mut sink).map(|r| (r, l.answered)),
+            None => {
+                let mut d = stand_in_driver(&run, &world);
+                run_world(&run, world, &mut d, &mut sink).map(|r| (r, 0))
+            }
+        };
+        match failure {
+            Some(f) => Err(NodeError::Middleware(f)),
+            None => Ok(world_result?),
+        }
+    })
+    .await
+    .map_err(|e| NodeError::Middleware(format!("simulator task failed: {e}")))?
+}
