@@ -241,6 +241,10 @@ async fn record(a: RecordArgs) -> Result<()> {
         tokio::select! {
             r = &mut stopped => { r?; break; }
             _ = tick.tick() => {
+                if recorder.failed() {
+                    // The writer stopped (disk full, ...): stop now and report why.
+                    break;
+                }
                 if tty {
                     let p = recorder.progress();
                     eprint!(

@@ -217,13 +217,7 @@ impl Replay {
     }
 
     async fn input_publisher(&self, conn: &Connection) -> Result<RawPublisher, BagError> {
-        let hash = if conn.type_hash.is_empty() {
-            embody_msgs::find(&conn.type_name)
-                .map(|t| t.hash.to_owned())
-                .unwrap_or_default()
-        } else {
-            conn.type_hash.clone()
-        };
+        let hash = conn.type_hash_or_known();
         self.node
             .create_raw_publisher(
                 &conn.topic,

@@ -124,14 +124,7 @@ pub async fn play(
             .get(&conn.topic)
             .cloned()
             .unwrap_or_else(|| conn.topic.clone());
-        let hash = if conn.type_hash.is_empty() {
-            // Humble bags carry no hashes; use embody's when it compiles the type.
-            embody_msgs::find(&conn.type_name)
-                .map(|t| t.hash.to_owned())
-                .unwrap_or_default()
-        } else {
-            conn.type_hash.clone()
-        };
+        let hash = conn.type_hash_or_known();
         let publisher = node
             .create_raw_publisher(
                 &topic,
@@ -179,8 +172,13 @@ pub async fn play(
         .filter(|hz| *hz > 0.0)
         .map(|hz| Duration::from_secs_f64(1.0 / hz));
     let mut report = PlayReport::default();
+    // Sim time never runs backwards, so each loop pass continues the clock where the previous
+    // one ended instead of starting the bag's time again.
+    let bag_end = bag.metadata.starting_time + bag.metadata.duration;
+    let pass_span = bag_end.saturating_sub(first) + 1_000_000;
     loop {
         pacer.restart();
+        let clock_shift = report.passes * pass_span;
         report.passes += 1;
         let mut next_clock = Duration::ZERO;
         for item in bag.messages(Some(&selected)) {
@@ -202,7 +200,7 @@ pub async fn play(
                     pacer.wait(next_clock).await;
                     publish_clock(
                         clock.as_ref(),
-                        first + next_clock.as_nanos() as u64,
+                        first + next_clock.as_nanos() as u64 + clock_shift,
                         &mut report,
                     )
                     .await;
@@ -212,7 +210,7 @@ pub async fn play(
             pacer.wait(offset).await;
             // The clock reaches the message's time before the message goes out, so nodes
             // under sim time see it with the time it was recorded at.
-            publish_clock(clock.as_ref(), m.log_time, &mut report).await;
+            publish_clock(clock.as_ref(), m.log_time + clock_shift, &mut report).await;
             if let Some(o) = outputs.get(&m.connection) {
                 match o.publisher.publish(m.data).await {
                     Ok(()) => report.published += 1,

@@ -54,6 +54,20 @@ pub struct Connection {
     pub message_count: u64,
 }
 
+impl Connection {
+    /// The recorded type hash, or for bags without hashes (Humble) embody's hash of the type
+    /// when it compiles it; empty otherwise.
+    pub fn type_hash_or_known(&self) -> String {
+        if self.type_hash.is_empty() {
+            embody_msgs::find(&self.type_name)
+                .map(|t| t.hash.to_owned())
+                .unwrap_or_default()
+        } else {
+            self.type_hash.clone()
+        }
+    }
+}
+
 /// One message read from a bag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BagMessage {
@@ -93,6 +107,7 @@ pub struct Bag {
     /// be read is still read.
     pub warnings: Vec<String>,
     files: Vec<StorageFile>,
+    listed: usize,
 }
 
 fn storage_kind(path: &Path) -> Option<StorageKind> {
@@ -175,6 +190,7 @@ impl Bag {
             connections: Vec::new(),
             warnings,
             files: Vec::new(),
+            listed: paths.len(),
         };
         let mut kinds = BTreeSet::new();
         for p in paths {
@@ -446,6 +462,11 @@ impl Bag {
         self.files.iter().any(|f| {
             matches!(&f.storage, Storage::Mcap(m, _) if matches!(m.state, FileState::Unfinished { .. }))
         })
+    }
+
+    /// How many storage files the bag's metadata lists (or were found without one).
+    pub fn listed_files(&self) -> usize {
+        self.listed
     }
 
     /// The storage files, in order.

@@ -91,6 +91,7 @@ pub struct Recorder {
     tx: mpsc::Sender<Item>,
     writer: std::thread::JoinHandle<Result<BagMetadata, BagError>>,
     subscriptions: Arc<tokio::sync::Mutex<Vec<JoinHandle<()>>>>,
+    stop: tokio::sync::watch::Sender<bool>,
     dir: PathBuf,
 }
 
@@ -160,12 +161,14 @@ impl Recorder {
 
         let progress = Arc::new(RecordProgress::default());
         let subscriptions = Arc::new(tokio::sync::Mutex::new(Vec::new()));
+        let stop = tokio::sync::watch::Sender::new(false);
         let discovery = tokio::spawn(discover(
             node.clone(),
             opts,
             tx.clone(),
             progress.clone(),
             subscriptions.clone(),
+            stop.subscribe(),
         ));
         let flush_tx = tx.clone();
         let flusher = tokio::spawn(async move {
@@ -186,8 +189,15 @@ impl Recorder {
             tx,
             writer: writer_thread,
             subscriptions,
+            stop,
             dir: dir.to_path_buf(),
         })
+    }
+
+    /// True when the writer ended early (a write error, e.g. a full disk); [`Recorder::stop`]
+    /// returns the error.
+    pub fn failed(&self) -> bool {
+        self.writer.is_finished()
     }
 
     /// Live counters.
@@ -206,8 +216,9 @@ impl Recorder {
         self.flusher.abort();
         let _ = self.discovery.await;
         let _ = self.flusher.await;
+        // The forwarders drain their queues into the writer, then end.
+        self.stop.send_replace(true);
         for task in self.subscriptions.lock().await.drain(..) {
-            task.abort();
             let _ = task.await;
         }
         drop(self.tx);
@@ -225,6 +236,7 @@ async fn discover(
     tx: mpsc::Sender<Item>,
     progress: Arc<RecordProgress>,
     subscriptions: Arc<tokio::sync::Mutex<Vec<JoinHandle<()>>>>,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let graph = match node.context().graph().await {
         Ok(g) => g,
@@ -318,6 +330,7 @@ async fn discover(
                     index,
                     tx.clone(),
                     progress.clone(),
+                    stop.clone(),
                 )));
                 recording.insert(key, Recording { index, offered });
             }
@@ -332,9 +345,10 @@ async fn forward(
     index: usize,
     tx: mpsc::Sender<Item>,
     progress: Arc<RecordProgress>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut dropped_before = 0;
-    while let Some(m) = sub.recv().await {
+    let mut send = |m: embody::RawMessage| -> bool {
         let dropped = sub.stats().dropped;
         if dropped > dropped_before {
             progress
@@ -351,15 +365,29 @@ async fn forward(
             t if t > 0 => t as u64,
             _ => log_time,
         };
-        if tx
-            .send(Item::Message {
-                index,
-                log_time,
-                publish_time,
-                data: m.payload,
-            })
-            .is_err()
-        {
+        tx.send(Item::Message {
+            index,
+            log_time,
+            publish_time,
+            data: m.payload,
+        })
+        .is_ok()
+    };
+    loop {
+        let next = tokio::select! {
+            m = sub.recv() => m,
+            _ = stop.wait_for(|s| *s) => {
+                // Stopping: what was received already still goes into the bag.
+                while let Some(m) = sub.try_recv() {
+                    if !send(m) {
+                        return;
+                    }
+                }
+                return;
+            }
+        };
+        let Some(m) = next else { return };
+        if !send(m) {
             return;
         }
     }

@@ -31,14 +31,19 @@ pub fn reindex(path: impl AsRef<Path>) -> Result<ReindexReport, BagError> {
     let path = path.as_ref();
     let mut report = ReindexReport::default();
     let bag = Bag::open(path)?;
+    report.warnings.extend(bag.warnings.iter().cloned());
     let files: Vec<PathBuf> = bag.file_paths().iter().map(|p| p.to_path_buf()).collect();
+    // A file metadata.yaml lists but that could not be opened must stay listed: rebuilding the
+    // metadata from what opened would silently drop it from the bag.
+    let unreadable = bag.has_metadata_file && files.len() < bag.listed_files();
+    let had_metadata = bag.has_metadata_file;
     drop(bag);
     for file in &files {
         if file.extension().and_then(|e| e.to_str()) != Some("mcap") {
             continue;
         }
         let mcap = McapFile::open(file).map_err(|e| BagError::mcap(file, e))?;
-        if mcap.state == FileState::Complete {
+        if mcap.state == FileState::Complete && mcap.damage.is_empty() {
             continue;
         }
         rewrite_mcap(file, &mcap, &mut report)?;
@@ -46,15 +51,22 @@ pub fn reindex(path: impl AsRef<Path>) -> Result<ReindexReport, BagError> {
     }
     let bag = Bag::open(path)?;
     report.messages = bag.metadata.message_count;
-    if path.is_dir() {
-        let mut meta = bag.metadata.clone();
-        meta.version = crate::metadata::WRITE_VERSION;
-        if meta.ros_distro.is_empty() {
-            meta.ros_distro = "jazzy".into();
-        }
-        let out = path.join("metadata.yaml");
-        std::fs::write(&out, meta.to_yaml()).map_err(|e| BagError::io(&out, e))?;
+    if !path.is_dir() || (had_metadata && report.rewritten.is_empty()) {
+        return Ok(report);
     }
+    if unreadable {
+        report.warnings.push(format!(
+            "{}: left as it was, because a file it lists could not be read",
+            path.join("metadata.yaml").display()
+        ));
+        return Ok(report);
+    }
+    let mut meta = bag.metadata.clone();
+    meta.version = crate::metadata::WRITE_VERSION;
+    if meta.ros_distro.is_empty() {
+        meta.ros_distro = "jazzy".into();
+    }
+    crate::writer::write_metadata_file(path, &meta)?;
     Ok(report)
 }
 
@@ -164,11 +176,7 @@ pub fn convert(
             report.without_definition.push(c.topic.clone());
             (String::new(), String::new())
         };
-        let hash = if c.type_hash.is_empty() {
-            known.map(|t| t.hash.to_owned()).unwrap_or_default()
-        } else {
-            c.type_hash.clone()
-        };
+        let hash = c.type_hash_or_known();
         let id = w.add_topic(
             TopicMetadata {
                 name: c.topic.clone(),

@@ -337,10 +337,7 @@ impl BagWriter {
     }
 
     fn write_metadata_file(&self) -> Result<(), BagError> {
-        let path = self.dir.join("metadata.yaml");
-        let tmp = self.dir.join(".metadata.yaml.tmp");
-        std::fs::write(&tmp, self.metadata().to_yaml()).map_err(|e| BagError::io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| BagError::io(&path, e))
+        write_metadata_file(&self.dir, &self.metadata())
     }
 
     /// Finishes the last file and writes `metadata.yaml`.
@@ -349,4 +346,13 @@ impl BagWriter {
         self.write_metadata_file()?;
         Ok(self.metadata())
     }
+}
+
+/// Writes `dir/metadata.yaml` atomically (a temporary file renamed over it), so a crash never
+/// leaves half a metadata file.
+pub(crate) fn write_metadata_file(dir: &Path, meta: &BagMetadata) -> Result<(), BagError> {
+    let path = dir.join("metadata.yaml");
+    let tmp = dir.join(".metadata.yaml.tmp");
+    std::fs::write(&tmp, meta.to_yaml()).map_err(|e| BagError::io(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| BagError::io(&path, e))
 }

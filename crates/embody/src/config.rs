@@ -116,23 +116,36 @@ pub fn router_config(listen: &[String]) -> Result<zenoh::Config> {
 /// `ZENOH_CONFIG_OVERRIDE=connect/endpoints=[...]` shared with the router would otherwise
 /// make it dial itself forever (zenoh refuses with CONNECTION_TO_SELF every second).
 fn drop_self_connections(config: &mut zenoh::Config) -> Result<()> {
-    let list = |key: &str| -> Vec<String> {
-        config
-            .get_json(key)
-            .map(|j| {
-                // A JSON list of endpoint strings; endpoints hold no quotes.
-                j.split('"').skip(1).step_by(2).map(str::to_owned).collect()
-            })
-            .unwrap_or_default()
+    // A JSON list of endpoint strings (endpoints hold no quotes); a map by mode is left alone.
+    let list = |key: &str| -> Option<Vec<String>> {
+        let j = config.get_json(key).ok()?;
+        j.trim_start()
+            .starts_with('[')
+            .then(|| j.split('"').skip(1).step_by(2).map(str::to_owned).collect())
     };
-    let norm = |e: &str| e.replace("localhost", "127.0.0.1");
-    let listen: Vec<String> = list("listen/endpoints").iter().map(|e| norm(e)).collect();
-    let connect = list("connect/endpoints");
-    let kept: Vec<String> = connect
-        .iter()
-        .filter(|e| !listen.contains(&norm(e)))
-        .cloned()
-        .collect();
+    let (Some(listen), Some(connect)) = (list("listen/endpoints"), list("connect/endpoints"))
+    else {
+        return Ok(());
+    };
+    let local = |e: &str| {
+        let e = e
+            .replace("localhost", "127.0.0.1")
+            .replace("[::1]", "127.0.0.1");
+        e.split('#').next().unwrap_or_default().to_owned()
+    };
+    let port = |e: &str| {
+        e.rsplit_once(':')
+            .map(|(_, p)| p.split('#').next().unwrap_or(p).to_owned())
+    };
+    let is_self = |c: &str| {
+        listen.iter().any(|l| {
+            let wildcard = l.contains("[::]") || l.contains("0.0.0.0");
+            let c_local = local(c);
+            let loopback = c_local.contains("127.0.0.1");
+            local(l) == c_local || (wildcard && loopback && port(l) == port(c))
+        })
+    };
+    let kept: Vec<String> = connect.iter().filter(|e| !is_self(e)).cloned().collect();
     if kept.len() != connect.len() {
         insert(config, "connect/endpoints", &json_list(&kept))?;
     }
@@ -168,6 +181,34 @@ mod tests {
         assert_eq!(
             r.get_json("listen/endpoints").unwrap(),
             "[\"tcp/127.0.0.1:17447\"]"
+        );
+    }
+
+    #[test]
+    fn a_router_never_dials_the_endpoints_it_listens_on() {
+        let with = |listen: &str, connect: &str| {
+            let mut c = zenoh::Config::default();
+            insert(&mut c, "listen/endpoints", listen).unwrap();
+            insert(&mut c, "connect/endpoints", connect).unwrap();
+            drop_self_connections(&mut c).unwrap();
+            c.get_json("connect/endpoints").unwrap()
+        };
+        // A peer's shared setting naming the router's own default port.
+        assert_eq!(
+            with(
+                r#"["tcp/[::]:7447"]"#,
+                r#"["tcp/localhost:7447","tcp/10.0.0.2:7447"]"#
+            ),
+            r#"["tcp/10.0.0.2:7447"]"#
+        );
+        assert_eq!(
+            with(r#"["tcp/127.0.0.1:9000"]"#, r#"["tcp/localhost:9000"]"#),
+            "[]"
+        );
+        // Other ports and other hosts stay.
+        assert_eq!(
+            with(r#"["tcp/127.0.0.1:9000"]"#, r#"["tcp/127.0.0.1:9001"]"#),
+            r#"["tcp/127.0.0.1:9001"]"#
         );
     }
 

@@ -699,6 +699,11 @@ impl<'a> Loader<'a> {
                 &["name", "value", "value-sep", "from", "allow_substs"],
                 &["param"],
             )?;
+            if self.get_bool(p, "allow_substs", scope)?.unwrap_or(false) {
+                return Err(p.error(
+                    "`allow_substs` is not supported: parameter files are passed to the node as they are",
+                ));
+            }
             if let Some(from) = self.get(p, "from", scope)? {
                 let base = p.file.parent().unwrap_or(Path::new("."));
                 let path = if Path::new(&from).is_absolute() {
@@ -870,6 +875,11 @@ impl<'a> Loader<'a> {
             args.extend(ros);
         }
         if self.get_bool(e, "composable", scope)?.unwrap_or(false) {
+            if !scope.delay.is_zero() {
+                return Err(e.error(
+                    "a composable node cannot start late (inside <timer>): its container starts with launch",
+                ));
+            }
             for a in PROCESS
                 .iter()
                 .filter(|a| !["output", "emulate_tty"].contains(a))
@@ -892,7 +902,11 @@ impl<'a> Loader<'a> {
             });
             return Ok(());
         }
-        let label = self.label(name.as_deref().unwrap_or(&exec));
+        // `exec_name` names the process in output and logs, as in ROS 2.
+        let label = match self.get(e, "exec_name", scope)? {
+            Some(n) => self.label(&n),
+            None => self.label(name.as_deref().unwrap_or(&exec)),
+        };
         let mut full = vec!["run".to_owned(), exec];
         full.extend(args);
         let mut spec = self.new_spec(e, label, self.opts.embody_exe.clone(), full, scope)?;
@@ -939,8 +953,9 @@ impl<'a> Loader<'a> {
 
     /// One container process per container name, running its composed nodes.
     fn finish_containers(&mut self) {
+        let composed = std::mem::take(&mut self.composed);
         let mut by_name: BTreeMap<String, Vec<&Composed>> = BTreeMap::new();
-        for c in &self.composed {
+        for c in &composed {
             by_name.entry(c.container.clone()).or_default().push(c);
         }
         let mut specs = Vec::new();
@@ -964,7 +979,7 @@ impl<'a> Loader<'a> {
             specs.push(ProcessSpec {
                 env,
                 output,
-                ..ProcessSpec::new(format!("{name}-1"), program, args, origin)
+                ..ProcessSpec::new(self.label(&name), program, args, origin)
             });
         }
         self.plan.processes.extend(specs);

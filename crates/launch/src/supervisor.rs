@@ -147,7 +147,8 @@ async fn supervise(spec: ProcessSpec, shared: Arc<Shared>) {
             _ = stop.wait_for(|s| *s) => None,
         };
         let (status, stopped_by_us) = match exited {
-            Some(s) => (s, false),
+            // An exit racing with the shutdown is the shutdown's doing, not a failure.
+            Some(s) => (s, *stop.borrow()),
             None => (stop_child(&spec, &mut child, pid).await, true),
         };
         let (clean, how) = match status {
@@ -223,6 +224,9 @@ fn start(spec: &ProcessSpec, log_dir: &Path) -> std::io::Result<Child> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // A group of its own: Ctrl-C in the terminal reaches launch only, which then stops
+        // every process in order (SIGINT, SIGTERM, SIGKILL) instead of racing them.
+        .process_group(0)
         .kill_on_drop(true);
     for (k, v) in &spec.env {
         match v {
@@ -233,7 +237,7 @@ fn start(spec: &ProcessSpec, log_dir: &Path) -> std::io::Result<Child> {
     if let Some(cwd) = &spec.cwd {
         cmd.current_dir(cwd);
     }
-    let mut child = cmd.spawn()?;
+    // The log file first: a process must not start when its output has nowhere to go.
     let log: Option<LogFile> = match spec.output {
         Output::Screen => None,
         Output::Log | Output::Both => {
@@ -241,12 +245,16 @@ fn start(spec: &ProcessSpec, log_dir: &Path) -> std::io::Result<Child> {
             let f = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
-                .open(&path)?;
+                .open(&path)
+                .map_err(|e| {
+                    std::io::Error::new(e.kind(), format!("log file {}: {e}", path.display()))
+                })?;
             Some(Arc::new(tokio::sync::Mutex::new(
                 tokio::fs::File::from_std(f),
             )))
         }
     };
+    let mut child = cmd.spawn()?;
     let (out_screen, err_screen) = match spec.output {
         Output::Screen | Output::Both => (true, true),
         Output::Log => (false, true),

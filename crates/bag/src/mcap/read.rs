@@ -88,7 +88,16 @@ impl McapFile {
         } else {
             return Err(McapError::Malformed("no header record after the magic"));
         }
-        match file.footer()? {
+        let footer = match file.footer() {
+            Ok(f) => f,
+            Err(e) => {
+                // A damaged summary does not make the data unreadable: scan it instead.
+                file.damage
+                    .push(format!("{e}; the data section was scanned instead"));
+                Some((0, 0))
+            }
+        };
+        match footer {
             Some((summary_start, summary_end)) if summary_start != 0 => {
                 file.read_summary(summary_start, summary_end)?;
             }
@@ -312,25 +321,28 @@ pub(crate) fn chunk_records(
     let offset = offset as u64;
     let size = usize::try_from(header.uncompressed_size)
         .ok()
-        // A hostile size must not allocate memory the machine does not have.
+        // A hostile size must not allocate memory the machine does not have: buffers grow
+        // with the data actually decompressed, never beyond this.
         .filter(|s| *s <= 1 << 34)
         .ok_or(McapError::Malformed("chunk uncompressed size is absurd"))?;
     let fail = |reason: String| McapError::Decompress { offset, reason };
+    let initial = size.min(header.records.len().saturating_mul(8).max(1 << 16));
+    let read_all = |reader: &mut dyn Read| -> Result<Bytes, McapError> {
+        let mut out = Vec::with_capacity(initial);
+        reader
+            .take(size as u64 + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(Bytes::from(out))
+    };
     let records = match header.compression.as_str() {
         "" => header.records.clone(),
         "zstd" => {
-            let out =
-                zstd::bulk::decompress(&header.records, size).map_err(|e| fail(e.to_string()))?;
-            Bytes::from(out)
-        }
-        "lz4" => {
-            let mut out = Vec::with_capacity(size);
-            lz4_flex::frame::FrameDecoder::new(&header.records[..])
-                .take(size as u64 + 1)
-                .read_to_end(&mut out)
+            let mut d = zstd::stream::read::Decoder::with_buffer(&header.records[..])
                 .map_err(|e| fail(e.to_string()))?;
-            Bytes::from(out)
+            read_all(&mut d)?
         }
+        "lz4" => read_all(&mut lz4_flex::frame::FrameDecoder::new(&header.records[..]))?,
         other => return Err(McapError::UnknownCompression(other.into())),
     };
     if records.len() != size {
