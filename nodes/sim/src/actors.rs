@@ -152,7 +152,7 @@ impl Limits {
 }
 
 /// What an actor is; fixes its default size, limits and perception class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ActorKind {
     /// A passenger car, the Euro NCAP Global Vehicle Target.
     Car,
@@ -172,6 +172,12 @@ pub enum ActorKind {
     ParkedCar,
 }
 
+impl std::fmt::Display for ActorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl ActorKind {
     /// Every kind, for tables and tests.
     pub const ALL: [ActorKind; 8] = [
@@ -184,6 +190,25 @@ impl ActorKind {
         ActorKind::ChildPedestrian,
         ActorKind::ParkedCar,
     ];
+
+    /// The name used in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            ActorKind::Car => "car",
+            ActorKind::CrashedCar => "crashed_car",
+            ActorKind::Truck => "truck",
+            ActorKind::Motorcycle => "motorcycle",
+            ActorKind::Cyclist => "cyclist",
+            ActorKind::AdultPedestrian => "adult_pedestrian",
+            ActorKind::ChildPedestrian => "child_pedestrian",
+            ActorKind::ParkedCar => "parked_car",
+        }
+    }
+
+    /// The kind with this scenario-file name, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
+    }
 
     /// Default length × width × height (m).
     ///

@@ -207,7 +207,7 @@ fn actor(
         };
         phases.push(phase);
     }
-    let kind = actor_kind(spec.kind);
+    let kind = spec.kind;
     let initial_speed = if matches!(route, Route::Points(_))
         && spec
             .phases
@@ -235,20 +235,6 @@ fn actor(
         a = a.with_yaw_offset(spec.start.heading_deg.to_radians(), road)?;
     }
     a.with_phases(phases)
-}
-
-fn actor_kind(k: crate::scenario::ActorKind) -> actors::ActorKind {
-    use crate::scenario::ActorKind as S;
-    match k {
-        S::Car => actors::ActorKind::Car,
-        S::CrashedCar => actors::ActorKind::CrashedCar,
-        S::Truck => actors::ActorKind::Truck,
-        S::Motorcycle => actors::ActorKind::Motorcycle,
-        S::Cyclist => actors::ActorKind::Cyclist,
-        S::AdultPedestrian => actors::ActorKind::AdultPedestrian,
-        S::ChildPedestrian => actors::ActorKind::ChildPedestrian,
-        S::ParkedCar => actors::ActorKind::ParkedCar,
-    }
 }
 
 /// Builds the world a scenario run starts in.

@@ -11,7 +11,6 @@
 //! keys or known names, and evaluate expressions where numbers are expected.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::Path;
 
 use serde_yaml_ng::{Mapping, Value};
@@ -363,65 +362,8 @@ impl VehicleOverrides {
     }
 }
 
-/// Kind of actor; the simulator gives each its Euro NCAP target size and class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ActorKind {
-    /// A passenger car (Global Vehicle Target size).
-    Car,
-    /// A stationary crashed car.
-    CrashedCar,
-    /// A truck.
-    Truck,
-    /// A motorcycle (Euro NCAP motorcycle target).
-    Motorcycle,
-    /// A cyclist with bicycle.
-    Cyclist,
-    /// An adult pedestrian (EPTa).
-    AdultPedestrian,
-    /// A child pedestrian (EPTc).
-    ChildPedestrian,
-    /// A parked car used as an obstruction.
-    ParkedCar,
-}
-
-impl ActorKind {
-    /// Every kind, in the order the documentation lists them.
-    pub const ALL: [ActorKind; 8] = [
-        ActorKind::Car,
-        ActorKind::CrashedCar,
-        ActorKind::Truck,
-        ActorKind::Motorcycle,
-        ActorKind::Cyclist,
-        ActorKind::AdultPedestrian,
-        ActorKind::ChildPedestrian,
-        ActorKind::ParkedCar,
-    ];
-
-    /// The name used in scenario files.
-    pub fn name(self) -> &'static str {
-        match self {
-            ActorKind::Car => "car",
-            ActorKind::CrashedCar => "crashed_car",
-            ActorKind::Truck => "truck",
-            ActorKind::Motorcycle => "motorcycle",
-            ActorKind::Cyclist => "cyclist",
-            ActorKind::AdultPedestrian => "adult_pedestrian",
-            ActorKind::ChildPedestrian => "child_pedestrian",
-            ActorKind::ParkedCar => "parked_car",
-        }
-    }
-
-    /// The kind with this file name, if any.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.name() == name)
-    }
-}
-
-impl fmt::Display for ActorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+/// Kind of actor (one type with the simulator's, which gives each its size and class).
+pub use crate::actors::ActorKind;
 
 /// Box size overriding the kind's default (m).
 #[derive(Debug, Clone, Copy, PartialEq)]
