@@ -98,7 +98,7 @@ fn main() {
             wall,
             rtf,
             scans,
-            if scans > 0 { points / scans } else { 0 }
+            points.checked_div(scans).unwrap_or(0)
         );
         csv.push(format!(
             "BENCH_CSV,sim_rtf,{},{seconds},{wall:.3},{rtf:.1}",
