@@ -57,6 +57,7 @@ fn simulate(mut w: World, seconds: f64) -> (f64, u64, u64) {
         brake: None,
     };
     let (mut scans, mut points) = (0, 0);
+    let mut noise = embody_sim::ros::SensorNoise::new(0.02, 0.05, 0.002, 0.05, 0.002, 1);
     let start = Instant::now();
     let mut step = 0u64;
     while w.time() < seconds {
@@ -65,11 +66,11 @@ fn simulate(mut w: World, seconds: f64) -> (f64, u64, u64) {
             points += p.len() as u64;
             // Built as the simulator publishes it (PointCloud2 + CDR).
             let t = (w.time() * 1e9) as i64;
-            for o in embody_sim::ros::frame(&w, t, Some(&p)) {
+            for o in embody_sim::ros::frame(&w, t, Some(&p), &mut noise) {
                 std::hint::black_box(o.data.len());
             }
         } else if step.is_multiple_of(2) {
-            for o in embody_sim::ros::frame(&w, (w.time() * 1e9) as i64, None) {
+            for o in embody_sim::ros::frame(&w, (w.time() * 1e9) as i64, None, &mut noise) {
                 std::hint::black_box(o.data.len());
             }
         }

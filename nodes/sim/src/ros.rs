@@ -272,15 +272,94 @@ pub fn lane_map(road: &crate::road::Road, speed_limit: f64, spacing: f64) -> Out
     )
 }
 
+/// Gaussian noise on odometry and IMU (standard deviations; zero = exact), from a seeded
+/// stream so a run is repeatable.
+#[derive(Debug, Clone)]
+pub struct SensorNoise {
+    /// Odometry position (m).
+    pub position: f64,
+    /// Odometry velocity (m/s).
+    pub velocity: f64,
+    /// Odometry yaw (rad).
+    pub yaw: f64,
+    /// IMU linear acceleration (m/s²).
+    pub accel: f64,
+    /// IMU angular velocity (rad/s).
+    pub gyro: f64,
+    rng: crate::lidar::SplitMix64,
+}
+
+impl SensorNoise {
+    /// Noise with these deviations, drawn from a stream seeded with `seed`.
+    pub fn new(position: f64, velocity: f64, yaw: f64, accel: f64, gyro: f64, seed: u64) -> Self {
+        Self {
+            position,
+            velocity,
+            yaw,
+            accel,
+            gyro,
+            rng: crate::lidar::SplitMix64::new(seed),
+        }
+    }
+
+    /// No noise.
+    pub fn none() -> Self {
+        Self::new(0.0, 0.0, 0.0, 0.0, 0.0, 0)
+    }
+
+    fn draw(&mut self, sigma: f64) -> f64 {
+        // Draw even when sigma is 0, so every sensor's stream stays aligned.
+        let g = self.rng.next_gaussian();
+        g * sigma
+    }
+
+    fn odometry(&mut self, o: &mut Odometry) {
+        let p = &mut o.pose.pose.position;
+        p.x += self.draw(self.position);
+        p.y += self.draw(self.position);
+        let q = &o.pose.pose.orientation;
+        let yaw = 2.0 * q.z.atan2(q.w) + self.draw(self.yaw);
+        o.pose.pose.orientation = yaw_quaternion(yaw);
+        let t = &mut o.twist.twist.linear;
+        t.x += self.draw(self.velocity);
+        t.y += self.draw(self.velocity);
+        let (pv, vv, yv) = (
+            self.position.powi(2),
+            self.velocity.powi(2),
+            self.yaw.powi(2),
+        );
+        o.pose.covariance[0] = pv;
+        o.pose.covariance[7] = pv;
+        o.pose.covariance[35] = yv;
+        o.twist.covariance[0] = vv;
+        o.twist.covariance[7] = vv;
+    }
+
+    fn imu(&mut self, m: &mut Imu) {
+        m.linear_acceleration.x += self.draw(self.accel);
+        m.linear_acceleration.y += self.draw(self.accel);
+        m.linear_acceleration.z += self.draw(self.accel);
+        m.angular_velocity.z += self.draw(self.gyro);
+        let (av, gv) = (self.accel.powi(2), self.gyro.powi(2));
+        m.linear_acceleration_covariance = [av, 0.0, 0.0, 0.0, av, 0.0, 0.0, 0.0, av];
+        m.angular_velocity_covariance = [gv, 0.0, 0.0, 0.0, gv, 0.0, 0.0, 0.0, gv];
+    }
+}
+
 /// Everything due at sim time `stamp_ns` after a step: `/clock`, odometry, IMU, the
 /// `odom → base_link` transform, ground truth, and the lidar cloud when one was taken.
 pub fn frame(
     world: &crate::world::World,
     stamp_ns: i64,
     points: Option<&[LidarPoint]>,
+    noise: &mut SensorNoise,
 ) -> Vec<Output> {
     let v = world.ego();
     let p = v.position();
+    let mut odom = odometry(v, stamp_ns);
+    noise.odometry(&mut odom);
+    let mut imu_msg = imu(v, stamp_ns);
+    noise.imu(&mut imu_msg);
     let mut outputs = vec![
         out(
             "/clock",
@@ -288,8 +367,8 @@ pub fn frame(
                 clock: header(stamp_ns, "").stamp,
             },
         ),
-        out("localization/odometry", &odometry(v, stamp_ns)),
-        out("sensing/imu", &imu(v, stamp_ns)),
+        out("localization/odometry", &odom),
+        out("sensing/imu", &imu_msg),
         out(
             "tf",
             &TFMessage {
@@ -366,5 +445,35 @@ fn class_label(kind: crate::actors::ActorKind) -> u8 {
         K::Cyclist => ObjectClassification::BICYCLE,
         K::AdultPedestrian => ObjectClassification::PEDESTRIAN,
         K::ChildPedestrian => ObjectClassification::CHILD,
+    }
+}
+
+#[cfg(test)]
+mod noise_tests {
+    use super::*;
+
+    #[test]
+    fn noise_has_the_asked_spread_and_repeats_with_the_seed() {
+        let mut a = SensorNoise::new(0.5, 0.0, 0.0, 0.0, 0.0, 11);
+        let mut b = SensorNoise::new(0.5, 0.0, 0.0, 0.0, 0.0, 11);
+        let draws: Vec<f64> = (0..20_000).map(|_| a.draw(0.5)).collect();
+        assert!(
+            draws
+                .iter()
+                .zip((0..20_000).map(|_| b.draw(0.5)))
+                .all(|(x, y)| *x == y)
+        );
+        let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+        let sd =
+            (draws.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / draws.len() as f64).sqrt();
+        assert!(
+            mean.abs() < 0.02 && (sd - 0.5).abs() < 0.02,
+            "mean {mean} sd {sd}"
+        );
+        // Covariances follow the deviations.
+        let mut o = Odometry::default();
+        o.pose.pose.orientation.w = 1.0;
+        a.odometry(&mut o);
+        assert_eq!(o.pose.covariance[0], 0.25);
     }
 }

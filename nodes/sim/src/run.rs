@@ -354,6 +354,15 @@ pub fn run_world(
     let limit = sc.road.speed_limit.unwrap_or(0.0);
     sink(0, &crate::ros::lane_map(world.road(), limit, 1.0));
     let frame_every = (FRAME_PERIOD / sc.step_s).round().max(1.0) as u64;
+    let sn = &sc.sensors;
+    let mut noise = crate::ros::SensorNoise::new(
+        sn.odometry.position_sigma,
+        sn.odometry.velocity_sigma,
+        sn.odometry.yaw_sigma,
+        sn.imu.accel_sigma,
+        sn.imu.gyro_sigma,
+        sn.noise_seed,
+    );
     let mut step = 0u64;
     while world.time() < sc.duration_s - 1e-9 && world.measures().collision.is_none() {
         let points = world.scan_if_due().map_err(wrap)?;
@@ -364,7 +373,7 @@ pub fn run_world(
         if fresh {
             // Sim time in whole nanoseconds on the step grid, identical run after run.
             let t_ns = (step as f64 * sc.step_s * 1e9).round() as u64;
-            for o in crate::ros::frame(&world, t_ns as i64, points.as_deref()) {
+            for o in crate::ros::frame(&world, t_ns as i64, points.as_deref(), &mut noise) {
                 sink(t_ns, &o);
             }
         }
