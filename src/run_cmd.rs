@@ -52,6 +52,11 @@ pub struct Executable {
 /// The executables `embody run` and launch files (`pkg: embody`) know.
 pub const EXECUTABLES: &[Executable] = &[
     Executable {
+        name: "follow_lane",
+        about: "a stand-in controller: holds the lane it starts in (pure pursuit on map/lanes) and its first speed, answering each localization/odometry with control/command",
+        main: |ctx, opts| Box::pin(follow_lane(ctx, opts)),
+    },
+    Executable {
         name: "listener",
         about: "logs every std_msgs/String it hears on `chatter` (ROS 2's demo_nodes_cpp listener)",
         main: |ctx, opts| Box::pin(listener(ctx, opts)),
@@ -155,6 +160,67 @@ pub async fn compose(args: ComposeArgs) -> Result<()> {
     }
 }
 
+/// Holds the nearest lane at the speed of the first odometry, one command per odometry message
+/// stamped like it, so the simulator in lock-step gets an answer to every frame.
+async fn follow_lane(ctx: Context, opts: NodeOptions) -> Result<()> {
+    use embody_msgs::ackermann_msgs::msg::{AckermannDrive, AckermannDriveStamped};
+    use embody_msgs::embody_msgs::msg::LaneMap;
+    use embody_msgs::nav_msgs::msg::Odometry;
+    use embody_sim::Point2;
+    use embody_sim::world::pure_pursuit;
+    let node = ctx.create_node_with("follow_lane", opts).await?;
+    let all = QosProfile::default().history(embody::History::KeepAll);
+    let lanes = node
+        .create_subscription::<LaneMap>("map/lanes", QosProfile::transient_local(1))
+        .await?;
+    let odometry = node
+        .create_subscription::<Odometry>("localization/odometry", all)
+        .await?;
+    let commands = node
+        .create_publisher::<AckermannDriveStamped>("control/command", all)
+        .await?;
+    let map = lanes.recv().await.context("map/lanes closed")?;
+    let centre_lines: Vec<Vec<Point2<f64>>> = map
+        .lanes
+        .iter()
+        .map(|l| l.centerline.iter().map(|p| Point2::new(p.x, p.y)).collect())
+        .collect();
+    let mut lane: Option<usize> = None;
+    let mut speed = None;
+    // CommonRoad vehicle 2's wheelbase, the simulator's default ego.
+    const WHEELBASE: f64 = 2.579;
+    while let Some(o) = odometry.recv().await {
+        let p = &o.pose.pose;
+        let (x, y) = (p.position.x, p.position.y);
+        let yaw = 2.0 * p.orientation.z.atan2(p.orientation.w);
+        let v = o.twist.twist.linear.x;
+        let target_speed = *speed.get_or_insert(v);
+        let lane = *lane.get_or_insert_with(|| {
+            let dist = |l: &Vec<Point2<f64>>| {
+                l.iter()
+                    .map(|q| (q.x - x).powi(2) + (q.y - y).powi(2))
+                    .fold(f64::INFINITY, f64::min)
+            };
+            (0..centre_lines.len())
+                .min_by(|&a, &b| dist(&centre_lines[a]).total_cmp(&dist(&centre_lines[b])))
+                .unwrap_or(0)
+        });
+        let path = centre_lines.get(lane).map(Vec::as_slice).unwrap_or(&[]);
+        let steering = pure_pursuit(x, y, yaw, WHEELBASE, (v * 1.0).max(5.0), path);
+        commands
+            .publish(AckermannDriveStamped {
+                header: o.header.clone(),
+                drive: AckermannDrive {
+                    steering_angle: steering as f32,
+                    speed: target_speed as f32,
+                    ..AckermannDrive::default()
+                },
+            })
+            .await?;
+    }
+    Ok(())
+}
+
 /// Runs one scenario run as the `sim` node: with `lockstep` the stack's `control/command`
 /// drives the ego (each frame waits for its command), otherwise the stand-in driver does.
 async fn sim(ctx: Context, opts: NodeOptions) -> Result<()> {
@@ -255,7 +321,7 @@ mod tests {
         let err = parse_compose(&w("--node nope --end-node"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("available: listener, sim, talker"), "{err}");
+        assert!(err.contains("available: follow_lane, listener, sim, talker"), "{err}");
         assert!(parse_compose(&[]).is_err());
     }
 }

@@ -145,3 +145,57 @@ fn the_same_scenario_twice_records_identical_bags() {
     assert_eq!(count("/sim/ground_truth/objects"), count("/clock"));
     let _ = std::fs::remove_dir_all(&base);
 }
+
+#[test]
+fn a_stack_from_a_launch_file_drives_the_ego_in_lock_step() {
+    let json =
+        std::env::temp_dir().join(format!("embody-scenario-stack-{}.json", std::process::id()));
+    let (ok, out, err) = embody(&[
+        "scenario",
+        "run",
+        "scenarios/ncap/ccrs.yaml",
+        "--set",
+        "ego_speed_kmh=30",
+        "--set",
+        "impact_percent=50",
+        "--stack",
+        "launch/follow_lane.launch.yaml",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}\n{err}");
+    assert!(
+        err.contains("driven by the stack of launch/follow_lane.launch.yaml in lock-step"),
+        "{err}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    // The lane follower holds 30 km/h and does not brake: it meets the target when the
+    // stand-in driver does (30 m gap at 8.33 m/s, ≈ 3.6 s + the ego front offset).
+    let r = &v[0];
+    assert_eq!(r["collision"], true, "{r}");
+    assert!(
+        (r["impact_speed_kmh"].as_f64().unwrap() - 30.0).abs() < 0.1,
+        "{r}"
+    );
+    let (_, _, _) = embody(&[
+        "scenario",
+        "run",
+        "scenarios/ncap/ccrs.yaml",
+        "--set",
+        "ego_speed_kmh=30",
+        "--set",
+        "impact_percent=50",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let alone: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(
+        (alone[0]["sim_time_s"].as_f64().unwrap() - r["sim_time_s"].as_f64().unwrap()).abs()
+            < 0.021,
+        "stack {r} vs stand-in {}",
+        alone[0]
+    );
+    let _ = std::fs::remove_file(json);
+}

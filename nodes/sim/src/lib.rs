@@ -12,3 +12,6 @@ pub mod run;
 pub mod scenario;
 pub mod vehicle;
 pub mod world;
+
+/// The 2D point type of the simulator's geometry (nalgebra's).
+pub use nalgebra::Point2;

@@ -300,6 +300,39 @@ fn polygon_distance(a: &[Point2<f64>], b: &[Point2<f64>]) -> f64 {
     best
 }
 
+/// Pure pursuit: the steering angle that puts a car with `wheelbase` at (`x`, `y`, `yaw`) on a
+/// circle through the point of `path` about `lookahead` metres ahead of its nearest point.
+pub fn pure_pursuit(
+    x: f64,
+    y: f64,
+    yaw: f64,
+    wheelbase: f64,
+    lookahead: f64,
+    path: &[Point2<f64>],
+) -> f64 {
+    let me = Point2::new(x, y);
+    let Some(nearest) = (0..path.len()).min_by(|&a, &b| {
+        (path[a] - me)
+            .norm_squared()
+            .total_cmp(&(path[b] - me).norm_squared())
+    }) else {
+        return 0.0;
+    };
+    let mut travelled = 0.0;
+    let mut target = path[nearest];
+    for w in path[nearest..].windows(2) {
+        travelled += (w[1] - w[0]).norm();
+        target = w[1];
+        if travelled >= lookahead {
+            break;
+        }
+    }
+    let alpha = (target.y - y).atan2(target.x - x) - yaw;
+    let alpha = alpha.sin().atan2(alpha.cos());
+    let distance = (target - me).norm().max(1e-6);
+    (2.0 * wheelbase * alpha.sin() / distance).atan()
+}
+
 /// A stand-in driver until the planning stack exists: holds the lane it starts in (pure
 /// pursuit on the lane centre) at a target speed, and optionally brakes hard at a time.
 #[derive(Debug, Clone, PartialEq)]
@@ -457,6 +490,17 @@ mod tests {
             "{}",
             w.measures().max_lat_accel
         );
+    }
+
+    #[test]
+    fn pure_pursuit_steers_towards_the_path_and_not_when_on_it() {
+        let path: Vec<Point2<f64>> = (0..100).map(|i| Point2::new(f64::from(i), 0.0)).collect();
+        assert!(pure_pursuit(10.0, 0.0, 0.0, 2.6, 10.0, &path).abs() < 1e-12);
+        // 1 m to the right of a path along +x: steer left (positive).
+        let left = pure_pursuit(10.0, -1.0, 0.0, 2.6, 10.0, &path);
+        // alpha = atan(1/10), distance √101: δ = atan(2·2.6·sin α / √101) ≈ 0.0513 rad.
+        assert!((left - 0.0513).abs() < 1e-3, "{left}");
+        assert_eq!(pure_pursuit(0.0, 0.0, 0.0, 2.6, 5.0, &[]), 0.0);
     }
 
     #[test]
