@@ -373,3 +373,29 @@ async fn an_invalid_file_starts_nothing_and_without_a_router_launch_starts_one()
     let (ok, log) = launch.exit().await;
     assert!(ok, "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_do_not_outlive_a_launch_that_is_killed() {
+    let (_r, ep) = router().await;
+    let file = temp_file(
+        "orphans.launch.yaml",
+        "launch:\n- node: {pkg: embody, exec: talker, name: orphan}\n",
+    );
+    let mut launch = Launch::start(&ep, &[file.to_str().unwrap()]);
+    launch.wait_for(": orphan-1", 1).await;
+    let node = pids(&launch.stderr(), "orphan-1")[0];
+    assert!(alive(node));
+    // SIGKILL: launch gets no chance to stop its processes itself.
+    let mut child = launch.child.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while alive(node) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node {node} outlived its launch"
+        );
+        // The node exits on the SIGTERM the kernel sends it; look again shortly.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

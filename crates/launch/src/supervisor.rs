@@ -228,6 +228,15 @@ fn start(spec: &ProcessSpec, log_dir: &Path) -> std::io::Result<Child> {
         // every process in order (SIGINT, SIGTERM, SIGKILL) instead of racing them.
         .process_group(0)
         .kill_on_drop(true);
+    // SAFETY: the closure only makes one async-signal-safe system call between fork and exec.
+    // It asks the kernel to send SIGTERM to the child if launch itself dies (even by SIGKILL),
+    // so no node outlives the launch that started it.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
     for (k, v) in &spec.env {
         match v {
             Some(v) => cmd.env(k, v),
