@@ -321,7 +321,10 @@ mod tests {
         let err = parse_compose(&w("--node nope --end-node"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("available: follow_lane, listener, sim, talker"), "{err}");
+        assert!(
+            err.contains("available: follow_lane, listener, sim, talker"),
+            "{err}"
+        );
         assert!(parse_compose(&[]).is_err());
     }
 }
