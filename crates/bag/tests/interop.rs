@@ -5,8 +5,7 @@
 //! field by field; nothing here touches the network.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -22,33 +21,7 @@ use embody_msgs::std_msgs::msg::{Header, String as RosString};
 use embody_msgs::tf2_msgs::msg::TFMessage;
 use serde_json::{Value as Json, json};
 
-/// A fresh directory under the system temp dir, removed when the test passes.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "embody-bag-interop-{name}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
+use embody_testkit::TempDir;
 
 fn python(script: &str, request: Json) -> Json {
     let out = embody_testkit::run_python_script(
@@ -149,7 +122,7 @@ fn hex(data: &[u8]) -> String {
 
 #[test]
 fn bags_written_by_rosbags_read_and_decode_in_rust() {
-    let tmp = TempDir::new("rosbags");
+    let tmp = TempDir::new("bag-interop-rosbags");
     let expected = python("rosbags_write.py", json!({ "dir": tmp.path() }));
     let topics = expected["topics"].as_object().unwrap();
     let want = expected["messages"].as_array().unwrap();
@@ -243,7 +216,7 @@ fn bags_written_by_rosbags_read_and_decode_in_rust() {
 
 #[test]
 fn a_standalone_mcap_from_mcap_ros2_reads_in_rust() {
-    let tmp = TempDir::new("mcap-ros2");
+    let tmp = TempDir::new("bag-interop-mcap-ros2");
     let path = tmp.path().join("standalone.mcap");
     let expected = python("mcap_ros2_write.py", json!({ "path": path }));
     let mut want: Vec<Json> = expected["messages"].as_array().unwrap().clone();
@@ -376,7 +349,7 @@ struct Recorded {
 
 /// Writes a bag of five topics with Rust, reads it with rosbags and mcap_ros2.
 fn rust_bag_read_by_python(compression: Compression) {
-    let tmp = TempDir::new("rust-bag");
+    let tmp = TempDir::new("bag-interop-rust-bag");
     let dir = tmp.path().join("from_rust");
     let mut w = BagWriter::create(
         &dir,
@@ -656,7 +629,7 @@ fn a_zstd_bag_written_in_rust_reads_in_rosbags_and_mcap_ros2() {
 
 #[test]
 fn mcap_layouts_of_other_writers_read_in_rust() {
-    let tmp = TempDir::new("mcap-layouts");
+    let tmp = TempDir::new("bag-interop-mcap-layouts");
     let expected = python("mcap_raw_write.py", json!({ "dir": tmp.path() }));
     let want = expected["messages"].as_array().unwrap();
     assert_eq!(want.len(), 60);
@@ -798,7 +771,7 @@ fn types_embody_does_not_compile_decode_from_the_schema_in_the_bag() {
 
 #[test]
 fn a_humble_style_db3_without_definitions_decodes_through_the_registry() {
-    let tmp = TempDir::new("humble");
+    let tmp = TempDir::new("bag-interop-humble");
     let expected = python("rosbags_write.py", json!({ "dir": tmp.path() }));
     let dir = Path::new(expected["bags"]["sqlite3_v9"]["path"].as_str().unwrap());
     let db = dir.join("sqlite3_v9.db3");

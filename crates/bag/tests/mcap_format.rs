@@ -6,9 +6,8 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,33 +20,7 @@ use embody_msgs::Message as _;
 use embody_msgs::geometry_msgs::msg::{Twist, Vector3};
 use embody_msgs::std_msgs::msg::String as RosString;
 
-/// A fresh directory under the system temp dir, removed when the test passes.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "embody-bag-mcap-{name}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
+use embody_testkit::TempDir;
 
 /// An output whose bytes can be looked at while the writer still owns it.
 #[derive(Clone, Default)]
@@ -203,7 +176,7 @@ fn round_trip(compression: Compression) {
     let msgs = in_order(600, 12);
     let bytes = write_file(options(compression, 512), 12, &msgs, None);
     // Through a real file, as bags are read.
-    let dir = TempDir::new("round-trip");
+    let dir = TempDir::new("bag-mcap-round-trip");
     let path = dir.path().join("x.mcap");
     std::fs::write(&path, &bytes).unwrap();
     let f = McapFile::open(&path).unwrap();
@@ -519,7 +492,7 @@ fn a_corrupt_chunk_is_reported_and_the_others_still_read() {
         check(&f, "linear");
 
         // Through a bag: the error names the file, the rest is read.
-        let dir = TempDir::new("corrupt");
+        let dir = TempDir::new("bag-mcap-corrupt");
         let path = dir.path().join("damaged.mcap");
         std::fs::write(&path, &bytes).unwrap();
         let bag = Bag::open(&path).unwrap();
@@ -613,7 +586,7 @@ fn expected(msgs: &[(usize, u64, u64, Vec<u8>)]) -> Vec<(String, u64, u64, Vec<u
 
 #[test]
 fn split_bags_read_back_whole_and_file_by_file() {
-    let tmp = TempDir::new("split");
+    let tmp = TempDir::new("bag-mcap-split");
     let dir = tmp.path().join("rec");
     let msgs = recording(400);
     let opts = WriterOptions {
@@ -683,7 +656,7 @@ fn split_bags_read_back_whole_and_file_by_file() {
 
 #[test]
 fn a_bag_directory_without_metadata_yaml_opens_with_a_warning() {
-    let tmp = TempDir::new("unfinished");
+    let tmp = TempDir::new("bag-mcap-unfinished");
     let msgs = recording(60);
 
     // A recorder killed after flushing 50 messages; 10 more were only in memory.
@@ -733,7 +706,7 @@ fn a_bag_directory_without_metadata_yaml_opens_with_a_warning() {
 
 #[test]
 fn metadata_v9_written_is_parsed_back() {
-    let tmp = TempDir::new("meta");
+    let tmp = TempDir::new("bag-mcap-meta");
     let dir = tmp.path().join("my_bag");
     let mut w = BagWriter::create(
         &dir,
@@ -832,7 +805,7 @@ fn metadata_v9_written_is_parsed_back() {
 
 #[test]
 fn a_recorder_killed_after_a_split_leaves_a_readable_bag() {
-    let tmp = TempDir::new("killed-split");
+    let tmp = TempDir::new("bag-mcap-killed-split");
     let dir = tmp.path().join("rec");
     let msgs = recording(300);
     let opts = WriterOptions {

@@ -116,3 +116,36 @@ pub fn free_loopback_port() -> u16 {
         std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
     listener.local_addr().expect("local address").port()
 }
+
+/// A fresh directory under the system temp dir, unique per process and call, removed when
+/// the test passes (kept after a failure, to look at).
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Creates `<tmp>/embody-<name>-<pid>-<n>`.
+    pub fn new(name: &str) -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "embody-{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("create a temp directory");
+        Self(p)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
