@@ -270,6 +270,21 @@ impl BagMetadata {
         o
     }
 
+    /// Sets the storage files and derives from them the message count, the start and the
+    /// duration (files without messages do not move the start).
+    pub fn set_files(&mut self, files: Vec<FileInfo>) {
+        let with_msgs = || files.iter().filter(|f| f.message_count > 0);
+        self.message_count = files.iter().map(|f| f.message_count).sum();
+        self.starting_time = with_msgs().map(|f| f.starting_time).min().unwrap_or(0);
+        let end = with_msgs()
+            .map(|f| f.starting_time + f.duration)
+            .max()
+            .unwrap_or(0);
+        self.duration = end.saturating_sub(self.starting_time);
+        self.relative_file_paths = files.iter().map(|f| f.path.clone()).collect();
+        self.files = files;
+    }
+
     /// The whole `metadata.yaml` file.
     pub fn to_yaml(&self) -> String {
         format!("rosbag2_bagfile_information:\n{}", self.to_yaml_body(2))

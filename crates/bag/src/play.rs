@@ -1,7 +1,7 @@
 //! The player behind `embody bag play`: publishes a bag's messages at log-time pace with their
 //! recorded types and QoS, optionally publishing `/clock` from bag time.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use embody::msgs::rosgraph_msgs::msg::Clock as ClockMsg;
@@ -235,15 +235,6 @@ async fn publish_clock(clock: Option<&Publisher<ClockMsg>>, t: u64, report: &mut
             report.clock_published += 1;
         }
     }
-}
-
-/// Topics of a bag that `opts` would play.
-pub fn played_topics(bag: &Bag, opts: &PlayOptions) -> BTreeSet<String> {
-    bag.select(&opts.topics)
-        .into_iter()
-        .map(|c| bag.connections[c].topic.clone())
-        .filter(|t| !(opts.clock_hz.is_some() && t == "/clock"))
-        .collect()
 }
 
 #[cfg(test)]

@@ -421,17 +421,7 @@ impl Bag {
             m.ros_distro = String::new();
         }
         // Counts from the storage are the truth (metadata.yaml may be stale after a crash).
-        let with_msgs: Vec<&FileInfo> = files.iter().filter(|f| f.message_count > 0).collect();
-        m.message_count = files.iter().map(|f| f.message_count).sum();
-        m.starting_time = with_msgs.iter().map(|f| f.starting_time).min().unwrap_or(0);
-        let end = with_msgs
-            .iter()
-            .map(|f| f.starting_time + f.duration)
-            .max()
-            .unwrap_or(0);
-        m.duration = end.saturating_sub(m.starting_time);
-        m.relative_file_paths = files.iter().map(|f| f.path.clone()).collect();
-        m.files = files;
+        m.set_files(files);
         m.topics = self
             .connections
             .iter()

@@ -313,15 +313,7 @@ impl BagWriter {
             info.duration = f.last.saturating_sub(info.starting_time);
             files.push(info);
         }
-        let with_msgs: Vec<&FileInfo> = files.iter().filter(|f| f.message_count > 0).collect();
-        m.starting_time = with_msgs.iter().map(|f| f.starting_time).min().unwrap_or(0);
-        let end = with_msgs
-            .iter()
-            .map(|f| f.starting_time + f.duration)
-            .max()
-            .unwrap_or(0);
-        m.duration = end.saturating_sub(m.starting_time);
-        m.message_count = files.iter().map(|f| f.message_count).sum();
+        m.set_files(files);
         m.topics = self
             .topics
             .iter()
@@ -330,8 +322,6 @@ impl BagWriter {
                 message_count: t.count,
             })
             .collect();
-        m.relative_file_paths = files.iter().map(|f| f.path.clone()).collect();
-        m.files = files;
         m.custom_data = self.opts.custom_data.clone();
         m
     }
