@@ -192,7 +192,7 @@ async fn follow_lane(ctx: Context, opts: NodeOptions) -> Result<()> {
     while let Some(o) = odometry.recv().await {
         let p = &o.pose.pose;
         let (x, y) = (p.position.x, p.position.y);
-        let yaw = 2.0 * p.orientation.z.atan2(p.orientation.w);
+        let yaw = embody_sim::ros::quaternion_yaw(&p.orientation);
         let v = o.twist.twist.linear.x;
         let target_speed = *speed.get_or_insert(v);
         let lane = *lane.get_or_insert_with(|| {

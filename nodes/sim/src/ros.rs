@@ -81,6 +81,11 @@ pub fn yaw_quaternion(yaw: f64) -> Quaternion {
     }
 }
 
+/// The yaw of a rotation about z (the inverse of [`yaw_quaternion`]).
+pub fn quaternion_yaw(q: &Quaternion) -> f64 {
+    2.0 * q.z.atan2(q.w)
+}
+
 /// The ego's pose in `odom` and its body-frame velocity in `base_link`.
 pub fn odometry(v: &Vehicle, stamp_ns: i64) -> Odometry {
     let p = v.position();
@@ -318,7 +323,7 @@ impl SensorNoise {
         p.x += self.draw(self.position);
         p.y += self.draw(self.position);
         let q = &o.pose.pose.orientation;
-        let yaw = 2.0 * q.z.atan2(q.w) + self.draw(self.yaw);
+        let yaw = quaternion_yaw(q) + self.draw(self.yaw);
         o.pose.pose.orientation = yaw_quaternion(yaw);
         let t = &mut o.twist.twist.linear;
         t.x += self.draw(self.velocity);

@@ -327,9 +327,20 @@ pub fn pure_pursuit(
             break;
         }
     }
-    let alpha = (target.y - y).atan2(target.x - x) - yaw;
+    steer_towards(me, yaw, wheelbase, target, (target - me).norm().max(1e-6))
+}
+
+/// The pure-pursuit law: the steering angle of the circle from `from` (heading `yaw`) through
+/// `target`, with the arc's chord taken as `distance`.
+fn steer_towards(
+    from: Point2<f64>,
+    yaw: f64,
+    wheelbase: f64,
+    target: Point2<f64>,
+    distance: f64,
+) -> f64 {
+    let alpha = (target.y - from.y).atan2(target.x - from.x) - yaw;
     let alpha = alpha.sin().atan2(alpha.cos());
-    let distance = (target - me).norm().max(1e-6);
     (2.0 * wheelbase * alpha.sin() / distance).atan()
 }
 
@@ -355,10 +366,7 @@ impl SimpleDriver {
         // Pure pursuit on a point of the lane centre a speed-dependent distance ahead.
         let lookahead = (ego.speed() * 1.0).max(5.0);
         let target = road.to_cartesian(f.s + lookahead, self.lane_d);
-        let alpha = (target.y - p.y).atan2(target.x - p.x) - ego.yaw();
-        let alpha = alpha.sin().atan2(alpha.cos());
-        let wheelbase = ego.params().wheelbase();
-        let steering = (2.0 * wheelbase * alpha.sin() / lookahead).atan();
+        let steering = steer_towards(p, ego.yaw(), ego.params().wheelbase(), target, lookahead);
         let drive = match self.brake {
             Some((t, decel)) if world.time() >= t => crate::vehicle::Drive::Accel(-decel),
             _ => crate::vehicle::Drive::Speed(self.speed),
