@@ -16,10 +16,9 @@ fn embody(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-#[test]
-fn a_run_prints_a_row_and_writes_the_documented_json_fields() {
-    let json = std::env::temp_dir().join(format!("embody-scenario-{}.json", std::process::id()));
-    let (ok, out, err) = embody(&[
+/// `embody scenario run` of the one CCRs run at 30 km/h and 50 % overlap, plus `extra`.
+fn ccrs_at_30(extra: &[&str]) -> (bool, String, String) {
+    let mut args = vec![
         "scenario",
         "run",
         "scenarios/ncap/ccrs.yaml",
@@ -27,9 +26,15 @@ fn a_run_prints_a_row_and_writes_the_documented_json_fields() {
         "ego_speed_kmh=30",
         "--set",
         "impact_percent=50",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    embody(&args)
+}
+
+#[test]
+fn a_run_prints_a_row_and_writes_the_documented_json_fields() {
+    let json = std::env::temp_dir().join(format!("embody-scenario-{}.json", std::process::id()));
+    let (ok, out, err) = ccrs_at_30(&["--json", json.to_str().unwrap()]);
     assert!(ok, "{err}");
     let rows: Vec<&str> = out.lines().skip(1).collect();
     assert_eq!(rows.len(), 1, "{out}");
@@ -150,14 +155,7 @@ fn the_same_scenario_twice_records_identical_bags() {
 fn a_stack_from_a_launch_file_drives_the_ego_in_lock_step() {
     let json =
         std::env::temp_dir().join(format!("embody-scenario-stack-{}.json", std::process::id()));
-    let (ok, out, err) = embody(&[
-        "scenario",
-        "run",
-        "scenarios/ncap/ccrs.yaml",
-        "--set",
-        "ego_speed_kmh=30",
-        "--set",
-        "impact_percent=50",
+    let (ok, out, err) = ccrs_at_30(&[
         "--stack",
         "launch/follow_lane.launch.yaml",
         "--json",
@@ -178,19 +176,12 @@ fn a_stack_from_a_launch_file_drives_the_ego_in_lock_step() {
         (r["impact_speed_kmh"].as_f64().unwrap() - 30.0).abs() < 0.1,
         "{r}"
     );
-    let (_, _, _) = embody(&[
-        "scenario",
-        "run",
-        "scenarios/ncap/ccrs.yaml",
-        "--set",
-        "ego_speed_kmh=30",
-        "--set",
-        "impact_percent=50",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
+    // The stand-in driver alone, into its own file (a failed run must not compare stale rows).
+    let alone_json = json.with_extension("alone.json");
+    let (ok, _, err) = ccrs_at_30(&["--json", alone_json.to_str().unwrap()]);
+    assert!(ok, "{err}");
     let alone: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(&alone_json).unwrap()).unwrap();
     assert!(
         (alone[0]["sim_time_s"].as_f64().unwrap() - r["sim_time_s"].as_f64().unwrap()).abs()
             < 0.021,
@@ -198,4 +189,5 @@ fn a_stack_from_a_launch_file_drives_the_ego_in_lock_step() {
         alone[0]
     );
     let _ = std::fs::remove_file(json);
+    let _ = std::fs::remove_file(alone_json);
 }
