@@ -1,0 +1,1 @@
+//! Control: vehicle trajectory tracking and arm joint-trajectory following.

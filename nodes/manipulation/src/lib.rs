@@ -1,0 +1,1 @@
+//! Manipulation: URDF, kinematics, inverse kinematics, motion planning and pick and place.

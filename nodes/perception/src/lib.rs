@@ -1,0 +1,1 @@
+//! Perception: ground removal, clustering, boxes, classification, tracking and prediction.

@@ -1,0 +1,1 @@
+//! Planning: HAD route and car following, lane changes, Frenet sampling, and AES.
