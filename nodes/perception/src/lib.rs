@@ -1,1 +1,2 @@
 //! Perception: ground removal, clustering, boxes, classification, tracking and prediction.
+pub mod cloud;

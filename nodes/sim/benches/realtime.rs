@@ -63,7 +63,7 @@ fn simulate(mut w: World, seconds: f64) -> (f64, u64, u64) {
     while w.time() < seconds {
         if let Some(p) = w.scan_if_due().expect("scan") {
             scans += 1;
-            points += p.len() as u64;
+            points += p.points.len() as u64;
             // Built as the simulator publishes it (PointCloud2 + CDR).
             let t = (w.time() * 1e9) as i64;
             for o in embody_sim::ros::frame(&w, t, Some(&p), &mut noise) {

@@ -251,6 +251,40 @@ pub struct Lidar {
 struct CastBuffer {
     t: Vec<f64>,
     hit: Vec<u32>,
+    /// Per scene object: rays that would reach it if no other object stood in the way.
+    aimed: Vec<u32>,
+}
+
+/// How much of one scene object a scan saw: the ground truth perception is judged against.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Visibility {
+    /// The scene object's id.
+    pub object_id: u32,
+    /// Rays that would reach the object if no other object stood in the way (the ground and
+    /// the maximum range still count).
+    pub rays_aimed: u32,
+    /// Rays whose first hit is the object.
+    pub rays_seen: u32,
+}
+
+impl Visibility {
+    /// Fraction of the rays aimed at the object that reach it; 0 when none is aimed at it.
+    pub fn fraction(&self) -> f64 {
+        if self.rays_aimed == 0 {
+            0.0
+        } else {
+            f64::from(self.rays_seen) / f64::from(self.rays_aimed)
+        }
+    }
+}
+
+/// One scan's returns and how visible each scene object was in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scan {
+    /// The returns, in the sensor frame.
+    pub points: Vec<LidarPoint>,
+    /// One entry per scene object that at least one ray was aimed at, in scene order.
+    pub visibility: Vec<Visibility>,
 }
 
 /// Which scene objects a ray may hit is decided per object per scan, from its corners in the
@@ -417,6 +451,18 @@ impl Lidar {
         scene: &Scene,
         scan_index: u64,
     ) -> Vec<LidarPoint> {
+        self.scan_with_visibility(sensor_pose_world, scene, scan_index)
+            .points
+    }
+
+    /// [`Lidar::scan_numbered`] plus, per scene object, how many rays were aimed at it and
+    /// how many reached it (dropouts and noise aside), so occlusion can be measured.
+    pub fn scan_with_visibility(
+        &self,
+        sensor_pose_world: &Isometry3<f64>,
+        scene: &Scene,
+        scan_index: u64,
+    ) -> Scan {
         let channels = self.channels();
         let cast = self.cast(sensor_pose_world, scene, 0..channels);
         let rotation = sensor_pose_world.rotation.to_rotation_matrix();
@@ -448,7 +494,24 @@ impl Lidar {
                 });
             }
         }
-        points
+        let mut seen = vec![0u32; scene.objects.len()];
+        for &hit in &cast.hit {
+            if hit != NO_HIT && hit != GROUND_HIT {
+                seen[hit as usize] += 1;
+            }
+        }
+        let visibility = scene
+            .objects
+            .iter()
+            .zip(cast.aimed.iter().zip(&seen))
+            .filter(|(_, (aimed, _))| **aimed > 0)
+            .map(|(object, (&rays_aimed, &rays_seen))| Visibility {
+                object_id: object.id,
+                rays_aimed,
+                rays_seen,
+            })
+            .collect();
+        Scan { points, visibility }
     }
 
     /// A `LaserScan` of the channel closest to 0° elevation (the only one of a planar
@@ -568,6 +631,7 @@ impl Lidar {
         let mut buffer = CastBuffer {
             t: vec![self.params.max_range; channels * columns],
             hit: vec![NO_HIT; channels * columns],
+            aimed: vec![0; scene.objects.len()],
         };
         let rotation = pose.rotation.to_rotation_matrix();
         let r = rotation.matrix();
@@ -602,8 +666,12 @@ impl Lidar {
             }
         }
 
+        // What each ray would reach with only the ground in the way: the reference for
+        // counting the rays aimed at an object.
+        let open = buffer.t.clone();
         let to_sensor = pose.inverse();
         for (k, object) in scene.objects.iter().enumerate() {
+            let mut aimed = 0u32;
             let Some(culled) = self.cull(&to_sensor, &object.shape, sorted_channels.clone()) else {
                 continue;
             };
@@ -621,10 +689,13 @@ impl Lidar {
                             let index = column * channels + ring;
                             let d = h_local * self.cos_el[ring] + rz_local * self.sin_el[ring];
                             if let Some(t) =
-                                obb.ray_intersect_local(&origin_local, &d, 0.0, buffer.t[index])
+                                obb.ray_intersect_local(&origin_local, &d, 0.0, open[index])
                             {
-                                buffer.t[index] = t;
-                                buffer.hit[index] = k as u32;
+                                aimed += 1;
+                                if t <= buffer.t[index] {
+                                    buffer.t[index] = t;
+                                    buffer.hit[index] = k as u32;
+                                }
                             }
                         }
                     }
@@ -635,14 +706,18 @@ impl Lidar {
                             let index = column * channels + ring;
                             let d = horizontal[column] * self.cos_el[ring] + rz * self.sin_el[ring];
                             let ray = Ray::new_unit_unchecked(origin, d);
-                            if let Some(t) = shape.ray_intersect(&ray, 0.0, buffer.t[index]) {
-                                buffer.t[index] = t;
-                                buffer.hit[index] = k as u32;
+                            if let Some(t) = shape.ray_intersect(&ray, 0.0, open[index]) {
+                                aimed += 1;
+                                if t <= buffer.t[index] {
+                                    buffer.t[index] = t;
+                                    buffer.hit[index] = k as u32;
+                                }
                             }
                         }
                     }
                 }
             }
+            buffer.aimed[k] = aimed;
         }
         buffer
     }
@@ -936,6 +1011,52 @@ mod tests {
             seen.iter()
                 .all(|p| p.x > 12.65 && p.x < 13.35 && p.y > 2.75 && p.y < 3.25)
         );
+    }
+
+    #[test]
+    fn visibility_counts_the_rays_that_reach_an_object() {
+        // The scene of the test above: hidden, half hidden at the car's silhouette, in view.
+        let lidar = Lidar::new(LidarParams::default()).unwrap();
+        let pose = at_height(1.8);
+        let mut scene = Scene::with_flat_ground(0.0).unwrap();
+        scene.push(car_box(1, 10.0, 0.0, 0.0));
+        scene.push(child(2, 13.0, 0.0));
+        let of =
+            |scan: &Scan, id: u32| *scan.visibility.iter().find(|v| v.object_id == id).unwrap();
+
+        let scan = lidar.scan_with_visibility(&pose, &scene, 0);
+        let (car, kid) = (of(&scan, 1), of(&scan, 2));
+        assert_eq!(
+            car.rays_seen, car.rays_aimed,
+            "nothing stands before the car"
+        );
+        assert_eq!(car.fraction(), 1.0);
+        assert!(kid.rays_aimed > 20, "{kid:?}");
+        assert_eq!((kid.rays_seen, kid.fraction()), (0, 0.0));
+
+        // The car's left silhouette edge is at y = 0.9 m over x = 7.75 m (its near face): at
+        // x = 12.75 m that line is at y = 1.48 m, so a child centred there is half covered.
+        scene.objects[1] = child(2, 13.0, 0.9 * 12.75 / 7.75);
+        let scan = lidar.scan_with_visibility(&pose, &scene, 0);
+        let kid = of(&scan, 2);
+        assert!(kid.fraction() > 0.3 && kid.fraction() < 0.7, "{kid:?}");
+        let returns = scan
+            .points
+            .iter()
+            .filter(|p| p.object_id == Some(2))
+            .count();
+        assert_eq!(
+            returns as u32, kid.rays_seen,
+            "no dropout in the default model"
+        );
+
+        scene.objects[1] = child(2, 13.0, 3.0);
+        let scan = lidar.scan_with_visibility(&pose, &scene, 0);
+        assert_eq!(of(&scan, 2).fraction(), 1.0);
+        // Objects no ray is aimed at are left out.
+        scene.push(car_box(3, 200.0, 0.0, 0.0));
+        let scan = lidar.scan_with_visibility(&pose, &scene, 0);
+        assert!(scan.visibility.iter().all(|v| v.object_id != 3));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 use embody_msgs::Message;
 use embody_msgs::builtin_interfaces::msg::Time;
 use embody_msgs::embody_msgs::msg::{
-    Lane, LaneBoundary, LaneMap, ObjectClassification, PredictedObject, PredictedObjects,
+    Lane, LaneBoundary, LaneMap, ObjectClassification, ObjectVisibilities, ObjectVisibility,
+    PredictedObject, PredictedObjects,
 };
 use embody_msgs::geometry_msgs::msg::{
     Point, Pose, PoseWithCovariance, Quaternion, Transform, TransformStamped, Twist,
@@ -356,7 +357,7 @@ impl SensorNoise {
 pub fn frame(
     world: &crate::world::World,
     stamp_ns: i64,
-    points: Option<&[LidarPoint]>,
+    scan: Option<&crate::lidar::Scan>,
     noise: &mut SensorNoise,
 ) -> Vec<Output> {
     let v = world.ego();
@@ -432,10 +433,26 @@ pub fn frame(
             objects,
         },
     ));
-    if let Some(points) = points {
+    if let Some(scan) = scan {
         outputs.push(out(
             "sensing/lidar/points",
-            &point_cloud(points, stamp_ns, "lidar"),
+            &point_cloud(&scan.points, stamp_ns, "lidar"),
+        ));
+        outputs.push(out(
+            "sim/ground_truth/visibility",
+            &ObjectVisibilities {
+                header: header(stamp_ns, "lidar"),
+                objects: scan
+                    .visibility
+                    .iter()
+                    .map(|v| ObjectVisibility {
+                        object_id: u64::from(v.object_id),
+                        rays_aimed: v.rays_aimed,
+                        rays_seen: v.rays_seen,
+                        visible_fraction: v.fraction() as f32,
+                    })
+                    .collect(),
+            },
         ));
     }
     outputs

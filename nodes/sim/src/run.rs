@@ -365,15 +365,15 @@ pub fn run_world(
     );
     let mut step = 0u64;
     while world.time() < sc.duration_s - 1e-9 && world.measures().collision.is_none() {
-        let points = world.scan_if_due().map_err(wrap)?;
-        if points.is_some() {
+        let scan = world.scan_if_due().map_err(wrap)?;
+        if scan.is_some() {
             scans += 1;
         }
-        let fresh = points.is_some() || step.is_multiple_of(frame_every);
+        let fresh = scan.is_some() || step.is_multiple_of(frame_every);
         if fresh {
             // Sim time in whole nanoseconds on the step grid, identical run after run.
             let t_ns = (step as f64 * sc.step_s * 1e9).round() as u64;
-            for o in crate::ros::frame(&world, t_ns as i64, points.as_deref(), &mut noise) {
+            for o in crate::ros::frame(&world, t_ns as i64, scan.as_ref(), &mut noise) {
                 sink(t_ns, &o);
             }
         }
@@ -508,7 +508,7 @@ mod tests {
         };
         let (mut hidden_scans, mut visible_scans, mut seen_while_visible) = (0, 0, 0);
         while world.time() < run.scenario.duration_s && world.measures().collision.is_none() {
-            if let Some(points) = world.scan_if_due().unwrap() {
+            if let Some(crate::lidar::Scan { points, .. }) = world.scan_if_due().unwrap() {
                 let states = world.actors();
                 let child = states.iter().find(|a| a.id == child_id).unwrap();
                 let sensor = world.ego_pose() * Point3::new(1.35, 0.0, 1.8);

@@ -5,7 +5,7 @@ use nalgebra::{Isometry3, Point2, Translation3, UnitQuaternion, Vector2};
 
 use crate::actors::{Actor, ActorError, ActorState, EgoView};
 use crate::geometry::{GeometryError, Obb, Scene, SceneObject, Shape};
-use crate::lidar::{Lidar, LidarPoint};
+use crate::lidar::{Lidar, Scan};
 use crate::road::Road;
 use crate::vehicle::{Command, Vehicle, VehicleError};
 
@@ -258,7 +258,7 @@ impl World {
 
     /// A lidar scan if one is due at the current time (the lidar's rate on the step grid),
     /// in the sensor frame.
-    pub fn scan_if_due(&mut self) -> Result<Option<Vec<LidarPoint>>, WorldError> {
+    pub fn scan_if_due(&mut self) -> Result<Option<Scan>, WorldError> {
         let Some(lidar) = &self.lidar else {
             return Ok(None);
         };
@@ -268,9 +268,9 @@ impl World {
         }
         let scene = self.scene()?;
         let pose = lidar.sensor_pose(&self.ego_pose());
-        let points = lidar.scan_numbered(&pose, &scene, self.scans);
+        let scan = lidar.scan_with_visibility(&pose, &scene, self.scans);
         self.scans += 1;
-        Ok(Some(points))
+        Ok(Some(scan))
     }
 }
 
@@ -530,7 +530,7 @@ mod tests {
         };
         let mut scans = Vec::new();
         for _ in 0..100 {
-            if let Some(points) = w.scan_if_due().unwrap() {
+            if let Some(Scan { points, .. }) = w.scan_if_due().unwrap() {
                 scans.push((w.time(), points));
             }
             let cmd = driver.command(&w);
