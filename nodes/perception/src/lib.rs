@@ -1,1 +1,4 @@
 //! Perception: ground removal, clustering, boxes, classification, tracking and prediction.
+
+pub mod assignment;
+pub mod kalman;

@@ -1,0 +1,686 @@
+//! Kalman filters on the ground plane: constant velocity (linear KF) and CTRV (EKF).
+//!
+//! Both observe position only; the tracker decides which model a class uses (see
+//! `tracker.rs`). Covariance updates use the Joseph form followed by symmetrisation, so the
+//! covariance stays symmetric positive semi-definite even with poorly conditioned gains.
+
+use std::f64::consts::PI;
+
+use nalgebra::{Cholesky, Matrix2, Matrix2x4, Matrix2x5, Matrix4, Matrix5, SMatrix, SVector, Vector2, Vector4, Vector5};
+use thiserror::Error;
+
+/// Errors from filter operations; the filter is unchanged when one is returned.
+#[derive(Clone, Copy, Debug, PartialEq, Error)]
+pub enum KalmanError {
+    /// The time step is negative or not finite.
+    #[error("time step {0} s must be finite and non-negative")]
+    InvalidDt(f64),
+    /// A measurement or noise value is not finite.
+    #[error("measurement or noise contains a non-finite value")]
+    NonFinite,
+    /// The innovation covariance could not be factorised.
+    #[error("innovation covariance is not positive definite")]
+    NotPositiveDefinite,
+}
+
+/// Which motion model a filter runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MotionModel {
+    /// Constant velocity: state (x, y, vx, vy).
+    Cv,
+    /// Constant turn rate and velocity: state (x, y, v, yaw, yaw_rate).
+    Ctrv,
+}
+
+/// White-noise process model: standard deviations of the unmodelled accelerations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProcessNoise {
+    /// Linear acceleration std (m/s²).
+    pub accel_std: f64,
+    /// Yaw acceleration std (rad/s²); used by CTRV only.
+    pub yaw_accel_std: f64,
+}
+
+/// Innovation (measurement residual) and its covariance S = H P Hᵀ + R.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Innovation<const M: usize> {
+    /// z − h(x).
+    pub residual: SVector<f64, M>,
+    /// Innovation covariance S.
+    pub covariance: SMatrix<f64, M, M>,
+}
+
+impl<const M: usize> Innovation<M> {
+    /// Squared Mahalanobis distance rᵀ S⁻¹ r (χ² with M degrees of freedom).
+    pub fn mahalanobis_sq(&self) -> Result<f64, KalmanError> {
+        let ch = Cholesky::new(self.covariance).ok_or(KalmanError::NotPositiveDefinite)?;
+        Ok(self.residual.dot(&ch.solve(&self.residual)))
+    }
+
+    /// ln det S, the normalising term of the Gaussian likelihood.
+    pub fn log_det(&self) -> Result<f64, KalmanError> {
+        let ch = Cholesky::new(self.covariance).ok_or(KalmanError::NotPositiveDefinite)?;
+        Ok(2.0 * ch.l().diagonal().iter().map(|d| d.ln()).sum::<f64>())
+    }
+}
+
+/// Wraps an angle to (−π, π].
+pub fn wrap_angle(a: f64) -> f64 {
+    let w = (a + PI).rem_euclid(2.0 * PI) - PI;
+    if w <= -PI { w + 2.0 * PI } else { w }
+}
+
+fn check_dt(dt: f64) -> Result<(), KalmanError> {
+    if dt.is_finite() && dt >= 0.0 { Ok(()) } else { Err(KalmanError::InvalidDt(dt)) }
+}
+
+fn check_finite<const R: usize, const C: usize>(m: &SMatrix<f64, R, C>) -> Result<(), KalmanError> {
+    if m.iter().all(|v| v.is_finite()) { Ok(()) } else { Err(KalmanError::NonFinite) }
+}
+
+fn check_noise(n: &ProcessNoise) -> Result<(), KalmanError> {
+    if n.accel_std.is_finite() && n.yaw_accel_std.is_finite() { Ok(()) } else { Err(KalmanError::NonFinite) }
+}
+
+fn symmetrise<const N: usize>(p: &SMatrix<f64, N, N>) -> SMatrix<f64, N, N> {
+    (p + p.transpose()) * 0.5
+}
+
+/// Linear(ised) measurement update in Joseph form; returns the new state and covariance.
+fn joseph_update<const N: usize, const M: usize>(
+    x: &SVector<f64, N>,
+    p: &SMatrix<f64, N, N>,
+    h: &SMatrix<f64, M, N>,
+    residual: &SVector<f64, M>,
+    r: &SMatrix<f64, M, M>,
+) -> Result<(SVector<f64, N>, SMatrix<f64, N, N>), KalmanError> {
+    let s = h * p * h.transpose() + r;
+    let ch = Cholesky::new(s).ok_or(KalmanError::NotPositiveDefinite)?;
+    // K = P Hᵀ S⁻¹, computed as (S⁻¹ H P)ᵀ since S and P are symmetric: no explicit inverse.
+    let k = ch.solve(&(h * p)).transpose();
+    let x_new = x + k * residual;
+    let i_kh = SMatrix::<f64, N, N>::identity() - k * h;
+    let p_new = i_kh * p * i_kh.transpose() + k * r * k.transpose();
+    let p_new = symmetrise(&p_new);
+    check_finite(&x_new)?;
+    check_finite(&p_new)?;
+    Ok((x_new, p_new))
+}
+
+fn position_innovation<const N: usize>(
+    x: &SVector<f64, N>,
+    p: &SMatrix<f64, N, N>,
+    h: &SMatrix<f64, 2, N>,
+    z: &Vector2<f64>,
+    r: &Matrix2<f64>,
+) -> Result<Innovation<2>, KalmanError> {
+    check_finite(z)?;
+    check_finite(r)?;
+    Ok(Innovation {
+        residual: z - h * x,
+        covariance: symmetrise(&(h * p * h.transpose() + r)),
+    })
+}
+
+/// Constant-velocity Kalman filter, state (x, y, vx, vy).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CvFilter {
+    /// State (x, y, vx, vy).
+    pub state: Vector4<f64>,
+    /// State covariance.
+    pub covariance: Matrix4<f64>,
+}
+
+fn h_cv() -> Matrix2x4<f64> {
+    Matrix2x4::new(1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+}
+
+impl CvFilter {
+    /// Filter with the given state and covariance.
+    pub fn new(state: Vector4<f64>, covariance: Matrix4<f64>) -> Self {
+        Self { state, covariance }
+    }
+
+    /// Filter at a measured position with zero velocity of isotropic variance `velocity_var`.
+    pub fn at_position(position: Vector2<f64>, position_cov: &Matrix2<f64>, velocity_var: f64) -> Self {
+        let mut p = Matrix4::zeros();
+        p.fixed_view_mut::<2, 2>(0, 0).copy_from(position_cov);
+        p[(2, 2)] = velocity_var;
+        p[(3, 3)] = velocity_var;
+        Self::new(Vector4::new(position.x, position.y, 0.0, 0.0), p)
+    }
+
+    /// Two-point initialisation: position from the second fix, velocity from the difference.
+    ///
+    /// With independent fixes of covariance R: Cov(x₂) = R, Cov(x₂, v) = R/dt, Cov(v) = 2R/dt².
+    /// This is the exact covariance of the estimator, so the filter is consistent from its
+    /// second frame instead of slowly forgetting an arbitrary velocity prior.
+    pub fn from_two_positions(
+        first: Vector2<f64>,
+        second: Vector2<f64>,
+        dt: f64,
+        r: &Matrix2<f64>,
+    ) -> Result<Self, KalmanError> {
+        check_dt(dt)?;
+        if dt <= 0.0 {
+            return Err(KalmanError::InvalidDt(dt));
+        }
+        check_finite(&first)?;
+        check_finite(&second)?;
+        check_finite(r)?;
+        let v = (second - first) / dt;
+        let mut p = Matrix4::zeros();
+        p.fixed_view_mut::<2, 2>(0, 0).copy_from(r);
+        p.fixed_view_mut::<2, 2>(0, 2).copy_from(&(r / dt));
+        p.fixed_view_mut::<2, 2>(2, 0).copy_from(&(r / dt));
+        p.fixed_view_mut::<2, 2>(2, 2).copy_from(&(r * (2.0 / (dt * dt))));
+        Ok(Self::new(Vector4::new(second.x, second.y, v.x, v.y), p))
+    }
+
+    /// Position (x, y).
+    pub fn position(&self) -> Vector2<f64> {
+        self.state.fixed_rows::<2>(0).into_owned()
+    }
+
+    /// Velocity (vx, vy).
+    pub fn velocity(&self) -> Vector2<f64> {
+        self.state.fixed_rows::<2>(2).into_owned()
+    }
+
+    /// Position covariance.
+    pub fn position_covariance(&self) -> Matrix2<f64> {
+        self.covariance.fixed_view::<2, 2>(0, 0).into_owned()
+    }
+
+    /// Velocity covariance.
+    pub fn velocity_covariance(&self) -> Matrix2<f64> {
+        self.covariance.fixed_view::<2, 2>(2, 2).into_owned()
+    }
+
+    /// Propagates by `dt` seconds with piecewise-constant white acceleration noise.
+    pub fn predict(&mut self, dt: f64, noise: &ProcessNoise) -> Result<(), KalmanError> {
+        check_dt(dt)?;
+        check_noise(noise)?;
+        let mut f = Matrix4::identity();
+        f[(0, 2)] = dt;
+        f[(1, 3)] = dt;
+        let q2 = noise.accel_std * noise.accel_std;
+        let (dt2, dt3, dt4) = (dt * dt, dt * dt * dt, dt * dt * dt * dt);
+        let mut q = Matrix4::zeros();
+        for axis in 0..2 {
+            q[(axis, axis)] = q2 * dt4 / 4.0;
+            q[(axis, axis + 2)] = q2 * dt3 / 2.0;
+            q[(axis + 2, axis)] = q2 * dt3 / 2.0;
+            q[(axis + 2, axis + 2)] = q2 * dt2;
+        }
+        let state = f * self.state;
+        let cov = symmetrise(&(f * self.covariance * f.transpose() + q));
+        check_finite(&state)?;
+        check_finite(&cov)?;
+        self.state = state;
+        self.covariance = cov;
+        Ok(())
+    }
+
+    /// Innovation of a position measurement `z` with covariance `r`.
+    pub fn position_innovation(&self, z: &Vector2<f64>, r: &Matrix2<f64>) -> Result<Innovation<2>, KalmanError> {
+        position_innovation(&self.state, &self.covariance, &h_cv(), z, r)
+    }
+
+    /// Updates with a position measurement `z` with covariance `r`.
+    pub fn update_position(&mut self, z: &Vector2<f64>, r: &Matrix2<f64>) -> Result<(), KalmanError> {
+        let inn = self.position_innovation(z, r)?;
+        let (x, p) = joseph_update(&self.state, &self.covariance, &h_cv(), &inn.residual, r)?;
+        self.state = x;
+        self.covariance = p;
+        Ok(())
+    }
+}
+
+/// Below this |yaw_rate| (rad/s) CTRV uses the straight-line limit (second-order in ω).
+const CTRV_MIN_YAW_RATE: f64 = 1e-4;
+
+/// CTRV extended Kalman filter, state (x, y, v, yaw, yaw_rate); v may go negative (reversing).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CtrvFilter {
+    /// State (x, y, v, yaw, yaw_rate).
+    pub state: Vector5<f64>,
+    /// State covariance.
+    pub covariance: Matrix5<f64>,
+}
+
+fn h_ctrv() -> Matrix2x5<f64> {
+    Matrix2x5::new(1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
+}
+
+/// CTRV motion: the propagated state and the Jacobian of the transition.
+pub fn ctrv_transition(s: &Vector5<f64>, dt: f64) -> (Vector5<f64>, Matrix5<f64>) {
+    let (x, y, v, yaw, w) = (s[0], s[1], s[2], s[3], s[4]);
+    let (s0, c0) = yaw.sin_cos();
+    let mut j = Matrix5::identity();
+    let (nx, ny);
+    if w.abs() > CTRV_MIN_YAW_RATE {
+        let (s1, c1) = (yaw + w * dt).sin_cos();
+        nx = x + v / w * (s1 - s0);
+        ny = y + v / w * (c0 - c1);
+        j[(0, 2)] = (s1 - s0) / w;
+        j[(0, 3)] = v / w * (c1 - c0);
+        j[(0, 4)] = v * dt * c1 / w - v * (s1 - s0) / (w * w);
+        j[(1, 2)] = (c0 - c1) / w;
+        j[(1, 3)] = v / w * (s1 - s0);
+        j[(1, 4)] = v * dt * s1 / w - v * (c0 - c1) / (w * w);
+    } else {
+        // Second-order expansion in ω keeps the mean and Jacobian continuous across the switch.
+        let dt2 = dt * dt;
+        nx = x + v * dt * c0 - 0.5 * v * w * dt2 * s0;
+        ny = y + v * dt * s0 + 0.5 * v * w * dt2 * c0;
+        j[(0, 2)] = dt * c0 - 0.5 * w * dt2 * s0;
+        j[(0, 3)] = -v * dt * s0 - 0.5 * v * w * dt2 * c0;
+        j[(0, 4)] = -0.5 * v * dt2 * s0;
+        j[(1, 2)] = dt * s0 + 0.5 * w * dt2 * c0;
+        j[(1, 3)] = v * dt * c0 - 0.5 * v * w * dt2 * s0;
+        j[(1, 4)] = 0.5 * v * dt2 * c0;
+    }
+    j[(3, 4)] = dt;
+    (Vector5::new(nx, ny, v, wrap_angle(yaw + w * dt), w), j)
+}
+
+impl CtrvFilter {
+    /// Filter with the given state and covariance.
+    pub fn new(state: Vector5<f64>, covariance: Matrix5<f64>) -> Self {
+        Self { state, covariance }
+    }
+
+    /// Converts a CV estimate; `yaw_hint` (e.g. the box yaw) is used when the velocity is
+    /// too uncertain to define a heading. The yaw rate starts at 0 with std `yaw_rate_std`.
+    pub fn from_cv(cv: &CvFilter, yaw_hint: f64, yaw_rate_std: f64) -> Self {
+        let vel = cv.velocity();
+        let speed = vel.norm();
+        let vel_std = (cv.velocity_covariance().trace() / 2.0).max(0.0).sqrt();
+        // Map (x, y, vx, vy) → (x, y, v, yaw) through the Jacobian J; the heading comes from
+        // the velocity only when the speed clearly exceeds its own noise.
+        let mut j = SMatrix::<f64, 4, 4>::identity();
+        let (v, yaw, yaw_var_extra);
+        if speed > 2.0 * vel_std && speed > 1e-6 {
+            v = speed;
+            yaw = vel.y.atan2(vel.x);
+            j[(2, 2)] = vel.x / speed;
+            j[(2, 3)] = vel.y / speed;
+            j[(3, 2)] = -vel.y / (speed * speed);
+            j[(3, 3)] = vel.x / (speed * speed);
+            yaw_var_extra = 0.0;
+        } else {
+            let hint = if yaw_hint.is_finite() { yaw_hint } else { 0.0 };
+            let (s, c) = hint.sin_cos();
+            v = vel.x * c + vel.y * s;
+            yaw = wrap_angle(hint);
+            j[(2, 2)] = c;
+            j[(2, 3)] = s;
+            j[(3, 2)] = 0.0;
+            j[(3, 3)] = 0.0;
+            // A box axis is only a rough heading (and the tracker resolves its π ambiguity by
+            // the sign of v), so give it a wide prior.
+            yaw_var_extra = 0.5 * 0.5;
+        }
+        let p4 = j * cv.covariance * j.transpose();
+        let mut p = Matrix5::zeros();
+        p.fixed_view_mut::<4, 4>(0, 0).copy_from(&p4);
+        p[(3, 3)] += yaw_var_extra;
+        p[(4, 4)] = yaw_rate_std * yaw_rate_std;
+        let pos = cv.position();
+        Self::new(Vector5::new(pos.x, pos.y, v, yaw, 0.0), symmetrise(&p))
+    }
+
+    /// Converts to a CV estimate (drops the yaw rate).
+    pub fn to_cv(&self) -> CvFilter {
+        let (v, yaw) = (self.state[2], self.state[3]);
+        let (s, c) = yaw.sin_cos();
+        let mut j = SMatrix::<f64, 4, 5>::zeros();
+        j[(0, 0)] = 1.0;
+        j[(1, 1)] = 1.0;
+        j[(2, 2)] = c;
+        j[(2, 3)] = -v * s;
+        j[(3, 2)] = s;
+        j[(3, 3)] = v * c;
+        let p = symmetrise(&(j * self.covariance * j.transpose()));
+        CvFilter::new(Vector4::new(self.state[0], self.state[1], v * c, v * s), p)
+    }
+
+    /// Position (x, y).
+    pub fn position(&self) -> Vector2<f64> {
+        Vector2::new(self.state[0], self.state[1])
+    }
+
+    /// Cartesian velocity (vx, vy).
+    pub fn velocity(&self) -> Vector2<f64> {
+        let (s, c) = self.state[3].sin_cos();
+        Vector2::new(self.state[2] * c, self.state[2] * s)
+    }
+
+    /// Position covariance.
+    pub fn position_covariance(&self) -> Matrix2<f64> {
+        self.covariance.fixed_view::<2, 2>(0, 0).into_owned()
+    }
+
+    /// Cartesian velocity covariance, linearised from (v, yaw).
+    pub fn velocity_covariance(&self) -> Matrix2<f64> {
+        let (v, (s, c)) = (self.state[2], self.state[3].sin_cos());
+        let j = Matrix2::new(c, -v * s, s, v * c);
+        symmetrise(&(j * self.covariance.fixed_view::<2, 2>(2, 2) * j.transpose()))
+    }
+
+    /// Propagates by `dt` with white longitudinal and yaw acceleration noise.
+    pub fn predict(&mut self, dt: f64, noise: &ProcessNoise) -> Result<(), KalmanError> {
+        check_dt(dt)?;
+        check_noise(noise)?;
+        let (state, f) = ctrv_transition(&self.state, dt);
+        let (s, c) = self.state[3].sin_cos();
+        let dt2 = 0.5 * dt * dt;
+        // Noise enters as accelerations (a, α) held over the step: G maps them into the state.
+        let g = SMatrix::<f64, 5, 2>::new(dt2 * c, 0.0, dt2 * s, 0.0, dt, 0.0, 0.0, dt2, 0.0, dt);
+        let qn = Matrix2::new(noise.accel_std.powi(2), 0.0, 0.0, noise.yaw_accel_std.powi(2));
+        let cov = symmetrise(&(f * self.covariance * f.transpose() + g * qn * g.transpose()));
+        check_finite(&state)?;
+        check_finite(&cov)?;
+        self.state = state;
+        self.covariance = cov;
+        Ok(())
+    }
+
+    /// Innovation of a position measurement `z` with covariance `r`.
+    pub fn position_innovation(&self, z: &Vector2<f64>, r: &Matrix2<f64>) -> Result<Innovation<2>, KalmanError> {
+        position_innovation(&self.state, &self.covariance, &h_ctrv(), z, r)
+    }
+
+    /// Updates with a position measurement `z` with covariance `r`.
+    pub fn update_position(&mut self, z: &Vector2<f64>, r: &Matrix2<f64>) -> Result<(), KalmanError> {
+        let inn = self.position_innovation(z, r)?;
+        let (mut x, p) = joseph_update(&self.state, &self.covariance, &h_ctrv(), &inn.residual, r)?;
+        x[3] = wrap_angle(x[3]);
+        self.state = x;
+        self.covariance = p;
+        Ok(())
+    }
+}
+
+/// A track's filter: one of the two motion models.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MotionFilter {
+    /// Constant velocity.
+    Cv(CvFilter),
+    /// Constant turn rate and velocity.
+    Ctrv(CtrvFilter),
+}
+
+impl MotionFilter {
+    /// The model this filter runs.
+    pub fn model(&self) -> MotionModel {
+        match self {
+            Self::Cv(_) => MotionModel::Cv,
+            Self::Ctrv(_) => MotionModel::Ctrv,
+        }
+    }
+
+    /// Propagates by `dt` seconds.
+    pub fn predict(&mut self, dt: f64, noise: &ProcessNoise) -> Result<(), KalmanError> {
+        match self {
+            Self::Cv(f) => f.predict(dt, noise),
+            Self::Ctrv(f) => f.predict(dt, noise),
+        }
+    }
+
+    /// Innovation of a position measurement.
+    pub fn position_innovation(&self, z: &Vector2<f64>, r: &Matrix2<f64>) -> Result<Innovation<2>, KalmanError> {
+        match self {
+            Self::Cv(f) => f.position_innovation(z, r),
+            Self::Ctrv(f) => f.position_innovation(z, r),
+        }
+    }
+
+    /// Updates with a position measurement.
+    pub fn update_position(&mut self, z: &Vector2<f64>, r: &Matrix2<f64>) -> Result<(), KalmanError> {
+        match self {
+            Self::Cv(f) => f.update_position(z, r),
+            Self::Ctrv(f) => f.update_position(z, r),
+        }
+    }
+
+    /// Position (x, y).
+    pub fn position(&self) -> Vector2<f64> {
+        match self {
+            Self::Cv(f) => f.position(),
+            Self::Ctrv(f) => f.position(),
+        }
+    }
+
+    /// Cartesian velocity (vx, vy).
+    pub fn velocity(&self) -> Vector2<f64> {
+        match self {
+            Self::Cv(f) => f.velocity(),
+            Self::Ctrv(f) => f.velocity(),
+        }
+    }
+
+    /// Position covariance.
+    pub fn position_covariance(&self) -> Matrix2<f64> {
+        match self {
+            Self::Cv(f) => f.position_covariance(),
+            Self::Ctrv(f) => f.position_covariance(),
+        }
+    }
+
+    /// Cartesian velocity covariance.
+    pub fn velocity_covariance(&self) -> Matrix2<f64> {
+        match self {
+            Self::Cv(f) => f.velocity_covariance(),
+            Self::Ctrv(f) => f.velocity_covariance(),
+        }
+    }
+
+    /// Yaw rate (rad/s); 0 for CV.
+    pub fn yaw_rate(&self) -> f64 {
+        match self {
+            Self::Cv(_) => 0.0,
+            Self::Ctrv(f) => f.state[4],
+        }
+    }
+
+    /// Converts to `model`, keeping the estimate; `yaw_hint` and `yaw_rate_std` seed CTRV.
+    pub fn converted(&self, model: MotionModel, yaw_hint: f64, yaw_rate_std: f64) -> Self {
+        match (self, model) {
+            (Self::Cv(f), MotionModel::Ctrv) => Self::Ctrv(CtrvFilter::from_cv(f, yaw_hint, yaw_rate_std)),
+            (Self::Ctrv(f), MotionModel::Cv) => Self::Cv(f.to_cv()),
+            _ => *self,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64, tol: f64) {
+        assert!((a - b).abs() <= tol, "{a} vs {b} (tol {tol})");
+    }
+
+    #[test]
+    fn cv_two_steps_by_hand() {
+        // Start: x = (0, 0), v = (1, 0), P = I, R = 0.25·I, σa = 1, dt = 1.
+        // Per axis Q = [[dt⁴/4, dt³/2], [dt³/2, dt²]] = [[0.25, 0.5], [0.5, 1]].
+        let noise = ProcessNoise {
+            accel_std: 1.0,
+            yaw_accel_std: 0.0,
+        };
+        let r = Matrix2::identity() * 0.25;
+        let mut f = CvFilter::new(Vector4::new(0.0, 0.0, 1.0, 0.0), Matrix4::identity());
+
+        // Predict: x = 1; P_x = F P Fᵀ + Q = [[2, 1], [1, 1]] + Q = [[2.25, 1.5], [1.5, 2]].
+        f.predict(1.0, &noise).unwrap();
+        close(f.state[0], 1.0, 1e-12);
+        close(f.covariance[(0, 0)], 2.25, 1e-12);
+        close(f.covariance[(0, 2)], 1.5, 1e-12);
+        close(f.covariance[(2, 2)], 2.0, 1e-12);
+
+        // z = (1.5, 0): S = 2.5, residual 0.5, d² = 0.25 / 2.5 = 0.1, K = (0.9, 0.6).
+        let z = Vector2::new(1.5, 0.0);
+        let inn = f.position_innovation(&z, &r).unwrap();
+        close(inn.covariance[(0, 0)], 2.5, 1e-12);
+        close(inn.mahalanobis_sq().unwrap(), 0.1, 1e-12);
+        // ln det S = ln(2.5²).
+        close(inn.log_det().unwrap(), 2.0 * 2.5_f64.ln(), 1e-12);
+        f.update_position(&z, &r).unwrap();
+        // x = 1 + 0.9·0.5 = 1.45, vx = 1 + 0.6·0.5 = 1.3;
+        // P = P − K S Kᵀ = [[2.25 − 2.025, 1.5 − 1.35], [·, 2 − 0.9]] = [[0.225, 0.15], [0.15, 1.1]].
+        close(f.state[0], 1.45, 1e-12);
+        close(f.state[2], 1.3, 1e-12);
+        close(f.covariance[(0, 0)], 0.225, 1e-12);
+        close(f.covariance[(0, 2)], 0.15, 1e-12);
+        close(f.covariance[(2, 2)], 1.1, 1e-12);
+
+        // Predict: x = 2.75; P_x = [[a + 2b + c, b + c], [b + c, c]] + Q
+        //        = [[1.625, 1.25], [1.25, 1.1]] + Q = [[1.875, 1.75], [1.75, 2.1]].
+        f.predict(1.0, &noise).unwrap();
+        close(f.state[0], 2.75, 1e-12);
+        close(f.covariance[(0, 0)], 1.875, 1e-12);
+        close(f.covariance[(0, 2)], 1.75, 1e-12);
+        close(f.covariance[(2, 2)], 2.1, 1e-12);
+
+        // z = (3, 0): S = 2.125, K = (1.875, 1.75) / 2.125 = (15/17, 14/17), residual 0.25:
+        // x = 2.75 + 0.25·15/17 = 2.970588…, vx = 1.3 + 0.25·14/17 = 1.505882…;
+        // P = [[1.875 − 1.875²/2.125, 1.75 − 1.875·1.75/2.125], [·, 2.1 − 1.75²/2.125]]
+        //   = [[0.220588…, 0.205882…], [·, 0.658823…]].
+        f.update_position(&Vector2::new(3.0, 0.0), &r).unwrap();
+        close(f.state[0], 2.75 + 0.25 * 15.0 / 17.0, 1e-12);
+        close(f.state[2], 1.3 + 0.25 * 14.0 / 17.0, 1e-12);
+        close(f.covariance[(0, 0)], 1.875 - 1.875 * 1.875 / 2.125, 1e-12);
+        close(f.covariance[(0, 2)], 1.75 - 1.875 * 1.75 / 2.125, 1e-12);
+        close(f.covariance[(2, 2)], 2.1 - 1.75 * 1.75 / 2.125, 1e-12);
+        // The y axis saw the same P and R with zero residuals: same variances, zero mean.
+        close(f.state[1], 0.0, 1e-12);
+        close(f.covariance[(1, 1)], f.covariance[(0, 0)], 1e-12);
+        close(f.covariance[(0, 1)], 0.0, 1e-12);
+    }
+
+    #[test]
+    fn two_point_initialisation() {
+        let r = Matrix2::identity() * 0.01;
+        let f = CvFilter::from_two_positions(Vector2::new(1.0, 2.0), Vector2::new(1.5, 1.8), 0.1, &r).unwrap();
+        close(f.state[2], 5.0, 1e-12);
+        close(f.state[3], -2.0, 1e-12);
+        // Cov(v) = 2R/dt² = 2·0.01/0.01 = 2; Cov(x, v) = R/dt = 0.1.
+        close(f.covariance[(2, 2)], 2.0, 1e-12);
+        close(f.covariance[(0, 2)], 0.1, 1e-12);
+        assert!(CvFilter::from_two_positions(Vector2::zeros(), Vector2::zeros(), 0.0, &r).is_err());
+    }
+
+    #[test]
+    fn rejects_nan_and_bad_dt_without_changing_state() {
+        let mut f = CvFilter::at_position(Vector2::new(1.0, 1.0), &Matrix2::identity(), 1.0);
+        let before = f;
+        let noise = ProcessNoise {
+            accel_std: 1.0,
+            yaw_accel_std: 1.0,
+        };
+        assert_eq!(f.predict(-0.1, &noise), Err(KalmanError::InvalidDt(-0.1)));
+        assert!(f.predict(f64::NAN, &noise).is_err());
+        assert_eq!(
+            f.update_position(&Vector2::new(f64::NAN, 0.0), &Matrix2::identity()),
+            Err(KalmanError::NonFinite)
+        );
+        assert_eq!(f.state, before.state);
+        assert_eq!(f.covariance, before.covariance);
+        // Zero prior and zero measurement noise: S = 0 cannot be factorised.
+        let mut degenerate = CvFilter::new(Vector4::zeros(), Matrix4::zeros());
+        assert_eq!(
+            degenerate.update_position(&Vector2::new(1.0, 0.0), &Matrix2::zeros()),
+            Err(KalmanError::NotPositiveDefinite)
+        );
+    }
+
+    #[test]
+    fn ctrv_predict_drives_a_circle() {
+        // v = 2 m/s, ω = 0.5 rad/s → radius 4 m around (0, 4) starting at the origin heading +x.
+        let quiet = ProcessNoise {
+            accel_std: 0.0,
+            yaw_accel_std: 0.0,
+        };
+        let mut f = CtrvFilter::new(Vector5::new(0.0, 0.0, 2.0, 0.0, 0.5), Matrix5::identity() * 0.01);
+        let half_turn = PI / 0.5;
+        let steps = 100;
+        for k in 1..=steps {
+            f.predict(half_turn / steps as f64, &quiet).unwrap();
+            let p = f.position();
+            close((p - Vector2::new(0.0, 4.0)).norm(), 4.0, 1e-9);
+            if k == steps / 2 {
+                // Quarter turn: (4, 4), heading +y.
+                close(p.x, 4.0, 1e-9);
+                close(p.y, 4.0, 1e-9);
+                close(f.state[3], PI / 2.0, 1e-9);
+            }
+        }
+        close(f.position().x, 0.0, 1e-9);
+        close(f.position().y, 8.0, 1e-9);
+        close(wrap_angle(f.state[3] - PI), 0.0, 1e-9);
+        close(f.velocity().x, -2.0, 1e-9);
+    }
+
+    #[test]
+    fn ctrv_straight_line_limit_is_continuous() {
+        let dt = 0.5;
+        let straight = ctrv_transition(&Vector5::new(1.0, 2.0, 3.0, 0.3, 0.0), dt).0;
+        // x + v·dt·cos(yaw), y + v·dt·sin(yaw).
+        close(straight[0], 1.0 + 1.5 * 0.3_f64.cos(), 1e-12);
+        close(straight[1], 2.0 + 1.5 * 0.3_f64.sin(), 1e-12);
+        // Just below the switch the expansion agrees with the closed form to O(v·ω²·dt³).
+        let w = 0.99 * CTRV_MIN_YAW_RATE;
+        let below = ctrv_transition(&Vector5::new(1.0, 2.0, 3.0, 0.3, w), dt).0;
+        let exact_x = 1.0 + 3.0 / w * ((0.3 + w * dt).sin() - 0.3_f64.sin());
+        let exact_y = 2.0 + 3.0 / w * (0.3_f64.cos() - (0.3 + w * dt).cos());
+        close(below[0], exact_x, 1e-9);
+        close(below[1], exact_y, 1e-9);
+    }
+
+    #[test]
+    fn ctrv_jacobian_matches_finite_differences() {
+        for &w in &[0.0, 1e-5, 0.4, -1.2] {
+            let s = Vector5::new(1.0, -2.0, 4.0, 0.7, w);
+            let dt = 0.3;
+            let (_, j) = ctrv_transition(&s, dt);
+            for col in 0..5 {
+                let h = 1e-6;
+                let mut sp = s;
+                let mut sm = s;
+                sp[col] += h;
+                sm[col] -= h;
+                let (fp, _) = ctrv_transition(&sp, dt);
+                let (fm, _) = ctrv_transition(&sm, dt);
+                for row in 0..5 {
+                    let d = if row == 3 { wrap_angle(fp[row] - fm[row]) } else { fp[row] - fm[row] };
+                    close(j[(row, col)], d / (2.0 * h), 1e-5);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cv_ctrv_round_trip_keeps_the_estimate() {
+        let mut cv = CvFilter::from_two_positions(Vector2::new(0.0, 0.0), Vector2::new(1.0, 1.0), 0.1, &(Matrix2::identity() * 1e-4)).unwrap();
+        cv.state[0] = 3.0;
+        let ctrv = CtrvFilter::from_cv(&cv, 0.0, 0.1);
+        close(ctrv.state[2], 200.0_f64.sqrt(), 1e-9);
+        close(ctrv.state[3], PI / 4.0, 1e-12);
+        let back = ctrv.to_cv();
+        close(back.state[2], 10.0, 1e-9);
+        close(back.state[3], 10.0, 1e-9);
+        close(back.velocity_covariance()[(0, 0)], cv.velocity_covariance()[(0, 0)], 1e-9);
+        close(ctrv.velocity_covariance()[(0, 1)], cv.velocity_covariance()[(0, 1)], 1e-9);
+    }
+
+    #[test]
+    fn wrap_angle_range() {
+        close(wrap_angle(3.0 * PI), PI, 1e-12);
+        close(wrap_angle(-PI), PI, 1e-12);
+        close(wrap_angle(-0.5), -0.5, 1e-12);
+        close(wrap_angle(7.0), 7.0 - 2.0 * PI, 1e-12);
+    }
+}
