@@ -141,7 +141,11 @@ pub fn solve(costs: &CostMatrix) -> Assignment {
     let big = k as f64 + 1.0;
     let norm = |r: usize, c: usize| -> f64 {
         let v = costs.data[r * m + c];
-        if v.is_finite() { (v - cmin) / span } else { big }
+        if v.is_finite() {
+            (v - cmin) / span
+        } else {
+            big
+        }
     };
     // The core below needs rows ≤ cols; transpose otherwise.
     let transposed = n > m;
@@ -163,7 +167,11 @@ pub fn solve(costs: &CostMatrix) -> Assignment {
 
 /// Shortest-augmenting-path Hungarian method with potentials; every row gets a column.
 /// Returns, for each column, the row assigned to it.
-fn hungarian_rows_le_cols(n: usize, m: usize, a: impl Fn(usize, usize) -> f64) -> Vec<Option<usize>> {
+fn hungarian_rows_le_cols(
+    n: usize,
+    m: usize,
+    a: impl Fn(usize, usize) -> f64,
+) -> Vec<Option<usize>> {
     // Index 0 is a virtual column/row that roots each augmenting search (1-based inside).
     let mut u = vec![0.0_f64; n + 1];
     let mut v = vec![0.0_f64; m + 1];
@@ -244,7 +252,14 @@ mod tests {
 
     /// Best (max pairs, then min cost) over all partial matchings, by exhaustive search.
     fn brute_force(c: &CostMatrix) -> (usize, f64) {
-        fn rec(c: &CostMatrix, row: usize, used: &mut Vec<bool>, count: usize, cost: f64, best: &mut (usize, f64)) {
+        fn rec(
+            c: &CostMatrix,
+            row: usize,
+            used: &mut Vec<bool>,
+            count: usize,
+            cost: f64,
+            best: &mut (usize, f64),
+        ) {
             if row == c.rows() {
                 if count > best.0 || (count == best.0 && cost < best.1) {
                     *best = (count, cost);
@@ -271,7 +286,12 @@ mod tests {
     #[test]
     fn textbook_square_matrix() {
         // Classic 3×3 example: optimum is (0,1) + (1,0) + (2,2) = 1 + 2 + 2 = 5.
-        let c = CostMatrix::from_rows(&[vec![4.0, 1.0, 3.0], vec![2.0, 0.0, 5.0], vec![3.0, 2.0, 2.0]]).unwrap();
+        let c = CostMatrix::from_rows(&[
+            vec![4.0, 1.0, 3.0],
+            vec![2.0, 0.0, 5.0],
+            vec![3.0, 2.0, 2.0],
+        ])
+        .unwrap();
         let a = solve(&c);
         assert_eq!(a.pairs, vec![(0, 1), (1, 0), (2, 2)]);
         assert_eq!(a.total_cost, 5.0);
@@ -326,7 +346,11 @@ mod tests {
             let a = solve(&c);
             let (count, cost) = brute_force(&c);
             assert_eq!(a.pairs.len(), count, "trial {trial}: {c:?}");
-            assert!((a.total_cost - cost).abs() < 1e-9, "trial {trial}: {} vs {cost}", a.total_cost);
+            assert!(
+                (a.total_cost - cost).abs() < 1e-9,
+                "trial {trial}: {} vs {cost}",
+                a.total_cost
+            );
             let mut seen_cols = vec![false; cols];
             for &(r, col) in &a.pairs {
                 assert!(c.get(r, col).is_some(), "forbidden pair used");

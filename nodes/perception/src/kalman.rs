@@ -6,7 +6,10 @@
 
 use std::f64::consts::PI;
 
-use nalgebra::{Cholesky, Matrix2, Matrix2x4, Matrix2x5, Matrix4, Matrix5, SMatrix, SVector, Vector2, Vector4, Vector5};
+use nalgebra::{
+    Cholesky, Matrix2, Matrix2x4, Matrix2x5, Matrix4, Matrix5, SMatrix, SVector, Vector2, Vector4,
+    Vector5,
+};
 use thiserror::Error;
 
 /// Errors from filter operations; the filter is unchanged when one is returned.
@@ -71,15 +74,27 @@ pub fn wrap_angle(a: f64) -> f64 {
 }
 
 fn check_dt(dt: f64) -> Result<(), KalmanError> {
-    if dt.is_finite() && dt >= 0.0 { Ok(()) } else { Err(KalmanError::InvalidDt(dt)) }
+    if dt.is_finite() && dt >= 0.0 {
+        Ok(())
+    } else {
+        Err(KalmanError::InvalidDt(dt))
+    }
 }
 
 fn check_finite<const R: usize, const C: usize>(m: &SMatrix<f64, R, C>) -> Result<(), KalmanError> {
-    if m.iter().all(|v| v.is_finite()) { Ok(()) } else { Err(KalmanError::NonFinite) }
+    if m.iter().all(|v| v.is_finite()) {
+        Ok(())
+    } else {
+        Err(KalmanError::NonFinite)
+    }
 }
 
 fn check_noise(n: &ProcessNoise) -> Result<(), KalmanError> {
-    if n.accel_std.is_finite() && n.yaw_accel_std.is_finite() { Ok(()) } else { Err(KalmanError::NonFinite) }
+    if n.accel_std.is_finite() && n.yaw_accel_std.is_finite() {
+        Ok(())
+    } else {
+        Err(KalmanError::NonFinite)
+    }
 }
 
 fn symmetrise<const N: usize>(p: &SMatrix<f64, N, N>) -> SMatrix<f64, N, N> {
@@ -142,7 +157,11 @@ impl CvFilter {
     }
 
     /// Filter at a measured position with zero velocity of isotropic variance `velocity_var`.
-    pub fn at_position(position: Vector2<f64>, position_cov: &Matrix2<f64>, velocity_var: f64) -> Self {
+    pub fn at_position(
+        position: Vector2<f64>,
+        position_cov: &Matrix2<f64>,
+        velocity_var: f64,
+    ) -> Self {
         let mut p = Matrix4::zeros();
         p.fixed_view_mut::<2, 2>(0, 0).copy_from(position_cov);
         p[(2, 2)] = velocity_var;
@@ -173,7 +192,8 @@ impl CvFilter {
         p.fixed_view_mut::<2, 2>(0, 0).copy_from(r);
         p.fixed_view_mut::<2, 2>(0, 2).copy_from(&(r / dt));
         p.fixed_view_mut::<2, 2>(2, 0).copy_from(&(r / dt));
-        p.fixed_view_mut::<2, 2>(2, 2).copy_from(&(r * (2.0 / (dt * dt))));
+        p.fixed_view_mut::<2, 2>(2, 2)
+            .copy_from(&(r * (2.0 / (dt * dt))));
         Ok(Self::new(Vector4::new(second.x, second.y, v.x, v.y), p))
     }
 
@@ -223,12 +243,20 @@ impl CvFilter {
     }
 
     /// Innovation of a position measurement `z` with covariance `r`.
-    pub fn position_innovation(&self, z: &Vector2<f64>, r: &Matrix2<f64>) -> Result<Innovation<2>, KalmanError> {
+    pub fn position_innovation(
+        &self,
+        z: &Vector2<f64>,
+        r: &Matrix2<f64>,
+    ) -> Result<Innovation<2>, KalmanError> {
         position_innovation(&self.state, &self.covariance, &h_cv(), z, r)
     }
 
     /// Updates with a position measurement `z` with covariance `r`.
-    pub fn update_position(&mut self, z: &Vector2<f64>, r: &Matrix2<f64>) -> Result<(), KalmanError> {
+    pub fn update_position(
+        &mut self,
+        z: &Vector2<f64>,
+        r: &Matrix2<f64>,
+    ) -> Result<(), KalmanError> {
         let inn = self.position_innovation(z, r)?;
         let (x, p) = joseph_update(&self.state, &self.covariance, &h_cv(), &inn.residual, r)?;
         self.state = x;
@@ -378,7 +406,12 @@ impl CtrvFilter {
         let dt2 = 0.5 * dt * dt;
         // Noise enters as accelerations (a, α) held over the step: G maps them into the state.
         let g = SMatrix::<f64, 5, 2>::new(dt2 * c, 0.0, dt2 * s, 0.0, dt, 0.0, 0.0, dt2, 0.0, dt);
-        let qn = Matrix2::new(noise.accel_std.powi(2), 0.0, 0.0, noise.yaw_accel_std.powi(2));
+        let qn = Matrix2::new(
+            noise.accel_std.powi(2),
+            0.0,
+            0.0,
+            noise.yaw_accel_std.powi(2),
+        );
         let cov = symmetrise(&(f * self.covariance * f.transpose() + g * qn * g.transpose()));
         check_finite(&state)?;
         check_finite(&cov)?;
@@ -388,12 +421,20 @@ impl CtrvFilter {
     }
 
     /// Innovation of a position measurement `z` with covariance `r`.
-    pub fn position_innovation(&self, z: &Vector2<f64>, r: &Matrix2<f64>) -> Result<Innovation<2>, KalmanError> {
+    pub fn position_innovation(
+        &self,
+        z: &Vector2<f64>,
+        r: &Matrix2<f64>,
+    ) -> Result<Innovation<2>, KalmanError> {
         position_innovation(&self.state, &self.covariance, &h_ctrv(), z, r)
     }
 
     /// Updates with a position measurement `z` with covariance `r`.
-    pub fn update_position(&mut self, z: &Vector2<f64>, r: &Matrix2<f64>) -> Result<(), KalmanError> {
+    pub fn update_position(
+        &mut self,
+        z: &Vector2<f64>,
+        r: &Matrix2<f64>,
+    ) -> Result<(), KalmanError> {
         let inn = self.position_innovation(z, r)?;
         let (mut x, p) = joseph_update(&self.state, &self.covariance, &h_ctrv(), &inn.residual, r)?;
         x[3] = wrap_angle(x[3]);
@@ -430,7 +471,11 @@ impl MotionFilter {
     }
 
     /// Innovation of a position measurement.
-    pub fn position_innovation(&self, z: &Vector2<f64>, r: &Matrix2<f64>) -> Result<Innovation<2>, KalmanError> {
+    pub fn position_innovation(
+        &self,
+        z: &Vector2<f64>,
+        r: &Matrix2<f64>,
+    ) -> Result<Innovation<2>, KalmanError> {
         match self {
             Self::Cv(f) => f.position_innovation(z, r),
             Self::Ctrv(f) => f.position_innovation(z, r),
@@ -438,7 +483,11 @@ impl MotionFilter {
     }
 
     /// Updates with a position measurement.
-    pub fn update_position(&mut self, z: &Vector2<f64>, r: &Matrix2<f64>) -> Result<(), KalmanError> {
+    pub fn update_position(
+        &mut self,
+        z: &Vector2<f64>,
+        r: &Matrix2<f64>,
+    ) -> Result<(), KalmanError> {
         match self {
             Self::Cv(f) => f.update_position(z, r),
             Self::Ctrv(f) => f.update_position(z, r),
@@ -488,7 +537,9 @@ impl MotionFilter {
     /// Converts to `model`, keeping the estimate; `yaw_hint` and `yaw_rate_std` seed CTRV.
     pub fn converted(&self, model: MotionModel, yaw_hint: f64, yaw_rate_std: f64) -> Self {
         match (self, model) {
-            (Self::Cv(f), MotionModel::Ctrv) => Self::Ctrv(CtrvFilter::from_cv(f, yaw_hint, yaw_rate_std)),
+            (Self::Cv(f), MotionModel::Ctrv) => {
+                Self::Ctrv(CtrvFilter::from_cv(f, yaw_hint, yaw_rate_std))
+            }
             (Self::Ctrv(f), MotionModel::Cv) => Self::Cv(f.to_cv()),
             _ => *self,
         }
@@ -564,7 +615,9 @@ mod tests {
     #[test]
     fn two_point_initialisation() {
         let r = Matrix2::identity() * 0.01;
-        let f = CvFilter::from_two_positions(Vector2::new(1.0, 2.0), Vector2::new(1.5, 1.8), 0.1, &r).unwrap();
+        let f =
+            CvFilter::from_two_positions(Vector2::new(1.0, 2.0), Vector2::new(1.5, 1.8), 0.1, &r)
+                .unwrap();
         close(f.state[2], 5.0, 1e-12);
         close(f.state[3], -2.0, 1e-12);
         // Cov(v) = 2R/dt² = 2·0.01/0.01 = 2; Cov(x, v) = R/dt = 0.1.
@@ -604,7 +657,10 @@ mod tests {
             accel_std: 0.0,
             yaw_accel_std: 0.0,
         };
-        let mut f = CtrvFilter::new(Vector5::new(0.0, 0.0, 2.0, 0.0, 0.5), Matrix5::identity() * 0.01);
+        let mut f = CtrvFilter::new(
+            Vector5::new(0.0, 0.0, 2.0, 0.0, 0.5),
+            Matrix5::identity() * 0.01,
+        );
         let half_turn = PI / 0.5;
         let steps = 100;
         for k in 1..=steps {
@@ -655,7 +711,11 @@ mod tests {
                 let (fp, _) = ctrv_transition(&sp, dt);
                 let (fm, _) = ctrv_transition(&sm, dt);
                 for row in 0..5 {
-                    let d = if row == 3 { wrap_angle(fp[row] - fm[row]) } else { fp[row] - fm[row] };
+                    let d = if row == 3 {
+                        wrap_angle(fp[row] - fm[row])
+                    } else {
+                        fp[row] - fm[row]
+                    };
                     close(j[(row, col)], d / (2.0 * h), 1e-5);
                 }
             }
@@ -664,7 +724,13 @@ mod tests {
 
     #[test]
     fn cv_ctrv_round_trip_keeps_the_estimate() {
-        let mut cv = CvFilter::from_two_positions(Vector2::new(0.0, 0.0), Vector2::new(1.0, 1.0), 0.1, &(Matrix2::identity() * 1e-4)).unwrap();
+        let mut cv = CvFilter::from_two_positions(
+            Vector2::new(0.0, 0.0),
+            Vector2::new(1.0, 1.0),
+            0.1,
+            &(Matrix2::identity() * 1e-4),
+        )
+        .unwrap();
         cv.state[0] = 3.0;
         let ctrv = CtrvFilter::from_cv(&cv, 0.0, 0.1);
         close(ctrv.state[2], 200.0_f64.sqrt(), 1e-9);
@@ -672,8 +738,16 @@ mod tests {
         let back = ctrv.to_cv();
         close(back.state[2], 10.0, 1e-9);
         close(back.state[3], 10.0, 1e-9);
-        close(back.velocity_covariance()[(0, 0)], cv.velocity_covariance()[(0, 0)], 1e-9);
-        close(ctrv.velocity_covariance()[(0, 1)], cv.velocity_covariance()[(0, 1)], 1e-9);
+        close(
+            back.velocity_covariance()[(0, 0)],
+            cv.velocity_covariance()[(0, 0)],
+            1e-9,
+        );
+        close(
+            ctrv.velocity_covariance()[(0, 1)],
+            cv.velocity_covariance()[(0, 1)],
+            1e-9,
+        );
     }
 
     #[test]
