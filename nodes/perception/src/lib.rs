@@ -2,4 +2,5 @@
 
 pub mod assignment;
 pub mod kalman;
+pub mod prediction;
 pub mod tracker;
