@@ -1266,4 +1266,68 @@ mod tests {
         assert!((t.vy - 10.0).abs() < 0.3 && t.vx.abs() < 0.3);
         assert!((t.length - 4.5).abs() < 1e-6);
     }
+
+    #[test]
+    fn crossing_cars_at_an_intersection_keep_their_ids() {
+        // Car A along +x at 10 m/s, car B along +y at 8 m/s, B 1.6 m short of the crossing
+        // point when A is on it; road defaults, 5 cm noise.
+        let mut rng = Rng(21);
+        let mut tr = road();
+        let mut ids = None;
+        for k in 0..40 {
+            let t = k as f64 * 0.1;
+            let a = (-20.0 + 10.0 * t + 0.05 * rng.normal(), 0.05 * rng.normal());
+            let b = (0.05 * rng.normal(), -17.6 + 8.0 * t + 0.05 * rng.normal());
+            let mut da = det(a.0, a.1, Class::Car, 0.9);
+            let mut db = det(b.0, b.1, Class::Car, 0.9);
+            (da.length, da.width, db.length, db.width) = (4.5, 1.8, 4.5, 1.8);
+            db.yaw = std::f64::consts::FRAC_PI_2;
+            let r = tr.step(t, &[db, da]).unwrap();
+            let got = (
+                r.track_of_detection[1].unwrap(),
+                r.track_of_detection[0].unwrap(),
+            );
+            match ids {
+                None => ids = Some(got),
+                Some(expected) => assert_eq!(got, expected, "identity swap at t = {t}"),
+            }
+        }
+        let (ida, idb) = ids.unwrap();
+        let (a, b) = (tr.track(ida).unwrap(), tr.track(idb).unwrap());
+        assert!((a.vx - 10.0).abs() < 0.5 && a.vy.abs() < 0.5, "{a:?}");
+        assert!((b.vy - 8.0).abs() < 0.5 && b.vx.abs() < 0.5, "{b:?}");
+        assert!(a.yaw.abs() < 0.05 && (b.yaw - std::f64::consts::FRAC_PI_2).abs() < 0.05);
+    }
+
+    #[test]
+    fn table_cup_confirms_with_three_hits_in_four_frames() {
+        // 30 Hz depth camera, a cup pushed at 5 cm/s, missed in its third frame.
+        let mut tr = Tracker::new(TrackerParams::table()).unwrap();
+        let dt = 1.0 / 30.0;
+        let cup = |k: usize| {
+            let mut d = det(0.4 + 0.05 * k as f64 * dt, 0.1, Class::Cup, 0.8);
+            (d.z, d.length, d.width, d.height) = (0.05, 0.08, 0.08, 0.1);
+            d
+        };
+        let id = tr.step(0.0, &[cup(0)]).unwrap().track_of_detection[0].unwrap();
+        tr.step(dt, &[cup(1)]).unwrap();
+        assert_eq!(tr.track(id).unwrap().state, TrackState::Tentative);
+        tr.step(2.0 * dt, &[]).unwrap();
+        // Two hits and a miss in three frames: a fourth-frame hit can still make 3 of 4.
+        assert_eq!(tr.track(id).unwrap().state, TrackState::Tentative);
+        let r = tr.step(3.0 * dt, &[cup(3)]).unwrap();
+        assert_eq!(r.track_of_detection[0], Some(id));
+        let t = tr.track(id).unwrap();
+        assert_eq!(t.state, TrackState::Confirmed);
+        assert_eq!((t.hits, t.age), (3, 4));
+        // A track that misses twice in its first three frames cannot reach 3 of 4.
+        let other = tr
+            .step(4.0 * dt, &[cup(4), det(0.0, 0.3, Class::Box, 0.8)])
+            .unwrap();
+        let box_id = other.track_of_detection[1].unwrap();
+        tr.step(5.0 * dt, &[cup(5)]).unwrap();
+        assert!(tr.track(box_id).is_some());
+        let r = tr.step(6.0 * dt, &[cup(6)]).unwrap();
+        assert_eq!(r.deleted, vec![box_id]);
+    }
 }
