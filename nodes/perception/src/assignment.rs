@@ -202,8 +202,9 @@ fn hungarian_rows_le_cols(
                 }
             }
             if j1 == 0 {
-                // Only reachable with non-finite costs, which the caller never passes; bail out
-                // rather than loop forever.
+                // Only reachable with non-finite costs, which the caller never passes; leave
+                // this row unmatched rather than loop forever or augment a broken path.
+                j0 = 0;
                 break;
             }
             for j in 0..=m {

@@ -7,8 +7,8 @@
 use std::f64::consts::PI;
 
 use nalgebra::{
-    Cholesky, Matrix2, Matrix2x4, Matrix2x5, Matrix4, Matrix5, SMatrix, SVector, Vector2, Vector4,
-    Vector5,
+    Cholesky, Matrix2, Matrix2x4, Matrix2x5, Matrix3, Matrix4, Matrix5, SMatrix, SVector, Vector2,
+    Vector3, Vector4, Vector5,
 };
 use thiserror::Error;
 
@@ -62,8 +62,15 @@ impl<const M: usize> Innovation<M> {
 
     /// ln det S, the normalising term of the Gaussian likelihood.
     pub fn log_det(&self) -> Result<f64, KalmanError> {
+        Ok(self.mahalanobis_sq_and_log_det()?.1)
+    }
+
+    /// Both d² and ln det S from one factorisation (the association cost needs both).
+    pub fn mahalanobis_sq_and_log_det(&self) -> Result<(f64, f64), KalmanError> {
         let ch = Cholesky::new(self.covariance).ok_or(KalmanError::NotPositiveDefinite)?;
-        Ok(2.0 * ch.l().diagonal().iter().map(|d| d.ln()).sum::<f64>())
+        let d2 = self.residual.dot(&ch.solve(&self.residual));
+        let log_det = 2.0 * ch.l().diagonal().iter().map(|d| d.ln()).sum::<f64>();
+        Ok((d2, log_det))
     }
 }
 
@@ -442,6 +449,44 @@ impl CtrvFilter {
         self.covariance = p;
         Ok(())
     }
+
+    /// Updates with a position and a box yaw that is ambiguous by π (std `yaw_std`, rad).
+    ///
+    /// Of `yaw` and `yaw + π` the one nearer the state's yaw is used: a box does not say
+    /// which end is the front, the sign of `v` absorbs the choice.
+    pub fn update_position_yaw(
+        &mut self,
+        z: &Vector2<f64>,
+        yaw: f64,
+        r: &Matrix2<f64>,
+        yaw_std: f64,
+    ) -> Result<(), KalmanError> {
+        check_finite(z)?;
+        check_finite(r)?;
+        if !yaw.is_finite() || !yaw_std.is_finite() {
+            return Err(KalmanError::NonFinite);
+        }
+        let mut yaw_residual = wrap_angle(yaw - self.state[3]);
+        if yaw_residual > PI / 2.0 {
+            yaw_residual -= PI;
+        } else if yaw_residual <= -PI / 2.0 {
+            yaw_residual += PI;
+        }
+        let mut h = SMatrix::<f64, 3, 5>::zeros();
+        h[(0, 0)] = 1.0;
+        h[(1, 1)] = 1.0;
+        h[(2, 3)] = 1.0;
+        let pos = self.position();
+        let residual = Vector3::new(z.x - pos.x, z.y - pos.y, yaw_residual);
+        let mut r3 = Matrix3::zeros();
+        r3.fixed_view_mut::<2, 2>(0, 0).copy_from(r);
+        r3[(2, 2)] = yaw_std * yaw_std;
+        let (mut x, p) = joseph_update(&self.state, &self.covariance, &h, &residual, &r3)?;
+        x[3] = wrap_angle(x[3]);
+        self.state = x;
+        self.covariance = p;
+        Ok(())
+    }
 }
 
 /// A track's filter: one of the two motion models.
@@ -479,6 +524,20 @@ impl MotionFilter {
         match self {
             Self::Cv(f) => f.position_innovation(z, r),
             Self::Ctrv(f) => f.position_innovation(z, r),
+        }
+    }
+
+    /// Updates with a position and, for CTRV, a π-ambiguous box yaw if given.
+    pub fn update_pose(
+        &mut self,
+        z: &Vector2<f64>,
+        box_yaw: Option<f64>,
+        r: &Matrix2<f64>,
+        yaw_std: f64,
+    ) -> Result<(), KalmanError> {
+        match (self, box_yaw) {
+            (Self::Ctrv(f), Some(yaw)) => f.update_position_yaw(z, yaw, r, yaw_std),
+            (this, _) => this.update_position(z, r),
         }
     }
 
@@ -748,6 +807,26 @@ mod tests {
             cv.velocity_covariance()[(0, 1)],
             1e-9,
         );
+    }
+
+    #[test]
+    fn ctrv_box_yaw_update_resolves_the_pi_ambiguity() {
+        let mut f = CtrvFilter::new(
+            Vector5::new(0.0, 0.0, 0.0, 0.1, 0.0),
+            Matrix5::identity() * 0.04,
+        );
+        let r = Matrix2::identity() * 0.01;
+        // yaw = π + 0.05 is the same axis as 0.05: the residual is −0.05, not π − 0.05.
+        // Prior yaw var 0.04, yaw noise 0.2² = 0.04 (no cross terms): gain 0.5 → 0.075.
+        f.update_position_yaw(&Vector2::zeros(), PI + 0.05, &r, 0.2)
+            .unwrap();
+        close(f.state[3], 0.075, 1e-12);
+        close(f.covariance[(3, 3)], 0.02, 1e-12);
+        assert_eq!(
+            f.update_position_yaw(&Vector2::zeros(), f64::NAN, &r, 0.2),
+            Err(KalmanError::NonFinite)
+        );
+        close(f.state[3], 0.075, 1e-12);
     }
 
     #[test]

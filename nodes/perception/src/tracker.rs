@@ -219,6 +219,10 @@ pub struct TrackerParams {
     pub delete_after_s: f64,
     /// Position measurement std (m), per axis.
     pub measurement_std: f64,
+    /// Box yaw measurement std (rad), used by CTRV tracks.
+    pub measurement_yaw_std: f64,
+    /// Length/width ratio from which a box yaw is trusted as a heading measurement.
+    pub yaw_min_aspect: f64,
     /// Weight of a new box in the size and height smoothing, in (0, 1].
     pub size_smoothing: f64,
     /// Weight of a new box yaw in the yaw smoothing, in (0, 1].
@@ -267,7 +271,8 @@ impl TrackerParams {
     ///   vegetation) need a third consistent hit while two ordinary detections confirm at once;
     /// - `Lost` after 2 misses (one dropout keeps it confirmed), deleted after 15 misses or
     ///   1.5 s (long enough to bridge a pedestrian passing behind a parked car);
-    /// - measurement std 0.15 m (cluster centroid jitter);
+    /// - measurement std 0.15 m (cluster centroid jitter), box yaw 0.2 rad for boxes at least
+    ///   1.5 times longer than wide (CTRV tracks only);
     /// - accelerations: car 3, truck 2, motorcycle 3.5, bicycle 2, pedestrian 1.5, child 2.5,
     ///   unknown 2 m/s²; yaw accelerations 0.5–1.0 rad/s²; max speeds 60/40/60/15/4/5/30 m/s (cup and box: CV, 1 m/s², 2 m/s).
     pub fn road() -> Self {
@@ -290,6 +295,8 @@ impl TrackerParams {
             delete_after_misses: 15,
             delete_after_s: 1.5,
             measurement_std: 0.15,
+            measurement_yaw_std: 0.2,
+            yaw_min_aspect: 1.5,
             size_smoothing: 0.3,
             yaw_smoothing: 0.3,
             yaw_from_velocity_min_speed: 1.0,
@@ -306,7 +313,7 @@ impl TrackerParams {
     ///   than phantom objects for grasping;
     /// - `Lost` after 3 misses, deleted after 90 misses or 3 s, because the gripper occludes an
     ///   object for seconds during a grasp;
-    /// - measurement std 5 mm; objects move only when pushed or carried: CV, 0.5 m/s²
+    /// - measurement std 5 mm (box yaw as on the road); objects move only when pushed or carried: CV, 0.5 m/s²
     ///   (unknown 1 m/s²), max speed 1 m/s (unknown 2 m/s).
     pub fn table() -> Self {
         let mut classes = [cv(1.0, 2.0); Class::COUNT];
@@ -322,6 +329,8 @@ impl TrackerParams {
             delete_after_misses: 90,
             delete_after_s: 3.0,
             measurement_std: 0.005,
+            measurement_yaw_std: 0.2,
+            yaw_min_aspect: 1.5,
             size_smoothing: 0.2,
             yaw_smoothing: 0.2,
             yaw_from_velocity_min_speed: 0.05,
@@ -368,6 +377,13 @@ impl TrackerParams {
         }
         if !(0.0..=1.0).contains(&self.class_vote_decay) {
             return bad("class_vote_decay must be in [0, 1]");
+        }
+        if !pos_finite(self.measurement_yaw_std)
+            || !(self.yaw_min_aspect.is_finite() && self.yaw_min_aspect >= 1.0)
+        {
+            return bad(
+                "measurement_yaw_std must be finite and > 0, yaw_min_aspect finite and >= 1",
+            );
         }
         if !non_negative(self.yaw_from_velocity_min_speed)
             || !non_negative(self.initial_yaw_rate_std)
@@ -676,7 +692,7 @@ impl Tracker {
                 if inn.residual.norm() > max_distance {
                     continue;
                 }
-                let (Ok(d2), Ok(log_det)) = (inn.mahalanobis_sq(), inn.log_det()) else {
+                let Ok((d2, log_det)) = inn.mahalanobis_sq_and_log_det() else {
                     continue;
                 };
                 if d2 <= self.params.gate_chi2 {
@@ -706,7 +722,18 @@ impl Tracker {
             )?;
             entry.filter = MotionFilter::Cv(cv);
         } else {
-            entry.filter.update_position(&z, r)?;
+            // Only an elongated box has a meaningful axis; a square one's yaw is noise.
+            let (long, short) = (d.length.max(d.width), d.length.min(d.width));
+            let box_yaw = (long >= params.yaw_min_aspect * short && short > 0.0).then(|| {
+                if d.length >= d.width {
+                    d.yaw
+                } else {
+                    d.yaw + std::f64::consts::FRAC_PI_2
+                }
+            });
+            entry
+                .filter
+                .update_pose(&z, box_yaw, r, params.measurement_yaw_std)?;
         }
         entry.hits = entry.hits.saturating_add(1);
         entry.misses = 0;
@@ -1329,5 +1356,38 @@ mod tests {
         assert!(tr.track(box_id).is_some());
         let r = tr.step(6.0 * dt, &[cup(6)]).unwrap();
         assert_eq!(r.deleted, vec![box_id]);
+    }
+
+    #[test]
+    fn parked_car_heading_comes_from_its_box() {
+        // A parked car whose box yaw is 0.5 rad, reported with random π flips and 5 cm noise:
+        // the CTRV heading converges to the box axis although the car never moves.
+        let mut rng = Rng(5);
+        let mut tr = road();
+        for k in 0..20 {
+            let mut d = det(
+                5.0 + 0.05 * rng.normal(),
+                5.0 + 0.05 * rng.normal(),
+                Class::Car,
+                0.9,
+            );
+            (d.length, d.width) = (4.5, 1.8);
+            d.yaw = 0.5
+                + 0.05 * rng.normal()
+                + if rng.unit() < 0.5 {
+                    std::f64::consts::PI
+                } else {
+                    0.0
+                };
+            tr.step(k as f64 * 0.1, &[d]).unwrap();
+        }
+        let t = tr.tracks()[0].clone();
+        let MotionFilter::Ctrv(f) = t.motion else {
+            panic!("a car runs CTRV: {t:?}");
+        };
+        let axis_error = wrap_angle(2.0 * (f.state[3] - 0.5)) / 2.0;
+        assert!(axis_error.abs() < 0.05, "{f:?}");
+        assert!(t.vx.hypot(t.vy) < 0.5, "{t:?}");
+        assert!(wrap_angle(2.0 * (t.yaw - 0.5)).abs() < 0.1, "{t:?}");
     }
 }
