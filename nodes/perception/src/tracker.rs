@@ -378,12 +378,11 @@ impl TrackerParams {
         if !(0.0..=1.0).contains(&self.class_vote_decay) {
             return bad("class_vote_decay must be in [0, 1]");
         }
-        if !pos_finite(self.measurement_yaw_std)
-            || !(self.yaw_min_aspect.is_finite() && self.yaw_min_aspect >= 1.0)
-        {
-            return bad(
-                "measurement_yaw_std must be finite and > 0, yaw_min_aspect finite and >= 1",
-            );
+        if !pos_finite(self.measurement_yaw_std) {
+            return bad("measurement_yaw_std must be finite and > 0");
+        }
+        if !(self.yaw_min_aspect.is_finite() && self.yaw_min_aspect >= 1.0) {
+            return bad("yaw_min_aspect must be finite and >= 1");
         }
         if !non_negative(self.yaw_from_velocity_min_speed)
             || !non_negative(self.initial_yaw_rate_std)
@@ -724,13 +723,13 @@ impl Tracker {
         } else {
             // Only an elongated box has a meaningful axis; a square one's yaw is noise.
             let (long, short) = (d.length.max(d.width), d.length.min(d.width));
-            let box_yaw = (long >= params.yaw_min_aspect * short && short > 0.0).then(|| {
-                if d.length >= d.width {
-                    d.yaw
-                } else {
-                    d.yaw + std::f64::consts::FRAC_PI_2
-                }
-            });
+            let long_axis_yaw = if d.length >= d.width {
+                d.yaw
+            } else {
+                d.yaw + std::f64::consts::FRAC_PI_2
+            };
+            let box_yaw =
+                (long >= params.yaw_min_aspect * short && short > 0.0).then_some(long_axis_yaw);
             entry
                 .filter
                 .update_pose(&z, box_yaw, r, params.measurement_yaw_std)?;
