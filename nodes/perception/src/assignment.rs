@@ -136,13 +136,18 @@ pub fn solve(costs: &CostMatrix) -> Assignment {
     // Normalising allowed costs to [0, 1] lets a forbidden pair cost more than any k allowed
     // pairs together (k = min(n, m)), which turns "max cardinality, then min cost" into a plain
     // min-cost problem without big-M precision trouble.
-    let span = if cmax > cmin { cmax - cmin } else { 1.0 };
+    // Halves keep the span finite even for costs near ±f64::MAX.
+    let half_span = if cmax > cmin {
+        cmax / 2.0 - cmin / 2.0
+    } else {
+        1.0
+    };
     let k = n.min(m);
     let big = k as f64 + 1.0;
     let norm = |r: usize, c: usize| -> f64 {
         let v = costs.data[r * m + c];
         if v.is_finite() {
-            (v - cmin) / span
+            (v / 2.0 - cmin / 2.0) / half_span
         } else {
             big
         }
@@ -310,6 +315,12 @@ mod tests {
         // A row whose pairs are all forbidden stays unmatched; NaN counts as forbidden.
         let c = CostMatrix::from_rows(&[vec![f64::NAN, f], vec![1.0, 2.0]]).unwrap();
         assert_eq!(solve(&c).pairs, vec![(1, 0)]);
+    }
+
+    #[test]
+    fn extreme_costs_still_assign() {
+        let c = CostMatrix::from_rows(&[vec![1e308, -1e308], vec![-1e308, 1e308]]).unwrap();
+        assert_eq!(solve(&c).pairs, vec![(0, 1), (1, 0)]);
     }
 
     #[test]
