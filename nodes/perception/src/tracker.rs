@@ -102,7 +102,7 @@ pub struct Detection {
     pub class: Class,
     /// Classifier confidence in [0, 1].
     pub confidence: f32,
-    /// Number of points in the cluster.
+    /// Number of points in the cluster (for consumers; the tracker does not use it).
     pub points: usize,
 }
 
@@ -1388,5 +1388,34 @@ mod tests {
         assert!(axis_error.abs() < 0.05, "{f:?}");
         assert!(t.vx.hypot(t.vy) < 0.5, "{t:?}");
         assert!(wrap_angle(2.0 * (t.yaw - 0.5)).abs() < 0.1, "{t:?}");
+    }
+
+    #[test]
+    fn classified_late_switches_to_ctrv_and_keeps_its_velocity() {
+        // Unknown for 5 frames, then recognised as a car: votes move to Car (unknown votes
+        // count half), the filter becomes CTRV, and the velocity survives the conversion.
+        let mut tr = road();
+        let mut before = None;
+        for k in 0..12 {
+            let t = k as f64 * 0.1;
+            let class = if k < 5 { Class::Unknown } else { Class::Car };
+            let mut d = det(6.0 * t, 2.0 + 3.0 * t, class, 0.8);
+            (d.length, d.width, d.yaw) = (4.5, 1.8, 0.5_f64.atan2(1.0));
+            tr.step(t, &[d]).unwrap();
+            let track = tr.tracks()[0].clone();
+            if k == 4 {
+                assert_eq!(track.motion.model(), MotionModel::Cv);
+                before = Some(track);
+            }
+        }
+        let before = before.unwrap();
+        let after = tr.tracks()[0].clone();
+        assert_eq!(after.id, before.id);
+        assert_eq!(after.class, Class::Car);
+        assert_eq!(after.motion.model(), MotionModel::Ctrv);
+        assert!(
+            (after.vx - 6.0).abs() < 0.2 && (after.vy - 3.0).abs() < 0.2,
+            "{after:?}"
+        );
     }
 }
