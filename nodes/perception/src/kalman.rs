@@ -35,13 +35,24 @@ pub enum MotionModel {
     Ctrv,
 }
 
-/// White-noise process model: standard deviations of the unmodelled accelerations.
+/// Continuous white-noise accelerations driving the motion models.
+///
+/// Continuous rather than held per step, so that the noise added over a time span does not
+/// depend on how the span is cut: frames with varying dt and prediction steps of any size see
+/// the same model. The velocity variance grows by `accel_std²·t`, the position variance (CV)
+/// by `accel_std²·t³/3`; `accel_std` is the std of the acceleration averaged over one second.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ProcessNoise {
-    /// Linear acceleration std (m/s²).
+    /// Linear acceleration intensity (m/s²·√s).
     pub accel_std: f64,
-    /// Yaw acceleration std (rad/s²); used by CTRV only.
+    /// Yaw acceleration intensity (rad/s²·√s); used by CTRV only.
     pub yaw_accel_std: f64,
+}
+
+/// Covariance added to a (position, rate) pair by continuous white noise of intensity `q`
+/// over `dt`: q·[[dt³/3, dt²/2], [dt²/2, dt]].
+fn cwna_block(q: f64, dt: f64) -> (f64, f64, f64) {
+    (q * dt * dt * dt / 3.0, q * dt * dt / 2.0, q * dt)
 }
 
 /// Innovation (measurement residual) and its covariance S = H P Hᵀ + R.
@@ -224,21 +235,20 @@ impl CvFilter {
         self.covariance.fixed_view::<2, 2>(2, 2).into_owned()
     }
 
-    /// Propagates by `dt` seconds with piecewise-constant white acceleration noise.
+    /// Propagates by `dt` seconds with continuous white acceleration noise.
     pub fn predict(&mut self, dt: f64, noise: &ProcessNoise) -> Result<(), KalmanError> {
         check_dt(dt)?;
         check_noise(noise)?;
         let mut f = Matrix4::identity();
         f[(0, 2)] = dt;
         f[(1, 3)] = dt;
-        let q2 = noise.accel_std * noise.accel_std;
-        let (dt2, dt3, dt4) = (dt * dt, dt * dt * dt, dt * dt * dt * dt);
+        let (pp, pv, vv) = cwna_block(noise.accel_std * noise.accel_std, dt);
         let mut q = Matrix4::zeros();
         for axis in 0..2 {
-            q[(axis, axis)] = q2 * dt4 / 4.0;
-            q[(axis, axis + 2)] = q2 * dt3 / 2.0;
-            q[(axis + 2, axis)] = q2 * dt3 / 2.0;
-            q[(axis + 2, axis + 2)] = q2 * dt2;
+            q[(axis, axis)] = pp;
+            q[(axis, axis + 2)] = pv;
+            q[(axis + 2, axis)] = pv;
+            q[(axis + 2, axis + 2)] = vv;
         }
         let state = f * self.state;
         let cov = symmetrise(&(f * self.covariance * f.transpose() + q));
@@ -409,17 +419,25 @@ impl CtrvFilter {
         check_dt(dt)?;
         check_noise(noise)?;
         let (state, f) = ctrv_transition(&self.state, dt);
+        // Longitudinal noise acts on (distance along the heading, v), yaw noise on
+        // (yaw, yaw_rate); the heading at the start of the step maps the distance to (x, y),
+        // which is accurate while yaw_rate·dt is small.
         let (s, c) = self.state[3].sin_cos();
-        let dt2 = 0.5 * dt * dt;
-        // Noise enters as accelerations (a, α) held over the step: G maps them into the state.
-        let g = SMatrix::<f64, 5, 2>::new(dt2 * c, 0.0, dt2 * s, 0.0, dt, 0.0, 0.0, dt2, 0.0, dt);
-        let qn = Matrix2::new(
-            noise.accel_std.powi(2),
-            0.0,
-            0.0,
-            noise.yaw_accel_std.powi(2),
-        );
-        let cov = symmetrise(&(f * self.covariance * f.transpose() + g * qn * g.transpose()));
+        let u = Vector2::new(c, s);
+        let (pp, pv, vv) = cwna_block(noise.accel_std * noise.accel_std, dt);
+        let (yy, yw, ww) = cwna_block(noise.yaw_accel_std * noise.yaw_accel_std, dt);
+        let mut q = Matrix5::zeros();
+        q.fixed_view_mut::<2, 2>(0, 0)
+            .copy_from(&(u * u.transpose() * pp));
+        q.fixed_view_mut::<2, 1>(0, 2).copy_from(&(u * pv));
+        q.fixed_view_mut::<1, 2>(2, 0)
+            .copy_from(&(u.transpose() * pv));
+        q[(2, 2)] = vv;
+        q[(3, 3)] = yy;
+        q[(3, 4)] = yw;
+        q[(4, 3)] = yw;
+        q[(4, 4)] = ww;
+        let cov = symmetrise(&(f * self.covariance * f.transpose() + q));
         check_finite(&state)?;
         check_finite(&cov)?;
         self.state = state;
@@ -615,8 +633,8 @@ mod tests {
 
     #[test]
     fn cv_two_steps_by_hand() {
-        // Start: x = (0, 0), v = (1, 0), P = I, R = 0.25·I, σa = 1, dt = 1.
-        // Per axis Q = [[dt⁴/4, dt³/2], [dt³/2, dt²]] = [[0.25, 0.5], [0.5, 1]].
+        // Start: x = (0, 0), v = (1, 0), P = I, R = 0.25·I, accel_std = 1, dt = 1.
+        // Per axis Q = [[dt³/3, dt²/2], [dt²/2, dt]] = [[1/3, 1/2], [1/2, 1]].
         let noise = ProcessNoise {
             accel_std: 1.0,
             yaw_accel_std: 0.0,
@@ -624,51 +642,103 @@ mod tests {
         let r = Matrix2::identity() * 0.25;
         let mut f = CvFilter::new(Vector4::new(0.0, 0.0, 1.0, 0.0), Matrix4::identity());
 
-        // Predict: x = 1; P_x = F P Fᵀ + Q = [[2, 1], [1, 1]] + Q = [[2.25, 1.5], [1.5, 2]].
+        // Predict: x = 1; P_x = F P Fᵀ + Q = [[2, 1], [1, 1]] + Q = [[7/3, 3/2], [3/2, 2]].
         f.predict(1.0, &noise).unwrap();
         close(f.state[0], 1.0, 1e-12);
-        close(f.covariance[(0, 0)], 2.25, 1e-12);
+        close(f.covariance[(0, 0)], 7.0 / 3.0, 1e-12);
         close(f.covariance[(0, 2)], 1.5, 1e-12);
         close(f.covariance[(2, 2)], 2.0, 1e-12);
 
-        // z = (1.5, 0): S = 2.5, residual 0.5, d² = 0.25 / 2.5 = 0.1, K = (0.9, 0.6).
+        // z = (1.5, 0): S = 7/3 + 1/4 = 31/12, residual 1/2, d² = (1/4)/(31/12) = 3/31,
+        // K = (7/3, 3/2)·12/31 = (28/31, 18/31).
         let z = Vector2::new(1.5, 0.0);
         let inn = f.position_innovation(&z, &r).unwrap();
-        close(inn.covariance[(0, 0)], 2.5, 1e-12);
-        close(inn.mahalanobis_sq().unwrap(), 0.1, 1e-12);
-        // ln det S = ln(2.5²).
-        close(inn.log_det().unwrap(), 2.0 * 2.5_f64.ln(), 1e-12);
+        close(inn.covariance[(0, 0)], 31.0 / 12.0, 1e-12);
+        close(inn.mahalanobis_sq().unwrap(), 3.0 / 31.0, 1e-12);
+        // ln det S = 2·ln(31/12) (x and y are independent and alike).
+        close(inn.log_det().unwrap(), 2.0 * (31.0_f64 / 12.0).ln(), 1e-12);
         f.update_position(&z, &r).unwrap();
-        // x = 1 + 0.9·0.5 = 1.45, vx = 1 + 0.6·0.5 = 1.3;
-        // P = P − K S Kᵀ = [[2.25 − 2.025, 1.5 − 1.35], [·, 2 − 0.9]] = [[0.225, 0.15], [0.15, 1.1]].
-        close(f.state[0], 1.45, 1e-12);
-        close(f.state[2], 1.3, 1e-12);
-        close(f.covariance[(0, 0)], 0.225, 1e-12);
-        close(f.covariance[(0, 2)], 0.15, 1e-12);
-        close(f.covariance[(2, 2)], 1.1, 1e-12);
+        // x = 1 + (28/31)(1/2) = 45/31, vx = 1 + (18/31)(1/2) = 40/31;
+        // P = P − K S Kᵀ: a = 7/3 − (7/3)²·12/31 = 7/31, b = 3/2 − (7/3)(3/2)·12/31 = 9/62,
+        // c = 2 − (3/2)²·12/31 = 35/31.
+        close(f.state[0], 45.0 / 31.0, 1e-12);
+        close(f.state[2], 40.0 / 31.0, 1e-12);
+        close(f.covariance[(0, 0)], 7.0 / 31.0, 1e-12);
+        close(f.covariance[(0, 2)], 9.0 / 62.0, 1e-12);
+        close(f.covariance[(2, 2)], 35.0 / 31.0, 1e-12);
 
-        // Predict: x = 2.75; P_x = [[a + 2b + c, b + c], [b + c, c]] + Q
-        //        = [[1.625, 1.25], [1.25, 1.1]] + Q = [[1.875, 1.75], [1.75, 2.1]].
+        // Predict: x = 45/31 + 40/31 = 85/31; P_x = [[a + 2b + c, b + c], [b + c, c]] + Q
+        //        = [[51/31 + 1/3, 79/62 + 1/2], [·, 35/31 + 1]] = [[184/93, 55/31], [·, 66/31]].
         f.predict(1.0, &noise).unwrap();
-        close(f.state[0], 2.75, 1e-12);
-        close(f.covariance[(0, 0)], 1.875, 1e-12);
-        close(f.covariance[(0, 2)], 1.75, 1e-12);
-        close(f.covariance[(2, 2)], 2.1, 1e-12);
+        close(f.state[0], 85.0 / 31.0, 1e-12);
+        close(f.covariance[(0, 0)], 184.0 / 93.0, 1e-12);
+        close(f.covariance[(0, 2)], 55.0 / 31.0, 1e-12);
+        close(f.covariance[(2, 2)], 66.0 / 31.0, 1e-12);
 
-        // z = (3, 0): S = 2.125, K = (1.875, 1.75) / 2.125 = (15/17, 14/17), residual 0.25:
-        // x = 2.75 + 0.25·15/17 = 2.970588…, vx = 1.3 + 0.25·14/17 = 1.505882…;
-        // P = [[1.875 − 1.875²/2.125, 1.75 − 1.875·1.75/2.125], [·, 2.1 − 1.75²/2.125]]
-        //   = [[0.220588…, 0.205882…], [·, 0.658823…]].
+        // z = (3, 0): residual 3 − 85/31 = 8/31, S = 184/93 + 1/4 = 829/372,
+        // K = (184/93, 55/31)·372/829 = (736/829, 660/829):
+        // x = 85/31 + (736/829)(8/31), vx = 40/31 + (660/829)(8/31);
+        // P: a = 184/93 − (184/93)·736/829, b = 55/31 − (184/93)·660/829,
+        //    c = 66/31 − (55/31)·660/829.
         f.update_position(&Vector2::new(3.0, 0.0), &r).unwrap();
-        close(f.state[0], 2.75 + 0.25 * 15.0 / 17.0, 1e-12);
-        close(f.state[2], 1.3 + 0.25 * 14.0 / 17.0, 1e-12);
-        close(f.covariance[(0, 0)], 1.875 - 1.875 * 1.875 / 2.125, 1e-12);
-        close(f.covariance[(0, 2)], 1.75 - 1.875 * 1.75 / 2.125, 1e-12);
-        close(f.covariance[(2, 2)], 2.1 - 1.75 * 1.75 / 2.125, 1e-12);
+        let (s, k0, k1) = (829.0 / 372.0, 736.0 / 829.0, 660.0 / 829.0);
+        close(184.0 / 93.0 / s, k0, 1e-12);
+        close(f.state[0], 85.0 / 31.0 + k0 * 8.0 / 31.0, 1e-12);
+        close(f.state[2], 40.0 / 31.0 + k1 * 8.0 / 31.0, 1e-12);
+        close(f.covariance[(0, 0)], 184.0 / 93.0 * (1.0 - k0), 1e-12);
+        close(f.covariance[(0, 2)], 55.0 / 31.0 - 184.0 / 93.0 * k1, 1e-12);
+        close(f.covariance[(2, 2)], 66.0 / 31.0 - 55.0 / 31.0 * k1, 1e-12);
         // The y axis saw the same P and R with zero residuals: same variances, zero mean.
         close(f.state[1], 0.0, 1e-12);
         close(f.covariance[(1, 1)], f.covariance[(0, 0)], 1e-12);
         close(f.covariance[(0, 1)], 0.0, 1e-12);
+    }
+
+    #[test]
+    fn process_noise_does_not_depend_on_the_step_size() {
+        let noise = ProcessNoise {
+            accel_std: 0.7,
+            yaw_accel_std: 0.2,
+        };
+        let start = CvFilter::from_two_positions(
+            Vector2::zeros(),
+            Vector2::new(0.3, 0.1),
+            0.1,
+            &(Matrix2::identity() * 0.01),
+        )
+        .unwrap();
+        let mut one = start;
+        one.predict(2.0, &noise).unwrap();
+        let mut many = start;
+        for _ in 0..40 {
+            many.predict(0.05, &noise).unwrap();
+        }
+        assert!((one.covariance - many.covariance).norm() < 1e-12);
+        // CTRV driving straight: its longitudinal noise matches CV's along the heading.
+        let mut ctrv_one = CtrvFilter::new(
+            Vector5::new(0.0, 0.0, 5.0, 0.0, 0.0),
+            Matrix5::identity() * 0.01,
+        );
+        let mut ctrv_many = ctrv_one;
+        ctrv_one.predict(2.0, &noise).unwrap();
+        for _ in 0..40 {
+            ctrv_many.predict(0.05, &noise).unwrap();
+        }
+        close(
+            ctrv_one.covariance[(2, 2)],
+            ctrv_many.covariance[(2, 2)],
+            1e-12,
+        );
+        close(
+            ctrv_one.covariance[(4, 4)],
+            ctrv_many.covariance[(4, 4)],
+            1e-12,
+        );
+        close(
+            ctrv_one.covariance[(0, 0)],
+            ctrv_many.covariance[(0, 0)],
+            1e-12,
+        );
     }
 
     #[test]
