@@ -1,2 +1,7 @@
 //! Perception: ground removal, clustering, boxes, classification, tracking and prediction.
+
+pub mod assignment;
 pub mod cloud;
+pub mod kalman;
+pub mod prediction;
+pub mod tracker;
