@@ -2,6 +2,8 @@
 
 pub mod assignment;
 pub mod cloud;
+pub mod eval;
 pub mod kalman;
 pub mod prediction;
+pub mod ros;
 pub mod tracker;
