@@ -78,7 +78,12 @@ fn rect_from_extents(theta: f64, min1: f64, max1: f64, min2: f64, max2: f64) -> 
 /// Extents of the projections of `xy` on the axes at angle `theta`.
 fn extents(xy: &[[f64; 2]], theta: f64) -> [f64; 4] {
     let (s, c) = theta.sin_cos();
-    let mut e = [f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY];
+    let mut e = [
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ];
     for p in xy {
         let a = p[0] * c + p[1] * s;
         let b = -p[0] * s + p[1] * c;
@@ -125,7 +130,10 @@ pub fn l_shape_fit(xy: &[[f64; 2]]) -> Option<Rect> {
         (0..n)
             .map(|k| from + k as f64 * step)
             .map(|t| (t, closeness(&sample, t)))
-            .fold((from, f64::NEG_INFINITY), |b, x| if x.1 > b.1 { x } else { b })
+            .fold(
+                (from, f64::NEG_INFINITY),
+                |b, x| if x.1 > b.1 { x } else { b },
+            )
             .0
     };
     let coarse_step = 2f64.to_radians();
@@ -194,7 +202,9 @@ pub fn min_area_rect(xy: &[[f64; 2]]) -> Option<Rect> {
     let hull = convex_hull(xy);
     match hull.len() {
         0 => None,
-        1 => Some(rect_from_extents(0.0, hull[0][0], hull[0][0], hull[0][1], hull[0][1])),
+        1 => Some(rect_from_extents(
+            0.0, hull[0][0], hull[0][0], hull[0][1], hull[0][1],
+        )),
         _ => {
             let mut best: Option<(f64, Rect)> = None;
             for i in 0..hull.len() {
@@ -268,10 +278,17 @@ mod tests {
             xy.push(place(-l / 2.0, y, yaw, 20.0, 5.0));
         }
         let r = l_shape_fit(&xy).unwrap();
-        assert!((r.yaw - yaw).abs() < 2f64.to_radians(), "{}", r.yaw.to_degrees());
+        assert!(
+            (r.yaw - yaw).abs() < 2f64.to_radians(),
+            "{}",
+            r.yaw.to_degrees()
+        );
         assert!((r.length - l).abs() < 0.05, "{}", r.length);
         assert!((r.width - w).abs() < 0.05, "{}", r.width);
-        assert!((r.cx - 20.0).abs() < 0.05 && (r.cy - 5.0).abs() < 0.05, "{r:?}");
+        assert!(
+            (r.cx - 20.0).abs() < 0.05 && (r.cy - 5.0).abs() < 0.05,
+            "{r:?}"
+        );
     }
 
     #[test]
@@ -281,7 +298,13 @@ mod tests {
         let mut xy = Vec::new();
         for i in 0..=30 {
             for j in 0..=10 {
-                xy.push(place(-1.5 + 0.1 * i as f64, -0.5 + 0.1 * j as f64, yaw, -2.0, 4.0));
+                xy.push(place(
+                    -1.5 + 0.1 * i as f64,
+                    -0.5 + 0.1 * j as f64,
+                    yaw,
+                    -2.0,
+                    4.0,
+                ));
             }
         }
         let r = min_area_rect(&xy).unwrap();
@@ -293,13 +316,23 @@ mod tests {
 
     #[test]
     fn hull_and_degenerate_sets() {
-        let sq = [[0.0, 0.0], [1.0, 0.0], [0.5, 0.5], [1.0, 1.0], [0.0, 1.0], [0.5, 0.0]];
+        let sq = [
+            [0.0, 0.0],
+            [1.0, 0.0],
+            [0.5, 0.5],
+            [1.0, 1.0],
+            [0.0, 1.0],
+            [0.5, 0.0],
+        ];
         let hull = convex_hull(&sq);
         assert_eq!(hull, vec![[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]);
         assert_eq!(polygon_area(&hull), 1.0);
         assert!(min_area_rect(&[]).is_none());
         let dot = min_area_rect(&[[2.0, 3.0]]).unwrap();
-        assert_eq!((dot.cx, dot.cy, dot.length, dot.width), (2.0, 3.0, 0.0, 0.0));
+        assert_eq!(
+            (dot.cx, dot.cy, dot.length, dot.width),
+            (2.0, 3.0, 0.0, 0.0)
+        );
         let seg = min_area_rect(&[[0.0, 0.0], [0.0, 2.0], [0.0, 1.0]]).unwrap();
         assert!((seg.length - 2.0).abs() < 1e-12 && seg.width.abs() < 1e-12);
         assert!((seg.yaw - FRAC_PI_2).abs() < 1e-12 && (seg.cy - 1.0).abs() < 1e-12);

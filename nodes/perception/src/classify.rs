@@ -79,7 +79,11 @@ impl Range {
 
     /// Like [`Range::fit`] but any size up to the typical one fits fully: a partly seen side.
     fn fit_at_most(&self, v: f64, base: f64) -> f64 {
-        if v <= self.typical { 1.0 } else { self.fit(v, base) }
+        if v <= self.typical {
+            1.0
+        } else {
+            self.fit(v, base)
+        }
     }
 }
 
@@ -188,7 +192,11 @@ pub fn classify_table(s: &Shape) -> (Class, f32) {
     let diameter = range(0.05, 0.12);
     // A cylinder's hull fills π/4 ≈ 0.785 of its box; a box's fills 1.
     let roundness = ((0.95 - s.fill) / (0.95 - 0.88)).clamp(0.0, 1.0);
-    let aspect = if s.length > 0.0 { s.width / s.length } else { 0.0 };
+    let aspect = if s.length > 0.0 {
+        s.width / s.length
+    } else {
+        0.0
+    };
     let cup = diameter.fit(s.length, TABLE_MARGIN)
         * diameter.fit(s.width, TABLE_MARGIN)
         * range(0.07, 0.15).fit(s.height, TABLE_MARGIN)
@@ -254,12 +262,12 @@ mod tests {
     fn ncap_targets_seen_partially() {
         // Measured boxes of one visible side: the far extent is a few centimetres of noise.
         let cases = [
-            ((1.712, 0.1, 1.427), Class::Car),      // car from behind
-            ((4.023, 0.1, 1.427), Class::Car),      // car from the side
-            ((2.7, 1.712, 1.427), Class::Car),      // car's rear and half its side
-            ((2.55, 0.2, 3.5), Class::Truck),       // truck from behind
+            ((1.712, 0.1, 1.427), Class::Car),       // car from behind
+            ((4.023, 0.1, 1.427), Class::Car),       // car from the side
+            ((2.7, 1.712, 1.427), Class::Car),       // car's rear and half its side
+            ((2.55, 0.2, 3.5), Class::Truck),        // truck from behind
             ((2.08, 0.05, 1.06), Class::Motorcycle), // motorcycle side-on
-            ((1.89, 0.05, 1.2), Class::Bicycle),    // cyclist side-on
+            ((1.89, 0.05, 1.2), Class::Bicycle),     // cyclist side-on
         ];
         for ((l, w, h), class) in cases {
             let (c, conf) = classify_road(&shape(l, w, h));

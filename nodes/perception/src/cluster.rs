@@ -313,7 +313,9 @@ mod tests {
     fn joins_points_within_tolerance_and_not_beyond() {
         // A chain of points 0.29 apart along a diagonal, then a jump of 0.31.
         let d = Vector3::new(1.0f32, 1.0, 1.0).normalize();
-        let mut pts: Vec<Point3<f32>> = (0..10).map(|i| Point3::from(d * (0.29 * i as f32))).collect();
+        let mut pts: Vec<Point3<f32>> = (0..10)
+            .map(|i| Point3::from(d * (0.29 * i as f32)))
+            .collect();
         pts.push(Point3::from(d * (0.29 * 9.0 + 0.31)));
         let c = euclidean_clusters(&pts, None, &params(0.3)).unwrap();
         assert_eq!(c.len(), 2);
