@@ -113,18 +113,23 @@ fn closeness(xy: &[[f64; 2]], theta: f64) -> f64 {
 }
 
 /// Most points the angle search looks at; more add time but no accuracy for boxes.
-const SEARCH_POINTS: usize = 400;
+const SEARCH_POINTS: usize = 200;
 
-/// L-shape fit: the heading in [0°, 90°) that maximises the closeness criterion, searched
-/// coarsely at 2° and then at 0.1° around the best; `None` for an empty set.
+/// L-shape fit: the heading in [0°, 90°) that maximises the closeness criterion, searched at
+/// 3°, then at 0.5° and 0.1° around the best so far; `None` for an empty set.
 pub fn l_shape_fit(xy: &[[f64; 2]]) -> Option<Rect> {
     if xy.is_empty() {
         return None;
     }
+    // Centred, so that the projections keep their precision far from the origin.
+    let n = xy.len() as f64;
+    let (mx, my) = xy
+        .iter()
+        .fold((0.0, 0.0), |(x, y), p| (x + p[0] / n, y + p[1] / n));
     let sample: Vec<[f64; 2]> = xy
         .iter()
         .step_by(xy.len().div_ceil(SEARCH_POINTS))
-        .copied()
+        .map(|p| [p[0] - mx, p[1] - my])
         .collect();
     let best_in = |from: f64, step: f64, n: usize| {
         (0..n)
@@ -136,10 +141,11 @@ pub fn l_shape_fit(xy: &[[f64; 2]]) -> Option<Rect> {
             )
             .0
     };
-    let coarse_step = 2f64.to_radians();
-    let coarse = best_in(0.0, coarse_step, 45);
-    let fine_step = 0.1f64.to_radians();
-    let theta = best_in(coarse - coarse_step, fine_step, 41);
+    let mut theta = best_in(0.0, 3f64.to_radians(), 30);
+    for (step, n) in [(0.5f64, 13), (0.1, 11)] {
+        let half = (n / 2) as f64 * step.to_radians();
+        theta = best_in(theta - half, step.to_radians(), n);
+    }
     // Extents over all points, not the sample, so that no point sticks out of the box.
     let [min1, max1, min2, max2] = extents(xy, theta);
     Some(rect_from_extents(theta, min1, max1, min2, max2))

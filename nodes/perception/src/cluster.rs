@@ -131,6 +131,52 @@ impl UnionFind {
     }
 }
 
+/// Axis-aligned bounds of a set of points.
+struct Aabb {
+    min: [f32; 3],
+    max: [f32; 3],
+}
+
+impl Aabb {
+    /// Bounds of `points[members]`.
+    fn of(points: &[Point3<f32>], members: &[u32]) -> Self {
+        let mut b = Aabb {
+            min: [f32::INFINITY; 3],
+            max: [f32::NEG_INFINITY; 3],
+        };
+        for &i in members {
+            let p = points[i as usize];
+            for k in 0..3 {
+                b.min[k] = b.min[k].min(p[k]);
+                b.max[k] = b.max[k].max(p[k]);
+            }
+        }
+        b
+    }
+
+    /// Squared distance between the boxes (0 if they overlap).
+    fn distance2(&self, o: &Aabb) -> f32 {
+        (0..3)
+            .map(|k| {
+                let gap = (o.min[k] - self.max[k])
+                    .max(self.min[k] - o.max[k])
+                    .max(0.0);
+                gap * gap
+            })
+            .sum()
+    }
+
+    /// Squared distance from `p` to the box (0 inside).
+    fn distance2_to(&self, p: &Point3<f32>) -> f32 {
+        (0..3)
+            .map(|k| {
+                let gap = (self.min[k] - p[k]).max(p[k] - self.max[k]).max(0.0);
+                gap * gap
+            })
+            .sum()
+    }
+}
+
 /// Neighbour cube offsets to visit: one of each ± pair, so every cube pair is seen once. With
 /// cubes of edge `tol / √3`, cubes up to two apart on every axis can hold points within `tol`.
 fn half_offsets() -> Vec<[i32; 3]> {
@@ -174,6 +220,11 @@ pub fn euclidean_clusters(
     })?;
     let index = grid.index(points);
     let tol2 = params.tolerance * params.tolerance;
+    // Tight bounds per cube: most cube pairs that are not connected are told apart by their
+    // bounds alone, without the quadratic point-pair scan.
+    let bounds: Vec<Aabb> = (0..index.len())
+        .map(|c| Aabb::of(points, index.members(c)))
+        .collect();
     let mut sets = UnionFind::new(index.len());
     let offsets = half_offsets();
     for a in 0..index.len() {
@@ -182,14 +233,17 @@ pub fn euclidean_clusters(
             let Some(b) = index.cell_at([ca[0] + off[0], ca[1] + off[1], ca[2] + off[2]]) else {
                 continue;
             };
-            if sets.find(a as u32) == sets.find(b as u32) {
+            if bounds[a].distance2(&bounds[b]) > tol2 || sets.find(a as u32) == sets.find(b as u32)
+            {
                 continue;
             }
-            let mb = index.members(b);
+            let (mb, bb) = (index.members(b), &bounds[b]);
             let close = index.members(a).iter().any(|&i| {
                 let p = points[i as usize];
-                mb.iter()
-                    .any(|&j| (points[j as usize] - p).norm_squared() <= tol2)
+                bb.distance2_to(&p) <= tol2
+                    && mb
+                        .iter()
+                        .any(|&j| (points[j as usize] - p).norm_squared() <= tol2)
             });
             if close {
                 sets.union(a as u32, b as u32);

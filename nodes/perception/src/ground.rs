@@ -349,8 +349,7 @@ impl GroundModel {
 /// Index of the polar cell at offset `(dx, dy)` from the sensor, ring-major.
 fn cell_index(dx: f32, dy: f32, ring_width: f32, rings: usize, sectors: usize) -> Option<usize> {
     let r = (dx * dx + dy * dy).sqrt();
-    // NaN fails this test too.
-    if !(r < rings as f32 * ring_width) {
+    if r.is_nan() || r >= rings as f32 * ring_width {
         return None;
     }
     let ring = ((r / ring_width) as usize).min(rings - 1);

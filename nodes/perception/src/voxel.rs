@@ -25,7 +25,9 @@ pub enum VoxelError {
     InvalidSize(f32),
 }
 
-/// Hasher for packed voxel keys (Fibonacci hashing; good high bits for hashbrown's tags).
+/// Hasher for packed voxel keys. hashbrown takes the bucket from the low bits and a tag from
+/// the high ones, so both must depend on all three coordinates; a single multiply leaves
+/// the low bits blind to x and y.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct KeyHasher(u64);
 
@@ -41,7 +43,11 @@ impl Hasher for KeyHasher {
     }
 
     fn write_u64(&mut self, key: u64) {
-        self.0 = (self.0 ^ key ^ (key >> 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        // MurmurHash3's 64-bit finaliser: every output bit depends on every key bit.
+        let mut h = self.0 ^ key;
+        h = (h ^ (h >> 33)).wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+        h = (h ^ (h >> 33)).wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+        self.0 = h ^ (h >> 33);
     }
 }
 
@@ -76,7 +82,7 @@ pub struct VoxelGrid {
 /// Centroids of the occupied voxels and how many input points each one stands for.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Downsampled {
-    /// One centroid per occupied voxel, in order of first occurrence.
+    /// One centroid per occupied voxel, in voxel order (x, then y, then z).
     pub points: Vec<Point3<f32>>,
     /// Input points per centroid.
     pub counts: Vec<u32>,
@@ -129,48 +135,97 @@ impl VoxelGrid {
         self.coords(p).and_then(pack)
     }
 
+    /// Point indices grouped by voxel, voxels in key order. Sorting with a radix sort on
+    /// keys packed to the cloud's extent touches memory in order; hashing every point into a
+    /// table larger than the cache costs a miss per point.
+    fn sort_by_voxel(&self, points: &[Point3<f32>]) -> ByVoxel {
+        let mut lo = [i32::MAX; 3];
+        let mut hi = [i32::MIN; 3];
+        let mut valid = 0usize;
+        for p in points {
+            if let Some(c) = self.coords(p) {
+                for k in 0..3 {
+                    lo[k] = lo[k].min(c[k]);
+                    hi[k] = hi[k].max(c[k]);
+                }
+                valid += 1;
+            }
+        }
+        let skipped = points.len() - valid;
+        if valid == 0 {
+            return ByVoxel {
+                order: Vec::new(),
+                starts: vec![0],
+                coords: Vec::new(),
+                skipped,
+            };
+        }
+        // Each span is below 2^21, so the packed key stays below 2^63.
+        let span = [0, 1, 2].map(|k| (i64::from(hi[k]) - i64::from(lo[k]) + 1) as u64);
+        let mut keys: Vec<u64> = Vec::with_capacity(valid);
+        let mut order: Vec<u32> = Vec::with_capacity(valid);
+        for (i, p) in points.iter().enumerate() {
+            if let Some(c) = self.coords(p) {
+                let d = [0, 1, 2].map(|k| (i64::from(c[k]) - i64::from(lo[k])) as u64);
+                keys.push((d[0] * span[1] + d[1]) * span[2] + d[2]);
+                order.push(i as u32);
+            }
+        }
+        let max_key = span[0] * span[1] * span[2] - 1;
+        radix_sort(&mut keys, &mut order, 64 - max_key.leading_zeros());
+        let mut starts = Vec::new();
+        let mut coords = Vec::new();
+        for (j, &key) in keys.iter().enumerate() {
+            if j == 0 || key != keys[j - 1] {
+                starts.push(j as u32);
+                let z = key % span[2];
+                let y = (key / span[2]) % span[1];
+                let x = key / (span[2] * span[1]);
+                coords.push([lo[0] + x as i32, lo[1] + y as i32, lo[2] + z as i32]);
+            }
+        }
+        starts.push(keys.len() as u32);
+        ByVoxel {
+            order,
+            starts,
+            coords,
+            skipped,
+        }
+    }
+
     /// Replaces the points of each occupied voxel by their centroid.
     pub fn downsample(&self, points: &[Point3<f32>]) -> Downsampled {
-        // Heuristic capacity: clouds are mostly surfaces, so far fewer voxels than points.
-        let mut slot_of_key: KeyMap<u32> = key_map(points.len() / 4 + 16);
-        let mut sums: Vec<[f64; 3]> = Vec::with_capacity(points.len() / 4 + 16);
-        let mut counts: Vec<u32> = Vec::with_capacity(points.len() / 4 + 16);
-        let mut skipped = 0;
-        for p in points {
-            let Some(key) = self.key(p) else {
-                skipped += 1;
-                continue;
-            };
-            let next = sums.len() as u32;
-            let slot = *slot_of_key.entry(key).or_insert(next) as usize;
-            if slot == sums.len() {
-                sums.push([0.0; 3]);
-                counts.push(0);
+        let by = self.sort_by_voxel(points);
+        let cells = by.coords.len();
+        let mut out = Vec::with_capacity(cells);
+        let mut counts = Vec::with_capacity(cells);
+        for w in by.starts.windows(2) {
+            let members = &by.order[w[0] as usize..w[1] as usize];
+            let mut s = [0f64; 3];
+            for &i in members {
+                let p = points[i as usize];
+                s[0] += f64::from(p.x);
+                s[1] += f64::from(p.y);
+                s[2] += f64::from(p.z);
             }
-            let s = &mut sums[slot];
-            s[0] += f64::from(p.x);
-            s[1] += f64::from(p.y);
-            s[2] += f64::from(p.z);
-            counts[slot] += 1;
+            let n = members.len() as f64;
+            out.push(Point3::new(
+                (s[0] / n) as f32,
+                (s[1] / n) as f32,
+                (s[2] / n) as f32,
+            ));
+            counts.push(members.len() as u32);
         }
-        let points = sums
-            .iter()
-            .zip(&counts)
-            .map(|(s, &n)| {
-                let n = f64::from(n);
-                Point3::new((s[0] / n) as f32, (s[1] / n) as f32, (s[2] / n) as f32)
-            })
-            .collect();
         Downsampled {
-            points,
+            points: out,
             counts,
-            skipped,
+            skipped: by.skipped,
         }
     }
 
     /// Buckets `points` by voxel; points that cannot be keyed are left out.
     pub fn index(&self, points: &[Point3<f32>]) -> VoxelIndex {
-        let mut cell_of_key: KeyMap<u32> = key_map(points.len() / 2 + 16);
+        let mut cell_of_key: KeyMap<u32> = key_map(points.len());
         let mut coords: Vec<[i32; 3]> = Vec::new();
         let mut counts: Vec<u32> = Vec::new();
         // Cell per point, u32::MAX for unkeyable points; saves hashing twice.
@@ -214,6 +269,53 @@ impl VoxelGrid {
             starts,
             members,
         }
+    }
+}
+
+/// Point indices sorted by voxel.
+struct ByVoxel {
+    /// Indices of the keyable points, grouped by voxel.
+    order: Vec<u32>,
+    /// Start of each voxel's group in `order`, plus the end.
+    starts: Vec<u32>,
+    /// Integer coordinates of each voxel.
+    coords: Vec<[i32; 3]>,
+    /// Points that could not be keyed.
+    skipped: usize,
+}
+
+/// Bits per radix-sort pass: a 2048-entry histogram stays in L1.
+const RADIX_BITS: u32 = 11;
+
+/// Sorts `keys` (and `values` alongside) by their low `bits` bits, stably, least significant
+/// digit first.
+fn radix_sort(keys: &mut Vec<u64>, values: &mut Vec<u32>, bits: u32) {
+    let n = keys.len();
+    let mut keys2 = vec![0u64; n];
+    let mut values2 = vec![0u32; n];
+    let mask = (1u64 << RADIX_BITS) - 1;
+    let mut shift = 0;
+    while shift < bits {
+        let mut offsets = [0u32; 1 << RADIX_BITS];
+        for &k in keys.iter() {
+            offsets[((k >> shift) & mask) as usize] += 1;
+        }
+        let mut total = 0;
+        for o in offsets.iter_mut() {
+            let c = *o;
+            *o = total;
+            total += c;
+        }
+        for (&k, &v) in keys.iter().zip(values.iter()) {
+            let d = ((k >> shift) & mask) as usize;
+            let at = offsets[d] as usize;
+            keys2[at] = k;
+            values2[at] = v;
+            offsets[d] += 1;
+        }
+        std::mem::swap(keys, &mut keys2);
+        std::mem::swap(values, &mut values2);
+        shift += RADIX_BITS;
     }
 }
 
@@ -266,11 +368,12 @@ mod tests {
             Point3::new(1e9, 0.0, 0.0),
         ];
         let d = grid.downsample(&pts);
+        // Voxels come in key order: x first.
         assert_eq!(d.points.len(), 2);
-        assert_eq!(d.counts, vec![2, 1]);
+        assert_eq!(d.counts, vec![1, 2]);
         assert_eq!(d.skipped, 2);
-        assert!((d.points[0] - Point3::new(0.3, 0.4, 0.5)).norm() < 1e-6);
-        assert!((d.points[1] - Point3::new(-0.5, 0.5, 0.5)).norm() < 1e-6);
+        assert!((d.points[0] - Point3::new(-0.5, 0.5, 0.5)).norm() < 1e-6);
+        assert!((d.points[1] - Point3::new(0.3, 0.4, 0.5)).norm() < 1e-6);
     }
 
     #[test]
