@@ -77,7 +77,11 @@ fn rect_from_extents(theta: f64, min1: f64, max1: f64, min2: f64, max2: f64) -> 
 
 /// Extents of the projections of `xy` on the axes at angle `theta`.
 fn extents(xy: &[[f64; 2]], theta: f64) -> [f64; 4] {
-    let (s, c) = theta.sin_cos();
+    extents_sc(xy, theta.sin_cos())
+}
+
+/// [`extents`] with the sine and cosine of the angle given.
+fn extents_sc(xy: &[[f64; 2]], (s, c): (f64, f64)) -> [f64; 4] {
     let mut e = [
         f64::INFINITY,
         f64::NEG_INFINITY,
@@ -100,7 +104,7 @@ fn closeness(xy: &[[f64; 2]], theta: f64) -> f64 {
     // Floor on the edge distance, as in the paper, so a single point on an edge cannot dominate.
     const D0: f64 = 0.01;
     let (s, c) = theta.sin_cos();
-    let [min1, max1, min2, max2] = extents(xy, theta);
+    let [min1, max1, min2, max2] = extents_sc(xy, (s, c));
     xy.iter()
         .map(|p| {
             let a = p[0] * c + p[1] * s;
@@ -113,7 +117,7 @@ fn closeness(xy: &[[f64; 2]], theta: f64) -> f64 {
 }
 
 /// Most points the angle search looks at; more add time but no accuracy for boxes.
-const SEARCH_POINTS: usize = 200;
+const SEARCH_POINTS: usize = 100;
 
 /// L-shape fit: the heading in [0°, 90°) that maximises the closeness criterion, searched at
 /// 3°, then at 0.5° and 0.1° around the best so far; `None` for an empty set.
@@ -142,7 +146,7 @@ pub fn l_shape_fit(xy: &[[f64; 2]]) -> Option<Rect> {
             .0
     };
     let mut theta = best_in(0.0, 3f64.to_radians(), 30);
-    for (step, n) in [(0.5f64, 13), (0.1, 11)] {
+    for (step, n) in [(0.5f64, 7), (0.1, 7)] {
         let half = (n / 2) as f64 * step.to_radians();
         theta = best_in(theta - half, step.to_radians(), n);
     }

@@ -337,7 +337,13 @@ impl GroundModel {
     fn cell(&self, x: f64, y: f64) -> Option<usize> {
         let dx = (x - self.origin[0]) as f32;
         let dy = (y - self.origin[1]) as f32;
-        cell_index(dx, dy, self.ring_width as f32, self.rings, self.sectors)
+        cell_index(
+            dx,
+            dy,
+            (1.0 / self.ring_width) as f32,
+            self.rings,
+            self.sectors,
+        )
     }
 
     /// Ground height at `(x, y)`, `None` outside the model.
@@ -346,16 +352,22 @@ impl GroundModel {
     }
 }
 
-/// Index of the polar cell at offset `(dx, dy)` from the sensor, ring-major.
-fn cell_index(dx: f32, dy: f32, ring_width: f32, rings: usize, sectors: usize) -> Option<usize> {
-    let r = (dx * dx + dy * dy).sqrt();
-    if r.is_nan() || r >= rings as f32 * ring_width {
+/// Index of the polar cell at offset `(dx, dy)` from the sensor, ring-major. Takes the
+/// inverse ring width: this runs once per point, and divisions are slow.
+fn cell_index(
+    dx: f32,
+    dy: f32,
+    inv_ring_width: f32,
+    rings: usize,
+    sectors: usize,
+) -> Option<usize> {
+    let ring = (dx * dx + dy * dy).sqrt() * inv_ring_width;
+    if ring.is_nan() || ring >= rings as f32 {
         return None;
     }
-    let ring = ((r / ring_width) as usize).min(rings - 1);
-    let turn = (fast_atan2(dy, dx) + std::f32::consts::PI) / std::f32::consts::TAU;
+    let turn = fast_atan2(dy, dx) * std::f32::consts::FRAC_1_PI * 0.5 + 0.5;
     let sector = ((turn * sectors as f32) as usize).min(sectors - 1);
-    Some(ring * sectors + sector)
+    Some((ring as usize).min(rings - 1) * sectors + sector)
 }
 
 /// The road ground model: lowest point per polar cell, heights propagated outwards from the
@@ -387,17 +399,29 @@ impl GroundGrid {
         origin: Point3<f64>,
         labels: &mut Vec<PointLabel>,
     ) -> GroundModel {
+        self.classify_where(points, origin, labels, |_| true)
+    }
+
+    /// Like [`GroundGrid::classify`], but points failing `keep` are `Outside` and do not
+    /// shape the ground; saves copying a region of interest out of a large cloud first.
+    pub fn classify_where(
+        &self,
+        points: &[Point3<f32>],
+        origin: Point3<f64>,
+        labels: &mut Vec<PointLabel>,
+        keep: impl Fn(&Point3<f32>) -> bool,
+    ) -> GroundModel {
         let p = &self.params;
         let sectors = p.sectors;
         let ncells = self.rings * sectors;
-        let ring_width = p.ring_width as f32;
+        let inv_ring_width = (1.0 / p.ring_width) as f32;
         let (ox, oy) = (origin.x as f32, origin.y as f32);
         let mut lowest = vec![f32::INFINITY; ncells];
         let mut cell_of_point: Vec<u32> = Vec::with_capacity(points.len());
         for q in points {
-            let cell = cell_index(q.x - ox, q.y - oy, ring_width, self.rings, sectors);
+            let cell = cell_index(q.x - ox, q.y - oy, inv_ring_width, self.rings, sectors);
             match cell {
-                Some(c) if q.z.is_finite() => {
+                Some(c) if q.z.is_finite() && keep(q) => {
                     let low = &mut lowest[c];
                     *low = low.min(q.z);
                     cell_of_point.push(c as u32);

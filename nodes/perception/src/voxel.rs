@@ -120,12 +120,14 @@ impl VoxelGrid {
     pub fn coords(&self, p: &Point3<f32>) -> Option<[i32; 3]> {
         let mut c = [0i32; 3];
         for (out, v) in c.iter_mut().zip([p.x, p.y, p.z]) {
-            let f = (v * self.inv_size).floor();
+            let f = v * self.inv_size;
             // Also rejects NaN, for which every comparison is false.
             if !(f >= -(COORD_OFFSET as f32) && f < COORD_OFFSET as f32) {
                 return None;
             }
-            *out = f as i32;
+            // Floor by hand: without SSE4.1, `f32::floor` is a libm call per coordinate.
+            let t = f as i32;
+            *out = if (t as f32) > f { t - 1 } else { t };
         }
         Some(c)
     }
