@@ -1,9 +1,15 @@
 //! Perception: ground removal, clustering, boxes, classification, tracking and prediction.
 
 pub mod assignment;
+pub mod boxfit;
+pub mod classify;
 pub mod cloud;
+pub mod cluster;
 pub mod eval;
+pub mod ground;
 pub mod kalman;
 pub mod prediction;
 pub mod ros;
+pub mod segment;
 pub mod tracker;
+pub mod voxel;

@@ -1,0 +1,320 @@
+//! Per-frame time of road segmentation on synthetic 32- and 128-channel lidar frames of a
+//! street with 30 road users and building fronts, against the 100 ms sensor period and
+//! against copying the cloud once (the memory-bound floor).
+//!
+//! Run: `cargo bench -p embody-perception --bench segment`.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use embody_perception::boxfit::{BoxMethod, fit_box};
+use embody_perception::cluster::euclidean_clusters;
+use embody_perception::ground::{GroundGrid, PointLabel};
+use embody_perception::segment::{GroundMethod, SegmentParams, Segmenter};
+use embody_perception::tracker::Class;
+use embody_perception::voxel::VoxelGrid;
+use nalgebra::Point3;
+
+/// Rise of the road per metre along x, so the ground model has a slope to follow.
+const SLOPE: f64 = 0.03;
+/// Sensor period of a 10 Hz lidar.
+const PERIOD: Duration = Duration::from_millis(100);
+
+/// An upright box standing on the road.
+struct Solid {
+    c: [f64; 2],
+    yaw: f64,
+    size: [f64; 3],
+    z0: f64,
+}
+
+/// SplitMix64, so the scene is the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.next()
+    }
+}
+
+/// 30 road users (Euro NCAP target sizes) in lanes and on pavements, plus building fronts.
+fn street() -> Vec<Solid> {
+    let mut rng = Rng(42);
+    let kinds: [([f64; 3], f64); 6] = [
+        ([4.023, 1.712, 1.427], 0.0),
+        ([10.0, 2.55, 3.5], 0.0),
+        ([2.08, 0.79, 1.06], 0.0),
+        ([1.89, 0.5, 1.2], 0.0),
+        ([0.6, 0.5, 1.8], 1.0),
+        ([0.711, 0.298, 1.154], 1.0),
+    ];
+    let mut solids = Vec::new();
+    for i in 0..30 {
+        let (size, on_pavement) = kinds[[0, 0, 0, 1, 2, 3, 4, 5, 0, 4][i % 10]];
+        let lane_y = if on_pavement > 0.0 {
+            if rng.next() < 0.5 { -9.0 } else { 9.0 }
+        } else {
+            [-5.25, -1.75, 1.75, 5.25][(rng.next() * 4.0) as usize % 4]
+        };
+        // Spread along the street, avoiding the ego's own spot.
+        let mut x = rng.range(-70.0, 70.0);
+        if x.abs() < 6.0 {
+            x += 12.0f64.copysign(x);
+        }
+        let yaw = rng.range(-0.15, 0.15)
+            + if rng.next() < 0.5 {
+                0.0
+            } else {
+                std::f64::consts::PI
+            };
+        solids.push(Solid {
+            c: [x, lane_y + rng.range(-0.4, 0.4)],
+            yaw,
+            size,
+            z0: SLOPE * x,
+        });
+    }
+    // Building fronts 14 m either side, 20 m blocks with 6 m gaps.
+    for side in [-1.0, 1.0] {
+        let mut x = -80.0;
+        while x < 80.0 {
+            solids.push(Solid {
+                c: [x + 10.0, side * 17.0],
+                yaw: 0.0,
+                size: [20.0, 6.0, 12.0],
+                z0: SLOPE * x - 1.0,
+            });
+            x += 26.0;
+        }
+    }
+    solids
+}
+
+/// Distance along the unit ray `o + t·d` to the first hit of `s`.
+fn hit(s: &Solid, o: [f64; 3], d: [f64; 3]) -> Option<f64> {
+    let (sn, cs) = (-s.yaw).sin_cos();
+    let (px, py) = (o[0] - s.c[0], o[1] - s.c[1]);
+    let lo = [px * cs - py * sn, px * sn + py * cs, o[2]];
+    let ld = [d[0] * cs - d[1] * sn, d[0] * sn + d[1] * cs, d[2]];
+    let min = [-s.size[0] / 2.0, -s.size[1] / 2.0, s.z0];
+    let max = [s.size[0] / 2.0, s.size[1] / 2.0, s.z0 + s.size[2]];
+    let (mut t0, mut t1) = (0.0f64, f64::INFINITY);
+    for k in 0..3 {
+        if ld[k].abs() < 1e-12 {
+            if lo[k] < min[k] || lo[k] > max[k] {
+                return None;
+            }
+            continue;
+        }
+        let (a, b) = ((min[k] - lo[k]) / ld[k], (max[k] - lo[k]) / ld[k]);
+        t0 = t0.max(a.min(b));
+        t1 = t1.min(a.max(b));
+    }
+    (t0 <= t1 && t0 > 0.0).then_some(t0)
+}
+
+/// One spin of a lidar 1.8 m above the road at the origin: `channels` rows between the
+/// given elevations, 1800 columns, 100 m range, ±2 cm deterministic range noise.
+fn spin(channels: usize, min_deg: f64, max_deg: f64, solids: &[Solid]) -> Vec<Point3<f32>> {
+    let o = [0.0, 0.0, 1.8];
+    let mut noise = Rng(7);
+    let mut pts = Vec::with_capacity(channels * 1800);
+    for c in 0..channels {
+        let el = (min_deg + (max_deg - min_deg) * c as f64 / (channels - 1) as f64).to_radians();
+        for a in 0..1800 {
+            let az = (a as f64 * 0.2).to_radians();
+            let d = [el.cos() * az.cos(), el.cos() * az.sin(), el.sin()];
+            // Ground z = SLOPE·x.
+            let denom = d[2] - SLOPE * d[0];
+            let mut t = if denom < 0.0 {
+                -(o[2] - SLOPE * o[0]) / denom
+            } else {
+                f64::INFINITY
+            };
+            for s in solids {
+                if let Some(ts) = hit(s, o, d) {
+                    t = t.min(ts);
+                }
+            }
+            if t < 100.0 {
+                let t = t + noise.range(-0.02, 0.02);
+                pts.push(Point3::new(
+                    (o[0] + t * d[0]) as f32,
+                    (o[1] + t * d[1]) as f32,
+                    (o[2] + t * d[2]) as f32,
+                ));
+            }
+        }
+    }
+    pts
+}
+
+/// Fastest, median and 99th-percentile time of one run.
+struct Times {
+    min: Duration,
+    median: Duration,
+    p99: Duration,
+}
+
+/// Percentiles of `samples`. The minimum is reported too: on a shared machine it is the
+/// best estimate of the uncontended cost.
+fn percentiles(mut samples: Vec<Duration>) -> Times {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    Times {
+        min: samples[0],
+        median: at(0.5),
+        p99: at(0.99),
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Times `f` over `frames` runs after two warm-up runs.
+fn time(frames: usize, mut f: impl FnMut()) -> Times {
+    f();
+    f();
+    let samples = (0..frames)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    percentiles(samples)
+}
+
+fn run(name: &str, cloud: &[Point3<f32>], frames: usize) {
+    let seg = match Segmenter::new(SegmentParams::road()) {
+        Ok(s) => s,
+        Err(e) => panic!("road defaults rejected: {e}"),
+    };
+    let origin = Point3::new(0.0, 0.0, 1.8);
+    let out = match seg.segment(cloud, origin) {
+        Ok(o) => o,
+        Err(e) => panic!("segmentation failed: {e}"),
+    };
+    if std::env::var_os("SEG_DEBUG").is_some() {
+        for d in &out.detections {
+            println!(
+                "  {:?} {:.2} at ({:.1}, {:.1}) {:.2}×{:.2}×{:.2} pts {}",
+                d.class, d.confidence, d.x, d.y, d.length, d.width, d.height, d.points
+            );
+        }
+    }
+    let count = |c: Class| out.detections.iter().filter(|d| d.class == c).count();
+    println!(
+        "{name}: {} points → ground {}, obstacle {}, {} clusters \
+         (car {}, truck {}, motorcycle {}, bicycle {}, pedestrian {}, child {}, unknown {})",
+        cloud.len(),
+        out.ground_points,
+        out.obstacle_points,
+        out.clusters,
+        count(Class::Car),
+        count(Class::Truck),
+        count(Class::Motorcycle),
+        count(Class::Bicycle),
+        count(Class::Pedestrian),
+        count(Class::Child),
+        count(Class::Unknown),
+    );
+    let copy = time(frames, || {
+        black_box(black_box(cloud).to_vec());
+    });
+    let t = time(frames, || {
+        black_box(seg.segment(black_box(cloud), origin).ok());
+    });
+    println!(
+        "{name}: segment median {:.2} ms, p99 {:.2} ms, min {:.2} ms over {frames} frames; \
+         median = {:.1} % of the {} ms period = {:.0}× one copy of the cloud ({:.3} ms)",
+        ms(t.median),
+        ms(t.p99),
+        ms(t.min),
+        100.0 * t.median.as_secs_f64() / PERIOD.as_secs_f64(),
+        PERIOD.as_millis(),
+        t.median.as_secs_f64() / copy.median.as_secs_f64().max(1e-9),
+        ms(copy.median),
+    );
+}
+
+/// Fastest time of each stage, to show where a frame goes, and what 0.1 m voxel
+/// downsampling (off in the road defaults) would cost and save.
+fn stages(name: &str, cloud: &[Point3<f32>], frames: usize) {
+    let params = SegmentParams::road();
+    let GroundMethod::Grid(gp) = params.ground else {
+        return;
+    };
+    let (Ok(grid), Ok(voxels)) = (GroundGrid::new(gp), VoxelGrid::new(0.1)) else {
+        return;
+    };
+    let origin = Point3::new(0.0, 0.0, 1.8);
+    let mut labels = Vec::new();
+    let ground = time(frames, || {
+        black_box(grid.classify(black_box(cloud), origin, &mut labels));
+    });
+    let above: Vec<Point3<f32>> = cloud
+        .iter()
+        .zip(&labels)
+        .filter(|(_, l)| **l == PointLabel::Obstacle)
+        .map(|(p, _)| *p)
+        .collect();
+    // The road defaults cluster in the ground plane.
+    let flatten = |pts: &[Point3<f32>]| -> Vec<Point3<f32>> {
+        pts.iter().map(|p| Point3::new(p.x, p.y, 0.0)).collect()
+    };
+    let flat = flatten(&above);
+    let cluster = time(frames, || {
+        black_box(euclidean_clusters(black_box(&flat), None, &params.cluster).ok());
+    });
+    let Ok(clusters) = euclidean_clusters(&flat, None, &params.cluster) else {
+        return;
+    };
+    let boxes = time(frames, || {
+        for m in clusters.iter() {
+            black_box(fit_box(&above, m, Some(0.0), BoxMethod::LShape));
+        }
+    });
+    let voxel = time(frames, || {
+        black_box(voxels.downsample(black_box(&above)));
+    });
+    let down = voxels.downsample(&above);
+    let flat_down = flatten(&down.points);
+    let cluster_down = time(frames, || {
+        black_box(
+            euclidean_clusters(black_box(&flat_down), Some(&down.counts), &params.cluster).ok(),
+        );
+    });
+    println!(
+        "{name}: stages (min) ground {:.2} ms, clusters {:.2} ms ({} obstacle points), \
+         boxes {:.2} ms; with 0.1 m voxels: downsampling {:.2} ms (→ {} points), \
+         clusters {:.2} ms",
+        ms(ground.min),
+        ms(cluster.min),
+        above.len(),
+        ms(boxes.min),
+        ms(voxel.min),
+        down.points.len(),
+        ms(cluster_down.min),
+    );
+}
+
+fn main() {
+    let solids = street();
+    // HDL-32E layout (the simulator's default) and a 128-channel one over a similar span.
+    let c32 = spin(32, -30.67, 10.67, &solids);
+    let c128 = spin(128, -25.0, 15.0, &solids);
+    run("32 channels", &c32, 200);
+    stages("32 channels", &c32, 50);
+    run("128 channels", &c128, 100);
+    stages("128 channels", &c128, 50);
+}

@@ -1,0 +1,307 @@
+//! Object classes from box size and shape, with a confidence.
+//!
+//! Each class is a prototype of length, width and height ranges; a box scores about 1 on a
+//! range it lies in (most at the typical size) and falls off linearly outside. Objects are often seen partially (a car from
+//! behind shows its 1.7 m rear but hardly any length), so a box may also match a prototype
+//! with one side fully visible and the other shorter than in life, at a lower confidence.
+//! Road ranges bracket the Euro NCAP targets the simulator uses (nodes/sim/src/actors.rs):
+//! GVT car 4.023 × 1.712 × 1.427, parked car 4.418 × 1.82 × 1.533, truck 10.0 × 2.55 × 3.5,
+//! motorcycle 2.08 × 0.79 × 1.06, bicycle 1.89 × 0.5 × 1.2, adult 0.6 × 0.5 × 1.8,
+//! child 0.711 × 0.298 × 1.154, with room for real vehicles and people.
+
+use crate::tracker::Class;
+
+/// Which set of classes applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClassifierMode {
+    /// Road users: cars, trucks, two-wheelers, pedestrians.
+    Road,
+    /// Objects on a table: cups and boxes.
+    Table,
+}
+
+/// What the classifier looks at.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shape {
+    /// Box length (m), at least `width`.
+    pub length: f64,
+    /// Box width (m).
+    pub width: f64,
+    /// Box height (m).
+    pub height: f64,
+    /// Sensor points in the object.
+    pub points: usize,
+    /// Convex hull area over box footprint area: about π/4 for a cylinder, 1 for a box.
+    pub fill: f64,
+}
+
+/// An interval `[lo, hi]` of plausible sizes (m) around a typical one.
+#[derive(Debug, Clone, Copy)]
+struct Range {
+    lo: f64,
+    typical: f64,
+    hi: f64,
+}
+
+/// A range whose typical size is its middle.
+const fn range(lo: f64, hi: f64) -> Range {
+    Range {
+        lo,
+        typical: 0.5 * (lo + hi),
+        hi,
+    }
+}
+
+/// A range around a known typical size (a Euro NCAP target's).
+const fn around(lo: f64, typical: f64, hi: f64) -> Range {
+    Range { lo, typical, hi }
+}
+
+impl Range {
+    /// Fall-off distance outside the range: measured boxes are noisy by a few centimetres
+    /// and by more for large objects.
+    fn margin(&self, base: f64) -> f64 {
+        base + 0.1 * self.hi
+    }
+
+    /// 0.9 to 1 inside the range, peaking at the typical size, so that overlapping ranges
+    /// are settled by the nearer typical size; linearly down to 0 one margin outside.
+    fn fit(&self, v: f64, base: f64) -> f64 {
+        let inside = 1.0 - 0.1 * (v - self.typical).abs() / (self.hi - self.lo).max(1e-9);
+        if v < self.lo {
+            0.9 * (1.0 - (self.lo - v) / self.margin(base)).max(0.0)
+        } else if v > self.hi {
+            0.9 * (1.0 - (v - self.hi) / self.margin(base)).max(0.0)
+        } else {
+            inside
+        }
+    }
+
+    /// Like [`Range::fit`] but any size up to the typical one fits fully: a partly seen side.
+    fn fit_at_most(&self, v: f64, base: f64) -> f64 {
+        if v <= self.typical {
+            1.0
+        } else {
+            self.fit(v, base)
+        }
+    }
+}
+
+/// A class and its size ranges.
+struct Prototype {
+    class: Class,
+    length: Range,
+    width: Range,
+    height: Range,
+    /// Weight of partial-view matches: where two classes explain a partial view equally
+    /// (a car's rear or a cyclist's side), the car, far more common on roads, wins.
+    partial_prior: f64,
+}
+
+const ROAD: [Prototype; 6] = [
+    Prototype {
+        class: Class::Car,
+        length: around(3.3, 4.023, 5.6),
+        width: around(1.5, 1.712, 2.1),
+        height: around(1.3, 1.427, 2.0),
+        partial_prior: 0.6,
+    },
+    Prototype {
+        class: Class::Truck,
+        length: around(5.5, 10.0, 18.0),
+        width: around(2.1, 2.55, 2.8),
+        height: around(2.2, 3.5, 4.2),
+        partial_prior: 0.6,
+    },
+    Prototype {
+        class: Class::Motorcycle,
+        length: around(1.6, 2.08, 2.5),
+        width: around(0.6, 0.79, 1.0),
+        height: around(0.9, 1.06, 1.6),
+        partial_prior: 0.55,
+    },
+    Prototype {
+        class: Class::Bicycle,
+        length: around(1.4, 1.89, 2.0),
+        width: around(0.3, 0.5, 0.65),
+        height: around(1.1, 1.2, 1.9),
+        partial_prior: 0.55,
+    },
+    Prototype {
+        class: Class::Pedestrian,
+        length: around(0.0, 0.6, 1.0),
+        width: around(0.0, 0.5, 0.8),
+        height: around(1.3, 1.8, 2.1),
+        partial_prior: 0.55,
+    },
+    Prototype {
+        class: Class::Child,
+        length: around(0.0, 0.711, 0.9),
+        width: around(0.0, 0.298, 0.5),
+        height: around(0.8, 1.154, 1.3),
+        partial_prior: 0.55,
+    },
+];
+
+/// Base fall-off outside a road range (m).
+const ROAD_MARGIN: f64 = 0.1;
+/// Base fall-off outside a table range (m).
+const TABLE_MARGIN: f64 = 0.01;
+/// Below this score nothing is claimed.
+const MIN_SCORE: f64 = 0.3;
+/// Points at which a cluster counts as well observed; sparser ones get less confidence.
+const WELL_SEEN_POINTS: f64 = 30.0;
+
+/// Scores `shape` against a prototype: the best of a full view and the partial views.
+fn score(p: &Prototype, s: &Shape, base: f64) -> f64 {
+    let h = p.height.fit(s.height, base);
+    let full = p.length.fit(s.length, base) * p.width.fit(s.width, base);
+    // Length side seen whole, width side partly; width side seen whole (from the end),
+    // length side partly; width side whole and the length side partly, as the longer one.
+    let side = p.length.fit(s.length, base) * p.width.fit_at_most(s.width, base);
+    let end = p.width.fit(s.length, base);
+    let corner = p.width.fit(s.width, base) * p.length.fit_at_most(s.length, base);
+    h * full.max(p.partial_prior * side.max(end).max(corner))
+}
+
+/// Confidence scale for the number of points behind a shape.
+fn evidence(points: usize) -> f64 {
+    0.5 + 0.5 * (points as f64 / WELL_SEEN_POINTS).min(1.0)
+}
+
+/// Classifies a road object; `Unknown` comes with the confidence that it is none of the
+/// known classes.
+pub fn classify_road(s: &Shape) -> (Class, f32) {
+    let best = ROAD
+        .iter()
+        .map(|p| (p.class, score(p, s, ROAD_MARGIN)))
+        .fold((Class::Unknown, 0.0), |b, x| if x.1 > b.1 { x } else { b });
+    finish(best, s.points)
+}
+
+fn finish((class, score): (Class, f64), points: usize) -> (Class, f32) {
+    if score < MIN_SCORE {
+        (Class::Unknown, (1.0 - score) as f32)
+    } else {
+        (class, (score * evidence(points)) as f32)
+    }
+}
+
+/// Classifies an object on a table: round cups, boxy boxes.
+pub fn classify_table(s: &Shape) -> (Class, f32) {
+    let diameter = range(0.05, 0.12);
+    // A cylinder's hull fills π/4 ≈ 0.785 of its box; a box's fills 1.
+    let roundness = ((0.95 - s.fill) / (0.95 - 0.88)).clamp(0.0, 1.0);
+    let aspect = if s.length > 0.0 {
+        s.width / s.length
+    } else {
+        0.0
+    };
+    let cup = diameter.fit(s.length, TABLE_MARGIN)
+        * diameter.fit(s.width, TABLE_MARGIN)
+        * range(0.07, 0.15).fit(s.height, TABLE_MARGIN)
+        * roundness
+        * ((aspect - 0.6) / 0.2).clamp(0.0, 1.0);
+    let side = range(0.03, 0.6);
+    let boxiness = ((s.fill - 0.85) / (0.92 - 0.85)).clamp(0.0, 1.0);
+    let boxy = side.fit(s.length, TABLE_MARGIN)
+        * side.fit(s.width, TABLE_MARGIN)
+        * range(0.02, 0.5).fit(s.height, TABLE_MARGIN)
+        * boxiness;
+    let best = if cup >= boxy {
+        (Class::Cup, cup)
+    } else {
+        (Class::Box, boxy)
+    };
+    finish(best, s.points)
+}
+
+/// Classifies `shape` in the given mode.
+pub fn classify(mode: ClassifierMode, shape: &Shape) -> (Class, f32) {
+    match mode {
+        ClassifierMode::Road => classify_road(shape),
+        ClassifierMode::Table => classify_table(shape),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(length: f64, width: f64, height: f64) -> Shape {
+        Shape {
+            length,
+            width,
+            height,
+            points: 200,
+            fill: 1.0,
+        }
+    }
+
+    #[test]
+    fn ncap_targets_seen_whole() {
+        // (length, width, height) from nodes/sim/src/actors.rs, with length ≥ width.
+        let cases = [
+            ((4.023, 1.712, 1.427), Class::Car),
+            ((4.418, 1.82, 1.533), Class::Car),
+            ((4.316, 1.79, 1.48), Class::Car),
+            ((10.0, 2.55, 3.5), Class::Truck),
+            ((2.08, 0.79, 1.06), Class::Motorcycle),
+            ((1.89, 0.5, 1.2), Class::Bicycle),
+            ((0.6, 0.5, 1.8), Class::Pedestrian),
+            ((0.711, 0.298, 1.154), Class::Child),
+        ];
+        for ((l, w, h), class) in cases {
+            let (c, conf) = classify_road(&shape(l, w, h));
+            assert_eq!(c, class, "{l} × {w} × {h}");
+            assert!(conf >= 0.95, "{l} × {w} × {h}: {conf}");
+        }
+    }
+
+    #[test]
+    fn ncap_targets_seen_partially() {
+        // Measured boxes of one visible side: the far extent is a few centimetres of noise.
+        let cases = [
+            ((1.712, 0.1, 1.427), Class::Car),       // car from behind
+            ((4.023, 0.1, 1.427), Class::Car),       // car from the side
+            ((2.7, 1.712, 1.427), Class::Car),       // car's rear and half its side
+            ((2.55, 0.2, 3.5), Class::Truck),        // truck from behind
+            ((2.08, 0.05, 1.06), Class::Motorcycle), // motorcycle side-on
+            ((1.89, 0.05, 1.2), Class::Bicycle),     // cyclist side-on
+        ];
+        for ((l, w, h), class) in cases {
+            let (c, conf) = classify_road(&shape(l, w, h));
+            assert_eq!(c, class, "{l} × {w} × {h}");
+            assert!(conf > 0.3 && conf < 0.9, "{l} × {w} × {h}: {conf}");
+        }
+    }
+
+    #[test]
+    fn sparse_and_strange_objects() {
+        let mut s = shape(4.023, 1.712, 1.427);
+        s.points = 6;
+        let (c, conf) = classify_road(&s);
+        assert_eq!(c, Class::Car);
+        assert!((conf - 0.6).abs() < 1e-6, "{conf}");
+        // A 3 m tall pole and a low 1 m wide kerb stone are nothing known.
+        assert_eq!(classify_road(&shape(0.3, 0.3, 3.0)).0, Class::Unknown);
+        assert_eq!(classify_road(&shape(1.0, 0.2, 0.3)).0, Class::Unknown);
+        assert_eq!(classify_road(&shape(30.0, 0.5, 2.0)).0, Class::Unknown);
+    }
+
+    #[test]
+    fn cups_and_boxes() {
+        let mut cup = shape(0.08, 0.08, 0.1);
+        cup.fill = 0.78;
+        assert_eq!(classify_table(&cup).0, Class::Cup);
+        assert!(classify_table(&cup).1 > 0.9);
+        let boxy = shape(0.2, 0.1, 0.1);
+        assert_eq!(classify_table(&boxy).0, Class::Box);
+        // A small cube is a box, not a cup.
+        assert_eq!(classify_table(&shape(0.08, 0.08, 0.1)).0, Class::Box);
+        let mut bowl = shape(0.25, 0.25, 0.08);
+        bowl.fill = 0.78;
+        assert_eq!(classify_table(&bowl).0, Class::Unknown);
+        assert_eq!(classify(ClassifierMode::Table, &cup).0, Class::Cup);
+    }
+}
