@@ -62,6 +62,11 @@ pub const EXECUTABLES: &[Executable] = &[
         main: |ctx, opts| Box::pin(listener(ctx, opts)),
     },
     Executable {
+        name: "perception",
+        about: "obstacles from point clouds: -p mode:=road|table; tracked, predicted objects on perception/objects, Detection3DArray, markers",
+        main: |ctx, opts| Box::pin(perception(ctx, opts)),
+    },
+    Executable {
         name: "sim",
         about: "the built-in simulator: -p scenario:=FILE [-p set:=k=v,k=v] [-p lockstep:=true] publishes the vehicle world under sim time",
         main: |ctx, opts| Box::pin(sim(ctx, opts)),
@@ -218,6 +223,14 @@ async fn follow_lane(ctx: Context, opts: NodeOptions) -> Result<()> {
             })
             .await?;
     }
+    Ok(())
+}
+
+async fn perception(ctx: Context, opts: NodeOptions) -> Result<()> {
+    use embody_perception::node::{NodeConfig, run};
+    let node = ctx.create_node_with("perception", opts).await?;
+    let config = NodeConfig::from_parameters(&node)?;
+    run(node, config).await?;
     Ok(())
 }
 

@@ -51,6 +51,42 @@ impl Level {
     }
 }
 
+/// Lets one message through per period (wall time), so a stream of bad input logs a line now
+/// and then instead of flooding; what it suppresses, the caller counts.
+#[derive(Debug)]
+pub struct Throttle {
+    period: std::time::Duration,
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Throttle {
+    /// At most one message per `period`.
+    pub const fn new(period: std::time::Duration) -> Self {
+        Self {
+            period,
+            last: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// True when a message may be logged now (and starts a new period).
+    pub fn ready(&self) -> bool {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_none_or(|t| t.elapsed() >= self.period) {
+            *last = Some(std::time::Instant::now());
+            true
+        } else {
+            false
+        }
+    }
+}
+
+impl Default for Throttle {
+    /// One message per 5 s.
+    fn default() -> Self {
+        Self::new(std::time::Duration::from_secs(5))
+    }
+}
+
 /// A node's logger. Cheap to clone.
 #[derive(Clone)]
 pub struct Logger {

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use embody_msgs::Message;
 use zenoh::liveliness::LivelinessToken;
@@ -25,7 +25,7 @@ pub(crate) struct SubscriptionStats {
     decode_errors: AtomicU64,
     missing_attachment: AtomicU64,
     hash_mismatch: AtomicU64,
-    last_warning: Mutex<Option<Instant>>,
+    warnings: crate::logging::Throttle,
 }
 
 /// What a subscription received and rejected so far.
@@ -57,9 +57,7 @@ impl SubscriptionStats {
 
     /// Logs at most one warning per 5 s per subscription, so bad input cannot flood logs.
     fn warn(&self, topic: &str, what: std::fmt::Arguments<'_>) {
-        let mut last = self.last_warning.lock().unwrap_or_else(|e| e.into_inner());
-        if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
-            *last = Some(Instant::now());
+        if self.warnings.ready() {
             tracing::warn!(
                 topic,
                 "{what} (further problems on this subscription are counted, see its stats)"

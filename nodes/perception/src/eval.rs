@@ -157,6 +157,26 @@ pub struct FirstSight {
     pub delay_s: Option<f64>,
 }
 
+/// A truth object visible enough for recall that nothing matched, or an output that matched
+/// no truth object: what to look at when the numbers disappoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unmatched {
+    /// Frame stamp, s.
+    pub t: f64,
+    /// True for a missed truth object, false for an output without truth.
+    pub is_truth: bool,
+    /// The object's or track's id.
+    pub id: u64,
+    /// Its class.
+    pub class: Class,
+    /// Centre, m.
+    pub x: f64,
+    /// Centre, m.
+    pub y: f64,
+    /// Distance of the nearest object on the other side, m (infinite when there is none).
+    pub nearest: f64,
+}
+
 /// The whole evaluation.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Report {
@@ -174,6 +194,8 @@ pub struct Report {
     pub id_switches: usize,
     /// Per truth object that became visible.
     pub first_sight: Vec<FirstSight>,
+    /// Every miss and every false output, frame by frame, within the range bands.
+    pub unmatched: Vec<Unmatched>,
 }
 
 impl Report {
@@ -183,7 +205,12 @@ impl Report {
         let name = class_name(class);
         let mut total = Counts::default();
         for ((c, band), n) in &self.counts {
-            if c == name && self.range_bands.get(*band).is_some_and(|&end| end <= max_range) {
+            if c == name
+                && self
+                    .range_bands
+                    .get(*band)
+                    .is_some_and(|&end| end <= max_range)
+            {
                 total.truth_matched += n.truth_matched;
                 total.truth_visible += n.truth_visible;
                 total.output_matched += n.output_matched;
@@ -263,10 +290,37 @@ pub fn evaluate(frames: &[EvalFrame], params: &EvalParams) -> Report {
         let output_matched: HashMap<usize, usize> =
             matches.iter().map(|&(i, j, _)| (j, i)).collect();
 
+        let nearest = |x: f64, y: f64, truth: bool| -> f64 {
+            let d = |ox: f64, oy: f64| (ox - x).hypot(oy - y);
+            if truth {
+                frame
+                    .output
+                    .iter()
+                    .map(|o| d(o.x, o.y))
+                    .fold(f64::INFINITY, f64::min)
+            } else {
+                frame
+                    .truth
+                    .iter()
+                    .map(|t| d(t.x, t.y))
+                    .fold(f64::INFINITY, f64::min)
+            }
+        };
         for (j, o) in frame.output.iter().enumerate() {
             let Some(b) = band(params, range(o.x, o.y)) else {
                 continue;
             };
+            if !output_matched.contains_key(&j) {
+                report.unmatched.push(Unmatched {
+                    t: frame.t,
+                    is_truth: false,
+                    id: o.id,
+                    class: o.class,
+                    x: o.x,
+                    y: o.y,
+                    nearest: nearest(o.x, o.y, false),
+                });
+            }
             let c = report
                 .counts
                 .entry((class_name(o.class).to_owned(), b))
@@ -312,6 +366,16 @@ pub fn evaluate(frames: &[EvalFrame], params: &EvalParams) -> Report {
                     if o.class == t.class {
                         c.class_correct += 1;
                     }
+                } else {
+                    report.unmatched.push(Unmatched {
+                        t: frame.t,
+                        is_truth: true,
+                        id: t.id,
+                        class: t.class,
+                        x: t.x,
+                        y: t.y,
+                        nearest: nearest(t.x, t.y, true),
+                    });
                 }
             }
 
@@ -335,8 +399,14 @@ pub fn evaluate(frames: &[EvalFrame], params: &EvalParams) -> Report {
             }
         }
     }
-    report.position_error = pos.into_iter().map(|(k, v)| (k, ErrorStats::of(v))).collect();
-    report.velocity_error = vel.into_iter().map(|(k, v)| (k, ErrorStats::of(v))).collect();
+    report.position_error = pos
+        .into_iter()
+        .map(|(k, v)| (k, ErrorStats::of(v)))
+        .collect();
+    report.velocity_error = vel
+        .into_iter()
+        .map(|(k, v)| (k, ErrorStats::of(v)))
+        .collect();
     report
 }
 
@@ -402,7 +472,10 @@ mod tests {
         assert_eq!(r.frames, 6);
         // Car in band 0 (< 30 m) in every frame; visible in frames 1..=5, matched in 2..=5.
         let car = &r.counts[&("car".to_owned(), 0)];
-        assert_eq!((car.truth_visible, car.truth_matched, car.class_correct), (5, 4, 4));
+        assert_eq!(
+            (car.truth_visible, car.truth_matched, car.class_correct),
+            (5, 4, 4)
+        );
         // Outputs in band 0 classed car: 4 matched; the ghost is in band 1.
         assert_eq!((car.outputs, car.output_matched), (4, 4));
         let ghost = &r.counts[&("car".to_owned(), 1)];
@@ -410,7 +483,14 @@ mod tests {
         assert_eq!(ghost.precision(), Some(0.0));
         // Child: visible enough for recall in frames 2..=5, matched in 4, 5 as a pedestrian.
         let child = &r.counts[&("child".to_owned(), 0)];
-        assert_eq!((child.truth_visible, child.truth_matched, child.class_correct), (4, 2, 0));
+        assert_eq!(
+            (
+                child.truth_visible,
+                child.truth_matched,
+                child.class_correct
+            ),
+            (4, 2, 0)
+        );
         assert_eq!(r.within(Class::Child, 30.0).recall(), Some(0.5));
         // Position errors: car 0.3, 0.3, 0.4, 0.4; child 0.1, 0.1.
         let p = r.position_error["car"];

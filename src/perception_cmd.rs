@@ -1,0 +1,363 @@
+//! `embody perception eval BAG`: judge perception against the simulator's ground truth in a bag.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Args, Subcommand};
+use embody::tf::{TfBuffer, isometry_from_msg};
+use embody::time::Time;
+use embody_bag::Bag;
+use embody_msgs::Message;
+use embody_msgs::embody_msgs::msg::{ObjectVisibilities, PredictedObjects};
+use embody_msgs::sensor_msgs::msg::PointCloud2;
+use embody_msgs::tf2_msgs::msg::TFMessage;
+use embody_perception::cloud::{read_xyz, transform};
+use embody_perception::eval::{EvalFrame, EvalParams, Report, class_name, evaluate};
+use embody_perception::pipeline::{Perception, PerceptionParams};
+use embody_perception::ros::{output_objects, predicted_objects, truth_objects};
+
+/// Perception commands.
+#[derive(Subcommand)]
+pub enum PerceptionCommand {
+    /// Compare perception's output with the ground truth recorded in a bag.
+    Eval(EvalArgs),
+}
+
+/// Options of `perception eval`.
+#[derive(Args)]
+pub struct EvalArgs {
+    /// A bag with `sim/ground_truth/objects` (e.g. from `embody scenario run --bag`).
+    bag: PathBuf,
+    /// Run the perception pipeline over the bag's lidar clouds even if the bag holds
+    /// `perception/objects` (without those it always does).
+    #[arg(long)]
+    offline: bool,
+    /// The recorded perception output topic.
+    #[arg(long, default_value = "/perception/objects")]
+    objects_topic: String,
+    /// The lidar topic for --offline.
+    #[arg(long, default_value = "/sensing/lidar/points")]
+    points_topic: String,
+    /// An output within this distance of a true object's centre matches it (m).
+    #[arg(long, default_value_t = 2.0)]
+    match_distance: f64,
+    /// Share of an object that must be visible for it to count towards recall.
+    #[arg(long, default_value_t = 0.5)]
+    visible: f64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Also list every missed object and every false output, frame by frame.
+    #[arg(long)]
+    frames: bool,
+}
+
+/// Runs a perception command.
+pub fn run(cmd: PerceptionCommand) -> Result<()> {
+    match cmd {
+        PerceptionCommand::Eval(args) => eval(args),
+    }
+}
+
+const TRUTH: &str = "/sim/ground_truth/objects";
+const VISIBILITY: &str = "/sim/ground_truth/visibility";
+
+/// Everything the evaluation needs from a bag, keyed by header stamp (ns).
+#[derive(Default)]
+struct Recorded {
+    truth: BTreeMap<i64, PredictedObjects>,
+    visibility: HashMap<i64, ObjectVisibilities>,
+    outputs: BTreeMap<i64, PredictedObjects>,
+    clouds: BTreeMap<i64, PointCloud2>,
+    tf: TfBuffer,
+}
+
+fn stamp_ns(h: &embody_msgs::std_msgs::msg::Header) -> i64 {
+    i64::from(h.stamp.sec) * 1_000_000_000 + i64::from(h.stamp.nanosec)
+}
+
+fn read_bag(bag: &Bag, args: &EvalArgs) -> Result<Recorded> {
+    let topic = |name: &str| bag.connections.iter().find(|c| c.topic == name);
+    if topic(TRUTH).is_none() {
+        bail!(
+            "{}: no {TRUTH} in this bag; record one with `embody scenario run SCENARIO --bag DIR`",
+            bag.path.display()
+        );
+    }
+    let use_outputs = !args.offline && topic(&args.objects_topic).is_some();
+    let mut wanted = vec![TRUTH, VISIBILITY, "/tf", "/tf_static"];
+    wanted.push(if use_outputs {
+        &args.objects_topic
+    } else {
+        &args.points_topic
+    });
+    if !use_outputs && topic(&args.points_topic).is_none() {
+        bail!(
+            "{}: neither {} nor {} is in this bag",
+            bag.path.display(),
+            args.objects_topic,
+            args.points_topic
+        );
+    }
+    let names: Vec<String> = wanted.iter().map(|s| s.to_string()).collect();
+    let selection = bag.select(&names);
+    let mut rec = Recorded {
+        tf: TfBuffer::new(std::time::Duration::from_secs(u64::MAX / 4_000_000_000)),
+        ..Recorded::default()
+    };
+    for m in bag.messages(Some(&selection)) {
+        let m = m?;
+        let topic = bag.connections[m.connection].topic.as_str();
+        let what = || format!("decoding a {topic} message");
+        match topic {
+            TRUTH => {
+                let o = PredictedObjects::from_cdr(&m.data).with_context(what)?;
+                rec.truth.insert(stamp_ns(&o.header), o);
+            }
+            VISIBILITY => {
+                let v = ObjectVisibilities::from_cdr(&m.data).with_context(what)?;
+                rec.visibility.insert(stamp_ns(&v.header), v);
+            }
+            "/tf" | "/tf_static" => {
+                let tf = TFMessage::from_cdr(&m.data).with_context(what)?;
+                for t in &tf.transforms {
+                    rec.tf.set_transform(
+                        &t.header.frame_id,
+                        &t.child_frame_id,
+                        Time::from_nanos(stamp_ns(&t.header)),
+                        isometry_from_msg(&t.transform),
+                        topic == "/tf_static",
+                    );
+                }
+            }
+            t if use_outputs && t == args.objects_topic => {
+                let o = PredictedObjects::from_cdr(&m.data).with_context(what)?;
+                rec.outputs.insert(stamp_ns(&o.header), o);
+            }
+            _ => {
+                let c = PointCloud2::from_cdr(&m.data).with_context(what)?;
+                rec.clouds.insert(stamp_ns(&c.header), c);
+            }
+        }
+    }
+    Ok(rec)
+}
+
+/// Runs the pipeline over the recorded clouds, as the node would, in the truth's frame.
+fn offline_outputs(rec: &mut Recorded, frame: &str) -> Result<()> {
+    let mut perception = Perception::new(PerceptionParams::road())?;
+    let mut skipped = 0usize;
+    for (&stamp, cloud) in &rec.clouds {
+        let pose = match rec
+            .tf
+            .lookup_transform(frame, &cloud.header.frame_id, exact(stamp))
+        {
+            Ok((pose, _)) => pose,
+            Err(e) => {
+                skipped += 1;
+                if skipped == 1 {
+                    eprintln!("skipping clouds without a transform: {e}");
+                }
+                continue;
+            }
+        };
+        let mut xyz = read_xyz(cloud)
+            .with_context(|| format!("reading the cloud at {:.3} s", stamp as f64 * 1e-9))?;
+        transform(&mut xyz.points, &pose);
+        let origin = nalgebra::Point3::from(pose.translation.vector);
+        let out = perception.process(&xyz.points, origin, stamp as f64 * 1e-9)?;
+        let header = embody_msgs::std_msgs::msg::Header {
+            stamp: cloud.header.stamp.clone(),
+            frame_id: frame.to_owned(),
+        };
+        rec.outputs
+            .insert(stamp, predicted_objects(&header, &out.tracks, &out.paths));
+    }
+    Ok(())
+}
+
+fn eval(args: EvalArgs) -> Result<()> {
+    let bag = Bag::open(&args.bag).with_context(|| format!("opening {}", args.bag.display()))?;
+    let mut rec = read_bag(&bag, &args)?;
+    let frame = rec
+        .truth
+        .values()
+        .next()
+        .map(|t| t.header.frame_id.clone())
+        .unwrap_or_else(|| "odom".into());
+    let offline = rec.outputs.is_empty();
+    if offline {
+        offline_outputs(&mut rec, &frame)?;
+    }
+    let mut frames = Vec::new();
+    for (stamp, output) in &rec.outputs {
+        let Some(truth) = rec.truth.get(stamp) else {
+            continue;
+        };
+        let sensor_frame = rec
+            .clouds
+            .get(stamp)
+            .map_or("base_link", |c| c.header.frame_id.as_str());
+        let sensor = rec
+            .tf
+            .lookup_transform(&frame, sensor_frame, exact(*stamp))
+            .map(|(p, _)| (p.translation.x, p.translation.y))
+            .unwrap_or((0.0, 0.0));
+        frames.push(EvalFrame {
+            t: *stamp as f64 * 1e-9,
+            sensor,
+            truth: truth_objects(truth, rec.visibility.get(stamp)),
+            output: output_objects(output),
+        });
+    }
+    if frames.is_empty() {
+        bail!(
+            "{}: no perception output shares a stamp with the ground truth",
+            args.bag.display()
+        );
+    }
+    let params = EvalParams {
+        match_distance: args.match_distance,
+        visible_for_recall: args.visible,
+        ..EvalParams::default()
+    };
+    let report = evaluate(&frames, &params);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report_json(&report))?);
+    } else {
+        print_report(&report, offline);
+        if args.frames {
+            print_unmatched(&report);
+        }
+    }
+    Ok(())
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.3}"))
+}
+
+fn band_name(bands: &[f64], i: usize) -> String {
+    let lo = if i == 0 { 0.0 } else { bands[i - 1] };
+    format!("{lo:.0}-{:.0} m", bands[i])
+}
+
+fn print_report(r: &Report, offline: bool) {
+    println!(
+        "{} frames ({})",
+        r.frames,
+        if offline {
+            "pipeline run over the bag's clouds"
+        } else {
+            "recorded perception output"
+        }
+    );
+    println!(
+        "{:<11} {:<9} {:>7} {:>7} {:>9} {:>9} {:>9}",
+        "class", "range", "truth", "outputs", "recall", "precision", "class ok"
+    );
+    for ((class, band), c) in &r.counts {
+        println!(
+            "{:<11} {:<9} {:>7} {:>7} {:>9} {:>9} {:>9}",
+            class,
+            band_name(&r.range_bands, *band),
+            c.truth_visible,
+            c.outputs,
+            opt(c.recall()),
+            opt(c.precision()),
+            opt((c.truth_matched > 0).then(|| c.class_correct as f64 / c.truth_matched as f64)),
+        );
+    }
+    println!("position error (m) / velocity error after settling (m/s):");
+    for (class, p) in &r.position_error {
+        let v = r.velocity_error.get(class).copied().unwrap_or_default();
+        println!(
+            "  {class:<11} pos mean {:.3} p95 {:.3} max {:.3} (n {})   vel mean {:.3} p95 {:.3} max {:.3} (n {})",
+            p.mean, p.p95, p.max, p.n, v.mean, v.p95, v.max, v.n
+        );
+    }
+    println!("id switches: {}", r.id_switches);
+    println!("first confirmed track after becoming 30 % visible:");
+    for s in &r.first_sight {
+        println!(
+            "  id {:<4} {:<11} visible at {:>6.2} s, {:>5.1} m: {}",
+            s.id,
+            class_name(s.class),
+            s.visible_at,
+            s.range,
+            match (s.delay_frames, s.delay_s) {
+                (Some(f), Some(t)) => format!("{f} frames ({t:.2} s)"),
+                _ => "never".into(),
+            }
+        );
+    }
+}
+
+fn print_unmatched(r: &Report) {
+    println!("misses (truth without output) and false outputs, by frame:");
+    for u in &r.unmatched {
+        println!(
+            "  {:>7.2} s  {:<6} id {:<4} {:<11} at ({:>7.2}, {:>6.2}), nearest {} {:.2} m",
+            u.t,
+            if u.is_truth { "missed" } else { "false" },
+            u.id,
+            class_name(u.class),
+            u.x,
+            u.y,
+            if u.is_truth { "output" } else { "truth" },
+            u.nearest
+        );
+    }
+}
+
+fn report_json(r: &Report) -> serde_json::Value {
+    use serde_json::json;
+    let counts: Vec<_> = r
+        .counts
+        .iter()
+        .map(|((class, band), c)| {
+            json!({
+                "class": class, "range": band_name(&r.range_bands, *band),
+                "range_max_m": r.range_bands[*band],
+                "truth": c.truth_visible, "truth_matched": c.truth_matched,
+                "outputs": c.outputs, "outputs_matched": c.output_matched,
+                "class_correct": c.class_correct,
+                "recall": c.recall(), "precision": c.precision(),
+            })
+        })
+        .collect();
+    let stats = |m: &BTreeMap<String, embody_perception::eval::ErrorStats>| -> serde_json::Value {
+        m.iter()
+            .map(|(k, s)| {
+                (
+                    k.clone(),
+                    json!({"n": s.n, "mean": s.mean, "p95": s.p95, "max": s.max}),
+                )
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let sights: Vec<_> = r
+        .first_sight
+        .iter()
+        .map(|s| {
+            json!({"id": s.id, "class": class_name(s.class), "visible_at": s.visible_at,
+                   "range_m": s.range, "delay_frames": s.delay_frames, "delay_s": s.delay_s})
+        })
+        .collect();
+    json!({
+        "frames": r.frames,
+        "counts": counts,
+        "position_error_m": stats(&r.position_error),
+        "velocity_error_mps": stats(&r.velocity_error),
+        "id_switches": r.id_switches,
+        "first_sight": sights,
+    })
+}
+
+/// A lookup time for `stamp`: tf reads time zero as "the latest", but simulations start at
+/// zero, so the first frame asks one nanosecond later (interpolated, the same pose).
+fn exact(stamp: i64) -> Time {
+    Time::from_nanos(stamp.max(1))
+}
