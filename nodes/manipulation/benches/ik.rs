@@ -17,7 +17,9 @@ const ROBOTS: [(&str, &str, &str, &str, Option<(f64, f64)>); 3] = [
 fn robots_dir() -> PathBuf {
     std::env::var_os("EMBODY_ROBOTS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/robots"))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/robots")
+        })
 }
 
 fn main() {
