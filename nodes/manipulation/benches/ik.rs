@@ -9,17 +9,27 @@ use embody_manipulation::{Chain, Urdf};
 
 /// (label, URDF below the robots directory, base, tip, TRAC-IK v1.4.6 success %, mean ms).
 const ROBOTS: [(&str, &str, &str, &str, Option<(f64, f64)>); 3] = [
-    ("panda", "panda/panda.urdf", "panda_link0", "panda_link8", Some((99.70, 0.38))),
-    ("iiwa14", "iiwa14/lbr_iiwa_14_r820.urdf", "base_link", "tool0", Some((99.84, 0.31))),
+    (
+        "panda",
+        "panda/panda.urdf",
+        "panda_link0",
+        "panda_link8",
+        Some((99.70, 0.38)),
+    ),
+    (
+        "iiwa14",
+        "iiwa14/lbr_iiwa_14_r820.urdf",
+        "base_link",
+        "tool0",
+        Some((99.84, 0.31)),
+    ),
     ("ur5", "ur5/ur5_robot.urdf", "base_link", "tool0", None),
 ];
 
 fn robots_dir() -> PathBuf {
     std::env::var_os("EMBODY_ROBOTS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/robots")
-        })
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/robots"))
 }
 
 fn main() {
@@ -58,7 +68,10 @@ fn main() {
                 reference
             );
             if r.verification_failures > 0 {
-                println!("  !! {} solutions failed the FK check", r.verification_failures);
+                println!(
+                    "  !! {} solutions failed the FK check",
+                    r.verification_failures
+                );
             }
         }
     }

@@ -149,7 +149,11 @@ impl BenchReport {
 }
 
 /// Runs the protocol on `chain`; `progress(done, total)` is called now and then.
-pub fn run(chain: &Chain, cfg: &BenchConfig, progress: &mut dyn FnMut(usize, usize)) -> BenchReport {
+pub fn run(
+    chain: &Chain,
+    cfg: &BenchConfig,
+    progress: &mut dyn FnMut(usize, usize),
+) -> BenchReport {
     let solver = IkSolver::new(
         chain.clone(),
         IkOptions {
@@ -209,8 +213,7 @@ pub fn run(chain: &Chain, cfg: &BenchConfig, progress: &mut dyn FnMut(usize, usi
                 let reached = chain.fk(&sol.joints);
                 let pe = (reached.translation.vector - goal.pose.translation.vector).norm();
                 let oe = reached.rotation.angle_to(&goal.pose.rotation);
-                if pe <= cfg.tolerance && oe <= cfg.tolerance && chain.within_limits(&sol.joints)
-                {
+                if pe <= cfg.tolerance && oe <= cfg.tolerance && chain.within_limits(&sol.joints) {
                     report.successes += 1;
                     ok_ms.push(ms);
                     report.max_position_error = report.max_position_error.max(pe);

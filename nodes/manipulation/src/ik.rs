@@ -176,10 +176,7 @@ fn pose_error(current: &Isometry3<f64>, goal: &IkGoal) -> Vector6<f64> {
 }
 
 fn split_norms(e: &Vector6<f64>) -> (f64, f64) {
-    (
-        e.fixed_rows::<3>(0).norm(),
-        e.fixed_rows::<3>(3).norm(),
-    )
+    (e.fixed_rows::<3>(0).norm(), e.fixed_rows::<3>(3).norm())
 }
 
 /// Scratch space of one solve, allocated once per call.
@@ -403,8 +400,8 @@ impl IkSolver {
                     let j = &joints[i];
                     let next = w.q[i] + w.dq[i];
                     if !j.is_unbounded() && (next < j.lower || next > j.upper) && w.free[i] {
-                        let at_limit = (w.q[i] - j.lower).abs() < 1e-12
-                            || (w.q[i] - j.upper).abs() < 1e-12;
+                        let at_limit =
+                            (w.q[i] - j.lower).abs() < 1e-12 || (w.q[i] - j.upper).abs() < 1e-12;
                         if at_limit {
                             w.free[i] = false;
                             pinned = true;
@@ -457,4 +454,3 @@ enum Attempt {
     Stalled,
     OutOfTime,
 }
-

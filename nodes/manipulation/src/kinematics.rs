@@ -267,7 +267,9 @@ impl Chain {
 
     /// Length of the translation of the i-th fixed transform (0 ≤ i ≤ dof), for reach bounds.
     pub fn fixed_translation_norm(&self, i: usize) -> f64 {
-        self.fixed.get(i).map_or(0.0, |f| f.translation.vector.norm())
+        self.fixed
+            .get(i)
+            .map_or(0.0, |f| f.translation.vector.norm())
     }
 
     /// Tip pose in the base frame. Panics if `q.len() != dof()`.

@@ -265,10 +265,7 @@ impl Urdf {
     }
 
     /// Reads and parses a URDF file; relative meshes resolve against the file's directory.
-    pub fn from_file(
-        path: &Path,
-        packages: &HashMap<String, PathBuf>,
-    ) -> Result<Self, UrdfError> {
+    pub fn from_file(path: &Path, packages: &HashMap<String, PathBuf>) -> Result<Self, UrdfError> {
         let xml = std::fs::read_to_string(path).map_err(|source| UrdfError::Io {
             path: path.to_path_buf(),
             source,
@@ -375,11 +372,13 @@ fn parse(xml: &str, paths: &MeshPaths) -> Result<Urdf, UrdfError> {
     let mut missing_meshes = Vec::new();
     let mut link_names = HashSet::new();
     for node in robot.children().filter(|c| c.has_tag_name("link")) {
-        let name = node.attribute("name").ok_or_else(|| UrdfError::MissingAttribute {
-            element: "link".into(),
-            name: String::new(),
-            attribute: "name".into(),
-        })?;
+        let name = node
+            .attribute("name")
+            .ok_or_else(|| UrdfError::MissingAttribute {
+                element: "link".into(),
+                name: String::new(),
+                attribute: "name".into(),
+            })?;
         if !link_names.insert(name.to_string()) {
             return Err(UrdfError::Duplicate {
                 element: "link",
@@ -580,16 +579,20 @@ pub fn resolve_mesh(filename: &str, paths: &MeshPaths) -> Result<PathBuf, String
 }
 
 fn parse_joint(node: Node) -> Result<Joint, UrdfError> {
-    let name = node.attribute("name").ok_or_else(|| UrdfError::MissingAttribute {
-        element: "joint".into(),
-        name: String::new(),
-        attribute: "name".into(),
-    })?;
+    let name = node
+        .attribute("name")
+        .ok_or_else(|| UrdfError::MissingAttribute {
+            element: "joint".into(),
+            name: String::new(),
+            attribute: "name".into(),
+        })?;
     let ctx = Ctx {
         element: "joint",
         name,
     };
-    let kind_str = node.attribute("type").ok_or_else(|| ctx.missing_attr("type"))?;
+    let kind_str = node
+        .attribute("type")
+        .ok_or_else(|| ctx.missing_attr("type"))?;
     let kind = match kind_str {
         "revolute" => JointKind::Revolute,
         "continuous" => JointKind::Continuous,

@@ -51,9 +51,17 @@ fn fk_matches_hand_computed_poses() {
     let arm = common::arm();
     // Stretched out along x: 0.4 m link + 0.1 m tool at shoulder height 0.8 m; the tool
     // frame is yawed by 90°.
-    assert_pose(&arm.fk(&[0.0, 0.0, 0.0]), [0.5, 0.0, 0.8], [FRAC_PI_2, 0.0, 0.0]);
+    assert_pose(
+        &arm.fk(&[0.0, 0.0, 0.0]),
+        [0.5, 0.0, 0.8],
+        [FRAC_PI_2, 0.0, 0.0],
+    );
     // Base yaw 90°: the arm points along y.
-    assert_pose(&arm.fk(&[FRAC_PI_2, 0.0, 0.0]), [0.0, 0.5, 0.8], [PI, 0.0, 0.0]);
+    assert_pose(
+        &arm.fk(&[FRAC_PI_2, 0.0, 0.0]),
+        [0.0, 0.5, 0.8],
+        [PI, 0.0, 0.0],
+    );
     // Shoulder pitch +90° about y turns x into -z: the arm hangs down to 0.8 - 0.5.
     let t = arm.fk(&[0.0, FRAC_PI_2, 0.0]);
     assert!((t.translation.vector - Vector3::new(0.0, 0.0, 0.3)).norm() < 1e-12);
@@ -61,7 +69,11 @@ fn fk_matches_hand_computed_poses() {
         * UnitQuaternion::from_euler_angles(0.0, 0.0, FRAC_PI_2);
     assert!(t.rotation.angle_to(&expected) < 1e-12);
     // Slide out by 0.2 m.
-    assert_pose(&arm.fk(&[0.0, 0.0, 0.2]), [0.7, 0.0, 0.8], [FRAC_PI_2, 0.0, 0.0]);
+    assert_pose(
+        &arm.fk(&[0.0, 0.0, 0.2]),
+        [0.7, 0.0, 0.8],
+        [FRAC_PI_2, 0.0, 0.0],
+    );
     // Yaw, pitch down and slide together: still straight down, 0.6 m below the shoulder.
     let t = arm.fk(&[FRAC_PI_2, FRAC_PI_2, 0.1]);
     assert!((t.translation.vector - Vector3::new(0.0, 0.0, 0.2)).norm() < 1e-12);
@@ -133,7 +145,10 @@ fn jacobian_matches_finite_differences() {
     let u = common::load("three_joint_arm.urdf");
     let mut chains = vec![
         ("arm".to_string(), common::arm()),
-        ("arm upwards".to_string(), Chain::new(&u, "tool", "base_link").expect("up")),
+        (
+            "arm upwards".to_string(),
+            Chain::new(&u, "tool", "base_link").expect("up"),
+        ),
     ];
     for (name, ..) in common::ROBOTS {
         chains.push((name.to_string(), common::robot(name)));

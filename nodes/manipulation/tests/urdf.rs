@@ -58,8 +58,15 @@ fn reads_links_joints_limits_and_geometry() {
 #[test]
 fn missing_meshes_are_recorded_with_their_filename_kept() {
     let u = common::load("three_joint_arm.urdf");
-    let names: Vec<_> = u.missing_meshes.iter().map(|m| m.filename.as_str()).collect();
-    assert_eq!(names, ["package://arm_meshes/link1.stl", "meshes/link3.obj"]);
+    let names: Vec<_> = u
+        .missing_meshes
+        .iter()
+        .map(|m| m.filename.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["package://arm_meshes/link1.stl", "meshes/link3.obj"]
+    );
     assert!(u.missing_meshes[0].reason.contains("package 'arm_meshes'"));
     assert_eq!(u.missing_meshes[1].link, "link3");
     match &u.link("link1").expect("link1").visuals[0].shape {
@@ -99,10 +106,13 @@ fn package_and_relative_meshes_resolve() {
     assert_eq!(resolved("link3"), Some(dir.join("meshes/link3.obj")));
 
     // From a string, relative paths need a base directory.
-    let u = Urdf::from_str_with(&xml, &MeshPaths {
-        packages,
-        base_dir: None,
-    })
+    let u = Urdf::from_str_with(
+        &xml,
+        &MeshPaths {
+            packages,
+            base_dir: None,
+        },
+    )
     .expect("parse");
     assert_eq!(u.missing_meshes.len(), 1);
     assert!(u.missing_meshes[0].reason.contains("no base directory"));
@@ -137,25 +147,37 @@ fn err(xml: &str) -> String {
 
 #[test]
 fn unknown_joint_type_is_named() {
-    let xml = arm_with(r#"name="pitch" type="revolute""#, r#"name="pitch" type="ball""#);
+    let xml = arm_with(
+        r#"name="pitch" type="revolute""#,
+        r#"name="pitch" type="ball""#,
+    );
     assert_eq!(err(&xml), "joint 'pitch': unknown joint type 'ball'");
 }
 
 #[test]
 fn floating_and_planar_joints_are_rejected() {
-    let xml = arm_with(r#"name="pitch" type="revolute""#, r#"name="pitch" type="floating""#);
+    let xml = arm_with(
+        r#"name="pitch" type="revolute""#,
+        r#"name="pitch" type="floating""#,
+    );
     assert_eq!(
         err(&xml),
         "joint 'pitch': joint type 'floating' is not supported (only revolute, continuous, prismatic and fixed)"
     );
-    let xml = arm_with(r#"name="slide" type="prismatic""#, r#"name="slide" type="planar""#);
+    let xml = arm_with(
+        r#"name="slide" type="prismatic""#,
+        r#"name="slide" type="planar""#,
+    );
     assert!(err(&xml).starts_with("joint 'slide': joint type 'planar' is not supported"));
 }
 
 #[test]
 fn missing_parent_link_is_named() {
     let xml = arm_with(r#"<parent link="link1"/>"#, r#"<parent link="nowhere"/>"#);
-    assert_eq!(err(&xml), "joint 'pitch': parent link 'nowhere' is not defined");
+    assert_eq!(
+        err(&xml),
+        "joint 'pitch': parent link 'nowhere' is not defined"
+    );
 }
 
 #[test]
@@ -166,14 +188,23 @@ fn missing_limit_and_bad_numbers_are_named() {
     );
     assert_eq!(err(&xml), "joint 'pitch': missing <limit>");
     let xml = arm_with(r#"xyz="0.4 0 0""#, r#"xyz="0.4 zero 0""#);
-    assert_eq!(err(&xml), "joint 'slide': bad value '0.4 zero 0' for origin xyz");
+    assert_eq!(
+        err(&xml),
+        "joint 'slide': bad value '0.4 zero 0' for origin xyz"
+    );
     let xml = arm_with(r#"lower="0" upper="0.3""#, r#"lower="0.5" upper="0.3""#);
-    assert_eq!(err(&xml), "joint 'slide': invalid limits (lower 0.5 > upper 0.3)");
+    assert_eq!(
+        err(&xml),
+        "joint 'slide': invalid limits (lower 0.5 > upper 0.3)"
+    );
 }
 
 #[test]
 fn two_roots_and_bad_xml_are_errors() {
-    let xml = arm_with(r#"<link name="tool"/>"#, r#"<link name="tool"/><link name="stray"/>"#);
+    let xml = arm_with(
+        r#"<link name="tool"/>"#,
+        r#"<link name="tool"/><link name="stray"/>"#,
+    );
     assert_eq!(
         err(&xml),
         r#"URDF must have exactly one root link, found ["base_link", "stray"]"#

@@ -15,8 +15,7 @@ pub fn data_dir() -> PathBuf {
 /// Loads a fixture URDF without package paths.
 pub fn load(rel: &str) -> Urdf {
     let path = data_dir().join(rel);
-    Urdf::from_file(&path, &HashMap::new())
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    Urdf::from_file(&path, &HashMap::new()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The hand-written three-joint arm, base to tool.
@@ -26,8 +25,18 @@ pub fn arm() -> Chain {
 
 /// (name, URDF, base, tip) of the third-party arms.
 pub const ROBOTS: [(&str, &str, &str, &str); 3] = [
-    ("panda", "robots/panda/panda.urdf", "panda_link0", "panda_link8"),
-    ("iiwa14", "robots/iiwa14/lbr_iiwa_14_r820.urdf", "base_link", "tool0"),
+    (
+        "panda",
+        "robots/panda/panda.urdf",
+        "panda_link0",
+        "panda_link8",
+    ),
+    (
+        "iiwa14",
+        "robots/iiwa14/lbr_iiwa_14_r820.urdf",
+        "base_link",
+        "tool0",
+    ),
     ("ur5", "robots/ur5/ur5_robot.urdf", "base_link", "tool0"),
 ];
 
