@@ -2,6 +2,7 @@
 
 mod bag_cmd;
 mod common;
+mod ik_cmd;
 mod interface;
 mod launch_cmd;
 mod node_cmd;
@@ -54,6 +55,9 @@ enum Command {
     /// Record, play and inspect rosbag2 bags.
     #[command(subcommand)]
     Bag(bag_cmd::BagCommand),
+    /// Inverse kinematics: benchmark a URDF chain.
+    #[command(subcommand)]
+    Ik(ik_cmd::IkCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -72,6 +76,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Interface(cmd) => interface::run(cmd),
         Command::Scenario(cmd) => scenario_cmd::run_cmd(cmd),
+        Command::Ik(cmd) => ik_cmd::run(cmd),
         other => match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -87,7 +92,7 @@ fn main() -> std::process::ExitCode {
                     Command::Bag(c) => bag_cmd::run(c).await,
                     Command::Launch(a) => launch_cmd::run(a).await,
                     Command::Compose(a) => run_cmd::compose(a).await,
-                    Command::Interface(_) | Command::Scenario(_) => Ok(()),
+                    Command::Interface(_) | Command::Scenario(_) | Command::Ik(_) => Ok(()),
                 }
             }),
             Err(e) => Err(e.into()),
