@@ -391,21 +391,18 @@ impl IkSolver {
                 };
                 let y = ch.solve(&err).component_mul(&wts);
                 let mut pinned = false;
-                for i in 0..n {
+                for (i, j) in joints.iter().enumerate() {
                     w.dq[i] = if w.free[i] {
                         w.jac.column(i).dot(&y)
                     } else {
                         0.0
                     };
-                    let j = &joints[i];
                     let next = w.q[i] + w.dq[i];
-                    if !j.is_unbounded() && (next < j.lower || next > j.upper) && w.free[i] {
-                        let at_limit =
-                            (w.q[i] - j.lower).abs() < 1e-12 || (w.q[i] - j.upper).abs() < 1e-12;
-                        if at_limit {
-                            w.free[i] = false;
-                            pinned = true;
-                        }
+                    let leaves = !j.is_unbounded() && (next < j.lower || next > j.upper);
+                    let at_limit = w.q[i] == j.lower || w.q[i] == j.upper;
+                    if w.free[i] && leaves && at_limit {
+                        w.free[i] = false;
+                        pinned = true;
                     }
                 }
                 if !pinned {
@@ -416,8 +413,8 @@ impl IkSolver {
             // means anything; shorten it, keeping its direction.
             let max = w.dq.iter().fold(0.0f64, |m, d| m.max(d.abs()));
             let scale = if max > 1.0 { 1.0 / max } else { 1.0 };
-            for i in 0..n {
-                w.cand[i] = joints[i].clamp(w.q[i] + w.dq[i] * scale);
+            for (((c, j), q), dq) in w.cand.iter_mut().zip(joints).zip(&w.q).zip(&w.dq) {
+                *c = j.clamp(q + dq * scale);
             }
             // The candidate's Jacobian goes to a second buffer: a rejected step retries
             // from the current point with more damping and needs the current Jacobian.

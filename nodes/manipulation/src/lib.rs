@@ -2,6 +2,8 @@
 //!
 //! Algorithms only; the node adapter that speaks messages lives elsewhere.
 
+#![warn(missing_docs)]
+
 pub mod bench;
 pub mod ik;
 pub mod kinematics;
