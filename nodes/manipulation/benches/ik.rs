@@ -5,7 +5,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use embody_manipulation::bench::{self, BenchConfig, BenchReport, SeedMode};
+use embody_manipulation::rng::SplitMix64;
 use embody_manipulation::{Chain, Urdf};
+use std::hint::black_box;
+use std::time::Instant;
 
 /// One arm of the table.
 struct Robot {
@@ -48,13 +51,52 @@ fn robots_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/robots"))
 }
 
+/// Mean cost of one FK and of one FK + Jacobian evaluation, printed under the row.
+fn fk_timing(label: &str, chain: &Chain) {
+    let mut rng = SplitMix64::new(1);
+    let qs: Vec<Vec<f64>> = (0..1000)
+        .map(|_| {
+            chain
+                .joints()
+                .iter()
+                .map(|j| {
+                    let (lo, hi) = j.sampling_bounds();
+                    rng.uniform(lo, hi)
+                })
+                .collect()
+        })
+        .collect();
+    let rounds = 200;
+    let start = Instant::now();
+    let mut sink = 0.0;
+    for _ in 0..rounds {
+        for q in &qs {
+            sink += chain.fk(black_box(q)).translation.x;
+        }
+    }
+    let fk_ns = start.elapsed().as_nanos() as f64 / (rounds * qs.len()) as f64;
+    let mut jac = nalgebra::Matrix6xX::zeros(chain.dof());
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for q in &qs {
+            sink += chain.fk_jacobian(black_box(q), &mut jac).translation.x;
+        }
+    }
+    let fkj_ns = start.elapsed().as_nanos() as f64 / (rounds * qs.len()) as f64;
+    black_box(sink);
+    println!("  {label}: FK {fk_ns:.0} ns, FK + Jacobian {fkj_ns:.0} ns per call");
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; a bare number is the sample count.
     let samples = std::env::args()
         .skip(1)
         .find_map(|a| a.parse::<usize>().ok())
         .unwrap_or(10_000);
-    println!("{}  | TRAC-IK succ%  mean ms", BenchReport::table_header());
+    println!(
+        "{}  | TRAC-IK succ%  mean ms  mean ratio",
+        BenchReport::table_header()
+    );
     for seed_mode in [SeedMode::Nominal, SeedMode::Random] {
         for Robot {
             label,
@@ -82,14 +124,20 @@ fn main() {
             };
             let r = bench::run(&chain, &cfg, &mut |_, _| {});
             let reference = match (seed_mode, trac) {
-                (SeedMode::Nominal, Some((s, t))) => format!("| {s:>13.2} {t:>8.2}"),
-                _ => "|             -        -".to_string(),
+                // How many times faster than TRAC-IK's published mean (both include failures).
+                (SeedMode::Nominal, Some((s, t))) => {
+                    format!("| {s:>13.2} {t:>8.2} {:>10.1}x", t / r.mean_ms)
+                }
+                _ => "|             -        -           -".to_string(),
             };
             println!(
                 "{} {}",
                 r.table_row(&format!("{label} ({})", seed_mode.name())),
                 reference
             );
+            if seed_mode == SeedMode::Nominal {
+                fk_timing(label, &chain);
+            }
             if r.verification_failures > 0 {
                 println!(
                     "  !! {} solutions failed the FK check",
