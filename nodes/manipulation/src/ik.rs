@@ -122,11 +122,11 @@ pub enum IkError {
     },
     /// The time budget ran out.
     #[error(
-        "no solution within {timeout:?} ({iterations} iterations, {restarts} restarts; best error {position_error:.3e} m, {orientation_error:.3e} rad)"
+        "no solution within {elapsed:?} ({iterations} iterations, {restarts} restarts; best error {position_error:.3e} m, {orientation_error:.3e} rad)"
     )]
     Timeout {
-        /// The budget.
-        timeout: Duration,
+        /// Time spent until the deadline passed.
+        elapsed: Duration,
         /// Iterations spent.
         iterations: usize,
         /// Restarts spent.
@@ -236,6 +236,7 @@ impl IkSolver {
         seed: &[f64],
         deadline: Instant,
     ) -> Result<IkSolution, IkError> {
+        let started = Instant::now();
         let n = self.chain.dof();
         if seed.len() != n {
             return Err(IkError::SeedLength {
@@ -277,7 +278,7 @@ impl IkSolver {
                 }
                 Attempt::OutOfTime => {
                     return Err(IkError::Timeout {
-                        timeout: opts.timeout,
+                        elapsed: started.elapsed(),
                         iterations,
                         restarts,
                         position_error: best.0,
@@ -371,8 +372,10 @@ impl IkSolver {
                 return Attempt::OutOfTime;
             }
             *iterations += 1;
-            // Weighted Jacobian rows; joints pinned at a limit and pushed outward are
-            // dropped and the step recomputed, so the free joints absorb the error.
+            // The damped normal equations are solved in task space (6 × 6 whatever the joint
+            // count). A joint sitting on a limit that the step pushes further out is dropped
+            // and the step recomputed, so the free joints take up its share instead of the
+            // clamp silently discarding it.
             w.free.iter_mut().for_each(|f| *f = true);
             let lambda = energy + bias;
             for _pass in 0..2 {

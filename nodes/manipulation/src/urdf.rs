@@ -105,6 +105,9 @@ pub enum UrdfError {
     /// No link is without a parent (a cycle), or several are (a forest).
     #[error("URDF must have exactly one root link, found {0:?}")]
     Roots(Vec<String>),
+    /// Following parent links from this link comes back to it.
+    #[error("link '{0}' is part of a cycle of joints")]
+    Cycle(String),
     /// A moving joint's axis has zero length.
     #[error("joint '{0}': axis has zero length")]
     ZeroAxis(String),
@@ -437,7 +440,7 @@ fn parse(xml: &str, paths: &MeshPaths) -> Result<Urdf, UrdfError> {
             cur = p;
             steps += 1;
             if steps > links.len() {
-                return Err(UrdfError::Roots(roots));
+                return Err(UrdfError::Cycle(l.name.clone()));
             }
         }
     }

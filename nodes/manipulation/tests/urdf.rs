@@ -210,6 +210,14 @@ fn two_roots_and_bad_xml_are_errors() {
         r#"URDF must have exactly one root link, found ["base_link", "stray"]"#
     );
     assert!(err("<robot><link name='a'></robot>").starts_with("URDF is not valid XML"));
+    assert_eq!(
+        err("<model/>"),
+        "URDF root element is <model>, expected <robot>"
+    );
+    let cycle = r#"<robot name="c"><link name="a"/><link name="b"/><link name="c"/>
+        <joint name="j1" type="fixed"><parent link="b"/><child link="c"/></joint>
+        <joint name="j2" type="fixed"><parent link="c"/><child link="b"/></joint></robot>"#;
+    assert_eq!(err(cycle), "link 'b' is part of a cycle of joints");
     let e = Urdf::from_file(std::path::Path::new("/nonexistent/x.urdf"), &HashMap::new())
         .expect_err("no file")
         .to_string();
