@@ -77,7 +77,7 @@ impl Default for IkOptions {
             orientation_tolerance: 1e-5,
             timeout: Duration::from_millis(5),
             max_restarts: usize::MAX,
-            max_iterations: 60,
+            max_iterations: 40,
             rng_seed: 0x5EED_1C0F_FEE5_EED5,
         }
     }
@@ -436,7 +436,7 @@ impl IkSolver {
                 bias = (bias * 10.0).min(1e2);
                 stall += 1;
             }
-            if stall > 6 {
+            if stall > 3 {
                 return Attempt::Stalled;
             }
         }
