@@ -2,6 +2,7 @@
 
 mod bag_cmd;
 mod common;
+mod ik_cmd;
 mod interface;
 mod launch_cmd;
 mod node_cmd;
@@ -58,6 +59,9 @@ enum Command {
     /// Perception tools: evaluate against the simulator's ground truth.
     #[command(subcommand)]
     Perception(perception_cmd::PerceptionCommand),
+    /// Inverse kinematics: benchmark a URDF chain.
+    #[command(subcommand)]
+    Ik(ik_cmd::IkCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -77,6 +81,7 @@ fn main() -> std::process::ExitCode {
         Command::Interface(cmd) => interface::run(cmd),
         Command::Scenario(cmd) => scenario_cmd::run_cmd(cmd),
         Command::Perception(cmd) => perception_cmd::run(cmd),
+        Command::Ik(cmd) => ik_cmd::run(cmd),
         other => match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -92,7 +97,10 @@ fn main() -> std::process::ExitCode {
                     Command::Bag(c) => bag_cmd::run(c).await,
                     Command::Launch(a) => launch_cmd::run(a).await,
                     Command::Compose(a) => run_cmd::compose(a).await,
-                    Command::Interface(_) | Command::Scenario(_) | Command::Perception(_) => Ok(()),
+                    Command::Interface(_)
+                    | Command::Scenario(_)
+                    | Command::Perception(_)
+                    | Command::Ik(_) => Ok(()),
                 }
             }),
             Err(e) => Err(e.into()),
