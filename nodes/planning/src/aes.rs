@@ -1,0 +1,727 @@
+//! AES: threat assessment on the predictions every cycle (TTC, the deceleration needed, the
+//! last points to brake and to steer), a state machine with hysteresis, and the evasive
+//! search — both sides, lateral acceleration combined with braking inside the friction
+//! circle, at most two manoeuvres, and the lowest impact speed when nothing is free.
+
+use crate::collision::{Discs, Hit, Obstacles};
+use crate::frenet::ReferenceLine;
+use crate::polynomials::Polynomial;
+use crate::route::{Corridor, FrenetObject};
+use crate::sampler::{FrenetState, realise};
+use crate::types::Trajectory;
+
+const G: f64 = 9.81;
+
+/// AES parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AesParams {
+    /// Tyre-road friction coefficient μ.
+    pub friction: f64,
+    /// Share of μ·g the evasive lateral acceleration may use.
+    pub lat_fraction: f64,
+    /// Full braking (m/s²).
+    pub max_decel: f64,
+    /// Needed deceleration that raises a warning (m/s²).
+    pub warn_on: f64,
+    /// Needed deceleration below which a warning ends (m/s²).
+    pub warn_off: f64,
+    /// Needed deceleration beyond HAD's comfort at which AES intervenes (m/s²).
+    pub trigger: f64,
+    /// Time the threat must stay gone before an intervention or warning ends (s).
+    pub release_time: f64,
+    /// Time spent in Hold after a stop or an evasion (s).
+    pub hold_time: f64,
+    /// Time spent in Return while HAD takes over again (s).
+    pub return_time: f64,
+    /// Latency assumed before braking takes effect in the assessment (s).
+    pub latency: f64,
+    /// No evasive steering below this speed (m/s).
+    pub min_steer_speed: f64,
+    /// Clearance kept to objects in emergencies (m).
+    pub margin: f64,
+    /// How far past the road edge the ego's side may go (m).
+    pub edge_tolerance: f64,
+    /// Reaction time assumed for a follower (s).
+    pub follower_reaction: f64,
+    /// Deceleration assumed for a follower (m/s²).
+    pub follower_decel: f64,
+    /// Most consecutive evasive manoeuvres.
+    pub max_manoeuvres: u8,
+    /// Steps of the assessment horizon on the planner grid.
+    pub steps: usize,
+}
+
+impl Default for AesParams {
+    fn default() -> Self {
+        Self {
+            friction: 1.0,
+            lat_fraction: 0.8,
+            max_decel: 9.0,
+            warn_on: 3.0,
+            warn_off: 2.0,
+            trigger: 4.5,
+            release_time: 0.5,
+            hold_time: 1.0,
+            return_time: 1.0,
+            latency: 0.1,
+            min_steer_speed: 30.0 / 3.6,
+            margin: 0.15,
+            edge_tolerance: 0.3,
+            follower_reaction: 1.0,
+            follower_decel: 6.0,
+            max_manoeuvres: 2,
+            steps: 40,
+        }
+    }
+}
+
+/// The AES state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AesState {
+    /// Watching.
+    #[default]
+    Standby,
+    /// A threat HAD may not handle comfortably.
+    Warn,
+    /// Emergency braking.
+    Brake,
+    /// Evasive steering.
+    Steer,
+    /// Evasive steering while braking.
+    BrakeAndSteer,
+    /// Manoeuvre done: holding the stop or the new lateral position.
+    Hold,
+    /// Handing back to HAD.
+    Return,
+    /// The driver overrides: no intervention.
+    Overridden,
+}
+
+/// Which way an evasion goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// To the left.
+    Left,
+    /// To the right.
+    Right,
+}
+
+/// The manoeuvre AES commands.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Manoeuvre {
+    /// None.
+    #[default]
+    None,
+    /// Straight braking.
+    Brake {
+        /// Deceleration (m/s²).
+        decel: f64,
+    },
+    /// Evasion, possibly with braking.
+    Evade {
+        /// Direction.
+        side: Side,
+        /// Lateral shift (m).
+        shift: f64,
+        /// Peak lateral acceleration (m/s²).
+        lat_accel: f64,
+        /// Deceleration during the evasion (m/s²).
+        decel: f64,
+    },
+    /// No free path: full braking on the path with the lowest impact speed.
+    MinimumImpact {
+        /// Expected impact speed (m/s).
+        impact_speed: f64,
+    },
+}
+
+/// Why AES is in its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reason {
+    /// Nothing on the path.
+    #[default]
+    NoThreat,
+    /// A threat HAD handles within its comfort limits.
+    HadCopes,
+    /// HAD's braking would not suffice comfortably.
+    Warning,
+    /// Braking avoids the collision.
+    BrakingAvoids,
+    /// Braking alone is too late; a free evasive path exists.
+    BrakingTooLate,
+    /// Braking hard would endanger the follower; a free evasive path exists.
+    RearTraffic,
+    /// No free path: lowest impact speed.
+    NoFreePath,
+    /// The first evasion's path became blocked: second manoeuvre.
+    PathBlocked,
+    /// The second evasion's path became blocked too: no third manoeuvre.
+    ManoeuvreLimit,
+    /// The threat is gone or passed.
+    ThreatCleared,
+    /// Stopped after braking.
+    Stopped,
+    /// The driver overrides.
+    DriverOverride,
+}
+
+/// AES status for `planning/aes/status`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct AesStatus {
+    /// State.
+    pub state: AesState,
+    /// Time to the first contact at constant speed on the current path (s).
+    pub ttc: Option<f64>,
+    /// Deceleration that avoids every contact on the current path; `None`: braking cannot.
+    pub required_decel: Option<f64>,
+    /// Last point to brake as a TTC (s): v_rel/(2·a_max) + latency.
+    pub ttc_brake: Option<f64>,
+    /// Last point to steer as a TTC (s): √(2·y_req/a_y) + latency.
+    pub ttc_steer: Option<f64>,
+    /// The object of the threat.
+    pub object: Option<u64>,
+    /// The commanded manoeuvre.
+    pub manoeuvre: Manoeuvre,
+    /// Why.
+    pub reason: Reason,
+    /// Evasive manoeuvres used in this intervention.
+    pub manoeuvres: u8,
+}
+
+/// What AES reads each cycle.
+#[derive(Debug, Clone, Copy)]
+pub struct AesInputs<'a> {
+    /// Cycle time (s).
+    pub time: f64,
+    /// Ego lane reference line.
+    pub line: &'a ReferenceLine,
+    /// All lanes, so a manoeuvre keeps the frame it started in.
+    pub lanes: &'a crate::route::Lanes,
+    /// Ego lane id.
+    pub lane: u32,
+    /// Lanes and edges around the ego.
+    pub corridor: &'a Corridor,
+    /// The ego in the ego lane's frame.
+    pub start: FrenetState,
+    /// The ego's speed (m/s).
+    pub v: f64,
+    /// Ego footprint.
+    pub ego: &'a Discs,
+    /// Ego length and width (m).
+    pub size: (f64, f64),
+    /// Predictions on the planner grid.
+    pub obstacles: &'a Obstacles,
+    /// Objects in the ego lane's frame.
+    pub objects: &'a [FrenetObject],
+    /// Ids of those objects, by index.
+    pub ids: &'a [u64],
+    /// HAD's lateral plan d(t), the path the ego is about to drive.
+    pub nominal: Option<Polynomial>,
+    /// Driver override.
+    pub driver_override: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Active {
+    lane: u32,
+    start_time: f64,
+    start: FrenetState,
+    lateral: Polynomial,
+    decel: f64,
+    evasive: bool,
+    threat: Option<u64>,
+}
+
+/// The AES state machine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aes {
+    params: AesParams,
+    state: AesState,
+    active: Option<Active>,
+    manoeuvre: Manoeuvre,
+    reason: Reason,
+    manoeuvres: u8,
+    since: f64,
+    clear_since: Option<f64>,
+}
+
+struct Candidate {
+    lateral: Polynomial,
+    decel: f64,
+    shift: f64,
+    lat_accel: f64,
+    hit: Option<Hit>,
+    cost: f64,
+}
+
+fn hold_lateral(s: &FrenetState) -> Polynomial {
+    // Settle the current lateral motion within a second instead of holding a drift.
+    let end = s.d + 0.5 * s.d_d;
+    Polynomial::quintic([s.d, s.d_d, s.d_dd], [end, 0.0, 0.0], 1.0)
+        .unwrap_or(Polynomial::quintic([s.d, 0.0, 0.0], [s.d, 0.0, 0.0], 1.0).expect("1 s is positive"))
+}
+
+/// Map-frame trajectory and collision samples of lateral `lat` with braking `decel` after
+/// `delay` seconds, from `start` on `line`, `elapsed` seconds into the manoeuvre.
+fn motion(
+    line: &ReferenceLine,
+    start: &FrenetState,
+    lat: &Polynomial,
+    decel: f64,
+    delay: f64,
+    elapsed: f64,
+    dt: f64,
+    steps: usize,
+) -> (Vec<crate::types::TrajectoryPoint>, Vec<crate::collision::Sample>) {
+    let v0 = start.s_d.max(0.0);
+    realise(line, dt, steps, |t| {
+        let t = t + elapsed;
+        let tb = (t - delay).max(0.0);
+        let t_stop = if decel > 0.0 { v0 / decel } else { f64::INFINITY };
+        let (s, v, a) = if tb >= t_stop {
+            (start.s + v0 * delay.min(t) + v0 * t_stop / 2.0, 0.0, 0.0)
+        } else {
+            (
+                start.s + v0 * t.min(delay) + v0 * tb - 0.5 * decel * tb * tb,
+                v0 - decel * tb,
+                if t >= delay { -decel } else { 0.0 },
+            )
+        };
+        let [d, d_d, d_dd, _] = lat.eval(t);
+        ([s, v.max(0.0), a], [d, d_d, d_dd])
+    })
+}
+
+impl Aes {
+    /// AES with `params`, in Standby.
+    pub fn new(params: AesParams) -> Self {
+        Self {
+            params,
+            state: AesState::Standby,
+            active: None,
+            manoeuvre: Manoeuvre::None,
+            reason: Reason::NoThreat,
+            manoeuvres: 0,
+            since: 0.0,
+            clear_since: None,
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> AesState {
+        self.state
+    }
+
+    fn enter(&mut self, state: AesState, time: f64) {
+        if self.state != state {
+            self.state = state;
+            self.since = time;
+        }
+    }
+
+    /// One cycle: the status and, while AES intervenes, the trajectory that overrides HAD.
+    pub fn step(&mut self, inp: &AesInputs) -> (AesStatus, Option<Trajectory>) {
+        let p = self.params;
+        let dt = inp.obstacles.dt();
+        let steps = p.steps.min(inp.obstacles.steps());
+        let nominal = inp.nominal.unwrap_or_else(|| hold_lateral(&inp.start));
+
+        // Threat assessment on the path the ego is about to drive.
+        let run = |decel: f64, delay: f64| {
+            let (_, samples) = motion(inp.line, &inp.start, &nominal, decel, delay, 0.0, dt, steps);
+            inp.obstacles.first_hit(inp.ego, &samples, p.margin)
+        };
+        let coast = run(0.0, 0.0);
+        let ttc = coast.map(|h| h.step as f64 * dt);
+        let mut required = Some(0.0);
+        if coast.is_some() {
+            required = None;
+            let mut a = 0.5;
+            while a <= p.max_decel + 1e-9 {
+                if run(a, p.latency).is_none() {
+                    required = Some(a);
+                    break;
+                }
+                a += 0.5;
+            }
+        }
+        let a_y = p.lat_fraction * p.friction * G;
+        let (mut ttc_brake, mut ttc_steer) = (None, None);
+        if let Some(h) = coast {
+            ttc_brake = Some(h.impact_speed / (2.0 * p.max_decel) + p.latency);
+            if let Some(o) = inp.objects.iter().find(|o| inp.ids.get(o.index) == Some(&h.object)) {
+                let y_req = inp.size.1 / 2.0 + o.half_width + p.margin
+                    - (o.at.d - inp.start.d).abs();
+                ttc_steer = Some((2.0 * y_req.max(0.0) / a_y).sqrt() + p.latency);
+            }
+        }
+        let need = required.unwrap_or(f64::INFINITY);
+        let mut status = AesStatus {
+            state: self.state,
+            ttc,
+            required_decel: required,
+            ttc_brake,
+            ttc_steer,
+            object: coast.map(|h| h.object),
+            manoeuvre: self.manoeuvre,
+            reason: self.reason,
+            manoeuvres: self.manoeuvres,
+        };
+
+        if inp.driver_override {
+            self.active = None;
+            self.manoeuvre = Manoeuvre::None;
+            self.reason = Reason::DriverOverride;
+            self.manoeuvres = 0;
+            self.enter(AesState::Overridden, inp.time);
+            return (self.status(status), None);
+        }
+        if self.state == AesState::Overridden {
+            self.enter(AesState::Standby, inp.time);
+        }
+
+        // Clear time: how long the coasting path has been free.
+        if coast.is_none() {
+            self.clear_since.get_or_insert(inp.time);
+        } else {
+            self.clear_since = None;
+        }
+        let clear_for = self.clear_since.map_or(0.0, |t| inp.time - t);
+
+        let trajectory = match self.active.clone() {
+            None => {
+                if matches!(self.state, AesState::Hold | AesState::Return) {
+                    // Hand back to HAD after a pause, unless a new threat needs an intervention.
+                    if need > p.trigger && inp.v > 0.5 {
+                        self.intervene(inp, need, &nominal)
+                    } else if self.state == AesState::Hold
+                        && self.reason == Reason::Stopped
+                        && inp.time - self.since < p.hold_time
+                    {
+                        Some(self.stop_trajectory(inp))
+                    } else {
+                        if inp.time - self.since >= p.return_time {
+                            if self.state == AesState::Hold {
+                                self.enter(AesState::Return, inp.time);
+                            } else {
+                                self.enter(AesState::Standby, inp.time);
+                                self.manoeuvre = Manoeuvre::None;
+                                self.manoeuvres = 0;
+                            }
+                        }
+                        None
+                    }
+                } else if need > p.trigger && inp.v > 0.5 {
+                    self.intervene(inp, need, &nominal)
+                } else if need > p.warn_on {
+                    self.reason = Reason::Warning;
+                    self.enter(AesState::Warn, inp.time);
+                    None
+                } else {
+                    let calm = need < p.warn_off && clear_for >= 0.0;
+                    if self.state == AesState::Warn && !(calm && inp.time - self.since >= p.release_time) {
+                        // Hysteresis: stay warned until the need stays low for a while.
+                        if need >= p.warn_off {
+                            self.since = inp.time;
+                        }
+                    } else {
+                        self.enter(AesState::Standby, inp.time);
+                        self.reason = if coast.is_some() { Reason::HadCopes } else { Reason::NoThreat };
+                        self.manoeuvre = Manoeuvre::None;
+                    }
+                    None
+                }
+            }
+            Some(active) => self.continue_active(inp, &active, need, clear_for, &nominal),
+        };
+        status.reason = self.reason;
+        (self.status(status), trajectory)
+    }
+
+    fn status(&self, mut s: AesStatus) -> AesStatus {
+        s.state = self.state;
+        s.manoeuvre = self.manoeuvre;
+        s.reason = self.reason;
+        s.manoeuvres = self.manoeuvres;
+        s
+    }
+
+    /// Follower at risk if the ego brakes at `decel`.
+    fn rear_risk(&self, inp: &AesInputs, decel: f64) -> bool {
+        let p = &self.params;
+        let rear = inp.start.s - inp.size.0 / 2.0;
+        inp.objects
+            .iter()
+            .filter(|o| o.at.s < inp.start.s && (o.at.d - inp.start.d).abs() < inp.size.1 / 2.0 + o.half_width)
+            .any(|o| {
+                let gap = rear - (o.at.s + o.half_length);
+                let vf = o.v_s.max(0.0);
+                let ego_stop = inp.v * inp.v / (2.0 * decel);
+                let follower_stop = vf * p.follower_reaction + vf * vf / (2.0 * p.follower_decel);
+                gap >= -1.0 && gap + ego_stop - follower_stop < 1.0
+            })
+    }
+
+    fn evasive_candidates(&self, inp: &AesInputs, start: &FrenetState, lane_lat: f64) -> Vec<Candidate> {
+        let p = &self.params;
+        let mu_g = p.friction * G;
+        let a_y_max = p.lat_fraction * mu_g;
+        let dt = inp.obstacles.dt();
+        let steps = inp.obstacles.steps();
+        let half = inp.size.1 / 2.0;
+        let mut ends: Vec<f64> = [0.6, 1.0, 1.4, 1.8, 2.4, 3.0, 3.6]
+            .iter()
+            .flat_map(|&x| [start.d + x, start.d - x])
+            .collect();
+        ends.extend(inp.corridor.slots.iter().map(|s| s.offset));
+        ends.push(lane_lat);
+        let mut out = Vec::new();
+        for d1 in ends {
+            if d1 - half < inp.corridor.right_edge - p.edge_tolerance
+                || d1 + half > inp.corridor.left_edge + p.edge_tolerance
+            {
+                continue;
+            }
+            let shift = d1 - start.d;
+            if shift.abs() < 0.3 {
+                continue;
+            }
+            for frac in [0.5, 0.75, 1.0] {
+                let lat_accel = a_y_max * frac;
+                let t = (5.774 * shift.abs() / lat_accel).sqrt().max(0.5);
+                let Ok(lateral) = Polynomial::quintic([start.d, start.d_d, start.d_dd], [d1, 0.0, 0.0], t)
+                else {
+                    continue;
+                };
+                for brake in [0.0, 0.3, 0.6] {
+                    let decel = brake * mu_g;
+                    if decel.hypot(lat_accel) > mu_g * 0.95 {
+                        continue;
+                    }
+                    let (_, samples) = motion(inp.line, start, &lateral, decel, 0.0, 0.0, dt, steps);
+                    let hit = inp.obstacles.first_hit(inp.ego, &samples, p.margin);
+                    // Ending between lanes is worse than in a lane centre.
+                    let in_lane = inp.corridor.slot_at(d1).is_some_and(|s| (d1 - s.offset).abs() + half <= s.width / 2.0);
+                    let cost = frac + 0.3 * shift.abs() + 0.5 * brake + if in_lane { 0.0 } else { 0.5 };
+                    out.push(Candidate {
+                        lateral,
+                        decel,
+                        shift,
+                        lat_accel,
+                        hit,
+                        cost,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    fn intervene(&mut self, inp: &AesInputs, need: f64, nominal: &Polynomial) -> Option<Trajectory> {
+        let p = self.params;
+        self.manoeuvres = 0;
+        let brake_ok = need <= p.max_decel - 0.5;
+        let brake_decel = if brake_ok { (need + 2.0).clamp(6.0, p.max_decel) } else { p.max_decel };
+        let rear = brake_ok && self.rear_risk(inp, brake_decel);
+        if brake_ok && !rear {
+            self.reason = Reason::BrakingAvoids;
+            return Some(self.start_brake(inp, brake_decel, *nominal));
+        }
+        if inp.v >= p.min_steer_speed {
+            if let Some(t) = self.evade(inp, &inp.start.clone(), if rear { Reason::RearTraffic } else { Reason::BrakingTooLate }) {
+                return Some(t);
+            }
+        }
+        if brake_ok {
+            // The follower is at risk but there is no way out: brake just hard enough.
+            self.reason = Reason::BrakingAvoids;
+            return Some(self.start_brake(inp, (need + 0.5).min(p.max_decel), *nominal));
+        }
+        Some(self.minimum_impact(inp, nominal))
+    }
+
+    fn start_brake(&mut self, inp: &AesInputs, decel: f64, lateral: Polynomial) -> Trajectory {
+        self.manoeuvre = Manoeuvre::Brake { decel };
+        self.enter(AesState::Brake, inp.time);
+        let active = Active {
+            lane: inp.lane,
+            start_time: inp.time,
+            start: inp.start,
+            lateral,
+            decel,
+            evasive: false,
+            threat: None,
+        };
+        let t = self.render(inp, &active);
+        self.active = Some(active);
+        t
+    }
+
+    fn render(&self, inp: &AesInputs, a: &Active) -> Trajectory {
+        let dt = inp.obstacles.dt();
+        let steps = inp.obstacles.steps();
+        // Braking restarts from the current state each cycle; an evasion keeps its geometry.
+        let (points, _) = if a.evasive {
+            motion(self.line_of(inp, a), &a.start, &a.lateral, a.decel, 0.0, inp.time - a.start_time, dt, steps)
+        } else {
+            motion(inp.line, &inp.start, &hold_lateral(&inp.start), a.decel, 0.0, 0.0, dt, steps)
+        };
+        Trajectory { points }
+    }
+
+    fn evade(&mut self, inp: &AesInputs, start: &FrenetState, reason: Reason) -> Option<Trajectory> {
+        let mut candidates = self.evasive_candidates(inp, start, 0.0);
+        candidates.retain(|c| c.hit.is_none());
+        let best = candidates.into_iter().min_by(|a, b| a.cost.total_cmp(&b.cost))?;
+        self.manoeuvres += 1;
+        self.reason = reason;
+        self.manoeuvre = Manoeuvre::Evade {
+            side: if best.shift > 0.0 { Side::Left } else { Side::Right },
+            shift: best.shift,
+            lat_accel: best.lat_accel,
+            decel: best.decel,
+        };
+        self.enter(
+            if best.decel > 0.0 { AesState::BrakeAndSteer } else { AesState::Steer },
+            inp.time,
+        );
+        let active = Active {
+            lane: inp.lane,
+            start_time: inp.time,
+            start: *start,
+            lateral: best.lateral,
+            decel: best.decel,
+            evasive: true,
+            threat: None,
+        };
+        let t = self.render(inp, &active);
+        self.active = Some(active);
+        Some(t)
+    }
+
+    fn minimum_impact(&mut self, inp: &AesInputs, nominal: &Polynomial) -> Trajectory {
+        let p = self.params;
+        let dt = inp.obstacles.dt();
+        let steps = inp.obstacles.steps();
+        let (_, straight) = motion(inp.line, &inp.start, nominal, p.max_decel, 0.0, 0.0, dt, steps);
+        let straight_hit = inp.obstacles.first_hit(inp.ego, &straight, p.margin);
+        let mut best_impact = straight_hit.map_or(0.0, |h| h.impact_speed);
+        let mut chosen: Option<Candidate> = None;
+        if inp.v >= p.min_steer_speed {
+            for c in self.evasive_candidates(inp, &inp.start, 0.0) {
+                // Only full-braking evasions: a collision is never traded for a faster one.
+                let impact = c.hit.map_or(0.0, |h| h.impact_speed);
+                if impact + 0.5 < best_impact {
+                    best_impact = impact;
+                    chosen = Some(c);
+                }
+            }
+        }
+        self.reason = Reason::NoFreePath;
+        self.manoeuvre = Manoeuvre::MinimumImpact {
+            impact_speed: best_impact,
+        };
+        let (lateral, decel, evasive, state) = match chosen {
+            Some(c) => (c.lateral, p.max_decel.min(c.decel.max(p.max_decel * 0.6)), true, AesState::BrakeAndSteer),
+            None => (*nominal, p.max_decel, false, AesState::Brake),
+        };
+        self.enter(state, inp.time);
+        let active = Active {
+            lane: inp.lane,
+            start_time: inp.time,
+            start: inp.start,
+            lateral,
+            decel,
+            evasive,
+            threat: None,
+        };
+        let t = self.render(inp, &active);
+        self.active = Some(active);
+        t
+    }
+
+    fn continue_active(
+        &mut self,
+        inp: &AesInputs,
+        active: &Active,
+        need: f64,
+        clear_for: f64,
+        nominal: &Polynomial,
+    ) -> Option<Trajectory> {
+        let p = self.params;
+        if !active.evasive {
+            if inp.v < 0.2 {
+                self.reason = Reason::Stopped;
+                self.active = None;
+                self.enter(AesState::Hold, inp.time);
+                return Some(self.stop_trajectory(inp));
+            }
+            if clear_for >= p.release_time {
+                self.reason = Reason::ThreatCleared;
+                self.active = None;
+                self.enter(AesState::Return, inp.time);
+                return None;
+            }
+            // Escalate when the chosen braking no longer suffices.
+            if need > active.decel + 0.25 {
+                return self.intervene(inp, need, nominal);
+            }
+            return Some(self.render(inp, active));
+        }
+        // An evasion continues while its path stays free; otherwise one more manoeuvre.
+        let elapsed = inp.time - active.start_time;
+        let line = self.line_of(inp, active);
+        let (_, samples) = motion(
+            line,
+            &active.start,
+            &active.lateral,
+            active.decel,
+            0.0,
+            elapsed,
+            inp.obstacles.dt(),
+            inp.obstacles.steps(),
+        );
+        if inp.obstacles.first_hit(inp.ego, &samples, p.margin).is_none() {
+            if elapsed >= active.lateral.duration() {
+                let held = self.state == AesState::Hold && inp.time - self.since >= p.hold_time;
+                if clear_for >= p.release_time || held {
+                    self.reason = Reason::ThreatCleared;
+                    self.active = None;
+                    self.enter(AesState::Return, inp.time);
+                    return None;
+                }
+                self.enter(AesState::Hold, inp.time);
+            }
+            return Some(self.render(inp, active));
+        }
+        if self.manoeuvres < p.max_manoeuvres && inp.v >= p.min_steer_speed {
+            let used = self.manoeuvres;
+            if let Some(t) = self.evade(inp, &inp.start.clone(), Reason::PathBlocked) {
+                self.manoeuvres = used + 1;
+                return Some(t);
+            }
+        }
+        let reason = if self.manoeuvres >= p.max_manoeuvres {
+            Reason::ManoeuvreLimit
+        } else {
+            Reason::NoFreePath
+        };
+        let t = self.minimum_impact(inp, nominal);
+        self.reason = reason;
+        Some(t)
+    }
+
+    fn line_of<'b>(&self, inp: &AesInputs<'b>, active: &Active) -> &'b ReferenceLine {
+        inp.lanes
+            .lanes
+            .iter()
+            .find(|l| l.id == active.lane)
+            .map_or(inp.line, |l| &l.line)
+    }
+
+    fn stop_trajectory(&self, inp: &AesInputs) -> Trajectory {
+        let (points, _) = motion(inp.line, &inp.start, &hold_lateral(&inp.start), self.params.max_decel, 0.0, 0.0, inp.obstacles.dt(), inp.obstacles.steps());
+        Trajectory { points }
+    }
+}
+

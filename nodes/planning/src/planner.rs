@@ -1,0 +1,177 @@
+//! One planning cycle: lanes and predictions in, HAD's trajectory — or AES's when it
+//! intervenes — and the AES status out.
+
+use crate::aes::{Aes, AesInputs, AesParams, AesState, AesStatus};
+use crate::collision::{CollisionParams, Discs, Obstacles};
+use crate::had::{Behaviour, EgoOnLane, Had, HadParams};
+use crate::route::Lanes;
+use crate::sampler::{self, FrenetState, SamplerParams};
+use crate::types::{Inputs, PlanError, Trajectory, finite};
+
+/// The ego's size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VehicleSize {
+    /// Length (m).
+    pub length: f64,
+    /// Width (m).
+    pub width: f64,
+}
+
+impl Default for VehicleSize {
+    fn default() -> Self {
+        // CommonRoad vehicle 2 (BMW 320i), as the simulator's default.
+        Self {
+            length: 4.508,
+            width: 1.61,
+        }
+    }
+}
+
+/// Everything tunable.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PlannerConfig {
+    /// The ego's size.
+    pub vehicle: VehicleSize,
+    /// HAD behaviour.
+    pub had: HadParams,
+    /// Frenet sampling.
+    pub sampler: SamplerParams,
+    /// Collision checking.
+    pub collision: CollisionParams,
+    /// AES.
+    pub aes: AesParams,
+}
+
+/// The result of one cycle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    /// The trajectory control should follow (AES's while it intervenes).
+    pub trajectory: Trajectory,
+    /// AES status.
+    pub aes: AesStatus,
+    /// What HAD was doing.
+    pub behaviour: Behaviour,
+    /// HAD found no trajectory free of predicted contacts.
+    pub had_blocked: bool,
+}
+
+/// The planner with its memory between cycles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planner {
+    config: PlannerConfig,
+    had: Had,
+    aes: Aes,
+}
+
+impl Planner {
+    /// A planner with `config`.
+    pub fn new(config: PlannerConfig) -> Self {
+        Self {
+            had: Had::new(config.had),
+            aes: Aes::new(config.aes),
+            config,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PlannerConfig {
+        &self.config
+    }
+
+    /// One cycle.
+    pub fn plan(&mut self, inputs: &Inputs) -> Result<Output, PlanError> {
+        let e = &inputs.ego;
+        for (what, v) in [
+            ("time", inputs.time),
+            ("ego x", e.x),
+            ("ego y", e.y),
+            ("ego yaw", e.yaw),
+            ("ego speed", e.v),
+            ("ego acceleration", e.a),
+            ("ego yaw rate", e.yaw_rate),
+        ] {
+            finite(what, v)?;
+        }
+        let cfg = &self.config;
+        let lanes = Lanes::new(&inputs.map)?;
+        let (base, at) = lanes.locate(e.x, e.y, e.yaw).ok_or(PlanError::OffMap)?;
+        let line = &lanes.lanes[base].line;
+        let corridor = lanes.corridor(base, at.s);
+        let fobjects = lanes.objects(base, &inputs.objects);
+        let ids: Vec<u64> = inputs.objects.iter().map(|o| o.id).collect();
+
+        let heading = line.heading(at.s);
+        let kappa = line.curvature(at.s);
+        let rel = crate::frenet::wrap_angle(e.yaw - heading);
+        let v = e.v.max(0.0);
+        let s_d = v * rel.cos() / (1.0 - kappa * at.d).max(0.1);
+        let start = FrenetState {
+            s: at.s,
+            s_d,
+            s_dd: e.a,
+            d: at.d,
+            d_d: v * rel.sin(),
+            d_dd: v * rel.cos() * (e.yaw_rate - kappa * s_d),
+        };
+
+        let sp = &cfg.sampler;
+        let obstacles = Obstacles::new(&inputs.objects, sp.dt, sp.steps, &cfg.collision);
+        let ego_discs = Discs::cover(cfg.vehicle.length, cfg.vehicle.width);
+        let ego = EgoOnLane {
+            at,
+            v,
+            length: cfg.vehicle.length,
+            width: cfg.vehicle.width,
+        };
+        let decision = self
+            .had
+            .decide(inputs.time, &lanes, &corridor, &ego, &fobjects, &inputs.objects);
+        let mut sampler_params = sp.clone();
+        sampler_params.max_decel = cfg.had.max_decel;
+        let speed_ref = |t: f64| (v + decision.accel * t).clamp(0.0, decision.desired_speed.max(v.min(decision.desired_speed)));
+        let plan = sampler::plan(
+            line,
+            &start,
+            &decision.targets,
+            speed_ref,
+            &obstacles,
+            &ego_discs,
+            &sampler_params,
+        );
+
+        let (status, aes_trajectory) = self.aes.step(&AesInputs {
+            time: inputs.time,
+            line,
+            lanes: &lanes,
+            lane: lanes.lanes[base].id,
+            corridor: &corridor,
+            start,
+            v,
+            ego: &ego_discs,
+            size: (cfg.vehicle.length, cfg.vehicle.width),
+            obstacles: &obstacles,
+            objects: &fobjects,
+            ids: &ids,
+            nominal: plan.as_ref().map(|p| p.lateral),
+            driver_override: inputs.driver_override,
+        });
+        if matches!(
+            status.state,
+            AesState::Steer | AesState::BrakeAndSteer | AesState::Brake
+        ) {
+            self.had.cancel_lane_change();
+        }
+        let had_blocked = plan.as_ref().is_none_or(|p| p.hit.is_some());
+        let trajectory = match (aes_trajectory, plan) {
+            (Some(t), _) => t,
+            (None, Some(p)) => p.trajectory,
+            (None, None) => Trajectory::default(),
+        };
+        Ok(Output {
+            trajectory,
+            aes: status,
+            behaviour: decision.behaviour,
+            had_blocked,
+        })
+    }
+}
