@@ -202,8 +202,8 @@ mod tests {
         close(f.s, 50.0 * std::f64::consts::FRAC_PI_4, 0.02);
         close(f.d, 2.0, 0.01);
         let (x, y, h) = line.point(f.s, 2.0);
-        close(x, 48.0 * a.sin(), 0.01);
-        close(y, 50.0 - 48.0 * a.cos(), 0.01);
+        close(x, 48.0 * a.sin(), 0.02);
+        close(y, 50.0 - 48.0 * a.cos(), 0.02);
         close(h, a, 0.01);
     }
 
