@@ -1,0 +1,494 @@
+//! Closed loop: planner (10 Hz) → tracking controller (100 Hz) → a kinematic bicycle, among
+//! synthetic objects predicted at constant velocity. Everything is stepped in simulated time,
+//! so every run is identical.
+
+use embody_control::{ControllerParams, TrackingController, VehicleState};
+use embody_planning::{
+    AesState, EgoState, Inputs, Lane, LaneMap, Object, ObjectClass, PathSample, Planner,
+    PlannerConfig, Pose2, PredictedPath,
+};
+
+const DT: f64 = 0.01;
+const PLAN_EVERY: usize = 10;
+const WHEELBASE: f64 = 2.579;
+const EGO_LENGTH: f64 = 4.508;
+const EGO_WIDTH: f64 = 1.61;
+
+/// A straight road along +x with `lanes` lanes of 3.5 m; lane 1 (rightmost) is centred on y = 0.
+fn road(lanes: u32, speed_limit: f64) -> LaneMap {
+    LaneMap {
+        lanes: (1..=lanes)
+            .map(|id| Lane {
+                id,
+                centre: (0..=300)
+                    .map(|i| (-100.0 + 10.0 * f64::from(i), 3.5 * f64::from(id - 1)))
+                    .collect(),
+                width: 3.5,
+                speed_limit: Some(speed_limit),
+                left: (id < lanes).then_some(id + 1),
+                right: (id > 1).then_some(id - 1),
+            })
+            .collect(),
+    }
+}
+
+/// A synthetic road user.
+struct Actor {
+    id: u64,
+    class: ObjectClass,
+    x: f64,
+    y: f64,
+    yaw: f64,
+    vx: f64,
+    vy: f64,
+    length: f64,
+    width: f64,
+    /// Updates the velocity from (time, actor, ego x).
+    behave: Box<dyn FnMut(f64, &mut Kin, f64)>,
+    /// Whether perception sees it, from (actor, ego x).
+    visible: Box<dyn Fn(&Kin, f64) -> bool>,
+}
+
+/// The part of an actor its behaviour may change.
+#[derive(Clone, Copy)]
+struct Kin {
+    x: f64,
+    y: f64,
+    vx: f64,
+    vy: f64,
+}
+
+impl Actor {
+    fn new(id: u64, class: ObjectClass, x: f64, y: f64, vx: f64, size: (f64, f64)) -> Self {
+        Self {
+            id,
+            class,
+            x,
+            y,
+            yaw: 0.0,
+            vx,
+            vy: 0.0,
+            length: size.0,
+            width: size.1,
+            behave: Box::new(|_, _, _| {}),
+            visible: Box::new(|_, _| true),
+        }
+    }
+
+    fn kin(&self) -> Kin {
+        Kin {
+            x: self.x,
+            y: self.y,
+            vx: self.vx,
+            vy: self.vy,
+        }
+    }
+
+    fn object(&self) -> Object {
+        let samples = (0..=12)
+            .map(|k| {
+                let t = 0.5 * f64::from(k);
+                PathSample {
+                    t,
+                    x: self.x + self.vx * t,
+                    y: self.y + self.vy * t,
+                    yaw: self.yaw,
+                }
+            })
+            .collect();
+        Object {
+            id: self.id,
+            class: self.class,
+            pose: Pose2 {
+                x: self.x,
+                y: self.y,
+                yaw: self.yaw,
+            },
+            length: self.length,
+            width: self.width,
+            vx: self.vx,
+            vy: self.vy,
+            paths: vec![PredictedPath {
+                samples,
+                position_std: 0.1,
+                confidence: 1.0,
+            }],
+        }
+    }
+}
+
+const CAR: (f64, f64) = (4.5, 1.8);
+
+/// The ego's kinematic bicycle.
+#[derive(Clone, Copy, Debug)]
+struct Ego {
+    x: f64,
+    y: f64,
+    yaw: f64,
+    v: f64,
+    a: f64,
+    steer: f64,
+    yaw_rate: f64,
+}
+
+/// What a run measured.
+#[derive(Debug, Default)]
+struct Record {
+    collisions: Vec<u64>,
+    peak_decel: f64,
+    peak_lat_accel: f64,
+    states: Vec<AesState>,
+    min_speed: f64,
+    ego: Vec<(f64, f64, f64, f64)>,
+    actors: Vec<Vec<(f64, f64)>>,
+}
+
+impl Record {
+    fn intervened(&self) -> bool {
+        self.states.iter().any(|s| {
+            matches!(
+                s,
+                AesState::Brake | AesState::Steer | AesState::BrakeAndSteer
+            )
+        })
+    }
+}
+
+/// Separating-axis test of two oriented boxes (centre, yaw, length, width).
+fn boxes_overlap(a: (f64, f64, f64, f64, f64), b: (f64, f64, f64, f64, f64)) -> bool {
+    let axes = [a.2, a.2 + std::f64::consts::FRAC_PI_2, b.2, b.2 + std::f64::consts::FRAC_PI_2];
+    let half = |bx: (f64, f64, f64, f64, f64), ax: f64| {
+        let rel = bx.2 - ax;
+        bx.3 / 2.0 * rel.cos().abs() + bx.4 / 2.0 * rel.sin().abs()
+    };
+    axes.iter().all(|&ax| {
+        let d = (b.0 - a.0) * ax.cos() + (b.1 - a.1) * ax.sin();
+        d.abs() <= half(a, ax) + half(b, ax)
+    })
+}
+
+struct Run {
+    ego: Ego,
+    actors: Vec<Actor>,
+    map: LaneMap,
+    config: PlannerConfig,
+    duration: f64,
+    driver_override: bool,
+}
+
+impl Run {
+    fn new(v: f64, map: LaneMap) -> Self {
+        Self {
+            ego: Ego {
+                x: 0.0,
+                y: 0.0,
+                yaw: 0.0,
+                v,
+                a: 0.0,
+                steer: 0.0,
+                yaw_rate: 0.0,
+            },
+            actors: Vec::new(),
+            map,
+            config: PlannerConfig::default(),
+            duration: 20.0,
+            driver_override: false,
+        }
+    }
+
+    fn go(mut self) -> Record {
+        let mut planner = Planner::new(self.config.clone());
+        let mut controller = TrackingController::new(ControllerParams::default());
+        let mut rec = Record {
+            min_speed: f64::INFINITY,
+            actors: vec![Vec::new(); self.actors.len()],
+            ..Record::default()
+        };
+        let mut trajectory: Vec<embody_control::TrajectoryPoint> = Vec::new();
+        let mut plan_time = 0.0;
+        let steps = (self.duration / DT).round() as usize;
+        let mut command_accel = 0.0;
+        for k in 0..steps {
+            let t = k as f64 * DT;
+            if k % PLAN_EVERY == 0 {
+                let inputs = Inputs {
+                    time: t,
+                    ego: EgoState {
+                        x: self.ego.x,
+                        y: self.ego.y,
+                        yaw: self.ego.yaw,
+                        v: self.ego.v,
+                        a: self.ego.a,
+                        yaw_rate: self.ego.yaw_rate,
+                    },
+                    objects: self
+                        .actors
+                        .iter()
+                        .filter(|a| (a.visible)(&a.kin(), self.ego.x))
+                        .map(Actor::object)
+                        .collect(),
+                    map: self.map.clone(),
+                    driver_override: self.driver_override,
+                };
+                let out = planner.plan(&inputs).expect("the planner accepts valid inputs");
+                rec.states.push(out.aes.state);
+                trajectory = out
+                    .trajectory
+                    .points
+                    .iter()
+                    .map(|p| embody_control::TrajectoryPoint {
+                        t: p.t,
+                        x: p.x,
+                        y: p.y,
+                        yaw: p.yaw,
+                        v: p.v,
+                        a: p.a,
+                        curvature: p.curvature,
+                    })
+                    .collect();
+                plan_time = t;
+            }
+            if !trajectory.is_empty() {
+                let state = VehicleState {
+                    x: self.ego.x,
+                    y: self.ego.y,
+                    yaw: self.ego.yaw,
+                    v: self.ego.v,
+                };
+                let cmd = controller
+                    .command(&state, &trajectory, t - plan_time, DT)
+                    .expect("the controller accepts the planner's trajectory");
+                self.ego.steer = cmd.steering_angle;
+                command_accel = cmd.acceleration;
+            }
+            // Drive and brakes follow the command with a 0.1 s lag.
+            let e = &mut self.ego;
+            e.a += (command_accel.clamp(-10.0, 3.5) - e.a) * DT / 0.1;
+            if e.v <= 0.0 && e.a < 0.0 {
+                e.a = 0.0;
+            }
+            e.yaw_rate = e.v * e.steer.tan() / WHEELBASE;
+            e.v = (e.v + e.a * DT).max(0.0);
+            e.yaw += e.yaw_rate * DT;
+            e.x += e.v * e.yaw.cos() * DT;
+            e.y += e.v * e.yaw.sin() * DT;
+            rec.peak_decel = rec.peak_decel.max(-e.a);
+            rec.peak_lat_accel = rec.peak_lat_accel.max((e.v * e.yaw_rate).abs());
+            rec.min_speed = rec.min_speed.min(e.v);
+            rec.ego.push((t, e.x, e.y, e.v));
+            let ego_x = e.x;
+            for (i, a) in self.actors.iter_mut().enumerate() {
+                let mut kin = a.kin();
+                (a.behave)(t, &mut kin, ego_x);
+                a.vx = kin.vx;
+                a.vy = kin.vy;
+                a.x += a.vx * DT;
+                a.y += a.vy * DT;
+                if a.vx.hypot(a.vy) > 0.1 {
+                    a.yaw = a.vy.atan2(a.vx);
+                }
+                rec.actors[i].push((a.x, a.y));
+                let hit = boxes_overlap(
+                    (self.ego.x, self.ego.y, self.ego.yaw, EGO_LENGTH, EGO_WIDTH),
+                    (a.x, a.y, a.yaw, a.length, a.width),
+                );
+                if hit && !rec.collisions.contains(&a.id) {
+                    rec.collisions.push(a.id);
+                }
+            }
+        }
+        rec
+    }
+}
+
+fn time_gap_at(rec: &Record, lead: usize, k: usize) -> f64 {
+    let (_, x, _, v) = rec.ego[k];
+    let (lx, _) = rec.actors[lead][k];
+    (lx - x - CAR.0 / 2.0 - EGO_LENGTH / 2.0) / v.max(0.1)
+}
+
+#[test]
+fn following_a_lead_car_keeps_the_time_gap() {
+    let mut run = Run::new(20.0, road(1, 30.0));
+    run.actors
+        .push(Actor::new(1, ObjectClass::Car, 40.0, 0.0, 20.0, CAR));
+    run.duration = 60.0;
+    let rec = run.go();
+    assert!(rec.collisions.is_empty());
+    let n = rec.ego.len();
+    let gaps: Vec<f64> = (0..n).map(|k| time_gap_at(&rec, 0, k)).collect();
+    let settled = gaps[n - 1];
+    let min = gaps.iter().copied().fold(f64::INFINITY, f64::min);
+    println!("time gap: settled {settled:.2} s, min {min:.2} s, speed {:.2}", rec.ego[n - 1].3);
+    // IDM's equilibrium gap is (s0 + v·T)/√(1 − (v/v0)⁴): 1.5 s plus the standstill gap.
+    assert!((1.5..=2.2).contains(&settled), "settled time gap {settled}");
+    assert!(min >= 1.2, "min time gap {min}");
+    assert!(!rec.intervened());
+}
+
+#[test]
+fn stopping_behind_a_stationary_car_from_50_kmh_is_comfortable() {
+    let mut run = Run::new(50.0 / 3.6, road(1, 50.0 / 3.6));
+    run.actors
+        .push(Actor::new(1, ObjectClass::Car, 150.0, 0.0, 0.0, CAR));
+    run.duration = 30.0;
+    let rec = run.go();
+    let (_, x, _, v) = *rec.ego.last().expect("samples");
+    let gap = 150.0 - CAR.0 / 2.0 - x - EGO_LENGTH / 2.0;
+    println!("stop: peak decel {:.2} m/s², final gap {gap:.2} m, speed {v:.3}", rec.peak_decel);
+    assert!(rec.collisions.is_empty());
+    assert!(v < 0.1, "still moving at {v}");
+    assert!((1.0..=8.0).contains(&gap), "final gap {gap}");
+    assert!(rec.peak_decel <= 3.5, "peak decel {}", rec.peak_decel);
+    assert!(!rec.intervened(), "{:?}", rec.states);
+}
+
+#[test]
+fn a_stationary_car_revealed_at_short_range_triggers_aes_without_collision() {
+    // A lead car cuts out at the last moment: the stopped car behind it appears 20 m ahead.
+    let mut run = Run::new(50.0 / 3.6, road(2, 50.0 / 3.6));
+    let mut car = Actor::new(1, ObjectClass::Car, 80.0, 0.0, 0.0, CAR);
+    car.visible = Box::new(|k, ego_x| k.x - ego_x < 20.0 + EGO_LENGTH / 2.0 + CAR.0 / 2.0);
+    run.actors.push(car);
+    run.duration = 10.0;
+    let rec = run.go();
+    println!(
+        "reveal: states {:?}, peak decel {:.2}, peak a_y {:.2}",
+        rec.states.iter().filter(|s| **s != AesState::Standby).take(8).collect::<Vec<_>>(),
+        rec.peak_decel,
+        rec.peak_lat_accel
+    );
+    assert!(rec.intervened());
+    assert!(rec.collisions.is_empty(), "{:?}", rec.collisions);
+}
+
+fn child_behind_parked_cars(speed: f64, occlusion: bool) -> Record {
+    // Euro NCAP CPNCO geometry: parked cars 1.0 m from the ego's side and 1.0 m apart; the
+    // child starts 4 m right of the ego's path, 1.0 m ahead of the front car, at 5 km/h.
+    let mut run = Run::new(speed, road(2, 50.0 / 3.6));
+    run.config.had.occlusion.enabled = occlusion;
+    let walk = 5.0 / 3.6;
+    let crossing = 120.0;
+    let small = (4.316, 1.79);
+    let large = (4.418, 1.82);
+    let inner = -(1.0 + EGO_WIDTH / 2.0);
+    let small_x = crossing - 0.15 - 1.0 - small.0 / 2.0;
+    let large_x = small_x - small.0 / 2.0 - 1.0 - large.0 / 2.0;
+    run.actors.push(Actor::new(2, ObjectClass::Car, small_x, inner - small.1 / 2.0, 0.0, small));
+    run.actors.push(Actor::new(3, ObjectClass::Car, large_x, inner - large.1 / 2.0, 0.0, large));
+    let mut child = Actor::new(1, ObjectClass::Child, crossing, -4.0, 0.0, (0.298, 0.711));
+    child.yaw = std::f64::consts::FRAC_PI_2;
+    // It sets off when the ego (at the test speed) would reach it centrally; it is hidden until
+    // it steps past the parked cars' inner side.
+    let reach = speed * (4.0 + 1.0) / walk;
+    child.behave = Box::new(move |_, k, ego_x| {
+        if crossing - ego_x - EGO_LENGTH / 2.0 <= reach || k.vy > 0.0 {
+            k.vy = if k.y < 4.0 { walk } else { 0.0 };
+        }
+    });
+    child.visible = Box::new(move |k, _| k.y + 0.15 > inner - 0.2);
+    run.actors.push(child);
+    run.duration = 16.0;
+    run.go()
+}
+
+#[test]
+fn a_child_from_behind_parked_cars_is_avoided_at_50_kmh() {
+    for occlusion in [true, false] {
+        let rec = child_behind_parked_cars(50.0 / 3.6, occlusion);
+        let states: Vec<_> = rec.states.iter().filter(|s| **s != AesState::Standby).take(6).collect();
+        println!(
+            "child (occlusion speed {occlusion}): collisions {:?}, min speed {:.2}, peak decel {:.2}, states {states:?}",
+            rec.collisions, rec.min_speed, rec.peak_decel
+        );
+        assert!(rec.collisions.is_empty(), "occlusion {occlusion}: {:?}", rec.collisions);
+    }
+}
+
+#[test]
+fn a_pedestrian_standing_at_the_kerb_causes_no_intervention() {
+    let mut run = Run::new(50.0 / 3.6, road(2, 50.0 / 3.6));
+    // 0.5 m beyond the right lane edge, facing the road, never crossing.
+    let mut ped = Actor::new(1, ObjectClass::Pedestrian, 100.0, -1.75 - 0.5, 0.0, (0.5, 0.6));
+    ped.yaw = std::f64::consts::FRAC_PI_2;
+    run.actors.push(ped);
+    run.duration = 12.0;
+    let rec = run.go();
+    println!("kerb: min speed {:.2}, states {:?}", rec.min_speed, rec.states.iter().filter(|s| **s != AesState::Standby).count());
+    assert!(rec.collisions.is_empty());
+    assert!(rec.states.iter().all(|s| *s == AesState::Standby), "{:?}", rec.states);
+    assert!(rec.min_speed > 12.5, "slowed to {}", rec.min_speed);
+}
+
+#[test]
+fn a_car_passing_in_the_adjacent_lane_causes_no_intervention() {
+    let mut run = Run::new(20.0, road(2, 25.0));
+    run.actors
+        .push(Actor::new(1, ObjectClass::Car, -30.0, 3.5, 30.0, CAR));
+    run.duration = 12.0;
+    let rec = run.go();
+    let max_y = rec.ego.iter().map(|e| e.2.abs()).fold(0.0, f64::max);
+    println!("passing: min speed {:.2}, max |y| {max_y:.2}", rec.min_speed);
+    assert!(rec.collisions.is_empty());
+    assert!(rec.states.iter().all(|s| *s == AesState::Standby), "{:?}", rec.states);
+    assert!(rec.min_speed > 19.0);
+    assert!(max_y < 0.3);
+}
+
+#[test]
+fn a_lead_car_that_turns_off_causes_no_intervention() {
+    let mut run = Run::new(14.0, road(1, 14.0));
+    let mut lead = Actor::new(1, ObjectClass::Car, 35.0, 0.0, 14.0, CAR);
+    // Slows at 2 m/s² to 6 m/s, then leaves the road to the right at 2 m/s.
+    lead.behave = Box::new(|t, k, _| {
+        if t > 2.0 {
+            k.vx = (k.vx - 2.0 * DT).max(6.0);
+        }
+        if k.vx <= 6.0 + 1e-9 {
+            k.vy = if k.y > -8.0 { -2.0 } else { 0.0 };
+        }
+    });
+    run.actors.push(lead);
+    run.duration = 15.0;
+    let rec = run.go();
+    println!("turn off: min speed {:.2}, peak decel {:.2}", rec.min_speed, rec.peak_decel);
+    assert!(rec.collisions.is_empty());
+    assert!(!rec.intervened(), "{:?}", rec.states);
+}
+
+#[test]
+fn a_lane_change_waits_for_a_car_closing_fast_from_behind() {
+    let mut run = Run::new(22.0, road(2, 30.0));
+    run.actors
+        .push(Actor::new(1, ObjectClass::Car, 45.0, 0.0, 15.0, CAR));
+    run.actors
+        .push(Actor::new(2, ObjectClass::Car, -40.0, 3.5, 38.0, CAR));
+    run.duration = 20.0;
+    let rec = run.go();
+    assert!(rec.collisions.is_empty(), "{:?}", rec.collisions);
+    // Before the fast car is past, the ego stays in its lane.
+    let mut changed_at = None;
+    for (k, e) in rec.ego.iter().enumerate() {
+        let (fx, _) = rec.actors[1][k];
+        if e.2 > 0.9 {
+            changed_at.get_or_insert(e.0);
+            assert!(fx > e.1 + 4.5, "left the lane at t = {:.2} with the fast car {:.1} m ahead", e.0, fx - e.1);
+        }
+    }
+    println!("lane change after the fast car passed: at {changed_at:?} s");
+    // Once it has passed, the ego does overtake the slow car.
+    assert!(changed_at.is_some());
+    assert!(rec.ego.last().is_some_and(|e| e.2 > 3.0));
+}
+
+#[test]
+fn a_driver_override_stands_aes_down() {
+    let mut run = Run::new(50.0 / 3.6, road(1, 50.0 / 3.6));
+    let mut car = Actor::new(1, ObjectClass::Car, 60.0, 0.0, 0.0, CAR);
+    car.visible = Box::new(|k, ego_x| k.x - ego_x < 20.0 + EGO_LENGTH / 2.0 + CAR.0 / 2.0);
+    run.actors.push(car);
+    run.driver_override = true;
+    run.duration = 3.0;
+    let rec = run.go();
+    assert!(rec.states.iter().all(|s| *s == AesState::Overridden));
+}
