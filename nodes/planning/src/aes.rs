@@ -229,7 +229,8 @@ struct Active {
     lateral: Polynomial,
     decel: f64,
     evasive: bool,
-    threat: Option<u64>,
+    // No free path existed: keep it unless a free evasion appears.
+    minimum_impact: bool,
 }
 
 /// The AES state machine.
@@ -519,7 +520,11 @@ impl Aes {
 
     fn intervene(&mut self, inp: &AesInputs, need: f64, nominal: &Polynomial) -> Option<Trajectory> {
         let p = self.params;
-        self.manoeuvres = 0;
+        // A threat right after an evasion continues the same intervention: its manoeuvres count
+        // towards the limit.
+        if matches!(self.state, AesState::Standby | AesState::Warn | AesState::Overridden) {
+            self.manoeuvres = 0;
+        }
         let brake_ok = need <= p.max_decel - 0.5;
         let brake_decel = if brake_ok { (need + 2.0).clamp(6.0, p.max_decel) } else { p.max_decel };
         let rear = brake_ok && self.rear_risk(inp, brake_decel);
@@ -550,7 +555,7 @@ impl Aes {
             lateral,
             decel,
             evasive: false,
-            threat: None,
+            minimum_impact: false,
         };
         let t = self.render(inp, &active);
         self.active = Some(active);
@@ -570,6 +575,9 @@ impl Aes {
     }
 
     fn evade(&mut self, inp: &AesInputs, start: &FrenetState, reason: Reason) -> Option<Trajectory> {
+        if self.manoeuvres >= self.params.max_manoeuvres {
+            return None;
+        }
         let mut candidates = self.evasive_candidates(inp, start, 0.0);
         candidates.retain(|c| c.hit.is_none());
         let best = candidates.into_iter().min_by(|a, b| a.cost.total_cmp(&b.cost))?;
@@ -592,7 +600,7 @@ impl Aes {
             lateral: best.lateral,
             decel: best.decel,
             evasive: true,
-            threat: None,
+            minimum_impact: false,
         };
         let t = self.render(inp, &active);
         self.active = Some(active);
@@ -608,11 +616,22 @@ impl Aes {
         let mut best_impact = straight_hit.map_or(0.0, |h| h.impact_speed);
         let mut chosen: Option<Candidate> = None;
         if inp.v >= p.min_steer_speed {
-            for c in self.evasive_candidates(inp, &inp.start, 0.0) {
-                // Only full-braking evasions: a collision is never traded for a faster one.
-                let impact = c.hit.map_or(0.0, |h| h.impact_speed);
-                if impact + 0.5 < best_impact {
+            let grip = 0.95 * p.friction * G;
+            for mut c in self.evasive_candidates(inp, &inp.start, 0.0) {
+                // Brake as hard as the friction circle leaves room for beside the steering.
+                c.decel = (grip * grip - c.lat_accel * c.lat_accel).max(0.0).sqrt().min(p.max_decel);
+                let (_, samples) = motion(inp.line, &inp.start, &c.lateral, c.decel, 0.0, 0.0, dt, steps);
+                let hit = inp.obstacles.first_hit(inp.ego, &samples, p.margin);
+                // A collision is never traded for one with someone else, nor for a faster one;
+                // steering must gain clearly over straight braking to be worth it.
+                let impact = match (hit, straight_hit) {
+                    (None, _) => 0.0,
+                    (Some(h), Some(s)) if h.object == s.object => h.impact_speed,
+                    _ => continue,
+                };
+                if impact + 2.0 < best_impact {
                     best_impact = impact;
+                    c.hit = hit;
                     chosen = Some(c);
                 }
             }
@@ -622,7 +641,7 @@ impl Aes {
             impact_speed: best_impact,
         };
         let (lateral, decel, evasive, state) = match chosen {
-            Some(c) => (c.lateral, p.max_decel.min(c.decel.max(p.max_decel * 0.6)), true, AesState::BrakeAndSteer),
+            Some(c) => (c.lateral, c.decel, true, AesState::BrakeAndSteer),
             None => (*nominal, p.max_decel, false, AesState::Brake),
         };
         self.enter(state, inp.time);
@@ -633,7 +652,7 @@ impl Aes {
             lateral,
             decel,
             evasive,
-            threat: None,
+            minimum_impact: true,
         };
         let t = self.render(inp, &active);
         self.active = Some(active);
@@ -662,9 +681,18 @@ impl Aes {
                 self.enter(AesState::Return, inp.time);
                 return None;
             }
-            // Escalate when the chosen braking no longer suffices.
+            // Escalate when the chosen braking no longer suffices; at full braking only a
+            // free evasion can still do better.
             if need > active.decel + 0.25 {
-                return self.intervene(inp, need, nominal);
+                if active.decel < p.max_decel - 1e-9 && !active.minimum_impact {
+                    return self.intervene(inp, need, nominal);
+                }
+                if self.manoeuvres < p.max_manoeuvres
+                    && inp.v >= p.min_steer_speed
+                    && let Some(t) = self.evade(inp, &inp.start.clone(), Reason::BrakingTooLate)
+                {
+                    return Some(t);
+                }
             }
             return Some(self.render(inp, active));
         }
@@ -700,6 +728,9 @@ impl Aes {
                 self.manoeuvres = used + 1;
                 return Some(t);
             }
+        }
+        if active.minimum_impact {
+            return Some(self.render(inp, active));
         }
         let reason = if self.manoeuvres >= p.max_manoeuvres {
             Reason::ManoeuvreLimit

@@ -57,6 +57,8 @@ pub struct HadParams {
     pub lane_change_cooldown: f64,
     /// No lane changes below this speed (m/s).
     pub min_lane_change_speed: f64,
+    /// Share of the desired speed below which a leader is passed.
+    pub pass_below: f64,
     /// Occlusion speed.
     pub occlusion: OcclusionParams,
 }
@@ -71,6 +73,7 @@ impl Default for HadParams {
             default_speed: 50.0 / 3.6,
             lane_change_cooldown: 4.0,
             min_lane_change_speed: 5.0,
+            pass_below: 0.9,
             occlusion: OcclusionParams::default(),
         }
     }
@@ -235,6 +238,11 @@ impl Had {
             }
         } else if time - self.last_change >= p.lane_change_cooldown
             && ego.v >= p.min_lane_change_speed
+            // IDM brakes a little behind a leader at the desired speed too; only a leader
+            // clearly slower than the desired speed is worth passing.
+            && current
+                .leader
+                .is_some_and(|l| l.speed < p.pass_below * desired_speed)
         {
             let mut best: Option<(f64, u32)> = None;
             for side in [base.left, base.right].into_iter().flatten() {

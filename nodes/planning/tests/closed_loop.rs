@@ -4,7 +4,7 @@
 
 use embody_control::{ControllerParams, TrackingController, VehicleState};
 use embody_planning::{
-    AesState, EgoState, Inputs, Lane, LaneMap, Object, ObjectClass, PathSample, Planner,
+    AesState, EgoState, Inputs, Manoeuvre, Reason, Lane, LaneMap, Object, ObjectClass, PathSample, Planner,
     PlannerConfig, Pose2, PredictedPath,
 };
 
@@ -43,8 +43,8 @@ struct Actor {
     vy: f64,
     length: f64,
     width: f64,
-    /// Updates the velocity from (time, actor, ego x).
-    behave: Box<dyn FnMut(f64, &mut Kin, f64)>,
+    /// Updates the velocity from (time, actor, ego).
+    behave: Box<dyn FnMut(f64, &mut Kin, &Ego)>,
     /// Whether perception sees it, from (actor, ego x).
     visible: Box<dyn Fn(&Kin, f64) -> bool>,
 }
@@ -138,6 +138,8 @@ struct Record {
     peak_decel: f64,
     peak_lat_accel: f64,
     states: Vec<AesState>,
+    manoeuvres: Vec<(AesState, Manoeuvre, Reason)>,
+    max_manoeuvres: u8,
     min_speed: f64,
     ego: Vec<(f64, f64, f64, f64)>,
     actors: Vec<Vec<(f64, f64)>>,
@@ -232,6 +234,11 @@ impl Run {
                 };
                 let out = planner.plan(&inputs).expect("the planner accepts valid inputs");
                 rec.states.push(out.aes.state);
+                rec.max_manoeuvres = rec.max_manoeuvres.max(out.aes.manoeuvres);
+                let m = (out.aes.state, out.aes.manoeuvre, out.aes.reason);
+                if rec.manoeuvres.last() != Some(&m) {
+                    rec.manoeuvres.push(m);
+                }
                 trajectory = out
                     .trajectory
                     .points
@@ -276,10 +283,10 @@ impl Run {
             rec.peak_lat_accel = rec.peak_lat_accel.max((e.v * e.yaw_rate).abs());
             rec.min_speed = rec.min_speed.min(e.v);
             rec.ego.push((t, e.x, e.y, e.v));
-            let ego_x = e.x;
+            let ego_now = *e;
             for (i, a) in self.actors.iter_mut().enumerate() {
                 let mut kin = a.kin();
-                (a.behave)(t, &mut kin, ego_x);
+                (a.behave)(t, &mut kin, &ego_now);
                 a.vx = kin.vx;
                 a.vy = kin.vy;
                 a.x += a.vx * DT;
@@ -362,7 +369,22 @@ fn a_stationary_car_revealed_at_short_range_triggers_aes_without_collision() {
     assert!(rec.collisions.is_empty(), "{:?}", rec.collisions);
 }
 
-fn child_behind_parked_cars(speed: f64, occlusion: bool) -> Record {
+/// A follower that brakes at `decel` a reaction time after the ego's brake lights come on.
+fn follower(id: u64, x: f64, v: f64, reaction: f64, decel: f64) -> Actor {
+    let mut f = Actor::new(id, ObjectClass::Car, x, 0.0, v, CAR);
+    let mut lights: Option<f64> = None;
+    f.behave = Box::new(move |t, k, ego| {
+        if ego.a < -1.0 {
+            lights.get_or_insert(t);
+        }
+        if lights.is_some_and(|l| t - l >= reaction) {
+            k.vx = (k.vx - decel * DT).max(0.0);
+        }
+    });
+    f
+}
+
+fn child_behind_parked_cars(speed: f64, occlusion: bool, traffic: bool) -> Record {
     // Euro NCAP CPNCO geometry: parked cars 1.0 m from the ego's side and 1.0 m apart; the
     // child starts 4 m right of the ego's path, 1.0 m ahead of the front car, at 5 km/h.
     let mut run = Run::new(speed, road(2, 50.0 / 3.6));
@@ -378,30 +400,38 @@ fn child_behind_parked_cars(speed: f64, occlusion: bool) -> Record {
     run.actors.push(Actor::new(3, ObjectClass::Car, large_x, inner - large.1 / 2.0, 0.0, large));
     let mut child = Actor::new(1, ObjectClass::Child, crossing, -4.0, 0.0, (0.298, 0.711));
     child.yaw = std::f64::consts::FRAC_PI_2;
-    // It sets off when the ego (at the test speed) would reach it centrally; it is hidden until
-    // it steps past the parked cars' inner side.
-    let reach = speed * (4.0 + 1.0) / walk;
-    child.behave = Box::new(move |_, k, ego_x| {
-        if crossing - ego_x - EGO_LENGTH / 2.0 <= reach || k.vy > 0.0 {
+    // It sets off when the ego, at the test speed, would meet it at the centre of its front;
+    // it is hidden until it steps past the parked cars' inner side.
+    let reach = speed * 4.0 / walk;
+    child.behave = Box::new(move |_, k, ego| {
+        if crossing - ego.x - EGO_LENGTH / 2.0 <= reach || k.vy > 0.0 {
             k.vy = if k.y < 4.0 { walk } else { 0.0 };
         }
     });
     child.visible = Box::new(move |k, _| k.y + 0.15 > inner - 0.2);
     run.actors.push(child);
+    if traffic {
+        // The compound scenario: a lead car 30 m ahead and a follower at 0.8 s headway that
+        // reacts after 1 s and brakes at 6 m/s².
+        run.actors.push(Actor::new(4, ObjectClass::Car, 30.0 + EGO_LENGTH / 2.0 + CAR.0 / 2.0, 0.0, speed, CAR));
+        run.actors.push(follower(5, -(EGO_LENGTH / 2.0 + 0.8 * speed + CAR.0 / 2.0), speed, 1.0, 6.0));
+    }
     run.duration = 16.0;
     run.go()
 }
 
 #[test]
 fn a_child_from_behind_parked_cars_is_avoided_at_50_kmh() {
-    for occlusion in [true, false] {
-        let rec = child_behind_parked_cars(50.0 / 3.6, occlusion);
-        let states: Vec<_> = rec.states.iter().filter(|s| **s != AesState::Standby).take(6).collect();
+    for (occlusion, traffic) in [(true, false), (false, false), (true, true), (false, true)] {
+        let rec = child_behind_parked_cars(50.0 / 3.6, occlusion, traffic);
+        let mut states: Vec<AesState> = rec.states.iter().copied().filter(|s| *s != AesState::Standby).collect();
+        states.dedup();
         println!(
-            "child (occlusion speed {occlusion}): collisions {:?}, min speed {:.2}, peak decel {:.2}, states {states:?}",
+            "child (occlusion speed {occlusion}, lead and follower {traffic}): collisions {:?}, min speed {:.2}, peak decel {:.2}, states {states:?}",
             rec.collisions, rec.min_speed, rec.peak_decel
         );
-        assert!(rec.collisions.is_empty(), "occlusion {occlusion}: {:?}", rec.collisions);
+        println!("  peak lateral acceleration {:.2} m/s², max |y| {:.2} m", rec.peak_lat_accel, rec.ego.iter().map(|e| e.2.abs()).fold(0.0, f64::max));
+        assert!(rec.collisions.is_empty(), "occlusion {occlusion}, traffic {traffic}: {:?}", rec.collisions);
     }
 }
 
@@ -491,4 +521,96 @@ fn a_driver_override_stands_aes_down() {
     run.duration = 3.0;
     let rec = run.go();
     assert!(rec.states.iter().all(|s| *s == AesState::Overridden));
+}
+
+#[test]
+fn a_stationary_car_revealed_too_late_to_brake_is_steered_around() {
+    // 80 km/h, revealed 25 m ahead: braking needs 9.9 m/s², more than the tyres give.
+    let mut run = Run::new(80.0 / 3.6, road(2, 80.0 / 3.6));
+    let mut car = Actor::new(1, ObjectClass::Car, 120.0, 0.0, 0.0, CAR);
+    car.visible = Box::new(|k, ego_x| k.x - ego_x < 25.0 + EGO_LENGTH / 2.0 + CAR.0 / 2.0);
+    run.actors.push(car);
+    run.duration = 10.0;
+    let rec = run.go();
+    let mut states: Vec<AesState> = rec.states.iter().copied().filter(|s| *s != AesState::Standby).collect();
+    states.dedup();
+    let max_y = rec.ego.iter().map(|e| e.2).fold(f64::NEG_INFINITY, f64::max);
+    println!(
+        "steer: states {states:?}, peak a_y {:.2} m/s², peak decel {:.2}, max y {max_y:.2} m",
+        rec.peak_lat_accel, rec.peak_decel
+    );
+    assert!(rec.collisions.is_empty(), "{:?}", rec.collisions);
+    assert!(states.iter().any(|s| matches!(s, AesState::Steer | AesState::BrakeAndSteer)));
+    assert!(rec.peak_lat_accel <= 9.81);
+    // It stays on the road: the left edge is at y = 5.25 m; the car is 0.8 m wide each side.
+    assert!(max_y <= 5.25 - EGO_WIDTH / 2.0 + 0.3);
+}
+
+#[test]
+fn with_the_escape_lane_occupied_it_brakes_for_the_lowest_impact_speed() {
+    // As above, but a car drives alongside in the only other lane: no steering into it.
+    let mut run = Run::new(80.0 / 3.6, road(2, 80.0 / 3.6));
+    let mut car = Actor::new(1, ObjectClass::Car, 120.0, 0.0, 0.0, CAR);
+    car.visible = Box::new(|k, ego_x| k.x - ego_x < 25.0 + EGO_LENGTH / 2.0 + CAR.0 / 2.0);
+    run.actors.push(car);
+    let mut side = Actor::new(2, ObjectClass::Car, 2.0, 3.5, 80.0 / 3.6, CAR);
+    // It keeps pace with the ego, blocking the escape.
+    side.behave = Box::new(|_, k, ego| {
+        k.vx = ego.v;
+    });
+    run.actors.push(side);
+    run.duration = 8.0;
+    let rec = run.go();
+    let max_y = rec.ego.iter().map(|e| e.2).fold(f64::NEG_INFINITY, f64::max);
+    let mut impact = None;
+    for (k, e) in rec.ego.iter().enumerate() {
+        let (cx, _) = rec.actors[0][k];
+        if cx - e.1 <= EGO_LENGTH / 2.0 + CAR.0 / 2.0 {
+            impact = Some(e.3);
+            break;
+        }
+    }
+    println!(
+        "min impact: collisions {:?}, impact speed {impact:?} m/s from 22.2, peak decel {:.2}, max y {max_y:.2}, {:?}",
+        rec.collisions, rec.peak_decel, rec.manoeuvres
+    );
+    assert!(!rec.collisions.contains(&2), "hit the car alongside");
+    assert!(max_y < 1.0);
+    assert!(rec.intervened());
+    // Full braking from 22.2 m/s over the 25 m, less ~0.3 s of detection and actuation delay
+    // (~7 m), leaves about √(22.2² − 2·9·18) ≈ 12 m/s.
+    assert!(rec.peak_decel > 8.5);
+    assert!(impact.is_none_or(|v| v < 12.5), "impact at {impact:?}");
+}
+
+#[test]
+fn two_obstacles_revealed_late_need_two_manoeuvres_at_most() {
+    // Three lanes, the ego in the middle one (y = 3.5) at 80 km/h. A crashed car blocks the
+    // right part of its lane; 25 m further a second blocks the left part. Each is seen only
+    // 30 m ahead, so the first evasion's path becomes blocked by the second.
+    let mut run = Run::new(80.0 / 3.6, road(3, 80.0 / 3.6));
+    run.ego.y = 3.5;
+    let first_x = 150.0;
+    let second_x = first_x + CAR.0 + 25.0;
+    for (id, x, y) in [(1, first_x, 3.5 - 1.4), (2, second_x, 3.5 + 1.4)] {
+        let mut car = Actor::new(id, ObjectClass::Car, x, y, 0.0, CAR);
+        car.visible = Box::new(|k, ego_x| k.x - ego_x < 30.0 + EGO_LENGTH / 2.0 + CAR.0 / 2.0);
+        run.actors.push(car);
+    }
+    run.duration = 12.0;
+    let rec = run.go();
+    let steers = rec
+        .manoeuvres
+        .iter()
+        .filter(|m| matches!(m.0, AesState::Steer | AesState::BrakeAndSteer))
+        .count();
+    println!(
+        "double: collisions {:?}, manoeuvres counted {}, peak a_y {:.2}, peak decel {:.2}, min speed {:.2}, {:?}",
+        rec.collisions, rec.max_manoeuvres, rec.peak_lat_accel, rec.peak_decel, rec.min_speed, rec.manoeuvres
+    );
+    assert!(rec.collisions.is_empty(), "{:?}", rec.collisions);
+    assert!(rec.peak_lat_accel <= 9.81);
+    assert!(rec.intervened());
+    assert!((1..=2).contains(&steers), "{steers} evasions");
+    assert!(rec.max_manoeuvres <= 2);
 }
