@@ -179,7 +179,12 @@ pub fn sample_at(points: &[TrajectoryPoint], t: f64) -> Option<TrajectoryPoint> 
 
 /// Pure-pursuit steering angle towards the point `lookahead` metres of path ahead of the
 /// point nearest to the vehicle.
-pub fn pure_pursuit(state: &VehicleState, points: &[TrajectoryPoint], lookahead: f64, wheelbase: f64) -> f64 {
+pub fn pure_pursuit(
+    state: &VehicleState,
+    points: &[TrajectoryPoint],
+    lookahead: f64,
+    wheelbase: f64,
+) -> f64 {
     let Some(nearest) = (0..points.len()).min_by(|&a, &b| {
         let da = (points[a].x - state.x).hypot(points[a].y - state.y);
         let db = (points[b].x - state.x).hypot(points[b].y - state.y);
@@ -193,7 +198,10 @@ pub fn pure_pursuit(state: &VehicleState, points: &[TrajectoryPoint], lookahead:
         let step = (w[1].x - w[0].x).hypot(w[1].y - w[0].y);
         if travelled + step >= lookahead {
             let u = (lookahead - travelled) / step.max(1e-9);
-            target = (w[0].x + u * (w[1].x - w[0].x), w[0].y + u * (w[1].y - w[0].y));
+            target = (
+                w[0].x + u * (w[1].x - w[0].x),
+                w[0].y + u * (w[1].y - w[0].y),
+            );
             travelled = lookahead;
             break;
         }
@@ -205,7 +213,10 @@ pub fn pure_pursuit(state: &VehicleState, points: &[TrajectoryPoint], lookahead:
         && let Some(last) = points.last()
     {
         let extra = lookahead - travelled;
-        target = (target.0 + extra * last.yaw.cos(), target.1 + extra * last.yaw.sin());
+        target = (
+            target.0 + extra * last.yaw.cos(),
+            target.1 + extra * last.yaw.sin(),
+        );
     }
     let (dx, dy) = (target.0 - state.x, target.1 - state.y);
     let distance = dx.hypot(dy).max(1e-3);
@@ -268,12 +279,14 @@ impl TrackingController {
             ..Command::default()
         });
         let max_step = lim.max_steering_rate * dt;
-        let steering_angle = last.steering_angle + (wanted - last.steering_angle).clamp(-max_step, max_step);
+        let steering_angle =
+            last.steering_angle + (wanted - last.steering_angle).clamp(-max_step, max_step);
 
         let error = reference.v - state.v;
         // The integral only runs while moving: at standstill behind an obstacle it would wind up.
         if state.v > 0.5 || reference.v > 0.5 {
-            self.integral = (self.integral + p.ki * error * dt).clamp(-p.integral_limit, p.integral_limit);
+            self.integral =
+                (self.integral + p.ki * error * dt).clamp(-p.integral_limit, p.integral_limit);
         } else {
             self.integral = 0.0;
         }

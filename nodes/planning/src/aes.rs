@@ -258,27 +258,47 @@ struct Candidate {
 fn hold_lateral(s: &FrenetState) -> Polynomial {
     // Settle the current lateral motion within a second instead of holding a drift.
     let end = s.d + 0.5 * s.d_d;
-    Polynomial::quintic([s.d, s.d_d, s.d_dd], [end, 0.0, 0.0], 1.0)
-        .unwrap_or(Polynomial::quintic([s.d, 0.0, 0.0], [s.d, 0.0, 0.0], 1.0).expect("1 s is positive"))
+    Polynomial::quintic([s.d, s.d_d, s.d_dd], [end, 0.0, 0.0], 1.0).unwrap_or(
+        Polynomial::quintic([s.d, 0.0, 0.0], [s.d, 0.0, 0.0], 1.0).expect("1 s is positive"),
+    )
 }
 
 /// Map-frame trajectory and collision samples of lateral `lat` with braking `decel` after
 /// `delay` seconds, from `start` on `line`, `elapsed` seconds into the manoeuvre.
+/// Braking `decel` after `delay` seconds, seen `elapsed` seconds into the manoeuvre.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Profile {
+    decel: f64,
+    delay: f64,
+    elapsed: f64,
+}
+
+/// Map-frame trajectory and collision samples of lateral `lat` with the longitudinal
+/// `profile`, from `start` on `line`, on the grid (dt, steps).
 fn motion(
     line: &ReferenceLine,
     start: &FrenetState,
     lat: &Polynomial,
-    decel: f64,
-    delay: f64,
-    elapsed: f64,
-    dt: f64,
-    steps: usize,
-) -> (Vec<crate::types::TrajectoryPoint>, Vec<crate::collision::Sample>) {
+    profile: Profile,
+    (dt, steps): (f64, usize),
+) -> (
+    Vec<crate::types::TrajectoryPoint>,
+    Vec<crate::collision::Sample>,
+) {
+    let Profile {
+        decel,
+        delay,
+        elapsed,
+    } = profile;
     let v0 = start.s_d.max(0.0);
     realise(line, dt, steps, |t| {
         let t = t + elapsed;
         let tb = (t - delay).max(0.0);
-        let t_stop = if decel > 0.0 { v0 / decel } else { f64::INFINITY };
+        let t_stop = if decel > 0.0 {
+            v0 / decel
+        } else {
+            f64::INFINITY
+        };
         let (s, v, a) = if tb >= t_stop {
             (start.s + v0 * delay.min(t) + v0 * t_stop / 2.0, 0.0, 0.0)
         } else {
@@ -329,7 +349,17 @@ impl Aes {
 
         // Threat assessment on the path the ego is about to drive.
         let run = |decel: f64, delay: f64| {
-            let (_, samples) = motion(inp.line, &inp.start, &nominal, decel, delay, 0.0, dt, steps);
+            let (_, samples) = motion(
+                inp.line,
+                &inp.start,
+                &nominal,
+                Profile {
+                    decel,
+                    delay,
+                    elapsed: 0.0,
+                },
+                (dt, steps),
+            );
             inp.obstacles.first_hit(inp.ego, &samples, p.margin)
         };
         let coast = run(0.0, 0.0);
@@ -350,9 +380,13 @@ impl Aes {
         let (mut ttc_brake, mut ttc_steer) = (None, None);
         if let Some(h) = coast {
             ttc_brake = Some(h.impact_speed / (2.0 * p.max_decel) + p.latency);
-            if let Some(o) = inp.objects.iter().find(|o| inp.ids.get(o.index) == Some(&h.object)) {
-                let y_req = inp.size.1 / 2.0 + o.half_width + p.margin
-                    - (o.at.d - inp.start.d).abs();
+            if let Some(o) = inp
+                .objects
+                .iter()
+                .find(|o| inp.ids.get(o.index) == Some(&h.object))
+            {
+                let y_req =
+                    inp.size.1 / 2.0 + o.half_width + p.margin - (o.at.d - inp.start.d).abs();
                 ttc_steer = Some((2.0 * y_req.max(0.0) / a_y).sqrt() + p.latency);
             }
         }
@@ -420,14 +454,20 @@ impl Aes {
                     None
                 } else {
                     let calm = need < p.warn_off && clear_for >= 0.0;
-                    if self.state == AesState::Warn && !(calm && inp.time - self.since >= p.release_time) {
+                    if self.state == AesState::Warn
+                        && !(calm && inp.time - self.since >= p.release_time)
+                    {
                         // Hysteresis: stay warned until the need stays low for a while.
                         if need >= p.warn_off {
                             self.since = inp.time;
                         }
                     } else {
                         self.enter(AesState::Standby, inp.time);
-                        self.reason = if coast.is_some() { Reason::HadCopes } else { Reason::NoThreat };
+                        self.reason = if coast.is_some() {
+                            Reason::HadCopes
+                        } else {
+                            Reason::NoThreat
+                        };
                         self.manoeuvre = Manoeuvre::None;
                     }
                     None
@@ -453,7 +493,10 @@ impl Aes {
         let rear = inp.start.s - inp.size.0 / 2.0;
         inp.objects
             .iter()
-            .filter(|o| o.at.s < inp.start.s && (o.at.d - inp.start.d).abs() < inp.size.1 / 2.0 + o.half_width)
+            .filter(|o| {
+                o.at.s < inp.start.s
+                    && (o.at.d - inp.start.d).abs() < inp.size.1 / 2.0 + o.half_width
+            })
             .any(|o| {
                 let gap = rear - (o.at.s + o.half_length);
                 let vf = o.v_s.max(0.0);
@@ -463,19 +506,17 @@ impl Aes {
             })
     }
 
-    fn evasive_candidates(&self, inp: &AesInputs, start: &FrenetState, lane_lat: f64) -> Vec<Candidate> {
+    /// Evasive candidates, cheapest first, not yet checked against the predictions.
+    fn evasive_candidates(&self, inp: &AesInputs, start: &FrenetState) -> Vec<Candidate> {
         let p = &self.params;
         let mu_g = p.friction * G;
         let a_y_max = p.lat_fraction * mu_g;
-        let dt = inp.obstacles.dt();
-        let steps = inp.obstacles.steps();
         let half = inp.size.1 / 2.0;
         let mut ends: Vec<f64> = [0.6, 1.0, 1.4, 1.8, 2.4, 3.0, 3.6]
             .iter()
             .flat_map(|&x| [start.d + x, start.d - x])
             .collect();
         ends.extend(inp.corridor.slots.iter().map(|s| s.offset));
-        ends.push(lane_lat);
         let mut out = Vec::new();
         for d1 in ends {
             if d1 - half < inp.corridor.right_edge - p.edge_tolerance
@@ -487,10 +528,17 @@ impl Aes {
             if shift.abs() < 0.3 {
                 continue;
             }
+            // Ending between lanes is worse than in a lane centre.
+            let in_lane = inp
+                .corridor
+                .slot_at(d1)
+                .is_some_and(|s| (d1 - s.offset).abs() + half <= s.width / 2.0);
             for frac in [0.5, 0.75, 1.0] {
                 let lat_accel = a_y_max * frac;
+                // Peak lateral acceleration of the quintic is 5.774·shift/T².
                 let t = (5.774 * shift.abs() / lat_accel).sqrt().max(0.5);
-                let Ok(lateral) = Polynomial::quintic([start.d, start.d_d, start.d_dd], [d1, 0.0, 0.0], t)
+                let Ok(lateral) =
+                    Polynomial::quintic([start.d, start.d_d, start.d_dd], [d1, 0.0, 0.0], t)
                 else {
                     continue;
                 };
@@ -499,43 +547,84 @@ impl Aes {
                     if decel.hypot(lat_accel) > mu_g * 0.95 {
                         continue;
                     }
-                    let (_, samples) = motion(inp.line, start, &lateral, decel, 0.0, 0.0, dt, steps);
-                    let hit = inp.obstacles.first_hit(inp.ego, &samples, p.margin);
-                    // Ending between lanes is worse than in a lane centre.
-                    let in_lane = inp.corridor.slot_at(d1).is_some_and(|s| (d1 - s.offset).abs() + half <= s.width / 2.0);
-                    let cost = frac + 0.3 * shift.abs() + 0.5 * brake + if in_lane { 0.0 } else { 0.5 };
+                    let cost =
+                        frac + 0.3 * shift.abs() + 0.5 * brake + if in_lane { 0.0 } else { 0.5 };
                     out.push(Candidate {
                         lateral,
                         decel,
                         shift,
                         lat_accel,
-                        hit,
+                        hit: None,
                         cost,
                     });
                 }
             }
         }
+        out.sort_by(|a, b| a.cost.total_cmp(&b.cost));
         out
     }
 
-    fn intervene(&mut self, inp: &AesInputs, need: f64, nominal: &Polynomial) -> Option<Trajectory> {
+    fn first_hit(
+        &self,
+        inp: &AesInputs,
+        start: &FrenetState,
+        lateral: &Polynomial,
+        decel: f64,
+    ) -> Option<Hit> {
+        let steps = self.params.steps.min(inp.obstacles.steps());
+        let (_, samples) = motion(
+            inp.line,
+            start,
+            lateral,
+            Profile {
+                decel,
+                delay: 0.0,
+                elapsed: 0.0,
+            },
+            (inp.obstacles.dt(), steps),
+        );
+        inp.obstacles
+            .first_hit(inp.ego, &samples, self.params.margin)
+    }
+
+    fn intervene(
+        &mut self,
+        inp: &AesInputs,
+        need: f64,
+        nominal: &Polynomial,
+    ) -> Option<Trajectory> {
         let p = self.params;
         // A threat right after an evasion continues the same intervention: its manoeuvres count
         // towards the limit.
-        if matches!(self.state, AesState::Standby | AesState::Warn | AesState::Overridden) {
+        if matches!(
+            self.state,
+            AesState::Standby | AesState::Warn | AesState::Overridden
+        ) {
             self.manoeuvres = 0;
         }
         let brake_ok = need <= p.max_decel - 0.5;
-        let brake_decel = if brake_ok { (need + 2.0).clamp(6.0, p.max_decel) } else { p.max_decel };
+        let brake_decel = if brake_ok {
+            (need + 2.0).clamp(6.0, p.max_decel)
+        } else {
+            p.max_decel
+        };
         let rear = brake_ok && self.rear_risk(inp, brake_decel);
         if brake_ok && !rear {
             self.reason = Reason::BrakingAvoids;
             return Some(self.start_brake(inp, brake_decel, *nominal));
         }
-        if inp.v >= p.min_steer_speed {
-            if let Some(t) = self.evade(inp, &inp.start.clone(), if rear { Reason::RearTraffic } else { Reason::BrakingTooLate }) {
-                return Some(t);
-            }
+        if inp.v >= p.min_steer_speed
+            && let Some(t) = self.evade(
+                inp,
+                &inp.start.clone(),
+                if rear {
+                    Reason::RearTraffic
+                } else {
+                    Reason::BrakingTooLate
+                },
+            )
+        {
+            return Some(t);
         }
         if brake_ok {
             // The follower is at risk but there is no way out: brake just hard enough.
@@ -567,30 +656,64 @@ impl Aes {
         let steps = inp.obstacles.steps();
         // Braking restarts from the current state each cycle; an evasion keeps its geometry.
         let (points, _) = if a.evasive {
-            motion(self.line_of(inp, a), &a.start, &a.lateral, a.decel, 0.0, inp.time - a.start_time, dt, steps)
+            motion(
+                self.line_of(inp, a),
+                &a.start,
+                &a.lateral,
+                Profile {
+                    decel: a.decel,
+                    delay: 0.0,
+                    elapsed: inp.time - a.start_time,
+                },
+                (dt, steps),
+            )
         } else {
-            motion(inp.line, &inp.start, &hold_lateral(&inp.start), a.decel, 0.0, 0.0, dt, steps)
+            motion(
+                inp.line,
+                &inp.start,
+                &hold_lateral(&inp.start),
+                Profile {
+                    decel: a.decel,
+                    delay: 0.0,
+                    elapsed: 0.0,
+                },
+                (dt, steps),
+            )
         };
         Trajectory { points }
     }
 
-    fn evade(&mut self, inp: &AesInputs, start: &FrenetState, reason: Reason) -> Option<Trajectory> {
+    fn evade(
+        &mut self,
+        inp: &AesInputs,
+        start: &FrenetState,
+        reason: Reason,
+    ) -> Option<Trajectory> {
         if self.manoeuvres >= self.params.max_manoeuvres {
             return None;
         }
-        let mut candidates = self.evasive_candidates(inp, start, 0.0);
-        candidates.retain(|c| c.hit.is_none());
-        let best = candidates.into_iter().min_by(|a, b| a.cost.total_cmp(&b.cost))?;
+        let best = self
+            .evasive_candidates(inp, start)
+            .into_iter()
+            .find(|c| self.first_hit(inp, start, &c.lateral, c.decel).is_none())?;
         self.manoeuvres += 1;
         self.reason = reason;
         self.manoeuvre = Manoeuvre::Evade {
-            side: if best.shift > 0.0 { Side::Left } else { Side::Right },
+            side: if best.shift > 0.0 {
+                Side::Left
+            } else {
+                Side::Right
+            },
             shift: best.shift,
             lat_accel: best.lat_accel,
             decel: best.decel,
         };
         self.enter(
-            if best.decel > 0.0 { AesState::BrakeAndSteer } else { AesState::Steer },
+            if best.decel > 0.0 {
+                AesState::BrakeAndSteer
+            } else {
+                AesState::Steer
+            },
             inp.time,
         );
         let active = Active {
@@ -609,19 +732,21 @@ impl Aes {
 
     fn minimum_impact(&mut self, inp: &AesInputs, nominal: &Polynomial) -> Trajectory {
         let p = self.params;
-        let dt = inp.obstacles.dt();
-        let steps = inp.obstacles.steps();
-        let (_, straight) = motion(inp.line, &inp.start, nominal, p.max_decel, 0.0, 0.0, dt, steps);
-        let straight_hit = inp.obstacles.first_hit(inp.ego, &straight, p.margin);
+        let straight_hit = self.first_hit(inp, &inp.start, nominal, p.max_decel);
         let mut best_impact = straight_hit.map_or(0.0, |h| h.impact_speed);
         let mut chosen: Option<Candidate> = None;
         if inp.v >= p.min_steer_speed {
             let grip = 0.95 * p.friction * G;
-            for mut c in self.evasive_candidates(inp, &inp.start, 0.0) {
+            for mut c in self.evasive_candidates(inp, &inp.start) {
+                if c.decel > 0.0 {
+                    continue;
+                }
                 // Brake as hard as the friction circle leaves room for beside the steering.
-                c.decel = (grip * grip - c.lat_accel * c.lat_accel).max(0.0).sqrt().min(p.max_decel);
-                let (_, samples) = motion(inp.line, &inp.start, &c.lateral, c.decel, 0.0, 0.0, dt, steps);
-                let hit = inp.obstacles.first_hit(inp.ego, &samples, p.margin);
+                c.decel = (grip * grip - c.lat_accel * c.lat_accel)
+                    .max(0.0)
+                    .sqrt()
+                    .min(p.max_decel);
+                let hit = self.first_hit(inp, &inp.start, &c.lateral, c.decel);
                 // A collision is never traded for one with someone else, nor for a faster one;
                 // steering must gain clearly over straight braking to be worth it.
                 let impact = match (hit, straight_hit) {
@@ -703,13 +828,18 @@ impl Aes {
             line,
             &active.start,
             &active.lateral,
-            active.decel,
-            0.0,
-            elapsed,
-            inp.obstacles.dt(),
-            inp.obstacles.steps(),
+            Profile {
+                decel: active.decel,
+                delay: 0.0,
+                elapsed,
+            },
+            (inp.obstacles.dt(), p.steps.min(inp.obstacles.steps())),
         );
-        if inp.obstacles.first_hit(inp.ego, &samples, p.margin).is_none() {
+        if inp
+            .obstacles
+            .first_hit(inp.ego, &samples, p.margin)
+            .is_none()
+        {
             if elapsed >= active.lateral.duration() {
                 let held = self.state == AesState::Hold && inp.time - self.since >= p.hold_time;
                 if clear_for >= p.release_time || held {
@@ -751,8 +881,96 @@ impl Aes {
     }
 
     fn stop_trajectory(&self, inp: &AesInputs) -> Trajectory {
-        let (points, _) = motion(inp.line, &inp.start, &hold_lateral(&inp.start), self.params.max_decel, 0.0, 0.0, inp.obstacles.dt(), inp.obstacles.steps());
+        let (points, _) = motion(
+            inp.line,
+            &inp.start,
+            &hold_lateral(&inp.start),
+            Profile {
+                decel: self.params.max_decel,
+                delay: 0.0,
+                elapsed: 0.0,
+            },
+            (inp.obstacles.dt(), inp.obstacles.steps()),
+        );
         Trajectory { points }
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use crate::planner::{Planner, PlannerConfig};
+    use crate::types::{EgoState, Inputs, Lane, LaneMap, Object, ObjectClass, Pose2};
+
+    fn inputs(gap: f64, v: f64) -> Inputs {
+        // Ego front at x = 2.254; the car's rear `gap` metres further.
+        Inputs {
+            time: 0.0,
+            ego: EgoState {
+                v,
+                ..EgoState::default()
+            },
+            objects: vec![Object {
+                id: 9,
+                class: ObjectClass::Car,
+                pose: Pose2 {
+                    x: 2.254 + gap + 2.25,
+                    y: 0.0,
+                    yaw: 0.0,
+                },
+                length: 4.5,
+                width: 1.8,
+                ..Object::default()
+            }],
+            map: LaneMap {
+                lanes: vec![Lane {
+                    id: 1,
+                    centre: vec![(-50.0, 0.0), (500.0, 0.0)],
+                    width: 3.5,
+                    speed_limit: Some(30.0),
+                    left: None,
+                    right: None,
+                }],
+            },
+            driver_override: false,
+        }
+    }
+
+    #[test]
+    fn ttc_and_last_points_to_brake_and_steer() {
+        let mut planner = Planner::new(PlannerConfig::default());
+        let out = planner.plan(&inputs(50.0, 20.0)).unwrap();
+        let s = out.aes;
+        // 50 m at 20 m/s is 2.5 s; the discs' rounded ends, the 0.1 m std-dev and the 0.15 m
+        // margin take up to ~0.6 m, i.e. one 0.1 s grid step.
+        let ttc = s.ttc.unwrap();
+        assert!((2.4..=2.5).contains(&ttc), "{ttc}");
+        // Last point to brake: 20/(2·9) + 0.1 latency = 1.211 s.
+        assert!((s.ttc_brake.unwrap() - 1.2111).abs() < 1e-3);
+        // Last point to steer: y = 0.805 + 0.9 + 0.15 = 1.855 m at 0.8·9.81 m/s²:
+        // √(2·1.855/7.848) + 0.1 = 0.7876 s.
+        assert!((s.ttc_steer.unwrap() - 0.7876).abs() < 1e-3);
+        // Stopping in 50 m from 20 m/s with 0.1 s latency needs ≈ 4.1 m/s²; on the 0.5 grid
+        // and with the margins it is 4.5.
+        assert_eq!(s.required_decel, Some(4.5));
+        assert_eq!(s.object, Some(9));
+    }
+
+    #[test]
+    fn far_threats_leave_aes_in_standby_and_near_ones_trigger_it() {
+        let mut planner = Planner::new(PlannerConfig::default());
+        let out = planner.plan(&inputs(120.0, 20.0)).unwrap();
+        assert_eq!(out.aes.state, super::AesState::Standby);
+        let mut planner = Planner::new(PlannerConfig::default());
+        let out = planner.plan(&inputs(20.0, 20.0)).unwrap();
+        assert!(matches!(
+            out.aes.state,
+            super::AesState::Brake | super::AesState::Steer | super::AesState::BrakeAndSteer
+        ));
+        // With the driver overriding, nothing happens.
+        let mut planner = Planner::new(PlannerConfig::default());
+        let mut i = inputs(20.0, 20.0);
+        i.driver_override = true;
+        let out = planner.plan(&i).unwrap();
+        assert_eq!(out.aes.state, super::AesState::Overridden);
+    }
+}

@@ -57,6 +57,8 @@ pub struct Sample {
 #[derive(Debug, Clone, PartialEq)]
 struct Track {
     id: u64,
+    // A follower in the ego's lane: contacts from behind are its to avoid, not the ego's.
+    follower: bool,
     discs: Discs,
     samples: Vec<Sample>,
     inflation: Vec<f64>,
@@ -158,7 +160,11 @@ impl Obstacles {
                     .filter(|p| !p.samples.is_empty() && p.confidence >= params.min_confidence)
                     .collect();
                 if likely.is_empty() {
-                    o.paths.iter().filter(|p| !p.samples.is_empty()).take(1).collect()
+                    o.paths
+                        .iter()
+                        .filter(|p| !p.samples.is_empty())
+                        .take(1)
+                        .collect()
                 } else {
                     likely
                 }
@@ -166,7 +172,12 @@ impl Obstacles {
             for path in paths {
                 let mut samples = Vec::with_capacity(steps);
                 let mut inflation = Vec::with_capacity(steps);
-                let mut bbox = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+                let mut bbox = [
+                    f64::INFINITY,
+                    f64::INFINITY,
+                    f64::NEG_INFINITY,
+                    f64::NEG_INFINITY,
+                ];
                 for k in 0..steps {
                     let t = k as f64 * dt;
                     let Some((x, y, yaw, vx, vy)) = interpolate(path, t) else {
@@ -187,6 +198,7 @@ impl Obstacles {
                 if samples.len() == steps {
                     tracks.push(Track {
                         id: o.id,
+                        follower: false,
                         discs,
                         samples,
                         inflation,
@@ -196,6 +208,15 @@ impl Obstacles {
             }
         }
         Self { tracks, dt, steps }
+    }
+
+    /// Marks objects following the ego in its lane: their contacts from behind are ignored,
+    /// since a planner cannot brake or steer its way out of being rear-ended by a faster car
+    /// that is predicted not to brake.
+    pub fn set_followers(&mut self, ids: &[u64]) {
+        for t in &mut self.tracks {
+            t.follower = ids.contains(&t.id);
+        }
     }
 
     /// Grid step (s).
@@ -224,7 +245,12 @@ impl Obstacles {
             return None;
         }
         let reach = ego.bound() + margin;
-        let mut bbox = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+        let mut bbox = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
         for p in &path[..n] {
             bbox = [
                 bbox[0].min(p.x - reach),
@@ -249,6 +275,9 @@ impl Obstacles {
                     continue;
                 }
                 if discs_touch(ego, p, &track.discs, o, infl) {
+                    if track.follower && dx * p.yaw.cos() + dy * p.yaw.sin() < 0.0 {
+                        break;
+                    }
                     best = Some(Hit {
                         step: k,
                         object: track.id,
@@ -303,6 +332,30 @@ mod tests {
         assert!((d.radius - 1.0613).abs() < 1e-4);
         assert!((d.offsets[0] + 1.6875).abs() < 1e-12);
         assert!((d.bound() - (1.6875 + d.radius)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn followers_hitting_from_behind_are_not_the_egos_contacts() {
+        let mut obstacles = Obstacles::new(
+            &[car(3, -10.0, 0.0, 20.0)],
+            0.1,
+            50,
+            &CollisionParams::default(),
+        );
+        let ego = Discs::cover(4.5, 1.8);
+        let path: Vec<Sample> = (0..50)
+            .map(|k| Sample {
+                x: 10.0 * k as f64 * 0.1,
+                vx: 10.0,
+                ..Sample::default()
+            })
+            .collect();
+        assert_eq!(
+            obstacles.first_hit(&ego, &path, 0.0).map(|h| h.object),
+            Some(3)
+        );
+        obstacles.set_followers(&[3]);
+        assert_eq!(obstacles.first_hit(&ego, &path, 0.0), None);
     }
 
     #[test]

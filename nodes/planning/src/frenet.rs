@@ -18,6 +18,8 @@ pub struct ReferenceLine {
     pts: Vec<(f64, f64)>,
     s: Vec<f64>,
     seg_heading: Vec<f64>,
+    // Unit tangent per segment, kept because projection runs for every object every cycle.
+    seg_dir: Vec<(f64, f64)>,
     vertex_heading: Vec<f64>,
     vertex_curvature: Vec<f64>,
 }
@@ -78,10 +80,12 @@ impl ReferenceLine {
             vertex_curvature[0] = vertex_curvature[1];
             vertex_curvature[n - 1] = vertex_curvature[n - 2];
         }
+        let seg_dir = seg_heading.iter().map(|h| (h.cos(), h.sin())).collect();
         Ok(Self {
             pts,
             s,
             seg_heading,
+            seg_dir,
             vertex_heading,
             vertex_curvature,
         })
@@ -107,7 +111,7 @@ impl ReferenceLine {
         let mut best = (f64::INFINITY, Frenet::default());
         for i in 0..=last {
             let (px, py) = self.pts[i];
-            let (c, sn) = (self.seg_heading[i].cos(), self.seg_heading[i].sin());
+            let (c, sn) = self.seg_dir[i];
             let (rx, ry) = (x - px, y - py);
             let len = self.s[i + 1] - self.s[i];
             let along = rx * c + ry * sn;
@@ -150,7 +154,7 @@ impl ReferenceLine {
         let i = self.segment_at(s);
         let (px, py) = self.pts[i];
         let u = s - self.s[i];
-        let (c, sn) = (self.seg_heading[i].cos(), self.seg_heading[i].sin());
+        let (c, sn) = self.seg_dir[i];
         let h = self.heading(s);
         (px + u * c - d * h.sin(), py + u * sn + d * h.cos(), h)
     }
@@ -166,7 +170,8 @@ mod tests {
 
     #[test]
     fn straight_line_projection_is_exact() {
-        let line = ReferenceLine::new(&[(0.0, 0.0), (10.0, 0.0), (10.0, 0.0), (30.0, 0.0)]).unwrap();
+        let line =
+            ReferenceLine::new(&[(0.0, 0.0), (10.0, 0.0), (10.0, 0.0), (30.0, 0.0)]).unwrap();
         close(line.length(), 30.0, 1e-12);
         let f = line.project(12.5, 1.75);
         close(f.s, 12.5, 1e-12);
@@ -209,7 +214,11 @@ mod tests {
 
     #[test]
     fn wrap_angle_keeps_the_half_open_interval() {
-        close(wrap_angle(3.0 * std::f64::consts::PI), std::f64::consts::PI, 1e-12);
+        close(
+            wrap_angle(3.0 * std::f64::consts::PI),
+            std::f64::consts::PI,
+            1e-12,
+        );
         close(wrap_angle(-0.5), -0.5, 1e-12);
     }
 }

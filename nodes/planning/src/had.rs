@@ -136,7 +136,11 @@ pub struct Had {
 }
 
 /// Leader and follower of the ego in a corridor of the ego's width centred at `offset`.
-pub fn traffic(ego: &EgoOnLane, offset: f64, objects: &[FrenetObject]) -> (LaneTraffic, Option<usize>) {
+pub fn traffic(
+    ego: &EgoOnLane,
+    offset: f64,
+    objects: &[FrenetObject],
+) -> (LaneTraffic, Option<usize>) {
     let mut t = LaneTraffic::default();
     let mut leader_index = None;
     let front = ego.at.s + ego.length / 2.0;
@@ -205,7 +209,9 @@ impl Had {
         let (current, leader_index) = traffic(ego, 0.0, fobjects);
         let mut accel = idm.accel(ego.v, to_leader(current.leader));
         let mut behaviour = match (leader_index, current.leader) {
-            (Some(i), Some(l)) if idm.accel(ego.v, to_leader(Some(l))) < idm.accel(ego.v, None) - 0.1 => {
+            (Some(i), Some(l))
+                if idm.accel(ego.v, to_leader(Some(l))) < idm.accel(ego.v, None) - 0.1 =>
+            {
                 Behaviour::Follow {
                     object: objects[i].id,
                 }
@@ -219,13 +225,23 @@ impl Had {
                 self.changing_to = None;
                 self.last_change = time;
             } else if base.id != to {
-                match lanes.lanes.iter().position(|l| l.id == to).and_then(|i| corridor.slot_of(i)) {
+                match lanes
+                    .lanes
+                    .iter()
+                    .position(|l| l.id == to)
+                    .and_then(|i| corridor.slot_of(i))
+                {
                     Some(slot) => {
                         let (target, _) = traffic(ego, slot.offset, fobjects);
                         let still_safe = target.follower.is_none_or(|f| {
                             let driver = idm.with_desired_speed(f.speed.max(desired_speed));
-                            driver.accel(f.speed, Some(Leader { gap: f.gap, speed: ego.v }))
-                                >= -p.mobil.safe_decel
+                            driver.accel(
+                                f.speed,
+                                Some(Leader {
+                                    gap: f.gap,
+                                    speed: ego.v,
+                                }),
+                            ) >= -p.mobil.safe_decel
                         }) && target.leader.is_none_or(|l| l.gap > 0.0);
                         // Abort only while the ego is still mostly in its own lane.
                         if !still_safe && ego.at.d.abs() < 1.0 {
@@ -313,7 +329,8 @@ impl Had {
                 if gap <= 0.3 || gap > o.zone || distance < 0.0 || distance > preview {
                     continue;
                 }
-                let v_occ = (2.0 * o.brake * (gap / o.pedestrian_speed - o.reaction)).max(o.min_speed);
+                let v_occ =
+                    (2.0 * o.brake * (gap / o.pedestrian_speed - o.reaction)).max(o.min_speed);
                 if ego.v > v_occ {
                     let a = (v_occ * v_occ - ego.v * ego.v) / (2.0 * distance.max(2.0));
                     if a < accel {

@@ -105,7 +105,13 @@ mod tests {
         close(p.desired_gap(20.0, 10.0), 89.735, 1e-3);
         // At standstill behind a stopped car at exactly s0 the model holds still.
         close(
-            p.accel(0.0, Some(Leader { gap: 2.0, speed: 0.0 })),
+            p.accel(
+                0.0,
+                Some(Leader {
+                    gap: 2.0,
+                    speed: 0.0,
+                }),
+            ),
             0.0,
             1e-12,
         );

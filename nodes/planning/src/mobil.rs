@@ -116,7 +116,13 @@ pub fn evaluate(
                 speed: l.speed,
             }),
         );
-        let after = driver.accel(f.speed, Some(Leader { gap: f.gap, speed: v }));
+        let after = driver.accel(
+            f.speed,
+            Some(Leader {
+                gap: f.gap,
+                speed: v,
+            }),
+        );
         if after < -mobil.safe_decel {
             return Decision::Stay(Rejection::UnsafeForFollower {
                 follower_accel: after,
@@ -127,7 +133,13 @@ pub fn evaluate(
     // The old follower: before, behind the ego; after, behind the ego's old leader.
     if let Some(f) = current.follower {
         let driver = other(f.speed);
-        let before = driver.accel(f.speed, Some(Leader { gap: f.gap, speed: v }));
+        let before = driver.accel(
+            f.speed,
+            Some(Leader {
+                gap: f.gap,
+                speed: v,
+            }),
+        );
         let after = driver.accel(
             f.speed,
             current.leader.map(|l| Leader {
@@ -159,8 +171,18 @@ mod tests {
             }),
             follower: None,
         };
-        let d = evaluate(&idm, &MobilParams::default(), 25.0, 4.5, &current, &LaneTraffic::default());
-        assert!(matches!(d, Decision::Change { incentive } if incentive > 1.0), "{d:?}");
+        let d = evaluate(
+            &idm,
+            &MobilParams::default(),
+            25.0,
+            4.5,
+            &current,
+            &LaneTraffic::default(),
+        );
+        assert!(
+            matches!(d, Decision::Change { incentive } if incentive > 1.0),
+            "{d:?}"
+        );
     }
 
     #[test]

@@ -115,7 +115,15 @@ impl Planner {
         };
 
         let sp = &cfg.sampler;
-        let obstacles = Obstacles::new(&inputs.objects, sp.dt, sp.steps, &cfg.collision);
+        let mut obstacles = Obstacles::new(&inputs.objects, sp.dt, sp.steps, &cfg.collision);
+        let followers: Vec<u64> = fobjects
+            .iter()
+            .filter(|o| {
+                o.at.s < at.s && (o.at.d - at.d).abs() < cfg.vehicle.width / 2.0 + o.half_width
+            })
+            .map(|o| ids[o.index])
+            .collect();
+        obstacles.set_followers(&followers);
         let ego_discs = Discs::cover(cfg.vehicle.length, cfg.vehicle.width);
         let ego = EgoOnLane {
             at,
@@ -123,12 +131,22 @@ impl Planner {
             length: cfg.vehicle.length,
             width: cfg.vehicle.width,
         };
-        let decision = self
-            .had
-            .decide(inputs.time, &lanes, &corridor, &ego, &fobjects, &inputs.objects);
+        let decision = self.had.decide(
+            inputs.time,
+            &lanes,
+            &corridor,
+            &ego,
+            &fobjects,
+            &inputs.objects,
+        );
         let mut sampler_params = sp.clone();
         sampler_params.max_decel = cfg.had.max_decel;
-        let speed_ref = |t: f64| (v + decision.accel * t).clamp(0.0, decision.desired_speed.max(v.min(decision.desired_speed)));
+        let speed_ref = |t: f64| {
+            (v + decision.accel * t).clamp(
+                0.0,
+                decision.desired_speed.max(v.min(decision.desired_speed)),
+            )
+        };
         let plan = sampler::plan(
             line,
             &start,

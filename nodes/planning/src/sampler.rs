@@ -5,7 +5,7 @@
 use crate::collision::{Discs, Hit, Obstacles, Sample};
 use crate::frenet::ReferenceLine;
 use crate::polynomials::Polynomial;
-use crate::types::{TrajectoryPoint, Trajectory};
+use crate::types::{Trajectory, TrajectoryPoint};
 
 /// The ego's state in the reference line's Frenet frame.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -55,6 +55,9 @@ pub struct SamplerParams {
     pub max_curvature: f64,
     /// Extra clearance to objects (m).
     pub margin: f64,
+    /// Most candidates checked against the predictions per cycle; bounds the cycle time when
+    /// everything is blocked (then AES is in charge anyway).
+    pub max_checks: usize,
 }
 
 impl Default for SamplerParams {
@@ -74,6 +77,7 @@ impl Default for SamplerParams {
             max_lat_accel: 4.0,
             max_curvature: 0.3,
             margin: 0.3,
+            max_checks: 40,
         }
     }
 }
@@ -151,8 +155,7 @@ pub fn realise(
     for k in 0..points.len().saturating_sub(1) {
         let ds = points[k].v * dt;
         if ds > 0.05 {
-            points[k].curvature =
-                crate::frenet::wrap_angle(points[k + 1].yaw - points[k].yaw) / ds;
+            points[k].curvature = crate::frenet::wrap_angle(points[k + 1].yaw - points[k].yaw) / ds;
         }
     }
     if points.len() >= 2 {
@@ -190,10 +193,8 @@ pub fn plan(
                 else {
                     continue;
                 };
-                let c_lat = p.k_jerk * lateral.jerk_cost()
-                    + p.k_time * t
-                    + p.k_lat * dl * dl
-                    + target.cost;
+                let c_lat =
+                    p.k_jerk * lateral.jerk_cost() + p.k_time * t + p.k_lat * dl * dl + target.cost;
                 let v_ref = speed_ref(t).max(0.0);
                 for &dv in &p.speed_offsets {
                     let v1 = (v_ref + dv).max(0.0);
@@ -220,7 +221,11 @@ pub fn plan(
     }
     candidates.sort_by(|a, b| a.cost.total_cmp(&b.cost));
     let mut fallback: Option<(Candidate, Vec<TrajectoryPoint>, Hit)> = None;
+    let mut checks = 0;
     for c in candidates {
+        if checks >= p.max_checks {
+            break;
+        }
         if c.longitudinal.max_abs_accel() > p.max_decel.max(p.max_accel) + 0.5 {
             continue;
         }
@@ -239,6 +244,7 @@ pub fn plan(
         if too_sharp {
             continue;
         }
+        checks += 1;
         match obstacles.first_hit(ego, &samples, p.margin) {
             None => {
                 return Some(Plan {

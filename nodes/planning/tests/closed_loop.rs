@@ -4,8 +4,8 @@
 
 use embody_control::{ControllerParams, TrackingController, VehicleState};
 use embody_planning::{
-    AesState, EgoState, Inputs, Manoeuvre, Reason, Lane, LaneMap, Object, ObjectClass, PathSample, Planner,
-    PlannerConfig, Pose2, PredictedPath,
+    AesState, EgoState, Inputs, Lane, LaneMap, Manoeuvre, Object, ObjectClass, PathSample, Planner,
+    PlannerConfig, Pose2, PredictedPath, Reason,
 };
 
 const DT: f64 = 0.01;
@@ -32,6 +32,12 @@ fn road(lanes: u32, speed_limit: f64) -> LaneMap {
     }
 }
 
+/// How an actor changes its velocity, from (time, itself, the ego).
+type Behaviour = Box<dyn FnMut(f64, &mut Kin, &Ego)>;
+
+/// Whether perception sees an actor, from (itself, ego x).
+type Visibility = Box<dyn Fn(&Kin, f64) -> bool>;
+
 /// A synthetic road user.
 struct Actor {
     id: u64,
@@ -44,9 +50,9 @@ struct Actor {
     length: f64,
     width: f64,
     /// Updates the velocity from (time, actor, ego).
-    behave: Box<dyn FnMut(f64, &mut Kin, &Ego)>,
+    behave: Behaviour,
     /// Whether perception sees it, from (actor, ego x).
-    visible: Box<dyn Fn(&Kin, f64) -> bool>,
+    visible: Visibility,
 }
 
 /// The part of an actor its behaviour may change.
@@ -158,7 +164,12 @@ impl Record {
 
 /// Separating-axis test of two oriented boxes (centre, yaw, length, width).
 fn boxes_overlap(a: (f64, f64, f64, f64, f64), b: (f64, f64, f64, f64, f64)) -> bool {
-    let axes = [a.2, a.2 + std::f64::consts::FRAC_PI_2, b.2, b.2 + std::f64::consts::FRAC_PI_2];
+    let axes = [
+        a.2,
+        a.2 + std::f64::consts::FRAC_PI_2,
+        b.2,
+        b.2 + std::f64::consts::FRAC_PI_2,
+    ];
     let half = |bx: (f64, f64, f64, f64, f64), ax: f64| {
         let rel = bx.2 - ax;
         bx.3 / 2.0 * rel.cos().abs() + bx.4 / 2.0 * rel.sin().abs()
@@ -232,7 +243,9 @@ impl Run {
                     map: self.map.clone(),
                     driver_override: self.driver_override,
                 };
-                let out = planner.plan(&inputs).expect("the planner accepts valid inputs");
+                let out = planner
+                    .plan(&inputs)
+                    .expect("the planner accepts valid inputs");
                 rec.states.push(out.aes.state);
                 rec.max_manoeuvres = rec.max_manoeuvres.max(out.aes.manoeuvres);
                 let m = (out.aes.state, out.aes.manoeuvre, out.aes.reason);
@@ -326,7 +339,10 @@ fn following_a_lead_car_keeps_the_time_gap() {
     let gaps: Vec<f64> = (0..n).map(|k| time_gap_at(&rec, 0, k)).collect();
     let settled = gaps[n - 1];
     let min = gaps.iter().copied().fold(f64::INFINITY, f64::min);
-    println!("time gap: settled {settled:.2} s, min {min:.2} s, speed {:.2}", rec.ego[n - 1].3);
+    println!(
+        "time gap: settled {settled:.2} s, min {min:.2} s, speed {:.2}",
+        rec.ego[n - 1].3
+    );
     // IDM's equilibrium gap is (s0 + v·T)/√(1 − (v/v0)⁴): 1.5 s plus the standstill gap.
     assert!((1.5..=2.2).contains(&settled), "settled time gap {settled}");
     assert!(min >= 1.2, "min time gap {min}");
@@ -342,7 +358,10 @@ fn stopping_behind_a_stationary_car_from_50_kmh_is_comfortable() {
     let rec = run.go();
     let (_, x, _, v) = *rec.ego.last().expect("samples");
     let gap = 150.0 - CAR.0 / 2.0 - x - EGO_LENGTH / 2.0;
-    println!("stop: peak decel {:.2} m/s², final gap {gap:.2} m, speed {v:.3}", rec.peak_decel);
+    println!(
+        "stop: peak decel {:.2} m/s², final gap {gap:.2} m, speed {v:.3}",
+        rec.peak_decel
+    );
     assert!(rec.collisions.is_empty());
     assert!(v < 0.1, "still moving at {v}");
     assert!((1.0..=8.0).contains(&gap), "final gap {gap}");
@@ -361,7 +380,11 @@ fn a_stationary_car_revealed_at_short_range_triggers_aes_without_collision() {
     let rec = run.go();
     println!(
         "reveal: states {:?}, peak decel {:.2}, peak a_y {:.2}",
-        rec.states.iter().filter(|s| **s != AesState::Standby).take(8).collect::<Vec<_>>(),
+        rec.states
+            .iter()
+            .filter(|s| **s != AesState::Standby)
+            .take(8)
+            .collect::<Vec<_>>(),
         rec.peak_decel,
         rec.peak_lat_accel
     );
@@ -396,8 +419,22 @@ fn child_behind_parked_cars(speed: f64, occlusion: bool, traffic: bool) -> Recor
     let inner = -(1.0 + EGO_WIDTH / 2.0);
     let small_x = crossing - 0.15 - 1.0 - small.0 / 2.0;
     let large_x = small_x - small.0 / 2.0 - 1.0 - large.0 / 2.0;
-    run.actors.push(Actor::new(2, ObjectClass::Car, small_x, inner - small.1 / 2.0, 0.0, small));
-    run.actors.push(Actor::new(3, ObjectClass::Car, large_x, inner - large.1 / 2.0, 0.0, large));
+    run.actors.push(Actor::new(
+        2,
+        ObjectClass::Car,
+        small_x,
+        inner - small.1 / 2.0,
+        0.0,
+        small,
+    ));
+    run.actors.push(Actor::new(
+        3,
+        ObjectClass::Car,
+        large_x,
+        inner - large.1 / 2.0,
+        0.0,
+        large,
+    ));
     let mut child = Actor::new(1, ObjectClass::Child, crossing, -4.0, 0.0, (0.298, 0.711));
     child.yaw = std::f64::consts::FRAC_PI_2;
     // It sets off when the ego, at the test speed, would meet it at the centre of its front;
@@ -413,8 +450,21 @@ fn child_behind_parked_cars(speed: f64, occlusion: bool, traffic: bool) -> Recor
     if traffic {
         // The compound scenario: a lead car 30 m ahead and a follower at 0.8 s headway that
         // reacts after 1 s and brakes at 6 m/s².
-        run.actors.push(Actor::new(4, ObjectClass::Car, 30.0 + EGO_LENGTH / 2.0 + CAR.0 / 2.0, 0.0, speed, CAR));
-        run.actors.push(follower(5, -(EGO_LENGTH / 2.0 + 0.8 * speed + CAR.0 / 2.0), speed, 1.0, 6.0));
+        run.actors.push(Actor::new(
+            4,
+            ObjectClass::Car,
+            30.0 + EGO_LENGTH / 2.0 + CAR.0 / 2.0,
+            0.0,
+            speed,
+            CAR,
+        ));
+        run.actors.push(follower(
+            5,
+            -(EGO_LENGTH / 2.0 + 0.8 * speed + CAR.0 / 2.0),
+            speed,
+            1.0,
+            6.0,
+        ));
     }
     run.duration = 16.0;
     run.go()
@@ -424,14 +474,27 @@ fn child_behind_parked_cars(speed: f64, occlusion: bool, traffic: bool) -> Recor
 fn a_child_from_behind_parked_cars_is_avoided_at_50_kmh() {
     for (occlusion, traffic) in [(true, false), (false, false), (true, true), (false, true)] {
         let rec = child_behind_parked_cars(50.0 / 3.6, occlusion, traffic);
-        let mut states: Vec<AesState> = rec.states.iter().copied().filter(|s| *s != AesState::Standby).collect();
+        let mut states: Vec<AesState> = rec
+            .states
+            .iter()
+            .copied()
+            .filter(|s| *s != AesState::Standby)
+            .collect();
         states.dedup();
         println!(
             "child (occlusion speed {occlusion}, lead and follower {traffic}): collisions {:?}, min speed {:.2}, peak decel {:.2}, states {states:?}",
             rec.collisions, rec.min_speed, rec.peak_decel
         );
-        println!("  peak lateral acceleration {:.2} m/s², max |y| {:.2} m", rec.peak_lat_accel, rec.ego.iter().map(|e| e.2.abs()).fold(0.0, f64::max));
-        assert!(rec.collisions.is_empty(), "occlusion {occlusion}, traffic {traffic}: {:?}", rec.collisions);
+        println!(
+            "  peak lateral acceleration {:.2} m/s², max |y| {:.2} m",
+            rec.peak_lat_accel,
+            rec.ego.iter().map(|e| e.2.abs()).fold(0.0, f64::max)
+        );
+        assert!(
+            rec.collisions.is_empty(),
+            "occlusion {occlusion}, traffic {traffic}: {:?}",
+            rec.collisions
+        );
     }
 }
 
@@ -439,14 +502,32 @@ fn a_child_from_behind_parked_cars_is_avoided_at_50_kmh() {
 fn a_pedestrian_standing_at_the_kerb_causes_no_intervention() {
     let mut run = Run::new(50.0 / 3.6, road(2, 50.0 / 3.6));
     // 0.5 m beyond the right lane edge, facing the road, never crossing.
-    let mut ped = Actor::new(1, ObjectClass::Pedestrian, 100.0, -1.75 - 0.5, 0.0, (0.5, 0.6));
+    let mut ped = Actor::new(
+        1,
+        ObjectClass::Pedestrian,
+        100.0,
+        -1.75 - 0.5,
+        0.0,
+        (0.5, 0.6),
+    );
     ped.yaw = std::f64::consts::FRAC_PI_2;
     run.actors.push(ped);
     run.duration = 12.0;
     let rec = run.go();
-    println!("kerb: min speed {:.2}, states {:?}", rec.min_speed, rec.states.iter().filter(|s| **s != AesState::Standby).count());
+    println!(
+        "kerb: min speed {:.2}, states {:?}",
+        rec.min_speed,
+        rec.states
+            .iter()
+            .filter(|s| **s != AesState::Standby)
+            .count()
+    );
     assert!(rec.collisions.is_empty());
-    assert!(rec.states.iter().all(|s| *s == AesState::Standby), "{:?}", rec.states);
+    assert!(
+        rec.states.iter().all(|s| *s == AesState::Standby),
+        "{:?}",
+        rec.states
+    );
     assert!(rec.min_speed > 12.5, "slowed to {}", rec.min_speed);
 }
 
@@ -458,9 +539,16 @@ fn a_car_passing_in_the_adjacent_lane_causes_no_intervention() {
     run.duration = 12.0;
     let rec = run.go();
     let max_y = rec.ego.iter().map(|e| e.2.abs()).fold(0.0, f64::max);
-    println!("passing: min speed {:.2}, max |y| {max_y:.2}", rec.min_speed);
+    println!(
+        "passing: min speed {:.2}, max |y| {max_y:.2}",
+        rec.min_speed
+    );
     assert!(rec.collisions.is_empty());
-    assert!(rec.states.iter().all(|s| *s == AesState::Standby), "{:?}", rec.states);
+    assert!(
+        rec.states.iter().all(|s| *s == AesState::Standby),
+        "{:?}",
+        rec.states
+    );
     assert!(rec.min_speed > 19.0);
     assert!(max_y < 0.3);
 }
@@ -481,7 +569,10 @@ fn a_lead_car_that_turns_off_causes_no_intervention() {
     run.actors.push(lead);
     run.duration = 15.0;
     let rec = run.go();
-    println!("turn off: min speed {:.2}, peak decel {:.2}", rec.min_speed, rec.peak_decel);
+    println!(
+        "turn off: min speed {:.2}, peak decel {:.2}",
+        rec.min_speed, rec.peak_decel
+    );
     assert!(rec.collisions.is_empty());
     assert!(!rec.intervened(), "{:?}", rec.states);
 }
@@ -502,7 +593,12 @@ fn a_lane_change_waits_for_a_car_closing_fast_from_behind() {
         let (fx, _) = rec.actors[1][k];
         if e.2 > 0.9 {
             changed_at.get_or_insert(e.0);
-            assert!(fx > e.1 + 4.5, "left the lane at t = {:.2} with the fast car {:.1} m ahead", e.0, fx - e.1);
+            assert!(
+                fx > e.1 + 4.5,
+                "left the lane at t = {:.2} with the fast car {:.1} m ahead",
+                e.0,
+                fx - e.1
+            );
         }
     }
     println!("lane change after the fast car passed: at {changed_at:?} s");
@@ -532,15 +628,28 @@ fn a_stationary_car_revealed_too_late_to_brake_is_steered_around() {
     run.actors.push(car);
     run.duration = 10.0;
     let rec = run.go();
-    let mut states: Vec<AesState> = rec.states.iter().copied().filter(|s| *s != AesState::Standby).collect();
+    let mut states: Vec<AesState> = rec
+        .states
+        .iter()
+        .copied()
+        .filter(|s| *s != AesState::Standby)
+        .collect();
     states.dedup();
-    let max_y = rec.ego.iter().map(|e| e.2).fold(f64::NEG_INFINITY, f64::max);
+    let max_y = rec
+        .ego
+        .iter()
+        .map(|e| e.2)
+        .fold(f64::NEG_INFINITY, f64::max);
     println!(
         "steer: states {states:?}, peak a_y {:.2} m/s², peak decel {:.2}, max y {max_y:.2} m",
         rec.peak_lat_accel, rec.peak_decel
     );
     assert!(rec.collisions.is_empty(), "{:?}", rec.collisions);
-    assert!(states.iter().any(|s| matches!(s, AesState::Steer | AesState::BrakeAndSteer)));
+    assert!(
+        states
+            .iter()
+            .any(|s| matches!(s, AesState::Steer | AesState::BrakeAndSteer))
+    );
     assert!(rec.peak_lat_accel <= 9.81);
     // It stays on the road: the left edge is at y = 5.25 m; the car is 0.8 m wide each side.
     assert!(max_y <= 5.25 - EGO_WIDTH / 2.0 + 0.3);
@@ -561,7 +670,11 @@ fn with_the_escape_lane_occupied_it_brakes_for_the_lowest_impact_speed() {
     run.actors.push(side);
     run.duration = 8.0;
     let rec = run.go();
-    let max_y = rec.ego.iter().map(|e| e.2).fold(f64::NEG_INFINITY, f64::max);
+    let max_y = rec
+        .ego
+        .iter()
+        .map(|e| e.2)
+        .fold(f64::NEG_INFINITY, f64::max);
     let mut impact = None;
     for (k, e) in rec.ego.iter().enumerate() {
         let (cx, _) = rec.actors[0][k];
@@ -606,7 +719,12 @@ fn two_obstacles_revealed_late_need_two_manoeuvres_at_most() {
         .count();
     println!(
         "double: collisions {:?}, manoeuvres counted {}, peak a_y {:.2}, peak decel {:.2}, min speed {:.2}, {:?}",
-        rec.collisions, rec.max_manoeuvres, rec.peak_lat_accel, rec.peak_decel, rec.min_speed, rec.manoeuvres
+        rec.collisions,
+        rec.max_manoeuvres,
+        rec.peak_lat_accel,
+        rec.peak_decel,
+        rec.min_speed,
+        rec.manoeuvres
     );
     assert!(rec.collisions.is_empty(), "{:?}", rec.collisions);
     assert!(rec.peak_lat_accel <= 9.81);
