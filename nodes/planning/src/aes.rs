@@ -64,7 +64,8 @@ impl Default for AesParams {
             hold_time: 1.0,
             return_time: 1.0,
             latency: 0.1,
-            min_steer_speed: 30.0 / 3.6,
+            // Low, because with a close follower a steer beats braking even in town.
+            min_steer_speed: 20.0 / 3.6,
             margin: 0.15,
             edge_tolerance: 0.3,
             follower_reaction: 1.0,
@@ -360,7 +361,7 @@ impl Aes {
                 },
                 (dt, steps),
             );
-            inp.obstacles.first_hit(inp.ego, &samples, p.margin)
+            inp.obstacles.first_hit_ahead(inp.ego, &samples, p.margin)
         };
         let coast = run(0.0, 0.0);
         let ttc = coast.map(|h| h.step as f64 * dt);
@@ -507,7 +508,12 @@ impl Aes {
     }
 
     /// Evasive candidates, cheapest first, not yet checked against the predictions.
-    fn evasive_candidates(&self, inp: &AesInputs, start: &FrenetState) -> Vec<Candidate> {
+    fn evasive_candidates(
+        &self,
+        inp: &AesInputs,
+        start: &FrenetState,
+        rear_risk: bool,
+    ) -> Vec<Candidate> {
         let p = &self.params;
         let mu_g = p.friction * G;
         let a_y_max = p.lat_fraction * mu_g;
@@ -547,8 +553,12 @@ impl Aes {
                     if decel.hypot(lat_accel) > mu_g * 0.95 {
                         continue;
                     }
-                    let cost =
-                        frac + 0.3 * shift.abs() + 0.5 * brake + if in_lane { 0.0 } else { 0.5 };
+                    // With a close follower, braking during the evasion is what hurts.
+                    let brake_weight = if rear_risk { 3.0 } else { 0.5 };
+                    let cost = frac
+                        + 0.3 * shift.abs()
+                        + brake_weight * brake
+                        + if in_lane { 0.0 } else { 0.5 };
                     out.push(Candidate {
                         lateral,
                         decel,
@@ -570,6 +580,7 @@ impl Aes {
         start: &FrenetState,
         lateral: &Polynomial,
         decel: f64,
+        ahead_only: bool,
     ) -> Option<Hit> {
         let steps = self.params.steps.min(inp.obstacles.steps());
         let (_, samples) = motion(
@@ -583,8 +594,13 @@ impl Aes {
             },
             (inp.obstacles.dt(), steps),
         );
-        inp.obstacles
-            .first_hit(inp.ego, &samples, self.params.margin)
+        if ahead_only {
+            inp.obstacles
+                .first_hit_ahead(inp.ego, &samples, self.params.margin)
+        } else {
+            inp.obstacles
+                .first_hit(inp.ego, &samples, self.params.margin)
+        }
     }
 
     fn intervene(
@@ -692,10 +708,14 @@ impl Aes {
         if self.manoeuvres >= self.params.max_manoeuvres {
             return None;
         }
+        let rear = self.rear_risk(inp, self.params.max_decel * 0.6);
         let best = self
-            .evasive_candidates(inp, start)
+            .evasive_candidates(inp, start, rear)
             .into_iter()
-            .find(|c| self.first_hit(inp, start, &c.lateral, c.decel).is_none())?;
+            .find(|c| {
+                self.first_hit(inp, start, &c.lateral, c.decel, false)
+                    .is_none()
+            })?;
         self.manoeuvres += 1;
         self.reason = reason;
         self.manoeuvre = Manoeuvre::Evade {
@@ -732,12 +752,12 @@ impl Aes {
 
     fn minimum_impact(&mut self, inp: &AesInputs, nominal: &Polynomial) -> Trajectory {
         let p = self.params;
-        let straight_hit = self.first_hit(inp, &inp.start, nominal, p.max_decel);
+        let straight_hit = self.first_hit(inp, &inp.start, nominal, p.max_decel, true);
         let mut best_impact = straight_hit.map_or(0.0, |h| h.impact_speed);
         let mut chosen: Option<Candidate> = None;
         if inp.v >= p.min_steer_speed {
             let grip = 0.95 * p.friction * G;
-            for mut c in self.evasive_candidates(inp, &inp.start) {
+            for mut c in self.evasive_candidates(inp, &inp.start, false) {
                 if c.decel > 0.0 {
                     continue;
                 }
@@ -746,7 +766,7 @@ impl Aes {
                     .max(0.0)
                     .sqrt()
                     .min(p.max_decel);
-                let hit = self.first_hit(inp, &inp.start, &c.lateral, c.decel);
+                let hit = self.first_hit(inp, &inp.start, &c.lateral, c.decel, false);
                 // A collision is never traded for one with someone else, nor for a faster one;
                 // steering must gain clearly over straight braking to be worth it.
                 let impact = match (hit, straight_hit) {
@@ -867,7 +887,10 @@ impl Aes {
         } else {
             Reason::NoFreePath
         };
-        let t = self.minimum_impact(inp, nominal);
+        // Mid-evasion, full braking keeps the current lateral position rather than swerving
+        // back across the threat.
+        let _ = nominal;
+        let t = self.minimum_impact(inp, &hold_lateral(&inp.start));
         self.reason = reason;
         Some(t)
     }

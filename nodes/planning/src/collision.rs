@@ -240,6 +240,22 @@ impl Obstacles {
     /// First contact of the ego footprint `ego` moving along `path` (one sample per grid step,
     /// possibly fewer) with any object, with `margin` clearance.
     pub fn first_hit(&self, ego: &Discs, path: &[Sample], margin: f64) -> Option<Hit> {
+        self.first_hit_from(ego, path, margin, false)
+    }
+
+    /// As [`Obstacles::first_hit`] but only contacts with objects ahead of the ego: the
+    /// threats that braking or steering can avoid.
+    pub fn first_hit_ahead(&self, ego: &Discs, path: &[Sample], margin: f64) -> Option<Hit> {
+        self.first_hit_from(ego, path, margin, true)
+    }
+
+    fn first_hit_from(
+        &self,
+        ego: &Discs,
+        path: &[Sample],
+        margin: f64,
+        ahead_only: bool,
+    ) -> Option<Hit> {
         let n = path.len().min(self.steps);
         if n == 0 {
             return None;
@@ -275,7 +291,8 @@ impl Obstacles {
                     continue;
                 }
                 if discs_touch(ego, p, &track.discs, o, infl) {
-                    if track.follower && dx * p.yaw.cos() + dy * p.yaw.sin() < 0.0 {
+                    let behind = dx * p.yaw.cos() + dy * p.yaw.sin() < 0.0;
+                    if behind && (track.follower || ahead_only) {
                         break;
                     }
                     best = Some(Hit {

@@ -116,12 +116,19 @@ impl Planner {
 
         let sp = &cfg.sampler;
         let mut obstacles = Obstacles::new(&inputs.objects, sp.dt, sp.steps, &cfg.collision);
-        let followers: Vec<u64> = fobjects
+        // Followers are whoever is right behind the ego now, in its own frame: lane frames
+        // change under the ego while it crosses a lane line.
+        let (cy, sy) = (e.yaw.cos(), e.yaw.sin());
+        let followers: Vec<u64> = inputs
+            .objects
             .iter()
             .filter(|o| {
-                o.at.s < at.s && (o.at.d - at.d).abs() < cfg.vehicle.width / 2.0 + o.half_width
+                let (dx, dy) = (o.pose.x - e.x, o.pose.y - e.y);
+                let lon = dx * cy + dy * sy;
+                let lat = -dx * sy + dy * cy;
+                lon < 0.0 && lat.abs() < cfg.vehicle.width / 2.0 + o.width.max(0.0) / 2.0 + 0.3
             })
-            .map(|o| ids[o.index])
+            .map(|o| o.id)
             .collect();
         obstacles.set_followers(&followers);
         let ego_discs = Discs::cover(cfg.vehicle.length, cfg.vehicle.width);
