@@ -111,7 +111,7 @@ pub struct ControllerParams {
 impl Default for ControllerParams {
     fn default() -> Self {
         Self {
-            lookahead_time: 0.5,
+            lookahead_time: 0.3,
             min_lookahead: 3.0,
             max_lookahead: 30.0,
             speed_preview: 0.1,

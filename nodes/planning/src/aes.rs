@@ -889,7 +889,6 @@ impl Aes {
         };
         // Mid-evasion, full braking keeps the current lateral position rather than swerving
         // back across the threat.
-        let _ = nominal;
         let t = self.minimum_impact(inp, &hold_lateral(&inp.start));
         self.reason = reason;
         Some(t)

@@ -148,12 +148,9 @@ impl Planner {
         );
         let mut sampler_params = sp.clone();
         sampler_params.max_decel = cfg.had.max_decel;
-        let speed_ref = |t: f64| {
-            (v + decision.accel * t).clamp(
-                0.0,
-                decision.desired_speed.max(v.min(decision.desired_speed)),
-            )
-        };
+        // A quartic from rest to v + Δv in T peaks at 1.5·Δv/T: aim where the peak is HAD's
+        // reference acceleration.
+        let speed_ref = |t: f64| (v + decision.accel * t / 1.5).clamp(0.0, decision.desired_speed);
         let plan = sampler::plan(
             line,
             &start,
@@ -177,7 +174,9 @@ impl Planner {
             obstacles: &obstacles,
             objects: &fobjects,
             ids: &ids,
-            nominal: plan.as_ref().map(|p| p.lateral),
+            // AES judges the path HAD is about to drive, unless HAD itself is blocked: then
+            // the lane the ego is in.
+            nominal: plan.as_ref().filter(|p| p.hit.is_none()).map(|p| p.lateral),
             driver_override: inputs.driver_override,
         });
         if matches!(

@@ -221,6 +221,7 @@ pub fn plan(
     }
     candidates.sort_by(|a, b| a.cost.total_cmp(&b.cost));
     let mut fallback: Option<(Candidate, Vec<TrajectoryPoint>, Hit)> = None;
+    let mut relaxed: Option<(Candidate, Vec<TrajectoryPoint>, Vec<Sample>)> = None;
     let mut checks = 0;
     for c in candidates {
         if checks >= p.max_checks {
@@ -242,6 +243,11 @@ pub fn plan(
                 || q.v * q.v * q.curvature.abs() > p.max_lat_accel
         });
         if too_sharp {
+            // Kept in case every candidate breaks a limit: then the cheapest one is still a
+            // better answer than none.
+            if relaxed.is_none() {
+                relaxed = Some((c, points, samples));
+            }
             continue;
         }
         checks += 1;
@@ -265,6 +271,19 @@ pub fn plan(
                 }
             }
         }
+    }
+    if fallback.is_none()
+        && let Some((c, points, samples)) = relaxed
+    {
+        let hit = obstacles.first_hit(ego, &samples, p.margin);
+        return Some(Plan {
+            lateral: c.lateral,
+            longitudinal: c.longitudinal,
+            cost: c.cost,
+            target: c.target,
+            trajectory: Trajectory { points },
+            hit,
+        });
     }
     fallback.map(|(c, points, hit)| Plan {
         lateral: c.lateral,

@@ -393,8 +393,9 @@ fn stopping_behind_a_stationary_car_from_50_kmh_is_comfortable() {
 
 #[test]
 fn a_stationary_car_revealed_at_short_range_triggers_aes_without_collision() {
-    // A lead car cuts out at the last moment: the stopped car behind it appears 20 m ahead.
-    let mut run = Run::new(50.0 / 3.6, road(2, 50.0 / 3.6));
+    // A lead car cuts out at the last moment: the stopped car behind it appears 20 m ahead, on
+    // a single-lane road (with a free lane beside, HAD's own lane change may already clear it).
+    let mut run = Run::new(50.0 / 3.6, road(1, 50.0 / 3.6));
     let mut car = Actor::new(1, ObjectClass::Car, 80.0, 0.0, 0.0, CAR);
     car.visible = Box::new(|k, ego_x| k.x - ego_x < 20.0 + EGO_LENGTH / 2.0 + CAR.0 / 2.0);
     run.actors.push(car);
@@ -723,14 +724,15 @@ fn with_the_escape_lane_occupied_it_brakes_for_the_lowest_impact_speed() {
 fn two_obstacles_revealed_late_need_two_manoeuvres_at_most() {
     // Three lanes, the ego in the middle one (y = 3.5) at 80 km/h. A crashed car blocks the
     // right part of its lane; 25 m further a second blocks the left part. Each is seen only
-    // 30 m ahead, so the first evasion's path becomes blocked by the second.
+    // 25 m ahead (too late to brake from 80 km/h), so the first evasion's path becomes blocked
+    // by the second.
     let mut run = Run::new(80.0 / 3.6, road(3, 80.0 / 3.6));
     run.ego.y = 3.5;
     let first_x = 150.0;
     let second_x = first_x + CAR.0 + 25.0;
     for (id, x, y) in [(1, first_x, 3.5 - 1.4), (2, second_x, 3.5 + 1.4)] {
         let mut car = Actor::new(id, ObjectClass::Car, x, y, 0.0, CAR);
-        car.visible = Box::new(|k, ego_x| k.x - ego_x < 30.0 + EGO_LENGTH / 2.0 + CAR.0 / 2.0);
+        car.visible = Box::new(|k, ego_x| k.x - ego_x < 25.0 + EGO_LENGTH / 2.0 + CAR.0 / 2.0);
         run.actors.push(car);
     }
     run.duration = 12.0;
@@ -784,4 +786,125 @@ fn the_child_from_behind_parked_cars_across_the_speed_sweep() {
             );
         }
     }
+}
+
+/// One lane: 150 m straight along +x, a left arc of `radius` through 90°, then straight on.
+fn curved_road(radius: f64, speed_limit: f64) -> LaneMap {
+    let mut centre: Vec<(f64, f64)> = (0..=75)
+        .map(|i| (-50.0 + 2.0 * f64::from(i), 0.0))
+        .collect();
+    let steps = (radius * std::f64::consts::FRAC_PI_2 / 2.0).ceil() as u32;
+    for i in 1..=steps {
+        let a = std::f64::consts::FRAC_PI_2 * f64::from(i) / f64::from(steps);
+        centre.push((100.0 + radius * a.sin(), radius - radius * a.cos()));
+    }
+    for i in 1..=100 {
+        centre.push((100.0 + radius, radius + 2.0 * f64::from(i)));
+    }
+    LaneMap {
+        lanes: vec![Lane {
+            id: 1,
+            centre,
+            width: 3.5,
+            speed_limit: Some(speed_limit),
+            left: None,
+            right: None,
+        }],
+    }
+}
+
+#[test]
+fn curves_are_taken_at_the_curvature_limited_speed_on_the_lane_centre() {
+    // 100 m radius at a 25 m/s limit: √(2.0 · 100) = 14.1 m/s keeps 2 m/s² lateral.
+    let mut run = Run::new(25.0, curved_road(100.0, 25.0));
+    run.duration = 25.0;
+    let rec = run.go();
+    let mut in_curve_max_speed: f64 = 0.0;
+    let mut max_offset: f64 = 0.0;
+    let mut worst = (0.0, 0.0);
+    for &(_, x, y, v) in &rec.ego {
+        let before = max_offset;
+        // Distance from the arc's centre (100, 100) tells how far off the lane centre the ego is.
+        let in_curve = x > 100.0 && y < 100.0;
+        if in_curve {
+            in_curve_max_speed = in_curve_max_speed.max(v);
+            max_offset = max_offset.max(((x - 100.0).hypot(y - 100.0) - 100.0).abs());
+        } else if x < 100.0 {
+            max_offset = max_offset.max(y.abs());
+        }
+        if max_offset > before {
+            worst = (x, y);
+        }
+    }
+    println!("curve: worst offset at {worst:?}");
+    if std::env::var_os("CLOSED_LOOP_TRACE").is_some() {
+        for e in rec.ego.iter().step_by(50) {
+            println!("    {e:?}");
+        }
+    }
+    let (_, x, y, _) = *rec.ego.last().expect("samples");
+    println!(
+        "curve: max speed in the arc {in_curve_max_speed:.2} m/s, peak lateral accel {:.2} m/s², max offset from the centre line {max_offset:.2} m, end ({x:.1}, {y:.1})",
+        rec.peak_lat_accel
+    );
+    assert!(in_curve_max_speed <= 15.0);
+    assert!(rec.peak_lat_accel <= 2.6);
+    assert!(max_offset <= 0.3);
+    assert!(y > 120.0, "did not get round the curve");
+    assert!(!rec.intervened());
+}
+
+#[test]
+fn parked_cars_beside_the_lane_lower_the_speed_without_an_intervention() {
+    // A row of parked cars 1.0 m from the ego's side: occluded pedestrians may step out.
+    let mut run = Run::new(50.0 / 3.6, road(2, 50.0 / 3.6));
+    let y = -(1.0 + EGO_WIDTH / 2.0 + 0.9);
+    for (i, x) in [100.0, 106.0, 112.0, 118.0].into_iter().enumerate() {
+        run.actors
+            .push(Actor::new(i as u64 + 1, ObjectClass::Car, x, y, 0.0, CAR));
+    }
+    run.duration = 18.0;
+    let rec = run.go();
+    let alongside: Vec<f64> = rec
+        .ego
+        .iter()
+        .filter(|e| (95.0..=120.0).contains(&e.1))
+        .map(|e| e.3)
+        .collect();
+    let max_alongside = alongside.iter().copied().fold(0.0, f64::max);
+    let (_, _, _, v_end) = *rec.ego.last().expect("samples");
+    println!(
+        "occlusion: max speed alongside the parked cars {max_alongside:.2} m/s (from 13.89), peak decel {:.2}, end speed {v_end:.2}",
+        rec.peak_decel
+    );
+    // v = 2·8·(1.0/1.389 − 0.2) = 8.3 m/s for the 1.0 m gap.
+    assert!(max_alongside <= 9.0);
+    assert!(rec.peak_decel <= 3.5);
+    assert!(v_end > 12.0, "did not speed up again");
+    assert!(!rec.intervened(), "{:?}", rec.states);
+    assert!(rec.collisions.is_empty());
+}
+
+#[test]
+fn a_blocked_lane_is_cleared_by_a_lane_change() {
+    // A broken-down car stands in the ego's lane; the left lane is free.
+    let mut run = Run::new(20.0, road(2, 20.0));
+    run.actors
+        .push(Actor::new(1, ObjectClass::Car, 150.0, 0.0, 0.0, CAR));
+    run.duration = 15.0;
+    let rec = run.go();
+    let passing_y = rec
+        .ego
+        .iter()
+        .find(|e| e.1 >= 150.0)
+        .map(|e| e.2)
+        .expect("got past the car");
+    println!(
+        "blocked lane: y when level with the car {passing_y:.2} m, min speed {:.2} m/s, peak decel {:.2}",
+        rec.min_speed, rec.peak_decel
+    );
+    assert!(passing_y > 2.5);
+    assert!(rec.min_speed > 10.0, "slowed to {}", rec.min_speed);
+    assert!(rec.collisions.is_empty());
+    assert!(!rec.intervened());
 }
