@@ -908,3 +908,46 @@ fn a_blocked_lane_is_cleared_by_a_lane_change() {
     assert!(rec.collisions.is_empty());
     assert!(!rec.intervened());
 }
+
+#[test]
+fn an_evasion_whose_path_becomes_blocked_gets_one_more_manoeuvre() {
+    // Three lanes, the ego in the middle one at 80 km/h. A truck keeps pace in the right lane,
+    // so the evasion around the crashed car ahead goes left; a second crashed car in the left
+    // lane, seen late, blocks that path: the second manoeuvre returns to the middle lane.
+    let mut run = Run::new(80.0 / 3.6, road(3, 80.0 / 3.6));
+    run.ego.y = 3.5;
+    let first_x = 150.0;
+    let mut first = Actor::new(1, ObjectClass::Car, first_x, 3.5, 0.0, CAR);
+    first.visible = Box::new(|k, ego_x| k.x - ego_x < 25.0 + EGO_LENGTH / 2.0 + CAR.0 / 2.0);
+    run.actors.push(first);
+    let mut second = Actor::new(2, ObjectClass::Car, first_x + 30.0, 7.0, 0.0, CAR);
+    second.visible = Box::new(|k, ego_x| k.x - ego_x < 25.0 + EGO_LENGTH / 2.0 + CAR.0 / 2.0);
+    run.actors.push(second);
+    let mut truck = Actor::new(3, ObjectClass::Truck, 0.0, 0.0, 80.0 / 3.6, (12.0, 2.5));
+    truck.behave = Box::new(|_, k, ego| k.vx = ego.v);
+    run.actors.push(truck);
+    run.duration = 10.0;
+    let rec = run.go();
+    let evasions = rec
+        .manoeuvres
+        .iter()
+        .filter(|m| matches!(m.0, AesState::Steer | AesState::BrakeAndSteer))
+        .count();
+    let max_y = rec
+        .ego
+        .iter()
+        .map(|e| e.2)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let (_, _, y_end, _) = *rec.ego.last().expect("samples");
+    println!(
+        "second manoeuvre: collisions {:?}, evasions {evasions}, counted {}, max y {max_y:.2}, end y {y_end:.2}, {:?}",
+        rec.collisions, rec.max_manoeuvres, rec.manoeuvres
+    );
+    assert!(rec.collisions.is_empty(), "{:?}", rec.collisions);
+    assert_eq!(rec.max_manoeuvres, 2);
+    assert!(max_y > 5.0, "never went left");
+    assert!(
+        (2.0..5.0).contains(&y_end),
+        "not back in the middle lane: {y_end}"
+    );
+}
