@@ -242,7 +242,16 @@ impl Had {
                                     speed: ego.v,
                                 }),
                             ) >= -p.mobil.safe_decel
-                        }) && target.leader.is_none_or(|l| l.gap > 0.0);
+                        }) && target.leader.is_none_or(|l| {
+                            l.gap > 0.0
+                                && idm.accel(
+                                    ego.v,
+                                    Some(Leader {
+                                        gap: l.gap,
+                                        speed: l.speed.max(0.0),
+                                    }),
+                                ) >= -p.mobil.safe_decel
+                        });
                         // Abort only while the ego is still mostly in its own lane.
                         if !still_safe && ego.at.d.abs() < 1.0 {
                             self.changing_to = None;

@@ -53,6 +53,8 @@ pub struct Output {
     pub behaviour: Behaviour,
     /// HAD found no trajectory free of predicted contacts.
     pub had_blocked: bool,
+    /// The mildest predicted contact of HAD's trajectory when it is blocked.
+    pub had_contact: Option<crate::collision::Hit>,
 }
 
 /// The planner with its memory between cycles.
@@ -91,6 +93,9 @@ impl Planner {
             ("ego yaw rate", e.yaw_rate),
         ] {
             finite(what, v)?;
+        }
+        for o in &inputs.objects {
+            o.validate()?;
         }
         let cfg = &self.config;
         let lanes = Lanes::new(&inputs.map)?;
@@ -151,13 +156,25 @@ impl Planner {
         // A quartic from rest to v + Δv in T peaks at 1.5·Δv/T: aim where the peak is HAD's
         // reference acceleration.
         let speed_ref = |t: f64| (v + decision.accel * t / 1.5).clamp(0.0, decision.desired_speed);
+        // HAD plans from an acceleration inside its own limits: starting from the measured one
+        // would let the tracking controller's overshoot ratchet the braking up cycle by cycle.
+        let had_start = FrenetState {
+            s_dd: start
+                .s_dd
+                .clamp(-cfg.had.max_decel, sampler_params.max_accel),
+            ..start
+        };
         let plan = sampler::plan(
             line,
-            &start,
+            &had_start,
             &decision.targets,
             speed_ref,
             &obstacles,
             &ego_discs,
+            (
+                corridor.right_edge + cfg.vehicle.width / 2.0,
+                corridor.left_edge - cfg.vehicle.width / 2.0,
+            ),
             &sampler_params,
         );
 
@@ -186,16 +203,107 @@ impl Planner {
             self.had.cancel_lane_change();
         }
         let had_blocked = plan.as_ref().is_none_or(|p| p.hit.is_some());
+        let had_contact = plan.as_ref().and_then(|p| p.hit);
         let trajectory = match (aes_trajectory, plan) {
             (Some(t), _) => t,
             (None, Some(p)) => p.trajectory,
-            (None, None) => Trajectory::default(),
+            (None, None) => sampler::stopping(line, &start, cfg.had.max_decel, sp),
         };
         Ok(Output {
             trajectory,
             aes: status,
             behaviour: decision.behaviour,
             had_blocked,
+            had_contact,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{EgoState, Lane, LaneMap, Object, PlanError, Pose2};
+
+    fn one_lane() -> LaneMap {
+        LaneMap {
+            lanes: vec![Lane {
+                id: 1,
+                centre: vec![(0.0, 0.0), (300.0, 0.0)],
+                width: 3.5,
+                speed_limit: Some(20.0),
+                left: None,
+                right: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn bad_inputs_are_errors_not_panics() {
+        let mut planner = Planner::new(PlannerConfig::default());
+        let mut inputs = Inputs {
+            ego: EgoState {
+                x: 10.0,
+                v: 10.0,
+                ..EgoState::default()
+            },
+            map: one_lane(),
+            ..Inputs::default()
+        };
+        assert!(planner.plan(&inputs).is_ok());
+        inputs.objects.push(Object {
+            id: 4,
+            pose: Pose2 {
+                x: f64::NAN,
+                ..Pose2::default()
+            },
+            ..Object::default()
+        });
+        assert!(matches!(
+            planner.plan(&inputs),
+            Err(PlanError::InvalidObject {
+                id: 4,
+                what: "x",
+                ..
+            })
+        ));
+        inputs.objects.clear();
+        inputs.ego.y = 50.0;
+        assert_eq!(planner.plan(&inputs), Err(PlanError::OffMap));
+        inputs.map.lanes[0].left = Some(9);
+        assert!(matches!(
+            planner.plan(&inputs),
+            Err(PlanError::UnknownNeighbour {
+                lane: 1,
+                neighbour: 9
+            })
+        ));
+        inputs.map.lanes.clear();
+        assert_eq!(planner.plan(&inputs), Err(PlanError::NoLanes));
+    }
+
+    #[test]
+    fn cruising_on_a_free_lane_holds_the_centre_and_the_limit() {
+        let mut planner = Planner::new(PlannerConfig::default());
+        let out = planner
+            .plan(&Inputs {
+                ego: EgoState {
+                    x: 10.0,
+                    y: 0.5,
+                    v: 20.0,
+                    ..EgoState::default()
+                },
+                map: one_lane(),
+                ..Inputs::default()
+            })
+            .unwrap();
+        let points = &out.trajectory.points;
+        assert_eq!(points.len(), 50);
+        assert!((points[0].t).abs() < 1e-12 && (points[49].t - 4.9).abs() < 1e-9);
+        // Starts at the ego, ends back on the centre line at the speed limit.
+        assert!((points[0].x - 10.0).abs() < 1e-9 && (points[0].y - 0.5).abs() < 1e-9);
+        assert!(points[49].y.abs() < 0.05, "{}", points[49].y);
+        assert!((points[49].v - 20.0).abs() < 0.05);
+        assert_eq!(out.behaviour, crate::had::Behaviour::Cruise);
+        assert!(!out.had_blocked);
     }
 }

@@ -70,7 +70,7 @@ impl Default for SamplerParams {
             lateral_offsets: vec![-0.5, 0.0, 0.5],
             k_jerk: 0.1,
             k_time: 0.2,
-            k_lat: 1.0,
+            k_lat: 4.0,
             k_speed: 1.0,
             max_accel: 3.0,
             max_decel: 4.0,
@@ -181,6 +181,7 @@ pub fn plan(
     speed_ref: impl Fn(f64) -> f64,
     obstacles: &Obstacles,
     ego: &Discs,
+    centre_range: (f64, f64),
     p: &SamplerParams,
 ) -> Option<Plan> {
     let mut candidates = Vec::new();
@@ -227,7 +228,9 @@ pub fn plan(
         if checks >= p.max_checks {
             break;
         }
-        if c.longitudinal.max_abs_accel() > p.max_decel.max(p.max_accel) + 0.5 {
+        // The start may already be beyond a limit (the controller overshoots, AES braked).
+        let bound = p.max_decel.max(p.max_accel).max(start.s_dd.abs()) + 0.5;
+        if c.longitudinal.max_abs_accel() > bound {
             continue;
         }
         let (points, samples) = realise(line, p.dt, p.steps, |t| {
@@ -235,6 +238,23 @@ pub fn plan(
             let [d, d_d, d_dd, _] = c.lateral.eval(t);
             ([s, s_d, s_dd], [d, d_d, d_dd])
         });
+        // The car freezes where it stops: a lateral move must be (nearly) done by then, and
+        // the footprint's centre stays within `centre_range` (the road less half the car).
+        let stop = points
+            .iter()
+            .skip(1)
+            .position(|q| q.v == 0.0)
+            .map(|i| i + 1);
+        let d_end = c.lateral.eval(f64::MAX)[0];
+        let unfinished =
+            stop.is_some_and(|k| (c.lateral.eval(k as f64 * p.dt)[0] - d_end).abs() > 0.3);
+        let off_road = (0..points.len()).any(|k| {
+            let d = c.lateral.eval(stop.map_or(k, |s| k.min(s)) as f64 * p.dt)[0];
+            d < centre_range.0 || d > centre_range.1
+        });
+        if unfinished || off_road {
+            continue;
+        }
         let too_sharp = points.iter().any(|q| {
             // A start already beyond a limit (after an emergency stop) may only relax.
             q.a > p.max_accel.max(start.s_dd) + 1e-6
@@ -293,4 +313,28 @@ pub fn plan(
         trajectory: Trajectory { points },
         hit: Some(hit),
     })
+}
+
+/// A straight stop along the reference line at `decel`, holding the current lateral offset:
+/// the answer when no candidate exists at all.
+pub fn stopping(
+    line: &ReferenceLine,
+    start: &FrenetState,
+    decel: f64,
+    p: &SamplerParams,
+) -> Trajectory {
+    let v0 = start.s_d.max(0.0);
+    let decel = decel.max(0.1);
+    let t_stop = v0 / decel;
+    let (points, _) = realise(line, p.dt, p.steps, |t| {
+        let tb = t.min(t_stop);
+        let s = start.s + v0 * tb - 0.5 * decel * tb * tb;
+        let (v, a) = if t < t_stop {
+            (v0 - decel * t, -decel)
+        } else {
+            (0.0, 0.0)
+        };
+        ([s, v, a], [start.d, 0.0, 0.0])
+    });
+    Trajectory { points }
 }

@@ -23,6 +23,16 @@ pub enum PlanError {
         /// The rejected value.
         value: f64,
     },
+    /// An object carries a number that is NaN or infinite.
+    #[error("object {id}: {what} = {value} is invalid")]
+    InvalidObject {
+        /// Its track id.
+        id: u64,
+        /// Which number.
+        what: &'static str,
+        /// The rejected value.
+        value: f64,
+    },
     /// The ego is not on any lane of the map.
     #[error("the ego is not on any lane of the map")]
     OffMap,
@@ -165,6 +175,39 @@ pub struct Object {
 }
 
 impl Object {
+    /// Checks every number, so NaN from a broken track never reaches the geometry.
+    pub fn validate(&self) -> Result<(), PlanError> {
+        let mut fields = vec![
+            ("x", self.pose.x),
+            ("y", self.pose.y),
+            ("yaw", self.pose.yaw),
+            ("length", self.length),
+            ("width", self.width),
+            ("vx", self.vx),
+            ("vy", self.vy),
+        ];
+        for p in &self.paths {
+            fields.push(("path position std-dev", p.position_std));
+            fields.push(("path confidence", p.confidence));
+            for s in &p.samples {
+                fields.extend([
+                    ("path t", s.t),
+                    ("path x", s.x),
+                    ("path y", s.y),
+                    ("path yaw", s.yaw),
+                ]);
+            }
+        }
+        match fields.into_iter().find(|(_, v)| !v.is_finite()) {
+            Some((what, value)) => Err(PlanError::InvalidObject {
+                id: self.id,
+                what,
+                value,
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Speed over ground (m/s).
     pub fn speed(&self) -> f64 {
         self.vx.hypot(self.vy)
