@@ -165,16 +165,18 @@ impl Planner {
             ..start
         };
         let plan = sampler::plan(
-            line,
-            &had_start,
-            &decision.targets,
+            &sampler::Problem {
+                line,
+                start: had_start,
+                targets: &decision.targets,
+                obstacles: &obstacles,
+                ego: &ego_discs,
+                centre_range: (
+                    corridor.right_edge + cfg.vehicle.width / 2.0,
+                    corridor.left_edge - cfg.vehicle.width / 2.0,
+                ),
+            },
             speed_ref,
-            &obstacles,
-            &ego_discs,
-            (
-                corridor.right_edge + cfg.vehicle.width / 2.0,
-                corridor.left_edge - cfg.vehicle.width / 2.0,
-            ),
             &sampler_params,
         );
 

@@ -172,18 +172,36 @@ struct Candidate {
     target: LateralTarget,
 }
 
+/// What one sampling round plans against.
+#[derive(Debug, Clone, Copy)]
+pub struct Problem<'a> {
+    /// The reference line (ego lane centre).
+    pub line: &'a ReferenceLine,
+    /// The ego's Frenet state.
+    pub start: FrenetState,
+    /// Lateral end offsets to aim at.
+    pub targets: &'a [LateralTarget],
+    /// Predictions on the time grid.
+    pub obstacles: &'a Obstacles,
+    /// The ego's footprint.
+    pub ego: &'a Discs,
+    /// Range the footprint centre's lateral offset must stay in (the road less half the car).
+    pub centre_range: (f64, f64),
+}
+
 /// The lowest-cost feasible candidate; when none is free of collisions, the one whose first
-/// contact is mildest (lowest impact speed, then latest).
-pub fn plan(
-    line: &ReferenceLine,
-    start: &FrenetState,
-    targets: &[LateralTarget],
-    speed_ref: impl Fn(f64) -> f64,
-    obstacles: &Obstacles,
-    ego: &Discs,
-    centre_range: (f64, f64),
-    p: &SamplerParams,
-) -> Option<Plan> {
+/// contact is mildest (lowest impact speed, then latest). `speed_ref(T)` is the end speed
+/// aimed at for duration `T`.
+pub fn plan(problem: &Problem, speed_ref: impl Fn(f64) -> f64, p: &SamplerParams) -> Option<Plan> {
+    let Problem {
+        line,
+        start,
+        targets,
+        obstacles,
+        ego,
+        centre_range,
+    } = *problem;
+    let start = &start;
     let mut candidates = Vec::new();
     for &target in targets {
         for &dl in &p.lateral_offsets {
