@@ -368,13 +368,20 @@ impl Aes {
         let mut required = Some(0.0);
         if coast.is_some() {
             required = None;
-            let mut a = 0.5;
-            while a <= p.max_decel + 1e-9 {
-                if run(a, p.latency).is_none() {
-                    required = Some(a);
+            // Whole m/s² first, then the half step below the first that clears: ~10 runs.
+            let mut a = 1.0;
+            while a <= p.max_decel.ceil() + 1e-9 {
+                let a_eff = a.min(p.max_decel);
+                if run(a_eff, p.latency).is_none() {
+                    let half = a_eff - 0.5;
+                    required = Some(if half > 0.0 && run(half, p.latency).is_none() {
+                        half
+                    } else {
+                        a_eff
+                    });
                     break;
                 }
-                a += 0.5;
+                a += 1.0;
             }
         }
         let a_y = p.lat_fraction * p.friction * G;

@@ -149,6 +149,25 @@ impl ReferenceLine {
         self.vertex_curvature[i] * (1.0 - u) + self.vertex_curvature[i + 1] * u
     }
 
+    /// Map point (offset `d` to the left), heading and curvature at `s` with one segment
+    /// lookup: what trajectory sampling needs per point.
+    pub fn frame(&self, s: f64, d: f64) -> (f64, f64, f64, f64) {
+        let i = self.segment_at(s);
+        let (px, py) = self.pts[i];
+        let u = s - self.s[i];
+        let (c, sn) = self.seg_dir[i];
+        let w = ((s - self.s[i]) / (self.s[i + 1] - self.s[i])).clamp(0.0, 1.0);
+        let h0 = self.vertex_heading[i];
+        let h = h0 + w * wrap_angle(self.vertex_heading[i + 1] - h0);
+        let kappa = self.vertex_curvature[i] * (1.0 - w) + self.vertex_curvature[i + 1] * w;
+        (
+            px + u * c - d * h.sin(),
+            py + u * sn + d * h.cos(),
+            h,
+            kappa,
+        )
+    }
+
     /// Map point and heading of the line at `s`, offset `d` to the left.
     pub fn point(&self, s: f64, d: f64) -> (f64, f64, f64) {
         let i = self.segment_at(s);
@@ -207,6 +226,9 @@ mod tests {
         close(f.s, 50.0 * std::f64::consts::FRAC_PI_4, 0.02);
         close(f.d, 2.0, 0.01);
         let (x, y, h) = line.point(f.s, 2.0);
+        let (fx, fy, fh, fk) = line.frame(f.s, 2.0);
+        assert_eq!((fx, fy, fh), (x, y, h));
+        assert_eq!(fk, line.curvature(f.s));
         close(x, 48.0 * a.sin(), 0.02);
         close(y, 50.0 - 48.0 * a.cos(), 0.02);
         close(h, a, 0.01);

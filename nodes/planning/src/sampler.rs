@@ -129,9 +129,8 @@ pub fn realise(
             s_dd = s_dd.min(0.0);
             stopped = Some((s, d));
         }
-        let kappa = line.curvature(s);
+        let (x, y, h, kappa) = line.frame(s, d);
         let along = (s_d * (1.0 - kappa * d)).max(0.0);
-        let (x, y, h) = line.point(s, d);
         let yaw = h + d_d.atan2(along.max(1e-3));
         let v = along.hypot(d_d);
         points.push(TrajectoryPoint {
@@ -256,6 +255,8 @@ pub fn plan(problem: &Problem, speed_ref: impl Fn(f64) -> f64, p: &SamplerParams
             let [d, d_d, d_dd, _] = c.lateral.eval(t);
             ([s, s_d, s_dd], [d, d_d, d_dd])
         });
+        // Every realised candidate counts towards the budget.
+        checks += 1;
         // The car freezes where it stops: a lateral move must be (nearly) done by then, and
         // the footprint's centre stays within `centre_range` (the road less half the car).
         let stop = points
@@ -288,7 +289,6 @@ pub fn plan(problem: &Problem, speed_ref: impl Fn(f64) -> f64, p: &SamplerParams
             }
             continue;
         }
-        checks += 1;
         match obstacles.first_hit(ego, &samples, p.margin) {
             None => {
                 return Some(Plan {
