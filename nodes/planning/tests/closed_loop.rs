@@ -979,3 +979,50 @@ fn an_evasion_whose_path_becomes_blocked_gets_one_more_manoeuvre() {
         "not back in the middle lane: {y_end}"
     );
 }
+
+#[test]
+fn aes_does_not_steer_into_oncoming_or_fast_closing_traffic() {
+    // The stationary car is revealed 25 m ahead at 80 km/h: only a steer into the left lane
+    // would avoid it, but that lane holds (a) an oncoming car or (b) a car closing fast from
+    // behind. AES must brake instead and never touch the car in the left lane.
+    // Positions chosen so that, at the reveal (ego near x = 91 m at 4.1 s), the oncoming car is
+    // 40 m ahead and the fast one 25 m behind.
+    for (name, x, vx) in [
+        ("oncoming", 213.0, -20.0),
+        ("closing from behind", -100.0, 40.0),
+    ] {
+        let mut run = Run::new(80.0 / 3.6, road(2, 80.0 / 3.6));
+        let mut car = Actor::new(1, ObjectClass::Car, 120.0, 0.0, 0.0, CAR);
+        car.visible = Box::new(|k, ego_x| k.x - ego_x < 25.0 + EGO_LENGTH / 2.0 + CAR.0 / 2.0);
+        run.actors.push(car);
+        let mut other = Actor::new(2, ObjectClass::Car, x, 3.5, vx, CAR);
+        if vx < 0.0 {
+            other.yaw = std::f64::consts::PI;
+        }
+        run.actors.push(other);
+        run.duration = 8.0;
+        let rec = run.go();
+        let max_y = rec
+            .ego
+            .iter()
+            .map(|e| e.2)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let mut states: Vec<AesState> = rec
+            .states
+            .iter()
+            .copied()
+            .filter(|s| *s != AesState::Standby)
+            .collect();
+        states.dedup();
+        println!(
+            "{name}: collisions {:?}, max y {max_y:.2}, peak decel {:.2}, states {states:?}",
+            rec.collisions, rec.peak_decel
+        );
+        assert!(
+            !rec.collisions.contains(&2),
+            "{name}: hit the car in the left lane"
+        );
+        assert!(rec.intervened(), "{name}");
+        assert!(rec.peak_decel > 8.0, "{name}: no full braking");
+    }
+}
