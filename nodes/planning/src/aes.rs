@@ -47,8 +47,11 @@ pub struct AesParams {
     pub follower_decel: f64,
     /// Most consecutive evasive manoeuvres.
     pub max_manoeuvres: u8,
-    /// Steps of the assessment horizon on the planner grid.
+    /// Steps of the evasive manoeuvres' collision check on the planner grid.
     pub steps: usize,
+    /// Steps of the threat assessment: long enough to brake to a standstill from high speed,
+    /// or the needed deceleration would be underestimated for distant obstacles.
+    pub assessment_steps: usize,
 }
 
 impl Default for AesParams {
@@ -72,6 +75,7 @@ impl Default for AesParams {
             follower_decel: 6.0,
             max_manoeuvres: 2,
             steps: 40,
+            assessment_steps: 80,
         }
     }
 }
@@ -220,6 +224,8 @@ pub struct AesInputs<'a> {
     pub nominal: Option<Polynomial>,
     /// Driver override.
     pub driver_override: bool,
+    /// Samples of the trajectory AES outputs.
+    pub trajectory_steps: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -245,6 +251,7 @@ pub struct Aes {
     manoeuvres: u8,
     since: f64,
     clear_since: Option<f64>,
+    calm_since: Option<f64>,
 }
 
 struct Candidate {
@@ -326,6 +333,7 @@ impl Aes {
             manoeuvres: 0,
             since: 0.0,
             clear_since: None,
+            calm_since: None,
         }
     }
 
@@ -345,7 +353,7 @@ impl Aes {
     pub fn step(&mut self, inp: &AesInputs) -> (AesStatus, Option<Trajectory>) {
         let p = self.params;
         let dt = inp.obstacles.dt();
-        let steps = p.steps.min(inp.obstacles.steps());
+        let steps = p.assessment_steps.min(inp.obstacles.steps());
         let nominal = inp.nominal.unwrap_or_else(|| hold_lateral(&inp.start));
 
         // Threat assessment on the path the ego is about to drive.
@@ -430,6 +438,12 @@ impl Aes {
             self.clear_since = None;
         }
         let clear_for = self.clear_since.map_or(0.0, |t| inp.time - t);
+        if need < p.warn_off {
+            self.calm_since.get_or_insert(inp.time);
+        } else {
+            self.calm_since = None;
+        }
+        let calm_for = self.calm_since.map_or(0.0, |t| inp.time - t);
 
         let trajectory = match self.active.clone() {
             None => {
@@ -456,28 +470,22 @@ impl Aes {
                     }
                 } else if need > p.trigger && inp.v > 0.5 {
                     self.intervene(inp, need, &nominal)
-                } else if need > p.warn_on {
+                } else if need > p.warn_on
+                    || self.state == AesState::Warn && calm_for < p.release_time
+                {
+                    // Hysteresis: a warning starts above `warn_on` and ends only after the need
+                    // has stayed below `warn_off` for `release_time`.
                     self.reason = Reason::Warning;
                     self.enter(AesState::Warn, inp.time);
                     None
                 } else {
-                    let calm = need < p.warn_off && clear_for >= 0.0;
-                    if self.state == AesState::Warn
-                        && !(calm && inp.time - self.since >= p.release_time)
-                    {
-                        // Hysteresis: stay warned until the need stays low for a while.
-                        if need >= p.warn_off {
-                            self.since = inp.time;
-                        }
+                    self.enter(AesState::Standby, inp.time);
+                    self.reason = if coast.is_some() {
+                        Reason::HadCopes
                     } else {
-                        self.enter(AesState::Standby, inp.time);
-                        self.reason = if coast.is_some() {
-                            Reason::HadCopes
-                        } else {
-                            Reason::NoThreat
-                        };
-                        self.manoeuvre = Manoeuvre::None;
-                    }
+                        Reason::NoThreat
+                    };
+                    self.manoeuvre = Manoeuvre::None;
                     None
                 }
             }
@@ -676,7 +684,7 @@ impl Aes {
 
     fn render(&self, inp: &AesInputs, a: &Active) -> Trajectory {
         let dt = inp.obstacles.dt();
-        let steps = inp.obstacles.steps();
+        let steps = inp.trajectory_steps;
         // Braking restarts from the current state each cycle; an evasion keeps its geometry.
         let (points, _) = if a.evasive {
             motion(
@@ -919,7 +927,7 @@ impl Aes {
                 delay: 0.0,
                 elapsed: 0.0,
             },
-            (inp.obstacles.dt(), inp.obstacles.steps()),
+            (inp.obstacles.dt(), inp.trajectory_steps),
         );
         Trajectory { points }
     }
@@ -982,6 +990,42 @@ mod tests {
         // and with the margins it is 4.5.
         assert_eq!(s.required_decel, Some(4.5));
         assert_eq!(s.object, Some(9));
+    }
+
+    #[test]
+    fn a_warning_ends_only_after_the_need_stays_low() {
+        // Stationary car ahead at 20 m/s: the needed deceleration falls as the gap grows.
+        let mut planner = Planner::new(PlannerConfig::default());
+        let state = |planner: &mut Planner, t: f64, gap: f64| {
+            let mut i = inputs(gap, 20.0);
+            i.time = t;
+            planner.plan(&i).unwrap().aes
+        };
+        // 55 m less 2 m latency travel and the margins: 20²/(2·52.5) = 3.8 → 4.0 on the
+        // grid, above on (3.0).
+        let s = state(&mut planner, 0.0, 55.0);
+        assert_eq!(s.state, super::AesState::Warn);
+        assert_eq!(s.required_decel, Some(4.0));
+        // 85 m: 20²/(2·82.5) = 2.4 → 2.5: not above on, not below off (2.0): still Warn.
+        let s = state(&mut planner, 0.125, 85.0);
+        assert_eq!(s.state, super::AesState::Warn);
+        assert!(
+            s.required_decel.is_some_and(|a| (2.0..=3.0).contains(&a)),
+            "{s:?}"
+        );
+        // 200 m: beyond the 8 s horizon, need 0 — below off, but not yet for 0.5 s.
+        let s = state(&mut planner, 0.25, 200.0);
+        assert!(s.required_decel.unwrap() < 2.0);
+        assert_eq!(s.state, super::AesState::Warn);
+        assert_eq!(
+            state(&mut planner, 0.625, 200.0).state,
+            super::AesState::Warn
+        );
+        // Calm since 0.25 s: released at 0.75 s (times exact in binary).
+        assert_eq!(
+            state(&mut planner, 0.75, 200.0).state,
+            super::AesState::Standby
+        );
     }
 
     #[test]

@@ -120,7 +120,8 @@ impl Planner {
         };
 
         let sp = &cfg.sampler;
-        let mut obstacles = Obstacles::new(&inputs.objects, sp.dt, sp.steps, &cfg.collision);
+        let grid = sp.steps.max(cfg.aes.assessment_steps).max(cfg.aes.steps);
+        let mut obstacles = Obstacles::new(&inputs.objects, sp.dt, grid, &cfg.collision);
         // Followers are whoever is right behind the ego now, in its own frame: lane frames
         // change under the ego while it crosses a lane line.
         let (cy, sy) = (e.yaw.cos(), e.yaw.sin());
@@ -197,6 +198,7 @@ impl Planner {
             // the lane the ego is in.
             nominal: plan.as_ref().filter(|p| p.hit.is_none()).map(|p| p.lateral),
             driver_override: inputs.driver_override,
+            trajectory_steps: sp.steps,
         });
         if matches!(
             status.state,

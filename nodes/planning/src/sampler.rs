@@ -356,3 +356,72 @@ pub fn stopping(
     });
     Trajectory { points }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collision::CollisionParams;
+
+    #[test]
+    fn a_free_lane_change_takes_the_cheapest_duration() {
+        let line = ReferenceLine::new(&[(0.0, 0.0), (500.0, 0.0)]).unwrap();
+        let obstacles = Obstacles::new(&[], 0.1, 50, &CollisionParams::default());
+        let ego = Discs::cover(4.5, 1.8);
+        let start = FrenetState {
+            s: 10.0,
+            s_d: 20.0,
+            ..FrenetState::default()
+        };
+        let targets = [LateralTarget { d: 3.5, cost: 0.0 }];
+        let p = SamplerParams::default();
+        let plan = plan(
+            &Problem {
+                line: &line,
+                start,
+                targets: &targets,
+                obstacles: &obstacles,
+                ego: &ego,
+                centre_range: (-1.0, 5.0),
+            },
+            |_| 20.0,
+            &p,
+        )
+        .unwrap();
+        // 3.5 m at constant speed: ∫jerk² = 720·3.5²/T⁵ and k_time·T twice (lateral and
+        // longitudinal). T = 5: 0.1·2.8224 + 0.4·5 = 2.2822; T = 4 costs 2.4613.
+        assert_eq!(plan.lateral.duration(), 5.0);
+        assert!((plan.cost - 2.282_24).abs() < 1e-4, "{}", plan.cost);
+        assert!(plan.hit.is_none());
+        let last = plan.trajectory.points.last().unwrap();
+        // Point 49 is at 4.9 s: 10 + 98 m, d = 3.5·(1 − ~0.0006).
+        assert!((last.x - 108.0).abs() < 1e-9);
+        assert!((last.y - 3.5).abs() < 0.01);
+        assert!((last.v - 20.0).abs() < 0.01);
+        // With the target lane outside the allowed range, it stays in lane.
+        let stay = plan_in(&line, &obstacles, &ego, start, &targets, (-1.0, 1.0), &p);
+        assert!(stay.is_none_or(|s| s.trajectory.points.iter().all(|q| q.y <= 1.0 + 1e-9)));
+    }
+
+    fn plan_in(
+        line: &ReferenceLine,
+        obstacles: &Obstacles,
+        ego: &Discs,
+        start: FrenetState,
+        targets: &[LateralTarget],
+        centre_range: (f64, f64),
+        p: &SamplerParams,
+    ) -> Option<Plan> {
+        plan(
+            &Problem {
+                line,
+                start,
+                targets,
+                obstacles,
+                ego,
+                centre_range,
+            },
+            |_| 20.0,
+            p,
+        )
+    }
+}

@@ -292,6 +292,17 @@ impl Run {
                     );
                 }
                 rec.max_manoeuvres = rec.max_manoeuvres.max(out.aes.manoeuvres);
+                // Every evasion stays inside the friction circle (μ = 1, 0.95 of it used).
+                if let Manoeuvre::Evade {
+                    lat_accel, decel, ..
+                } = out.aes.manoeuvre
+                {
+                    assert!(
+                        lat_accel.hypot(decel) <= 0.95 * 9.81 + 1e-9,
+                        "{:?}",
+                        out.aes
+                    );
+                }
                 let m = (out.aes.state, out.aes.manoeuvre, out.aes.reason);
                 if rec.manoeuvres.last() != Some(&m) {
                     rec.manoeuvres.push(m);
