@@ -6,7 +6,7 @@ use crate::collision::{CollisionParams, Discs, Obstacles};
 use crate::had::{Behaviour, EgoOnLane, Had, HadParams};
 use crate::route::Lanes;
 use crate::sampler::{self, FrenetState, SamplerParams};
-use crate::types::{Inputs, PlanError, Trajectory, finite};
+use crate::types::{Inputs, LaneMap, PlanError, Trajectory, finite};
 
 /// The ego's size.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,6 +63,8 @@ pub struct Planner {
     config: PlannerConfig,
     had: Had,
     aes: Aes,
+    // The lane map changes rarely (it is latched): its reference lines are kept until it does.
+    lanes: Option<(LaneMap, Lanes)>,
 }
 
 impl Planner {
@@ -72,6 +74,7 @@ impl Planner {
             had: Had::new(config.had),
             aes: Aes::new(config.aes),
             config,
+            lanes: None,
         }
     }
 
@@ -97,8 +100,17 @@ impl Planner {
         for o in &inputs.objects {
             o.validate()?;
         }
+        if self
+            .lanes
+            .as_ref()
+            .is_none_or(|(map, _)| *map != inputs.map)
+        {
+            self.lanes = Some((inputs.map.clone(), Lanes::new(&inputs.map)?));
+        }
+        let Some((_, lanes)) = &self.lanes else {
+            return Err(PlanError::NoLanes);
+        };
         let cfg = &self.config;
-        let lanes = Lanes::new(&inputs.map)?;
         let (base, at) = lanes.locate(e.x, e.y, e.yaw).ok_or(PlanError::OffMap)?;
         let line = &lanes.lanes[base].line;
         let corridor = lanes.corridor(base, at.s);
