@@ -158,7 +158,7 @@ impl Planner {
         };
         let decision = self.had.decide(
             inputs.time,
-            &lanes,
+            lanes,
             &corridor,
             &ego,
             &fobjects,
@@ -196,7 +196,7 @@ impl Planner {
         let (status, aes_trajectory) = self.aes.step(&AesInputs {
             time: inputs.time,
             line,
-            lanes: &lanes,
+            lanes,
             lane: lanes.lanes[base].id,
             corridor: &corridor,
             start,
