@@ -259,7 +259,6 @@ struct Candidate {
     decel: f64,
     shift: f64,
     lat_accel: f64,
-    hit: Option<Hit>,
     cost: f64,
 }
 
@@ -579,7 +578,6 @@ impl Aes {
                         decel,
                         shift,
                         lat_accel,
-                        hit: None,
                         cost,
                     });
                 }
@@ -791,7 +789,6 @@ impl Aes {
                 };
                 if impact + 2.0 < best_impact {
                     best_impact = impact;
-                    c.hit = hit;
                     chosen = Some(c);
                 }
             }

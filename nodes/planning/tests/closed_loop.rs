@@ -1,6 +1,10 @@
 //! Closed loop: planner (10 Hz) → tracking controller (100 Hz) → a kinematic bicycle, among
 //! synthetic objects predicted at constant velocity. Everything is stepped in simulated time,
 //! so every run is identical.
+//!
+//! Run with `--nocapture` for the figures; `CLOSED_LOOP_TRACE=1` prints every AES cycle and
+//! contact, `CLOSED_LOOP_HAD=1` HAD's behaviour, `CLOSED_LOOP_TRAJ=1` trajectory samples,
+//! `CLOSED_LOOP_DETAIL=1` the manoeuvre history of the speed sweep.
 
 use embody_control::{ControllerParams, TrackingController, VehicleState};
 use embody_planning::{
