@@ -1041,3 +1041,80 @@ fn aes_does_not_steer_into_oncoming_or_fast_closing_traffic() {
         assert!(rec.peak_decel > 8.0, "{name}: no full braking");
     }
 }
+
+#[test]
+fn a_lead_car_braking_hard_at_one_second_headway_is_not_hit() {
+    // Euro NCAP CCRb: both at 80 km/h (and 50), 1.0 s headway, the lead brakes at 4 m/s² to a stop.
+    for kmh in [50.0, 80.0] {
+        let v = kmh / 3.6;
+        let mut run = Run::new(v, road(1, v));
+        let mut lead = Actor::new(
+            1,
+            ObjectClass::Car,
+            EGO_LENGTH / 2.0 + v + CAR.0 / 2.0,
+            0.0,
+            v,
+            CAR,
+        );
+        lead.behave = Box::new(|t, k, _| {
+            // Braking starts before HAD could open the gap to its own time gap.
+            if t >= 0.5 {
+                k.vx = (k.vx - 4.0 * DT).max(0.0);
+            }
+        });
+        run.actors.push(lead);
+        run.duration = 12.0;
+        let rec = run.go();
+        let min_gap = (0..rec.ego.len())
+            .map(|k| rec.actors[0][k].0 - rec.ego[k].1 - EGO_LENGTH / 2.0 - CAR.0 / 2.0)
+            .fold(f64::INFINITY, f64::min);
+        let mut states: Vec<AesState> = rec
+            .states
+            .iter()
+            .copied()
+            .filter(|s| *s != AesState::Standby)
+            .collect();
+        states.dedup();
+        println!(
+            "CCRb {kmh} km/h: collisions {:?}, min gap {min_gap:.2} m, peak decel {:.2}, states {states:?}",
+            rec.collisions, rec.peak_decel
+        );
+        assert!(rec.collisions.is_empty());
+        assert!(min_gap > 0.5);
+    }
+}
+
+#[test]
+fn a_motorcycle_cutting_in_and_braking_is_not_hit() {
+    // A motorcycle overtakes in the left lane, cuts in 6 m ahead at 1.5 m/s lateral, then
+    // brakes at 6 m/s² to a stop; the ego drives at 100 km/h.
+    let v = 100.0 / 3.6;
+    let mut run = Run::new(v, road(2, v));
+    let bike_size = (2.08, 0.79);
+    let mut bike = Actor::new(1, ObjectClass::Motorcycle, -20.0, 3.5, v + 5.0, bike_size);
+    bike.behave = Box::new(move |_, k, ego| {
+        let ahead = k.x - ego.x - EGO_LENGTH / 2.0 - 1.04;
+        if ahead >= 6.0 && k.y > 0.0 {
+            k.vy = -1.5;
+        }
+        if k.y <= 0.0 {
+            k.vy = 0.0;
+            k.vx = (k.vx - 6.0 * DT).max(0.0);
+        }
+    });
+    run.actors.push(bike);
+    run.duration = 12.0;
+    let rec = run.go();
+    let mut states: Vec<AesState> = rec
+        .states
+        .iter()
+        .copied()
+        .filter(|s| *s != AesState::Standby)
+        .collect();
+    states.dedup();
+    println!(
+        "cut-in: collisions {:?}, peak decel {:.2}, peak a_y {:.2}, min speed {:.2}, states {states:?}",
+        rec.collisions, rec.peak_decel, rec.peak_lat_accel, rec.min_speed
+    );
+    assert!(rec.collisions.is_empty(), "{:?}", rec.collisions);
+}
