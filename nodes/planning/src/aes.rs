@@ -406,7 +406,7 @@ impl Aes {
             }
         }
         let need = required.unwrap_or(f64::INFINITY);
-        let mut status = AesStatus {
+        let status = AesStatus {
             state: self.state,
             ttc,
             required_decel: required,
@@ -490,7 +490,6 @@ impl Aes {
             }
             Some(active) => self.continue_active(inp, &active, need, clear_for, &nominal),
         };
-        status.reason = self.reason;
         (self.status(status), trajectory)
     }
 
