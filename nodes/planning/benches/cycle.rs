@@ -15,9 +15,10 @@ fn road() -> LaneMap {
         lanes: (1..=3u32)
             .map(|id| Lane {
                 id,
-                centre: (0..=200)
+                // 2 km sampled every metre, as the simulator publishes its lane map.
+                centre: (0..=2000)
                     .map(|i| {
-                        let x = -100.0 + 10.0 * f64::from(i);
+                        let x = -100.0 + f64::from(i);
                         // A gentle curve so the Frenet frame is not trivial.
                         (x, 3.5 * f64::from(id - 1) + 0.0005 * x * x.max(0.0) / 10.0)
                     })

@@ -12,6 +12,32 @@ pub struct Frenet {
     pub d: f64,
 }
 
+/// Side of the square cells of the projection grid (m).
+const CELL: f64 = 10.0;
+/// Rings of cells searched before falling back to scanning every segment.
+const MAX_RINGS: i32 = 20;
+
+/// The cells at Chebyshev distance `ring` around (cx, cy).
+fn ring_cells(cx: i32, cy: i32, ring: i32) -> impl Iterator<Item = (i32, i32)> {
+    (-ring..=ring).flat_map(move |k| {
+        let edges = [
+            (cx + k, cy - ring),
+            (cx + k, cy + ring),
+            (cx - ring, cy + k),
+            (cx + ring, cy + k),
+        ];
+        // Corners appear on two edges; ring 0 is the centre cell only.
+        let n = if ring == 0 {
+            1
+        } else if k == -ring || k == ring {
+            2
+        } else {
+            4
+        };
+        edges.into_iter().take(n)
+    })
+}
+
 /// A polyline reference line, extended along its end tangents so every point projects.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReferenceLine {
@@ -22,6 +48,9 @@ pub struct ReferenceLine {
     seg_dir: Vec<(f64, f64)>,
     vertex_heading: Vec<f64>,
     vertex_curvature: Vec<f64>,
+    // Segments by grid cell of their bounding box: projection costs a few cells, not the
+    // whole line, which matters for kilometre-long lane maps.
+    grid: std::collections::HashMap<(i32, i32), Vec<u32>>,
 }
 
 /// Wraps an angle into (−π, π].
@@ -81,7 +110,35 @@ impl ReferenceLine {
             vertex_curvature[n - 1] = vertex_curvature[n - 2];
         }
         let seg_dir = seg_heading.iter().map(|h| (h.cos(), h.sin())).collect();
+        let mut grid: std::collections::HashMap<(i32, i32), Vec<u32>> =
+            std::collections::HashMap::new();
+        let cell = |v: f64| (v / CELL).floor().clamp(i32::MIN as f64, i32::MAX as f64) as i32;
+        for (i, w) in pts.windows(2).enumerate() {
+            // Samples at most half a cell apart, each with its 3×3 neighbourhood: every point of
+            // the segment lies within a quarter cell of a sample, so its cell is registered.
+            let len = (w[1].0 - w[0].0).hypot(w[1].1 - w[0].1);
+            let n = (len / (CELL / 2.0)).ceil().max(1.0) as usize;
+            let mut cells = Vec::with_capacity(9 * (n + 1));
+            for k in 0..=n {
+                let u = k as f64 / n as f64;
+                let (gx, gy) = (
+                    cell(w[0].0 + u * (w[1].0 - w[0].0)),
+                    cell(w[0].1 + u * (w[1].1 - w[0].1)),
+                );
+                for dx in -1..=1 {
+                    for dy in -1..=1 {
+                        cells.push((gx.saturating_add(dx), gy.saturating_add(dy)));
+                    }
+                }
+            }
+            cells.sort_unstable();
+            cells.dedup();
+            for c in cells {
+                grid.entry(c).or_default().push(i as u32);
+            }
+        }
         Ok(Self {
+            grid,
             pts,
             s,
             seg_heading,
@@ -105,33 +162,71 @@ impl ReferenceLine {
         }
     }
 
-    /// Frenet coordinates of a map point: the nearest foot on the line.
+    /// Squared distance from (x, y) to segment `i` (the end segments extend to infinity) and
+    /// the Frenet coordinates of the foot.
+    fn foot(&self, i: usize, x: f64, y: f64) -> (f64, Frenet) {
+        let last = self.seg_heading.len() - 1;
+        let (px, py) = self.pts[i];
+        let (c, sn) = self.seg_dir[i];
+        let (rx, ry) = (x - px, y - py);
+        let len = self.s[i + 1] - self.s[i];
+        let along = rx * c + ry * sn;
+        let lo = if i == 0 { f64::NEG_INFINITY } else { 0.0 };
+        let hi = if i == last { f64::INFINITY } else { len };
+        let u = along.clamp(lo, hi);
+        let (fx, fy) = (rx - u * c, ry - u * sn);
+        let dist2 = fx * fx + fy * fy;
+        let side = c * ry - sn * rx;
+        (
+            dist2,
+            Frenet {
+                s: self.s[i] + u,
+                d: dist2.sqrt().copysign(side),
+            },
+        )
+    }
+
+    /// Frenet coordinates of a map point: the nearest foot on the line (ties go to the
+    /// earlier segment).
     pub fn project(&self, x: f64, y: f64) -> Frenet {
         let last = self.seg_heading.len() - 1;
-        let mut best = (f64::INFINITY, Frenet::default());
-        for i in 0..=last {
-            let (px, py) = self.pts[i];
-            let (c, sn) = self.seg_dir[i];
-            let (rx, ry) = (x - px, y - py);
-            let len = self.s[i + 1] - self.s[i];
-            let along = rx * c + ry * sn;
-            let lo = if i == 0 { f64::NEG_INFINITY } else { 0.0 };
-            let hi = if i == last { f64::INFINITY } else { len };
-            let u = along.clamp(lo, hi);
-            let (fx, fy) = (rx - u * c, ry - u * sn);
-            let dist2 = fx * fx + fy * fy;
-            if dist2 < best.0 {
-                let side = c * ry - sn * rx;
-                best = (
-                    dist2,
-                    Frenet {
-                        s: self.s[i] + u,
-                        d: dist2.sqrt().copysign(side),
-                    },
-                );
+        // The end segments extend beyond the grid, so they are always considered.
+        let mut best = self.foot(0, x, y);
+        let mut best_i = 0;
+        let consider = |i: usize, best: &mut (f64, Frenet), best_i: &mut usize| {
+            let f = self.foot(i, x, y);
+            if f.0 < best.0 || (f.0 == best.0 && i < *best_i) {
+                *best = f;
+                *best_i = i;
+            }
+        };
+        consider(last, &mut best, &mut best_i);
+        let (cx, cy) = self.cell_of(x, y);
+        for ring in 0..=MAX_RINGS {
+            for (gx, gy) in ring_cells(cx, cy, ring) {
+                if let Some(list) = self.grid.get(&(gx, gy)) {
+                    for &i in list {
+                        consider(i as usize, &mut best, &mut best_i);
+                    }
+                }
+            }
+            // Any segment not yet seen has its nearest point in a cell at least `ring` cells
+            // further out, so at least `ring` cell sizes away.
+            let reach = ring as f64 * CELL;
+            if best.0 <= reach * reach {
+                return best.1;
             }
         }
+        // Far from the line: the grid search would be slow, scan everything.
+        for i in 0..=last {
+            consider(i, &mut best, &mut best_i);
+        }
         best.1
+    }
+
+    fn cell_of(&self, x: f64, y: f64) -> (i32, i32) {
+        let clamp = |v: f64| (v / CELL).floor().clamp(i32::MIN as f64, i32::MAX as f64) as i32;
+        (clamp(x), clamp(y))
     }
 
     /// Heading of the line at `s` (rad), interpolated between vertices so it is continuous.
@@ -232,6 +327,43 @@ mod tests {
         close(x, 48.0 * a.sin(), 0.02);
         close(y, 50.0 - 48.0 * a.cos(), 0.02);
         close(h, a, 0.01);
+    }
+
+    #[test]
+    fn the_grid_search_matches_a_full_scan() {
+        // An S-shaped 2 km line sampled every metre, probed on and far off the line.
+        let pts: Vec<(f64, f64)> = (0..=2000)
+            .map(|i| {
+                let x = f64::from(i);
+                (x, 80.0 * (x / 300.0).sin())
+            })
+            .collect();
+        let line = ReferenceLine::new(&pts).unwrap();
+        let scan = |x: f64, y: f64| {
+            let mut best = line.foot(0, x, y);
+            for i in 1..line.seg_heading.len() {
+                let f = line.foot(i, x, y);
+                if f.0 < best.0 {
+                    best = f;
+                }
+            }
+            best.1
+        };
+        let mut state = 12345u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for _ in 0..600 {
+            let (x, y) = (-300.0 + 2600.0 * next(), -400.0 + 800.0 * next());
+            let (a, b) = (line.project(x, y), scan(x, y));
+            assert!(
+                (a.s - b.s).abs() < 1e-9 && (a.d - b.d).abs() < 1e-9,
+                "{x} {y}: {a:?} {b:?}"
+            );
+        }
     }
 
     #[test]
