@@ -1,0 +1,360 @@
+//! HAD behaviour: which lane to drive in (MOBIL), how fast (lane speed limit, curvature,
+//! occlusions) and how to follow the vehicle ahead (IDM). The sampler turns the decision into
+//! a trajectory.
+
+use crate::frenet::Frenet;
+use crate::idm::{IdmParams, Leader};
+use crate::mobil::{self, Decision, LaneTraffic, MobilParams, Neighbour};
+use crate::route::{Corridor, FrenetObject, Lanes};
+use crate::sampler::LateralTarget;
+use crate::types::Object;
+
+/// How occluders lower the speed: a pedestrian hidden behind a stationary vehicle beside the
+/// lane must be stoppable for when it steps out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OcclusionParams {
+    /// Off disables the occlusion speed.
+    pub enabled: bool,
+    /// Speed of the hidden pedestrian (m/s); Euro NCAP's child walks at 5 km/h.
+    pub pedestrian_speed: f64,
+    /// Detection plus actuation latency (s).
+    pub reaction: f64,
+    /// Braking assumed available against the pedestrian (m/s²).
+    pub brake: f64,
+    /// Occluders further than this from the ego's side are ignored (m).
+    pub zone: f64,
+    /// Lowest occlusion speed (m/s).
+    pub min_speed: f64,
+}
+
+impl Default for OcclusionParams {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            pedestrian_speed: 5.0 / 3.6,
+            reaction: 0.2,
+            brake: 8.0,
+            zone: 3.0,
+            min_speed: 4.0,
+        }
+    }
+}
+
+/// HAD parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HadParams {
+    /// Car following.
+    pub idm: IdmParams,
+    /// Lane changes.
+    pub mobil: MobilParams,
+    /// Strongest braking HAD plans (m/s²); harder braking is AES's.
+    pub max_decel: f64,
+    /// Lateral acceleration allowed in curves (m/s²).
+    pub curve_lat_accel: f64,
+    /// Speed when the lane has no limit (m/s).
+    pub default_speed: f64,
+    /// Time after a lane change before the next may start (s).
+    pub lane_change_cooldown: f64,
+    /// No lane changes below this speed (m/s).
+    pub min_lane_change_speed: f64,
+    /// Share of the desired speed below which a leader is passed.
+    pub pass_below: f64,
+    /// Occlusion speed.
+    pub occlusion: OcclusionParams,
+}
+
+impl Default for HadParams {
+    fn default() -> Self {
+        Self {
+            idm: IdmParams::default(),
+            mobil: MobilParams::default(),
+            max_decel: 3.5,
+            curve_lat_accel: 2.0,
+            default_speed: 50.0 / 3.6,
+            lane_change_cooldown: 4.0,
+            min_lane_change_speed: 5.0,
+            pass_below: 0.9,
+            occlusion: OcclusionParams::default(),
+        }
+    }
+}
+
+/// What HAD is doing this cycle.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Behaviour {
+    /// Free driving at the desired speed.
+    Cruise,
+    /// Following (or stopping behind) an object.
+    Follow {
+        /// Its id.
+        object: u64,
+    },
+    /// Changing into another lane.
+    ChangeLane {
+        /// Target lane id.
+        to: u32,
+    },
+    /// Slowing for an occluded area beside the lane.
+    Occlusion {
+        /// The occluding object's id.
+        object: u64,
+    },
+}
+
+/// HAD's decision for the sampler.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HadDecision {
+    /// Lateral end offsets to sample, in the ego lane's frame.
+    pub targets: Vec<LateralTarget>,
+    /// Reference acceleration (m/s²).
+    pub accel: f64,
+    /// Desired speed (m/s).
+    pub desired_speed: f64,
+    /// What HAD is doing.
+    pub behaviour: Behaviour,
+}
+
+/// The ego as HAD needs it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EgoOnLane {
+    /// Position in the ego lane's frame.
+    pub at: Frenet,
+    /// Speed (m/s).
+    pub v: f64,
+    /// Length (m).
+    pub length: f64,
+    /// Width (m).
+    pub width: f64,
+}
+
+/// HAD's memory between cycles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Had {
+    params: HadParams,
+    changing_to: Option<u32>,
+    last_change: f64,
+}
+
+/// Leader and follower of the ego in a corridor of the ego's width centred at `offset`.
+pub fn traffic(
+    ego: &EgoOnLane,
+    offset: f64,
+    objects: &[FrenetObject],
+) -> (LaneTraffic, Option<usize>) {
+    let mut t = LaneTraffic::default();
+    let mut leader_index = None;
+    let front = ego.at.s + ego.length / 2.0;
+    let rear = ego.at.s - ego.length / 2.0;
+    for o in objects {
+        if (o.at.d - offset).abs() >= ego.width / 2.0 + o.half_width + 0.3 {
+            continue;
+        }
+        if o.at.s >= ego.at.s {
+            let gap = o.at.s - o.half_length - front;
+            if t.leader.is_none_or(|l| gap < l.gap) {
+                t.leader = Some(Neighbour { gap, speed: o.v_s });
+                leader_index = Some(o.index);
+            }
+        } else {
+            let gap = rear - (o.at.s + o.half_length);
+            if t.follower.is_none_or(|f| gap < f.gap) {
+                t.follower = Some(Neighbour { gap, speed: o.v_s });
+            }
+        }
+    }
+    (t, leader_index)
+}
+
+fn to_leader(n: Option<Neighbour>) -> Option<Leader> {
+    n.map(|n| Leader {
+        gap: n.gap,
+        speed: n.speed.max(0.0),
+    })
+}
+
+impl Had {
+    /// HAD with `params`.
+    pub fn new(params: HadParams) -> Self {
+        Self {
+            params,
+            changing_to: None,
+            last_change: f64::NEG_INFINITY,
+        }
+    }
+
+    /// The lane being changed into, if any.
+    pub fn changing_to(&self) -> Option<u32> {
+        self.changing_to
+    }
+
+    /// Forgets a lane change in progress (AES took over).
+    pub fn cancel_lane_change(&mut self) {
+        self.changing_to = None;
+    }
+
+    /// This cycle's decision.
+    pub fn decide(
+        &mut self,
+        time: f64,
+        lanes: &Lanes,
+        corridor: &Corridor,
+        ego: &EgoOnLane,
+        fobjects: &[FrenetObject],
+        objects: &[Object],
+    ) -> HadDecision {
+        let p = &self.params;
+        let base = &lanes.lanes[corridor.base];
+        let desired_speed = base.speed_limit.unwrap_or(p.default_speed);
+        let idm = p.idm.with_desired_speed(desired_speed);
+        let (current, leader_index) = traffic(ego, 0.0, fobjects);
+        let mut accel = idm.accel(ego.v, to_leader(current.leader));
+        let mut behaviour = match (leader_index, current.leader) {
+            (Some(i), Some(l))
+                if idm.accel(ego.v, to_leader(Some(l))) < idm.accel(ego.v, None) - 0.1 =>
+            {
+                Behaviour::Follow {
+                    object: objects[i].id,
+                }
+            }
+            _ => Behaviour::Cruise,
+        };
+
+        // Finish, keep or abort a lane change in progress.
+        if let Some(to) = self.changing_to {
+            if base.id == to && ego.at.d.abs() < 0.5 {
+                self.changing_to = None;
+                self.last_change = time;
+            } else if base.id != to {
+                match lanes
+                    .lanes
+                    .iter()
+                    .position(|l| l.id == to)
+                    .and_then(|i| corridor.slot_of(i))
+                {
+                    Some(slot) => {
+                        let (target, _) = traffic(ego, slot.offset, fobjects);
+                        let still_safe = target.follower.is_none_or(|f| {
+                            let driver = idm.with_desired_speed(f.speed.max(desired_speed));
+                            driver.accel(
+                                f.speed,
+                                Some(Leader {
+                                    gap: f.gap,
+                                    speed: ego.v,
+                                }),
+                            ) >= -p.mobil.safe_decel
+                        }) && target.leader.is_none_or(|l| {
+                            l.gap > 0.0
+                                && idm.accel(
+                                    ego.v,
+                                    Some(Leader {
+                                        gap: l.gap,
+                                        speed: l.speed.max(0.0),
+                                    }),
+                                ) >= -p.mobil.safe_decel
+                        });
+                        // Abort only while the ego is still mostly in its own lane.
+                        if !still_safe && ego.at.d.abs() < 1.0 {
+                            self.changing_to = None;
+                            self.last_change = time;
+                        }
+                    }
+                    None => self.changing_to = None,
+                }
+            }
+        } else if time - self.last_change >= p.lane_change_cooldown
+            && ego.v >= p.min_lane_change_speed
+            // IDM brakes a little behind a leader at the desired speed too; only a leader
+            // clearly slower than the desired speed is worth passing.
+            && current
+                .leader
+                .is_some_and(|l| l.speed < p.pass_below * desired_speed)
+        {
+            let mut best: Option<(f64, u32)> = None;
+            for side in [base.left, base.right].into_iter().flatten() {
+                let Some(slot) = corridor.slot_of(side) else {
+                    continue;
+                };
+                let (target, _) = traffic(ego, slot.offset, fobjects);
+                if let Decision::Change { incentive } =
+                    mobil::evaluate(&idm, &p.mobil, ego.v, ego.length, &current, &target)
+                    && best.is_none_or(|(b, _)| incentive > b)
+                {
+                    best = Some((incentive, lanes.lanes[side].id));
+                }
+            }
+            if let Some((_, id)) = best {
+                self.changing_to = Some(id);
+            }
+        }
+
+        let mut targets = vec![LateralTarget { d: 0.0, cost: 0.0 }];
+        if let Some(to) = self.changing_to
+            && let Some(slot) = lanes
+                .lanes
+                .iter()
+                .position(|l| l.id == to)
+                .and_then(|i| corridor.slot_of(i))
+            && slot.index != corridor.base
+        {
+            // Staying stays possible, at a price, for when the target lane turns out blocked.
+            targets = vec![
+                LateralTarget {
+                    d: slot.offset,
+                    cost: 0.0,
+                },
+                LateralTarget { d: 0.0, cost: 3.0 },
+            ];
+            let (target, _) = traffic(ego, slot.offset, fobjects);
+            accel = accel.min(idm.accel(ego.v, to_leader(target.leader)));
+            behaviour = Behaviour::ChangeLane { to };
+        }
+
+        // Curves: reach each curve's speed by the time the ego gets there.
+        let preview = (ego.v * 6.0).max(30.0);
+        let mut s = 0.0;
+        while s <= preview {
+            let kappa = base.line.curvature(ego.at.s + s).abs();
+            if kappa > 1e-4 {
+                let v_c = (p.curve_lat_accel / kappa).sqrt();
+                if ego.v > v_c {
+                    accel = accel.min((v_c * v_c - ego.v * ego.v) / (2.0 * s.max(2.0)));
+                }
+            }
+            s += 4.0;
+        }
+
+        // Occlusions: a stationary vehicle beside the lane hides whoever may step out at its
+        // front; be slow enough there to stop for a pedestrian who appears at its edge.
+        let o = &p.occlusion;
+        if o.enabled {
+            let front = ego.at.s + ego.length / 2.0;
+            for f in fobjects {
+                let obj = &objects[f.index];
+                if obj.speed() > 0.5 || obj.class.is_vulnerable() {
+                    continue;
+                }
+                let gap = f.at.d.abs() - f.half_width - ego.width / 2.0;
+                let distance = f.at.s + f.half_length - front;
+                if gap <= 0.3 || gap > o.zone || distance < 0.0 || distance > preview {
+                    continue;
+                }
+                let v_occ =
+                    (2.0 * o.brake * (gap / o.pedestrian_speed - o.reaction)).max(o.min_speed);
+                if ego.v > v_occ {
+                    let a = (v_occ * v_occ - ego.v * ego.v) / (2.0 * distance.max(2.0));
+                    if a < accel {
+                        accel = a;
+                        behaviour = Behaviour::Occlusion { object: obj.id };
+                    }
+                }
+            }
+        }
+
+        HadDecision {
+            targets,
+            accel: accel.clamp(-p.max_decel, p.idm.max_accel),
+            desired_speed,
+            behaviour,
+        }
+    }
+}

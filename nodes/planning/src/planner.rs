@@ -1,0 +1,325 @@
+//! One planning cycle: lanes and predictions in, HAD's trajectory — or AES's when it
+//! intervenes — and the AES status out.
+
+use crate::aes::{Aes, AesInputs, AesParams, AesState, AesStatus};
+use crate::collision::{CollisionParams, Discs, Obstacles};
+use crate::had::{Behaviour, EgoOnLane, Had, HadParams};
+use crate::route::Lanes;
+use crate::sampler::{self, FrenetState, SamplerParams};
+use crate::types::{Inputs, LaneMap, PlanError, Trajectory, finite};
+
+/// The ego's size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VehicleSize {
+    /// Length (m).
+    pub length: f64,
+    /// Width (m).
+    pub width: f64,
+}
+
+impl Default for VehicleSize {
+    fn default() -> Self {
+        // CommonRoad vehicle 2 (BMW 320i), as the simulator's default.
+        Self {
+            length: 4.508,
+            width: 1.61,
+        }
+    }
+}
+
+/// Everything tunable.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PlannerConfig {
+    /// The ego's size.
+    pub vehicle: VehicleSize,
+    /// HAD behaviour.
+    pub had: HadParams,
+    /// Frenet sampling.
+    pub sampler: SamplerParams,
+    /// Collision checking.
+    pub collision: CollisionParams,
+    /// AES.
+    pub aes: AesParams,
+}
+
+/// The result of one cycle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    /// The trajectory control should follow (AES's while it intervenes).
+    pub trajectory: Trajectory,
+    /// AES status.
+    pub aes: AesStatus,
+    /// What HAD was doing.
+    pub behaviour: Behaviour,
+    /// HAD found no trajectory free of predicted contacts.
+    pub had_blocked: bool,
+    /// The mildest predicted contact of HAD's trajectory when it is blocked.
+    pub had_contact: Option<crate::collision::Hit>,
+}
+
+/// The planner with its memory between cycles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planner {
+    config: PlannerConfig,
+    had: Had,
+    aes: Aes,
+    // The lane map changes rarely (it is latched): its reference lines are kept until it does.
+    lanes: Option<(LaneMap, Lanes)>,
+}
+
+impl Planner {
+    /// A planner with `config`.
+    pub fn new(config: PlannerConfig) -> Self {
+        Self {
+            had: Had::new(config.had),
+            aes: Aes::new(config.aes),
+            config,
+            lanes: None,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PlannerConfig {
+        &self.config
+    }
+
+    /// One cycle.
+    pub fn plan(&mut self, inputs: &Inputs) -> Result<Output, PlanError> {
+        let e = &inputs.ego;
+        for (what, v) in [
+            ("time", inputs.time),
+            ("ego x", e.x),
+            ("ego y", e.y),
+            ("ego yaw", e.yaw),
+            ("ego speed", e.v),
+            ("ego acceleration", e.a),
+            ("ego yaw rate", e.yaw_rate),
+        ] {
+            finite(what, v)?;
+        }
+        for o in &inputs.objects {
+            o.validate()?;
+        }
+        if self
+            .lanes
+            .as_ref()
+            .is_none_or(|(map, _)| *map != inputs.map)
+        {
+            self.lanes = Some((inputs.map.clone(), Lanes::new(&inputs.map)?));
+        }
+        let Some((_, lanes)) = &self.lanes else {
+            return Err(PlanError::NoLanes);
+        };
+        let cfg = &self.config;
+        let (base, at) = lanes.locate(e.x, e.y, e.yaw).ok_or(PlanError::OffMap)?;
+        let line = &lanes.lanes[base].line;
+        let corridor = lanes.corridor(base, at.s);
+        let fobjects = lanes.objects(base, &inputs.objects);
+        let ids: Vec<u64> = inputs.objects.iter().map(|o| o.id).collect();
+
+        let heading = line.heading(at.s);
+        let kappa = line.curvature(at.s);
+        let rel = crate::frenet::wrap_angle(e.yaw - heading);
+        let v = e.v.max(0.0);
+        let s_d = v * rel.cos() / (1.0 - kappa * at.d).max(0.1);
+        let start = FrenetState {
+            s: at.s,
+            s_d,
+            s_dd: e.a,
+            d: at.d,
+            d_d: v * rel.sin(),
+            d_dd: v * rel.cos() * (e.yaw_rate - kappa * s_d),
+        };
+
+        let sp = &cfg.sampler;
+        let grid = sp.steps.max(cfg.aes.assessment_steps).max(cfg.aes.steps);
+        let mut obstacles = Obstacles::new(&inputs.objects, sp.dt, grid, &cfg.collision);
+        // Followers are whoever is right behind the ego now, in its own frame: lane frames
+        // change under the ego while it crosses a lane line.
+        let (cy, sy) = (e.yaw.cos(), e.yaw.sin());
+        let followers: Vec<u64> = inputs
+            .objects
+            .iter()
+            .filter(|o| {
+                let (dx, dy) = (o.pose.x - e.x, o.pose.y - e.y);
+                let lon = dx * cy + dy * sy;
+                let lat = -dx * sy + dy * cy;
+                lon < 0.0 && lat.abs() < cfg.vehicle.width / 2.0 + o.width.max(0.0) / 2.0 + 0.3
+            })
+            .map(|o| o.id)
+            .collect();
+        obstacles.set_followers(&followers);
+        let ego_discs = Discs::cover(cfg.vehicle.length, cfg.vehicle.width);
+        let ego = EgoOnLane {
+            at,
+            v,
+            length: cfg.vehicle.length,
+            width: cfg.vehicle.width,
+        };
+        let decision = self.had.decide(
+            inputs.time,
+            lanes,
+            &corridor,
+            &ego,
+            &fobjects,
+            &inputs.objects,
+        );
+        let mut sampler_params = sp.clone();
+        sampler_params.max_decel = cfg.had.max_decel;
+        // A quartic from rest to v + Δv in T peaks at 1.5·Δv/T: aim where the peak is HAD's
+        // reference acceleration.
+        let speed_ref = |t: f64| (v + decision.accel * t / 1.5).clamp(0.0, decision.desired_speed);
+        // HAD plans from an acceleration inside its own limits: starting from the measured one
+        // would let the tracking controller's overshoot ratchet the braking up cycle by cycle.
+        let had_start = FrenetState {
+            s_dd: start
+                .s_dd
+                .clamp(-cfg.had.max_decel, sampler_params.max_accel),
+            ..start
+        };
+        let plan = sampler::plan(
+            &sampler::Problem {
+                line,
+                start: had_start,
+                targets: &decision.targets,
+                obstacles: &obstacles,
+                ego: &ego_discs,
+                centre_range: (
+                    corridor.right_edge + cfg.vehicle.width / 2.0,
+                    corridor.left_edge - cfg.vehicle.width / 2.0,
+                ),
+            },
+            speed_ref,
+            &sampler_params,
+        );
+
+        let (status, aes_trajectory) = self.aes.step(&AesInputs {
+            time: inputs.time,
+            line,
+            lanes,
+            lane: lanes.lanes[base].id,
+            corridor: &corridor,
+            start,
+            v,
+            ego: &ego_discs,
+            size: (cfg.vehicle.length, cfg.vehicle.width),
+            obstacles: &obstacles,
+            objects: &fobjects,
+            ids: &ids,
+            // AES judges the path HAD is about to drive, unless HAD itself is blocked: then
+            // the lane the ego is in.
+            nominal: plan.as_ref().filter(|p| p.hit.is_none()).map(|p| p.lateral),
+            driver_override: inputs.driver_override,
+            trajectory_steps: sp.steps,
+        });
+        if matches!(
+            status.state,
+            AesState::Steer | AesState::BrakeAndSteer | AesState::Brake
+        ) {
+            self.had.cancel_lane_change();
+        }
+        let had_blocked = plan.as_ref().is_none_or(|p| p.hit.is_some());
+        let had_contact = plan.as_ref().and_then(|p| p.hit);
+        let trajectory = match (aes_trajectory, plan) {
+            (Some(t), _) => t,
+            (None, Some(p)) => p.trajectory,
+            (None, None) => sampler::stopping(line, &start, cfg.had.max_decel, sp),
+        };
+        Ok(Output {
+            trajectory,
+            aes: status,
+            behaviour: decision.behaviour,
+            had_blocked,
+            had_contact,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{EgoState, Lane, LaneMap, Object, PlanError, Pose2};
+
+    fn one_lane() -> LaneMap {
+        LaneMap {
+            lanes: vec![Lane {
+                id: 1,
+                centre: vec![(0.0, 0.0), (300.0, 0.0)],
+                width: 3.5,
+                speed_limit: Some(20.0),
+                left: None,
+                right: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn bad_inputs_are_errors_not_panics() {
+        let mut planner = Planner::new(PlannerConfig::default());
+        let mut inputs = Inputs {
+            ego: EgoState {
+                x: 10.0,
+                v: 10.0,
+                ..EgoState::default()
+            },
+            map: one_lane(),
+            ..Inputs::default()
+        };
+        assert!(planner.plan(&inputs).is_ok());
+        inputs.objects.push(Object {
+            id: 4,
+            pose: Pose2 {
+                x: f64::NAN,
+                ..Pose2::default()
+            },
+            ..Object::default()
+        });
+        assert!(matches!(
+            planner.plan(&inputs),
+            Err(PlanError::InvalidObject {
+                id: 4,
+                what: "x",
+                ..
+            })
+        ));
+        inputs.objects.clear();
+        inputs.ego.y = 50.0;
+        assert_eq!(planner.plan(&inputs), Err(PlanError::OffMap));
+        inputs.map.lanes[0].left = Some(9);
+        assert!(matches!(
+            planner.plan(&inputs),
+            Err(PlanError::UnknownNeighbour {
+                lane: 1,
+                neighbour: 9
+            })
+        ));
+        inputs.map.lanes.clear();
+        assert_eq!(planner.plan(&inputs), Err(PlanError::NoLanes));
+    }
+
+    #[test]
+    fn cruising_on_a_free_lane_holds_the_centre_and_the_limit() {
+        let mut planner = Planner::new(PlannerConfig::default());
+        let out = planner
+            .plan(&Inputs {
+                ego: EgoState {
+                    x: 10.0,
+                    y: 0.5,
+                    v: 20.0,
+                    ..EgoState::default()
+                },
+                map: one_lane(),
+                ..Inputs::default()
+            })
+            .unwrap();
+        let points = &out.trajectory.points;
+        assert_eq!(points.len(), 50);
+        assert!((points[0].t).abs() < 1e-12 && (points[49].t - 4.9).abs() < 1e-9);
+        // Starts at the ego, ends back on the centre line at the speed limit.
+        assert!((points[0].x - 10.0).abs() < 1e-9 && (points[0].y - 0.5).abs() < 1e-9);
+        assert!(points[49].y.abs() < 0.05, "{}", points[49].y);
+        assert!((points[49].v - 20.0).abs() < 0.05);
+        assert_eq!(out.behaviour, crate::had::Behaviour::Cruise);
+        assert!(!out.had_blocked);
+    }
+}
