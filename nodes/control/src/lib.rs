@@ -9,3 +9,4 @@ pub use vehicle::{
     Command, ControlError, ControlLimits, ControllerParams, TrackingController, TrajectoryPoint,
     VehicleState,
 };
+pub mod node;

@@ -35,3 +35,5 @@ pub use types::{
     EgoState, Inputs, Lane, LaneMap, Object, ObjectClass, PathSample, PlanError, Pose2,
     PredictedPath, Trajectory, TrajectoryPoint,
 };
+pub mod node;
+pub mod ros;
