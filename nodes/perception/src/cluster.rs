@@ -202,6 +202,13 @@ pub fn euclidean_clusters(
     params: &ClusterParams,
 ) -> Result<Clusters, ClusterError> {
     params.validate()?;
+    if u32::try_from(points.len()).is_err() {
+        return Err(ClusterError {
+            name: "points",
+            value: points.len() as f64,
+            reason: "at most 2^32 − 1 points can be clustered",
+        });
+    }
     if let Some(w) = weights
         && w.len() != points.len()
     {

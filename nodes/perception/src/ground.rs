@@ -650,6 +650,19 @@ mod tests {
         let g = model.height_at(15.0, 0.0).unwrap();
         assert!((g - 1.5).abs() < 0.15, "{g}");
         assert!((model.height_at(-20.0, 3.0).unwrap() + 2.0).abs() < 0.1);
+
+        // A model allowing only 2 % slope loses the road uphill: the test can tell.
+        let mut flat = road_params();
+        flat.max_slope = 0.02;
+        GroundGrid::new(flat)
+            .unwrap()
+            .classify(&pts, Point3::new(0.0, 0.0, 1.8), &mut labels);
+        let uphill_obstacles = pts[..ground_count]
+            .iter()
+            .zip(&labels)
+            .filter(|(q, l)| q.x > 20.0 && **l == PointLabel::Obstacle)
+            .count();
+        assert!(uphill_obstacles > 1000, "{uphill_obstacles}");
     }
 
     #[test]

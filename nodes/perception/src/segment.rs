@@ -1,6 +1,8 @@
 //! The segmentation pipeline: region of interest, ground removal, voxel downsampling,
 //! clustering, box fitting and classification, from one point cloud to detections.
 
+use std::borrow::Cow;
+
 use nalgebra::{Point3, Vector3};
 use thiserror::Error;
 
@@ -37,6 +39,9 @@ pub enum SegmentError {
         /// Origin z.
         z: f64,
     },
+    /// The cloud has more points than 32-bit indices can address.
+    #[error("{0} points in one cloud; at most 4294967295 are supported")]
+    TooManyPoints(usize),
     /// Plane ground removal found no plane (e.g. the table is out of view).
     #[error("no ground plane within the constraints among {points} downsampled points")]
     NoGroundPlane {
@@ -355,11 +360,16 @@ impl Segmenter {
                 z: o.z,
             });
         }
+        // Clustering indexes points with u32 to halve its memory traffic.
+        if u32::try_from(points.len()).is_err() {
+            return Err(SegmentError::TooManyPoints(points.len()));
+        }
         let mut out = SegmentOutput::default();
         let roi = RoiTest::new(&self.params.roi, o);
 
-        // The grid works on raw points: binning is cheaper than hashing, and it removes most
-        // of a lidar cloud before the voxel pass. A plane fit wants the downsampled cloud.
+        // The grid works on raw points: binning is cheaper than voxel sorting, and it removes
+        // most of a lidar cloud before any downsampling. A plane fit wants the downsampled
+        // cloud: a dense depth image would make every hypothesis expensive.
         let (obstacles, ground) = match &self.ground {
             GroundStage::Grid(grid) => {
                 let mut labels = Vec::new();
@@ -405,8 +415,8 @@ impl Segmenter {
         };
 
         let scale = self.params.cluster_z_scale;
-        let clustered: Vec<Point3<f32>> = if scale == 1.0 {
-            obstacles.points.clone()
+        let clustered: Cow<[Point3<f32>]> = if scale == 1.0 {
+            Cow::Borrowed(&obstacles.points)
         } else {
             obstacles
                 .points
