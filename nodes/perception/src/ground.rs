@@ -81,8 +81,8 @@ pub struct RansacParams {
     pub expected_normal: Option<(Vector3<f64>, f64)>,
     /// Seed of the sampling stream, so that fits are reproducible.
     pub seed: u64,
-    /// Hypotheses are scored on at most this many evenly strided points; the final inlier set
-    /// and the least-squares refinement use all points.
+    /// Hypotheses are scored on at most this many evenly strided points, and the
+    /// least-squares refinement uses at most 16 times as many; the inlier count uses all.
     pub score_sample: usize,
 }
 
@@ -184,9 +184,13 @@ pub fn fit_plane(points: &[Point3<f32>], params: &RansacParams) -> Option<PlaneF
         }
     }
     let (mut plane, _) = best?;
+    // Tens of thousands of points pin a plane down as well as millions do.
+    let refine_stride = points
+        .len()
+        .div_ceil(params.score_sample.saturating_mul(16).max(1));
     // Two rounds: the first refit can move the plane enough to change the inlier set.
     for _ in 0..2 {
-        match refine(points, &plane, params.threshold) {
+        match refine(points, refine_stride, &plane, params.threshold) {
             Some(p) => plane = p,
             None => break,
         }
@@ -207,11 +211,12 @@ pub fn fit_plane(points: &[Point3<f32>], params: &RansacParams) -> Option<PlaneF
     Some(PlaneFit { plane, inliers })
 }
 
-/// Least-squares plane through the inliers of `plane`, keeping its orientation.
-fn refine(points: &[Point3<f32>], plane: &Plane, threshold: f64) -> Option<Plane> {
+/// Least-squares plane through the inliers of `plane` among every `stride`-th point,
+/// keeping its orientation.
+fn refine(points: &[Point3<f32>], stride: usize, plane: &Plane, threshold: f64) -> Option<Plane> {
     let mut sum = Vector3::zeros();
     let mut n = 0usize;
-    for p in points {
+    for p in points.iter().step_by(stride) {
         if plane.signed_distance(p).abs() <= threshold {
             sum += to_f64(p);
             n += 1;
@@ -222,7 +227,7 @@ fn refine(points: &[Point3<f32>], plane: &Plane, threshold: f64) -> Option<Plane
     }
     let centroid = sum / n as f64;
     let mut cov = Matrix3::zeros();
-    for p in points {
+    for p in points.iter().step_by(stride) {
         if plane.signed_distance(p).abs() <= threshold {
             let d = to_f64(p) - centroid;
             cov += d * d.transpose();

@@ -43,7 +43,7 @@ pub enum SegmentError {
     #[error("{0} points in one cloud; at most 4294967295 are supported")]
     TooManyPoints(usize),
     /// Plane ground removal found no plane (e.g. the table is out of view).
-    #[error("no ground plane within the constraints among {points} downsampled points")]
+    #[error("no ground plane within the constraints among {points} points")]
     NoGroundPlane {
         /// Points the fit was tried on.
         points: usize,
@@ -388,29 +388,24 @@ impl Segmenter {
                 (self.downsample(above), Ground::Grid(model))
             }
             GroundStage::Plane(ransac) => {
+                // The plane is fitted to and removed from the raw points, so only what stands
+                // on it is downsampled: a depth image is mostly table.
                 let kept = self.region_of_interest(points, &roi, &mut out);
-                let mut cloud = self.downsample(kept);
-                let fit = fit_plane(&cloud.points, ransac).ok_or(SegmentError::NoGroundPlane {
-                    points: cloud.points.len(),
-                })?;
-                let mut w = 0;
-                for r in 0..cloud.points.len() {
-                    let d = fit.plane.signed_distance(&cloud.points[r]);
-                    let n = cloud.counts[r] as usize;
+                let fit = fit_plane(&kept, ransac)
+                    .ok_or(SegmentError::NoGroundPlane { points: kept.len() })?;
+                let mut above = Vec::with_capacity(kept.len() / 4);
+                for p in &kept {
+                    let d = fit.plane.signed_distance(p);
                     if d > ransac.threshold {
-                        cloud.points[w] = cloud.points[r];
-                        cloud.counts[w] = cloud.counts[r];
-                        w += 1;
-                        out.obstacle_points += n;
+                        above.push(*p);
                     } else if d >= -ransac.threshold {
-                        out.ground_points += n;
+                        out.ground_points += 1;
                     } else {
-                        out.below_ground_points += n;
+                        out.below_ground_points += 1;
                     }
                 }
-                cloud.points.truncate(w);
-                cloud.counts.truncate(w);
-                (cloud, Ground::Plane(fit.plane))
+                out.obstacle_points = above.len();
+                (self.downsample(above), Ground::Plane(fit.plane))
             }
         };
 
