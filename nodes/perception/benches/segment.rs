@@ -65,10 +65,17 @@ fn street() -> Vec<Solid> {
         } else {
             [-5.25, -1.75, 1.75, 5.25][(rng.next() * 4.0) as usize % 4]
         };
-        // Spread along the street, avoiding the ego's own spot.
+        // Spread along the street, clear of the ego and of each other.
+        let clear = |x: f64, others: &[Solid]| {
+            x.abs() > 6.0
+                && others.iter().all(|o| {
+                    (o.c[1] - lane_y).abs() > 2.0
+                        || (o.c[0] - x).abs() > (o.size[0] + size[0]) / 2.0 + 1.0
+                })
+        };
         let mut x = rng.range(-70.0, 70.0);
-        if x.abs() < 6.0 {
-            x += 12.0f64.copysign(x);
+        while !clear(x, &solids) {
+            x = rng.range(-70.0, 70.0);
         }
         let yaw = rng.range(-0.15, 0.15)
             + if rng.next() < 0.5 {
@@ -452,6 +459,11 @@ fn run_table(frames: usize) {
 
 fn main() {
     let solids = street();
+    if std::env::var_os("SEG_DEBUG").is_some() {
+        for s in solids.iter().filter(|s| s.size[2] < 5.0) {
+            println!("  truth at ({:.1}, {:.1}) {:?}", s.c[0], s.c[1], s.size);
+        }
+    }
     // HDL-32E layout (the simulator's default) and a 128-channel one over a similar span.
     let c32 = spin(32, -30.67, 10.67, &solids);
     let c128 = spin(128, -25.0, 15.0, &solids);

@@ -130,6 +130,7 @@ impl SegmentParams {
                 sectors: 360,
                 max_range: 80.0,
                 max_slope: 0.15,
+                height_tolerance: 0.05,
                 obstacle_height: 0.2,
                 noise_depth: 0.3,
                 sensor_height: 1.8,
