@@ -234,9 +234,17 @@ pub fn euclidean_clusters(
         .collect();
     let mut sets = UnionFind::new(index.len());
     let offsets = half_offsets();
+    // Flattened (2D) clouds occupy a single layer of cubes: skipping the offsets that leave
+    // the occupied layers saves most hash lookups.
+    let (zlo, zhi) = (0..index.len())
+        .map(|c| index.cell_coords(c)[2])
+        .fold((i32::MAX, i32::MIN), |(lo, hi), z| (lo.min(z), hi.max(z)));
     for a in 0..index.len() {
         let ca = index.cell_coords(a);
         for off in &offsets {
+            if !(zlo..=zhi).contains(&(ca[2] + off[2])) {
+                continue;
+            }
             let Some(b) = index.cell_at([ca[0] + off[0], ca[1] + off[1], ca[2] + off[2]]) else {
                 continue;
             };

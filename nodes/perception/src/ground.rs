@@ -387,6 +387,27 @@ const GRADIENT_GAIN: f32 = 0.2;
 /// bridged, while the drift from a slightly wrong gradient stays bounded (at 20 cells' worth).
 const GRADIENT_CARRY: f32 = 0.95;
 
+/// What the ground propagation knows at one cell.
+#[derive(Debug, Clone, Copy, Default)]
+struct Track {
+    /// Ground height (m).
+    height: f32,
+    /// Radial ground gradient (rise per metre outwards).
+    gradient: f32,
+    /// How far the true ground may be from `height` (m): grows across cells with no points,
+    /// because the ground may keep sloping where it cannot be seen. Cells with only obstacle
+    /// do not loosen it, or a kerb or platform would pass for a slope after a few cells; the
+    /// shadow behind a real obstacle loosens it enough.
+    slack: f32,
+    /// Whether `height` comes from the cell's own points. A sector whose ground was lost
+    /// behind an obstacle picks it up again from a neighbour that still sees it.
+    seen: bool,
+    /// The last seen ground height on the way here (m)...
+    anchor: f32,
+    /// ...and how many cells back it lies: a gradient measured across a gap is spread over it.
+    since: f32,
+}
+
 /// The road ground model: lowest point per polar cell, heights propagated outwards from the
 /// sensor with a bounded slope.
 #[derive(Debug, Clone, PartialEq)]
@@ -424,72 +445,74 @@ impl GroundGrid {
         let step = p.max_slope as f32 * dr;
         let tol = p.height_tolerance as f32;
         let max_gradient = p.max_slope as f32;
-        let n = lowest.len();
-        let mut heights = vec![0f32; n];
-        let mut gradients = vec![0f32; n];
-        // How far the true ground of a cell may be from `heights`: grows across cells with no
-        // points, because the ground may keep sloping where it cannot be seen. Cells with
-        // only obstacle do not loosen it, or a kerb or platform would pass for a slope after
-        // a few cells; the shadow behind a real obstacle loosens it enough.
-        let mut slack = vec![0f32; n];
-        // Whether a cell's height comes from its own points. A sector whose ground was lost
-        // behind an obstacle picks it up again from a neighbour that still sees it.
-        let mut seen = vec![false; n];
-        // Last seen ground height along the way to a cell, and how many cells back it lies:
-        // a gradient measured across a gap must be spread over the gap.
-        let mut anchor = vec![seed; n];
-        let mut since = vec![1f32; n];
+        let mut heights = vec![0f32; lowest.len()];
+        // Only the ring before is needed to predict a ring, so the state of two rings is
+        // kept, small enough to stay in L1.
+        let mut prev = vec![Track::default(); sectors];
+        let mut next = vec![Track::default(); sectors];
         for ring in 0..self.rings {
             for s in 0..sectors {
-                let (base, gradient, base_slack, base_seen, base_anchor, gap) = if ring == 0 {
-                    (seed, 0.0, p.seed_tolerance as f32, false, seed, 1.0)
+                let from = if ring == 0 {
+                    Track {
+                        height: seed,
+                        gradient: 0.0,
+                        slack: p.seed_tolerance as f32,
+                        seen: false,
+                        anchor: seed,
+                        since: 0.0,
+                    }
                 } else {
-                    let prev = (ring - 1) * sectors;
-                    let mut best = prev + s;
-                    for c in [prev + (s + sectors - 1) % sectors, prev + (s + 1) % sectors] {
-                        if (!seen[c], slack[c]) < (!seen[best], slack[best]) {
+                    let mut best = &prev[s];
+                    for c in [&prev[(s + sectors - 1) % sectors], &prev[(s + 1) % sectors]] {
+                        if (!c.seen, c.slack) < (!best.seen, best.slack) {
                             best = c;
                         }
                     }
-                    let gap = if seen[best] { 1.0 } else { since[best] + 1.0 };
-                    let a = if seen[best] {
-                        heights[best]
-                    } else {
-                        anchor[best]
-                    };
-                    (
-                        heights[best],
-                        gradients[best],
-                        slack[best],
-                        seen[best],
-                        a,
-                        gap,
-                    )
+                    *best
+                };
+                let (anchor, gap) = if from.seen {
+                    (from.height, 1.0)
+                } else {
+                    (from.anchor, from.since + 1.0)
                 };
                 let cell = ring * sectors + s;
                 let low = lowest[cell];
-                let carried = base + gradient * dr;
+                let carried = from.height + from.gradient * dr;
                 // Next to seen ground the slope may change by the limit within one cell; past
                 // unseen cells only by what their slack allows.
-                let reach = if base_seen { step } else { 0.0 } + base_slack + tol;
-                let fading = gradient * GRADIENT_CARRY;
-                let (h, g, sl, own) = if !low.is_finite() {
-                    (carried, fading, base_slack + step, false)
+                let reach = if from.seen { step } else { 0.0 } + from.slack + tol;
+                let unseen = Track {
+                    height: carried,
+                    gradient: from.gradient * GRADIENT_CARRY,
+                    slack: from.slack,
+                    seen: false,
+                    anchor,
+                    since: gap,
+                };
+                let track = if !low.is_finite() {
+                    Track {
+                        slack: from.slack + step,
+                        ..unseen
+                    }
                 } else if (low - carried).abs() > reach {
                     // Above: only obstacle. Below: a stray return, not a cliff.
-                    (carried, fading, base_slack, false)
+                    unseen
                 } else {
-                    let measured = (low - base_anchor) / (gap * dr);
-                    let g = gradient + GRADIENT_GAIN * (measured - gradient);
-                    (low, g.clamp(-max_gradient, max_gradient), 0.0, true)
+                    let measured = (low - anchor) / (gap * dr);
+                    let g = from.gradient + GRADIENT_GAIN * (measured - from.gradient);
+                    Track {
+                        height: low,
+                        gradient: g.clamp(-max_gradient, max_gradient),
+                        slack: 0.0,
+                        seen: true,
+                        anchor: low,
+                        since: 0.0,
+                    }
                 };
-                heights[cell] = h;
-                gradients[cell] = g;
-                slack[cell] = sl;
-                seen[cell] = own;
-                anchor[cell] = base_anchor;
-                since[cell] = gap;
+                heights[cell] = track.height;
+                next[s] = track;
             }
+            std::mem::swap(&mut prev, &mut next);
         }
         heights
     }
