@@ -1,5 +1,6 @@
-//! The segmentation pipeline: region of interest, ground removal, voxel downsampling,
-//! clustering, box fitting and classification, from one point cloud to detections.
+//! The segmentation pipeline: region of interest, ground removal, voxel downsampling (for
+//! dense clouds), clustering, box fitting and classification, from one point cloud to
+//! detections.
 
 use std::borrow::Cow;
 
@@ -112,10 +113,12 @@ pub struct SegmentParams {
 
 impl SegmentParams {
     /// Road defaults for a roof lidar 1.8 m above the road (the simulator's HDL-32E mount),
-    /// points in `odom`: 80 m range, no downsampling, a 0.5 m × 1° polar ground grid
-    /// allowing 15 % slope between cells, obstacles from 0.2 m above the local ground, 2D
-    /// clusters with 0.7 m tolerance (a side seen at a grazing 5° from an HDL-32E at 15 m
-    /// has a return every 0.64 m) and at least 5 points, L-shape boxes.
+    /// points in `odom`: within 80 m and from 15 m below to 5 m above the sensor, no
+    /// downsampling, a 0.5 m × 1° polar ground grid allowing 15 % slope between cells (±5 cm
+    /// of scatter), obstacles from 0.2 m above the local ground, 2D clusters with 0.7 m
+    /// tolerance (a side seen at a grazing 5° from an HDL-32E at 15 m has a return every
+    /// 0.64 m) and at least 5 points, L-shape boxes. For flat ground the grid can be swapped
+    /// for [`GroundMethod::Plane`].
     pub fn road() -> Self {
         Self {
             roi: Roi {
@@ -149,8 +152,9 @@ impl SegmentParams {
 
     /// Table defaults for a depth camera up to 1.5 m (horizontally) from the objects, points
     /// in the world frame: 5 mm voxels, the table top as a RANSAC plane within 15° of
-    /// horizontal (8 mm inlier band), 3D clusters with 2 cm tolerance and at least 30
-    /// points, minimum-area boxes.
+    /// horizontal (8 mm inlier band; it and everything below it removed), 3D clusters with
+    /// 2 cm tolerance and at least 30 points, minimum-area boxes. The table top should be the
+    /// largest horizontal surface in view; if the floor shows more, raise `roi.min_dz` above it.
     pub fn table() -> Self {
         Self {
             roi: Roi {
