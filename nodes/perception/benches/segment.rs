@@ -266,6 +266,7 @@ fn stages(name: &str, cloud: &[Point3<f32>], frames: usize) {
         return;
     };
     let origin = Point3::new(0.0, 0.0, 1.8);
+    let sensor = Point3::new(0.0f32, 0.0, 0.0);
     let mut labels = Vec::new();
     let ground = time(frames, || {
         black_box(grid.classify(black_box(cloud), origin, &mut labels));
@@ -282,9 +283,9 @@ fn stages(name: &str, cloud: &[Point3<f32>], frames: usize) {
     };
     let flat = flatten(&above);
     let cluster = time(frames, || {
-        black_box(euclidean_clusters(black_box(&flat), None, &params.cluster).ok());
+        black_box(euclidean_clusters(black_box(&flat), None, &params.cluster, sensor).ok());
     });
-    let Ok(clusters) = euclidean_clusters(&flat, None, &params.cluster) else {
+    let Ok(clusters) = euclidean_clusters(&flat, None, &params.cluster, sensor) else {
         return;
     };
     let boxes = time(frames, || {
@@ -299,7 +300,13 @@ fn stages(name: &str, cloud: &[Point3<f32>], frames: usize) {
     let flat_down = flatten(&down.points);
     let cluster_down = time(frames, || {
         black_box(
-            euclidean_clusters(black_box(&flat_down), Some(&down.counts), &params.cluster).ok(),
+            euclidean_clusters(
+                black_box(&flat_down),
+                Some(&down.counts),
+                &params.cluster,
+                sensor,
+            )
+            .ok(),
         );
     });
     println!(

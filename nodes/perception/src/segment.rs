@@ -115,9 +115,11 @@ impl SegmentParams {
     /// Road defaults for a roof lidar 1.8 m above the road (the simulator's HDL-32E mount),
     /// points in `odom`: within 80 m and from 15 m below to 5 m above the sensor, no
     /// downsampling, a 0.5 m × 1° polar ground grid allowing 15 % slope between cells (±5 cm
-    /// of scatter), obstacles from 0.2 m above the local ground, 2D clusters with 0.7 m
-    /// tolerance (a side seen at a grazing 5° from an HDL-32E at 15 m has a return every
-    /// 0.64 m) and at least 5 points, L-shape boxes. For flat ground the grid can be swapped
+    /// of scatter), obstacles from 0.2 m above the local ground, 2D clusters with 0.5 m
+    /// tolerance across the line of sight and 10 % of the range (at most 1.6 m) along it (a side
+    /// seen at a grazing 5° from 15 m has a return every 0.6 m or more; roof rings lie
+    /// farther apart)
+    /// and at least 5 points, L-shape boxes. For flat ground the grid can be swapped
     /// for [`GroundMethod::Plane`].
     pub fn road() -> Self {
         Self {
@@ -140,7 +142,9 @@ impl SegmentParams {
                 seed_tolerance: 0.5,
             }),
             cluster: ClusterParams {
-                tolerance: 0.7,
+                tolerance: 0.5,
+                radial_growth: 0.1,
+                max_radial: 1.6,
                 min_points: 5,
                 max_points: 100_000,
             },
@@ -173,6 +177,8 @@ impl SegmentParams {
             }),
             cluster: ClusterParams {
                 tolerance: 0.02,
+                radial_growth: 0.0,
+                max_radial: 0.02,
                 min_points: 30,
                 max_points: 500_000,
             },
@@ -415,6 +421,7 @@ impl Segmenter {
         };
 
         let scale = self.params.cluster_z_scale;
+        let sensor = Point3::new(o.x as f32, o.y as f32, (o.z as f32) * scale);
         let clustered: Cow<[Point3<f32>]> = if scale == 1.0 {
             Cow::Borrowed(&obstacles.points)
         } else {
@@ -424,8 +431,12 @@ impl Segmenter {
                 .map(|p| Point3::new(p.x, p.y, p.z * scale))
                 .collect()
         };
-        let clusters =
-            euclidean_clusters(&clustered, Some(&obstacles.counts), &self.params.cluster)?;
+        let clusters = euclidean_clusters(
+            &clustered,
+            Some(&obstacles.counts),
+            &self.params.cluster,
+            sensor,
+        )?;
         out.clusters = clusters.len();
         out.detections.reserve(clusters.len());
         for k in 0..clusters.len() {
@@ -562,6 +573,17 @@ mod tests {
 
     /// A spinning lidar at `o` over flat ground z = 0: `channels` rows from −30° to +10°.
     fn lidar(o: [f64; 3], channels: usize, az_step_deg: f64, solids: &[Solid]) -> Vec<Point3<f32>> {
+        lidar_on_slope(o, channels, az_step_deg, solids, 0.0)
+    }
+
+    /// [`lidar`] over the ground z = `slope`·x.
+    fn lidar_on_slope(
+        o: [f64; 3],
+        channels: usize,
+        az_step_deg: f64,
+        solids: &[Solid],
+        slope: f64,
+    ) -> Vec<Point3<f32>> {
         let mut pts = Vec::new();
         let columns = (360.0 / az_step_deg).round() as usize;
         for c in 0..channels {
@@ -569,8 +591,9 @@ mod tests {
             for a in 0..columns {
                 let az = (a as f64 * az_step_deg).to_radians();
                 let d = [el.cos() * az.cos(), el.cos() * az.sin(), el.sin()];
-                let mut t = if d[2] < 0.0 {
-                    -o[2] / d[2]
+                let denom = d[2] - slope * d[0];
+                let mut t = if denom < 0.0 {
+                    -(o[2] - slope * o[0]) / denom
                 } else {
                     f64::INFINITY
                 };
@@ -660,6 +683,69 @@ mod tests {
             + out.outside_roi
             + out.dropped_nan;
         assert_eq!(total, pts.len());
+    }
+
+    #[test]
+    fn road_scene_on_an_eight_percent_slope() {
+        let slope = 0.08;
+        let solids = [
+            Solid {
+                cx: 20.0,
+                cy: 0.0,
+                yaw: 0.0,
+                l: 4.023,
+                w: 1.712,
+                h: 1.427,
+                z0: slope * 20.0,
+            },
+            Solid {
+                cx: 12.0,
+                cy: 4.0,
+                yaw: 0.0,
+                l: 0.6,
+                w: 0.5,
+                h: 1.8,
+                z0: slope * 12.0,
+            },
+            Solid {
+                cx: -15.0,
+                cy: -3.0,
+                yaw: 0.3,
+                l: 4.023,
+                w: 1.712,
+                h: 1.427,
+                z0: slope * -15.0,
+            },
+        ];
+        let pts = lidar_on_slope([0.0, 0.0, 1.8], 64, 0.2, &solids, slope);
+        let seg = Segmenter::new(SegmentParams::road()).unwrap();
+        let out = seg.segment(&pts, Point3::new(0.0, 0.0, 1.8)).unwrap();
+        // Uphill and downhill, the road is ground and only the three actors stand on it.
+        assert_eq!(out.clusters, 3, "{:?}", out.detections);
+        for s in &solids {
+            // The car straight ahead shows only its rear, so its box centre is there.
+            let d = out
+                .detections
+                .iter()
+                .find(|d| (d.x - s.cx).abs() < s.l / 2.0 + 0.2 && (d.y - s.cy).abs() < 0.5)
+                .unwrap_or_else(|| panic!("nothing at ({}, {}): {:?}", s.cx, s.cy, out.detections));
+            let class = if s.l > 1.0 {
+                Class::Car
+            } else {
+                Class::Pedestrian
+            };
+            assert_eq!(d.class, class, "{d:?}");
+            // The test boxes stay level on the slope, so their ends are up to 16 cm off the
+            // road surface that the ground model follows.
+            assert!((d.height - s.h).abs() < 0.2, "{d:?}");
+            assert!((d.z - (s.z0 + s.h / 2.0)).abs() < 0.2, "{d:?}");
+        }
+        let downhill = out.detections.iter().find(|d| d.x < 0.0).unwrap();
+        assert!(
+            (downhill.yaw - 0.3).abs() < 2f64.to_radians(),
+            "{downhill:?}"
+        );
+        assert!((downhill.length - 4.023).abs() < 0.2, "{downhill:?}");
     }
 
     #[test]
