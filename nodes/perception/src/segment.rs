@@ -329,6 +329,8 @@ enum GroundStage {
 pub struct Segmenter {
     params: SegmentParams,
     voxels: Option<VoxelGrid>,
+    /// Cells a tenth of the cluster tolerance, to merge points stacked by a squashed z.
+    fine: VoxelGrid,
     ground: GroundStage,
 }
 
@@ -344,9 +346,18 @@ impl Segmenter {
             ),
             GroundMethod::Plane(r) => GroundStage::Plane(r),
         };
+        let fine = VoxelGrid::new(params.cluster.tolerance / 10.0).map_err(|_| {
+            SegmentError::param(
+                "cluster.",
+                "tolerance",
+                f64::from(params.cluster.tolerance),
+                "must be finite and greater than 0",
+            )
+        })?;
         Ok(Self {
             params,
             voxels,
+            fine,
             ground,
         })
     }
@@ -431,19 +442,55 @@ impl Segmenter {
                 .map(|p| Point3::new(p.x, p.y, p.z * scale))
                 .collect()
         };
-        let clusters = euclidean_clusters(
-            &clustered,
-            Some(&obstacles.counts),
-            &self.params.cluster,
-            sensor,
-        )?;
-        out.clusters = clusters.len();
-        out.detections.reserve(clusters.len());
-        for k in 0..clusters.len() {
-            let members = clusters.members(k);
-            if let Some(d) = self.detect(&obstacles.points, members, clusters.weight(k), &ground) {
-                out.detections.push(d);
+        if scale == 1.0 {
+            let clusters = euclidean_clusters(
+                &clustered,
+                Some(&obstacles.counts),
+                &self.params.cluster,
+                sensor,
+            )?;
+            out.clusters = clusters.len();
+            for k in 0..clusters.len() {
+                let d = self.detect(
+                    &obstacles.points,
+                    clusters.members(k),
+                    clusters.weight(k),
+                    &ground,
+                );
+                out.detections.extend(d);
             }
+            return Ok(out);
+        }
+        // Squashing z stacks each lidar column's returns on one spot: clustering one centroid
+        // per fine cell instead of every point keeps the point-pair tests few; the boxes
+        // still see every point.
+        let cells = self.fine.index(&clustered);
+        let mut reps = Vec::with_capacity(cells.len());
+        let mut rep_weights = Vec::with_capacity(cells.len());
+        for c in 0..cells.len() {
+            let m = cells.members(c);
+            let (mut x, mut y, mut z, mut w) = (0.0f32, 0.0f32, 0.0f32, 0u32);
+            for &i in m {
+                let q = clustered[i as usize];
+                x += q.x;
+                y += q.y;
+                z += q.z;
+                w += obstacles.counts[i as usize];
+            }
+            let n = m.len() as f32;
+            reps.push(Point3::new(x / n, y / n, z / n));
+            rep_weights.push(w);
+        }
+        let clusters = euclidean_clusters(&reps, Some(&rep_weights), &self.params.cluster, sensor)?;
+        out.clusters = clusters.len();
+        let mut members = Vec::new();
+        for k in 0..clusters.len() {
+            members.clear();
+            for &c in clusters.members(k) {
+                members.extend_from_slice(cells.members(c as usize));
+            }
+            let d = self.detect(&obstacles.points, &members, clusters.weight(k), &ground);
+            out.detections.extend(d);
         }
         Ok(out)
     }
