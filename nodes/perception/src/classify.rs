@@ -1,9 +1,12 @@
 //! Object classes from box size and shape, with a confidence.
 //!
 //! Each class is a prototype of length, width and height ranges; a box scores about 1 on a
-//! range it lies in (most at the typical size) and falls off linearly outside. Objects are often seen partially (a car from
-//! behind shows its 1.7 m rear but hardly any length), so a box may also match a prototype
-//! with one side fully visible and the other shorter than in life, at a lower confidence.
+//! range it lies in (most at the typical size) and falls off linearly outside. Objects are
+//! often seen partially (a car from behind shows its 1.7 m rear but hardly any length), so a
+//! box may also match a prototype with one side fully visible and the other shorter than in
+//! life, at a lower confidence. Size alone cannot tell some views apart: a cyclist or a
+//! motorcycle seen end-on is as narrow as a child, and a car's rear is as long as a cyclist's
+//! side; the tracker's history has to settle those.
 //! Road ranges bracket the Euro NCAP targets the simulator uses (nodes/sim/src/actors.rs):
 //! GVT car 4.023 × 1.712 × 1.427, parked car 4.418 × 1.82 × 1.533, truck 10.0 × 2.55 × 3.5,
 //! motorcycle 2.08 × 0.79 × 1.06, bicycle 1.89 × 0.5 × 1.2, adult 0.6 × 0.5 × 1.8,

@@ -26,6 +26,13 @@ pub struct ClusterError {
 pub struct ClusterParams {
     /// Points closer than this belong to the same cluster (m).
     pub tolerance: f32,
+    /// Extra tolerance along the line of sight per metre of horizontal range from the
+    /// sensor (m/m); 0 for plain Euclidean clustering. A lidar's rings spread out radially
+    /// with range, so a far object's returns lie farther apart along the line of sight than
+    /// across it, where neighbouring objects must stay apart.
+    pub radial_growth: f32,
+    /// Cap on the tolerance along the line of sight (m): it bounds the neighbour search.
+    pub max_radial: f32,
     /// Smallest cluster kept, in (weighted) points.
     pub min_points: usize,
     /// Largest cluster kept, in (weighted) points.
@@ -40,6 +47,20 @@ impl ClusterParams {
                 name: "tolerance",
                 value: f64::from(self.tolerance),
                 reason: "must be finite and greater than 0",
+            });
+        }
+        if !(self.radial_growth.is_finite() && self.radial_growth >= 0.0) {
+            return Err(ClusterError {
+                name: "radial_growth",
+                value: f64::from(self.radial_growth),
+                reason: "must be finite and at least 0",
+            });
+        }
+        if !(self.max_radial.is_finite() && self.max_radial >= self.tolerance) {
+            return Err(ClusterError {
+                name: "max_radial",
+                value: f64::from(self.max_radial),
+                reason: "must be finite and at least tolerance",
             });
         }
         if self.min_points == 0 {
@@ -131,6 +152,116 @@ impl UnionFind {
     }
 }
 
+/// The closeness test: a tolerance ellipse stretched along the line of sight.
+struct Reach {
+    tolerance: f32,
+    growth: f32,
+    max_radial: f32,
+    /// Per point: horizontal range from the sensor and the unit line of sight (x, y).
+    sight: Vec<[f32; 3]>,
+}
+
+impl Reach {
+    fn new(points: &[Point3<f32>], params: &ClusterParams, sensor: Point3<f32>) -> Self {
+        let sight = if params.radial_growth > 0.0 {
+            points
+                .iter()
+                .map(|p| {
+                    let (dx, dy) = (p.x - sensor.x, p.y - sensor.y);
+                    let r = (dx * dx + dy * dy).sqrt();
+                    if r > 0.0 {
+                        [r, dx / r, dy / r]
+                    } else {
+                        [0.0, 1.0, 0.0]
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Self {
+            tolerance: params.tolerance,
+            growth: params.radial_growth,
+            max_radial: params.max_radial,
+            sight,
+        }
+    }
+
+    /// Tolerance along the line of sight at point `i`, the longest axis of its ellipse.
+    fn radial(&self, i: u32) -> f32 {
+        match self.sight.get(i as usize) {
+            Some(s) => self
+                .tolerance
+                .max((self.growth * s[0]).min(self.max_radial)),
+            None => self.tolerance,
+        }
+    }
+
+    /// Range and line of sight of point `i`, if the tolerance is stretched.
+    fn sight_of(&self, i: u32) -> Option<[f32; 3]> {
+        self.sight.get(i as usize).copied()
+    }
+
+    /// Whether a cube `offset` cubes away from one seen along `sight` can hold points within
+    /// reach: the stretched ellipse is narrow across the line of sight, so most cubes of its
+    /// bounding square are out.
+    fn may_reach(&self, sight: Option<[f32; 3]>, offset: [i32; 3], edge: f32) -> bool {
+        let Some([r, ux, uy]) = sight else {
+            return true;
+        };
+        let v = offset.map(|d| d as f32 * edge);
+        let along = (v[0] * ux + v[1] * uy).abs();
+        let across = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2] - along * along)
+            .max(0.0)
+            .sqrt();
+        // Points anywhere in the two cubes: their offset differs from the cubes' by up to
+        // one cube diagonal, and the far cube may be farther out.
+        let slack = edge * 3f32.sqrt();
+        let radial = self
+            .tolerance
+            .max((self.growth * (r + along + slack)).min(self.max_radial));
+        along - slack <= radial && across - slack <= self.tolerance
+    }
+
+    /// Whether boxes `a` and `b` come within the tolerance across the line of sight of `a`
+    /// (or anywhere, when the tolerance is not stretched). The distance test on the boxes
+    /// uses the long axis of the ellipse and lets through many pairs that this one stops.
+    fn boxes_may_touch(&self, sight: Option<[f32; 3]>, a: &Aabb, b: &Aabb) -> bool {
+        let Some([_, ux, uy]) = sight else {
+            return true;
+        };
+        let across = [-uy, ux];
+        let (a0, a1) = a.project(across);
+        let (b0, b1) = b.project(across);
+        (b0 - a1).max(a0 - b1) <= self.tolerance
+            && (b.min[2] - a.max[2]).max(a.min[2] - b.max[2]) <= self.tolerance
+    }
+
+    /// Whether point `p` comes within the tolerance of box `b` across the line of sight.
+    fn point_may_touch(&self, sight: Option<[f32; 3]>, p: &Point3<f32>, b: &Aabb) -> bool {
+        let Some([_, ux, uy]) = sight else {
+            return true;
+        };
+        let across = [-uy, ux];
+        let x = p.x * across[0] + p.y * across[1];
+        let (b0, b1) = b.project(across);
+        (b0 - x).max(x - b1) <= self.tolerance
+    }
+
+    /// Whether `q` is within the tolerance ellipse around point `i` (= `p`).
+    fn close(&self, i: u32, p: &Point3<f32>, q: &Point3<f32>) -> bool {
+        let d = q - p;
+        let t2 = self.tolerance * self.tolerance;
+        let Some(&[r, ux, uy]) = self.sight.get(i as usize) else {
+            return d.norm_squared() <= t2;
+        };
+        let radial = self.tolerance.max((self.growth * r).min(self.max_radial));
+        let along = d.x * ux + d.y * uy;
+        let across2 = (d.norm_squared() - along * along).max(0.0);
+        along * along / (radial * radial) + across2 / t2 <= 1.0
+    }
+}
+
 /// Axis-aligned bounds of a set of points.
 struct Aabb {
     min: [f32; 3],
@@ -152,6 +283,15 @@ impl Aabb {
             }
         }
         b
+    }
+
+    /// Interval of the box's projections on the horizontal unit direction `n`.
+    fn project(&self, n: [f32; 2]) -> (f32, f32) {
+        let centre =
+            0.5 * ((self.min[0] + self.max[0]) * n[0] + (self.min[1] + self.max[1]) * n[1]);
+        let half = 0.5
+            * ((self.max[0] - self.min[0]) * n[0].abs() + (self.max[1] - self.min[1]) * n[1].abs());
+        (centre - half, centre + half)
     }
 
     /// Squared distance between the boxes (0 if they overlap).
@@ -177,31 +317,23 @@ impl Aabb {
     }
 }
 
-/// Neighbour cube offsets to visit: one of each ± pair, so every cube pair is seen once. With
-/// cubes of edge `tol / √3`, cubes up to two apart on every axis can hold points within `tol`.
-fn half_offsets() -> Vec<[i32; 3]> {
-    let mut out = Vec::with_capacity(62);
-    for dx in -2..=2 {
-        for dy in -2..=2 {
-            for dz in -2..=2 {
-                if [dx, dy, dz] > [0, 0, 0] {
-                    out.push([dx, dy, dz]);
-                }
-            }
-        }
-    }
-    out
-}
-
 /// Clusters `points`; `weights`, if given, is how many sensor points each point stands for
-/// (voxel counts) and is what the size limits apply to. Clusters come in order of their
-/// first point.
+/// (voxel counts) and is what the size limits apply to; `sensor` is where the sensor is,
+/// for [`ClusterParams::radial_growth`]. Clusters come in order of their first cube.
 pub fn euclidean_clusters(
     points: &[Point3<f32>],
     weights: Option<&[u32]>,
     params: &ClusterParams,
+    sensor: Point3<f32>,
 ) -> Result<Clusters, ClusterError> {
     params.validate()?;
+    if u32::try_from(points.len()).is_err() {
+        return Err(ClusterError {
+            name: "points",
+            value: points.len() as f64,
+            reason: "at most 2^32 − 1 points can be clustered",
+        });
+    }
     if let Some(w) = weights
         && w.len() != points.len()
     {
@@ -219,34 +351,60 @@ pub fn euclidean_clusters(
         reason: "gives an invalid cube size",
     })?;
     let index = grid.index(points);
-    let tol2 = params.tolerance * params.tolerance;
+    let reach = Reach::new(points, params, sensor);
     // Tight bounds per cube: most cube pairs that are not connected are told apart by their
     // bounds alone, without the quadratic point-pair scan.
     let bounds: Vec<Aabb> = (0..index.len())
         .map(|c| Aabb::of(points, index.members(c)))
         .collect();
     let mut sets = UnionFind::new(index.len());
-    let offsets = half_offsets();
+    // Flattened (2D) clouds occupy a single layer of cubes: skipping the offsets that leave
+    // the occupied layers saves most hash lookups.
+    let (zlo, zhi) = (0..index.len())
+        .map(|c| index.cell_coords(c)[2])
+        .fold((i32::MAX, i32::MIN), |(lo, hi), z| (lo.min(z), hi.max(z)));
     for a in 0..index.len() {
         let ca = index.cell_coords(a);
-        for off in &offsets {
-            let Some(b) = index.cell_at([ca[0] + off[0], ca[1] + off[1], ca[2] + off[2]]) else {
-                continue;
-            };
-            if bounds[a].distance2(&bounds[b]) > tol2 || sets.find(a as u32) == sets.find(b as u32)
-            {
-                continue;
-            }
-            let (mb, bb) = (index.members(b), &bounds[b]);
-            let close = index.members(a).iter().any(|&i| {
-                let p = points[i as usize];
-                bb.distance2_to(&p) <= tol2
-                    && mb
-                        .iter()
-                        .any(|&j| (points[j as usize] - p).norm_squared() <= tol2)
-            });
-            if close {
-                sets.union(a as u32, b as u32);
+        let ma = index.members(a);
+        let far = ma.iter().map(|&i| reach.radial(i)).fold(0.0, f32::max);
+        let a_sight = reach.sight_of(ma[0]);
+        let far2 = far * far;
+        // Cubes up to this many away can hold points within reach.
+        let r = (far / edge).ceil() as i32;
+        for dx in -r..=r {
+            for dy in -r..=r {
+                for dz in (-r).max(zlo - ca[2])..=r.min(zhi - ca[2]) {
+                    // One of each ± pair of offsets, so every cube pair is seen once.
+                    if [dx, dy, dz] <= [0, 0, 0] {
+                        continue;
+                    }
+                    let gap = |d: i32| ((d.abs() - 1).max(0) as f32 * edge).powi(2);
+                    if gap(dx) + gap(dy) + gap(dz) > far2
+                        || !reach.may_reach(a_sight, [dx, dy, dz], edge)
+                    {
+                        continue;
+                    }
+                    let Some(b) = index.cell_at([ca[0] + dx, ca[1] + dy, ca[2] + dz]) else {
+                        continue;
+                    };
+                    if bounds[a].distance2(&bounds[b]) > far2
+                        || !reach.boxes_may_touch(a_sight, &bounds[a], &bounds[b])
+                        || sets.find(a as u32) == sets.find(b as u32)
+                    {
+                        continue;
+                    }
+                    let (mb, bb) = (index.members(b), &bounds[b]);
+                    let close = ma.iter().any(|&i| {
+                        let p = points[i as usize];
+                        let radial = reach.radial(i);
+                        bb.distance2_to(&p) <= radial * radial
+                            && reach.point_may_touch(a_sight, &p, bb)
+                            && mb.iter().any(|&j| reach.close(i, &p, &points[j as usize]))
+                    });
+                    if close {
+                        sets.union(a as u32, b as u32);
+                    }
+                }
             }
         }
     }
@@ -342,6 +500,8 @@ mod tests {
     fn params(tolerance: f32) -> ClusterParams {
         ClusterParams {
             tolerance,
+            radial_growth: 0.0,
+            max_radial: 5.0,
             min_points: 1,
             max_points: 1_000_000,
         }
@@ -352,14 +512,14 @@ mod tests {
         let mut pts = box_surface([0.0, 0.0, 0.0], [1.0, 1.0, 1.0], 0.1);
         let first = pts.len();
         pts.extend(box_surface([2.0, 0.0, 0.0], [3.0, 1.0, 1.0], 0.1));
-        let c = euclidean_clusters(&pts, None, &params(0.5)).unwrap();
+        let c = euclidean_clusters(&pts, None, &params(0.5), Point3::origin()).unwrap();
         assert_eq!(c.len(), 2);
         let mut a: Vec<u32> = c.members(0).to_vec();
         a.sort_unstable();
         assert_eq!(a, (0..first as u32).collect::<Vec<_>>());
         assert_eq!(c.members(1).len(), pts.len() - first);
         // With a tolerance beyond the gap they merge.
-        let c = euclidean_clusters(&pts, None, &params(1.01)).unwrap();
+        let c = euclidean_clusters(&pts, None, &params(1.01), Point3::origin()).unwrap();
         assert_eq!(c.len(), 1);
     }
 
@@ -371,10 +531,41 @@ mod tests {
             .map(|i| Point3::from(d * (0.29 * i as f32)))
             .collect();
         pts.push(Point3::from(d * (0.29 * 9.0 + 0.31)));
-        let c = euclidean_clusters(&pts, None, &params(0.3)).unwrap();
+        let c = euclidean_clusters(&pts, None, &params(0.3), Point3::origin()).unwrap();
         assert_eq!(c.len(), 2);
         assert_eq!(c.members(0).len(), 10);
         assert_eq!(c.members(1), &[10]);
+    }
+
+    #[test]
+    fn radial_growth_stretches_along_the_line_of_sight_only() {
+        // At 20 m, 1.2 m apart along the line of sight, and 1.2 m apart across it.
+        let pts = [
+            Point3::new(20.0, 0.0, 0.0),
+            Point3::new(21.2, 0.0, 0.0),
+            Point3::new(0.0, 20.0, 0.0),
+            Point3::new(1.2, 20.0, 0.0),
+        ];
+        let p = ClusterParams {
+            tolerance: 0.5,
+            radial_growth: 0.1,
+            max_radial: 5.0,
+            min_points: 1,
+            max_points: 10,
+        };
+        let c = euclidean_clusters(&pts, None, &p, Point3::origin()).unwrap();
+        let mut sizes: Vec<usize> = c.iter().map(<[u32]>::len).collect();
+        sizes.sort_unstable();
+        assert_eq!(sizes, vec![1, 1, 2]);
+        // Seen from 30 m along y = 20, the second pair lies along the line of sight too.
+        let c = euclidean_clusters(&pts, None, &p, Point3::new(-30.0, 20.0, 0.0)).unwrap();
+        assert!(c.iter().any(|m| m.contains(&2) && m.contains(&3)));
+        assert_eq!(
+            euclidean_clusters(&pts, None, &params(0.5), Point3::origin())
+                .unwrap()
+                .len(),
+            4
+        );
     }
 
     #[test]
@@ -386,25 +577,29 @@ mod tests {
         ];
         let p = ClusterParams {
             tolerance: 0.2,
+            radial_growth: 0.0,
+            max_radial: 5.0,
             min_points: 3,
             max_points: 10,
         };
-        let c = euclidean_clusters(&pts, Some(&[1, 1, 4]), &p).unwrap();
+        let c = euclidean_clusters(&pts, Some(&[1, 1, 4]), &p, Point3::origin()).unwrap();
         assert_eq!(c.len(), 1);
         assert_eq!(c.members(0), &[2]);
         assert_eq!(c.weight(0), 4);
-        let c = euclidean_clusters(&pts, Some(&[2, 2, 40]), &p).unwrap();
+        let c = euclidean_clusters(&pts, Some(&[2, 2, 40]), &p, Point3::origin()).unwrap();
         assert_eq!(c.len(), 1);
         assert_eq!(c.weight(0), 4);
-        assert!(euclidean_clusters(&pts, Some(&[1]), &p).is_err());
+        assert!(euclidean_clusters(&pts, Some(&[1]), &p, Point3::origin()).is_err());
     }
 
     #[test]
     fn rejects_bad_params() {
-        let e = euclidean_clusters(&[], None, &params(0.0)).unwrap_err();
+        let e = euclidean_clusters(&[], None, &params(0.0), Point3::origin()).unwrap_err();
         assert_eq!(e.name, "tolerance");
         let p = ClusterParams {
             tolerance: 0.1,
+            radial_growth: 0.0,
+            max_radial: 5.0,
             min_points: 5,
             max_points: 4,
         };

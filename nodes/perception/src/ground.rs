@@ -81,8 +81,8 @@ pub struct RansacParams {
     pub expected_normal: Option<(Vector3<f64>, f64)>,
     /// Seed of the sampling stream, so that fits are reproducible.
     pub seed: u64,
-    /// Hypotheses are scored on at most this many evenly strided points; the final inlier set
-    /// and the least-squares refinement use all points.
+    /// Hypotheses are scored on at most this many evenly strided points, and the
+    /// least-squares refinement uses at most 16 times as many; the inlier count uses all.
     pub score_sample: usize,
 }
 
@@ -184,9 +184,13 @@ pub fn fit_plane(points: &[Point3<f32>], params: &RansacParams) -> Option<PlaneF
         }
     }
     let (mut plane, _) = best?;
+    // Tens of thousands of points pin a plane down as well as millions do.
+    let refine_stride = points
+        .len()
+        .div_ceil(params.score_sample.saturating_mul(16).max(1));
     // Two rounds: the first refit can move the plane enough to change the inlier set.
     for _ in 0..2 {
-        match refine(points, &plane, params.threshold) {
+        match refine(points, refine_stride, &plane, params.threshold) {
             Some(p) => plane = p,
             None => break,
         }
@@ -207,11 +211,12 @@ pub fn fit_plane(points: &[Point3<f32>], params: &RansacParams) -> Option<PlaneF
     Some(PlaneFit { plane, inliers })
 }
 
-/// Least-squares plane through the inliers of `plane`, keeping its orientation.
-fn refine(points: &[Point3<f32>], plane: &Plane, threshold: f64) -> Option<Plane> {
+/// Least-squares plane through the inliers of `plane` among every `stride`-th point,
+/// keeping its orientation.
+fn refine(points: &[Point3<f32>], stride: usize, plane: &Plane, threshold: f64) -> Option<Plane> {
     let mut sum = Vector3::zeros();
     let mut n = 0usize;
-    for p in points {
+    for p in points.iter().step_by(stride) {
         if plane.signed_distance(p).abs() <= threshold {
             sum += to_f64(p);
             n += 1;
@@ -222,7 +227,7 @@ fn refine(points: &[Point3<f32>], plane: &Plane, threshold: f64) -> Option<Plane
     }
     let centroid = sum / n as f64;
     let mut cov = Matrix3::zeros();
-    for p in points {
+    for p in points.iter().step_by(stride) {
         if plane.signed_distance(p).abs() <= threshold {
             let d = to_f64(p) - centroid;
             cov += d * d.transpose();
@@ -264,6 +269,9 @@ pub struct GroundGridParams {
     pub max_range: f64,
     /// Largest ground rise per metre between neighbouring cells (0.15 = 15 %).
     pub max_slope: f64,
+    /// How far a cell's lowest point may stray from the ground beneath it, beyond the slope
+    /// limit: range noise and the cell's own extent on a slope (m).
+    pub height_tolerance: f64,
     /// Points more than this above the local ground are obstacles (m).
     pub obstacle_height: f64,
     /// Points more than this below the local ground are noise (m).
@@ -281,6 +289,7 @@ impl GroundGridParams {
         positive("sectors", self.sectors as f64)?;
         positive("max_range", self.max_range)?;
         non_negative("max_slope", self.max_slope)?;
+        non_negative("height_tolerance", self.height_tolerance)?;
         positive("obstacle_height", self.obstacle_height)?;
         non_negative("noise_depth", self.noise_depth)?;
         if !self.sensor_height.is_finite() {
@@ -370,6 +379,35 @@ fn cell_index(
     Some((ring as usize).min(rings - 1) * sectors + sector)
 }
 
+/// Weight of one cell's measured gradient in the running radial gradient: lowest points
+/// scatter by centimetres over half-metre cells, so one cell alone would swing it by 10 %.
+const GRADIENT_GAIN: f32 = 0.2;
+
+/// Factor on the gradient per cell it is carried across unseen: a car's length of slope is
+/// bridged, while the drift from a slightly wrong gradient stays bounded (at 20 cells' worth).
+const GRADIENT_CARRY: f32 = 0.95;
+
+/// What the ground propagation knows at one cell.
+#[derive(Debug, Clone, Copy, Default)]
+struct Track {
+    /// Ground height (m).
+    height: f32,
+    /// Radial ground gradient (rise per metre outwards).
+    gradient: f32,
+    /// How far the true ground may be from `height` (m): grows across cells with no points,
+    /// because the ground may keep sloping where it cannot be seen. Cells with only obstacle
+    /// do not loosen it, or a kerb or platform would pass for a slope after a few cells; the
+    /// shadow behind a real obstacle loosens it enough.
+    slack: f32,
+    /// Whether `height` comes from the cell's own points. A sector whose ground was lost
+    /// behind an obstacle picks it up again from a neighbour that still sees it.
+    seen: bool,
+    /// The last seen ground height on the way here (m)...
+    anchor: f32,
+    /// ...and how many cells back it lies: a gradient measured across a gap is spread over it.
+    since: f32,
+}
+
 /// The road ground model: lowest point per polar cell, heights propagated outwards from the
 /// sensor with a bounded slope.
 #[derive(Debug, Clone, PartialEq)]
@@ -389,6 +427,94 @@ impl GroundGrid {
     /// The parameters.
     pub fn params(&self) -> &GroundGridParams {
         &self.params
+    }
+
+    /// Ground height per cell from the lowest point per cell, ring by ring outwards from
+    /// `seed`, the expected ground height beneath the sensor.
+    ///
+    /// The ground is predicted from the cell before along the radial gradient seen so far. A
+    /// cell's lowest point is its ground if it is within the tolerance of that prediction,
+    /// plus the slope limit if the cell before saw its ground, plus the slack accumulated over
+    /// empty cells. Otherwise the cell holds only obstacle (or a stray low return) and the
+    /// prediction is carried on, so that the ground follows a slope underneath a car but
+    /// never steps up onto a kerb.
+    fn propagate(&self, lowest: &[f32], seed: f32) -> Vec<f32> {
+        let p = &self.params;
+        let sectors = p.sectors;
+        let dr = p.ring_width as f32;
+        let step = p.max_slope as f32 * dr;
+        let tol = p.height_tolerance as f32;
+        let max_gradient = p.max_slope as f32;
+        let mut heights = vec![0f32; lowest.len()];
+        // Only the ring before is needed to predict a ring, so the state of two rings is
+        // kept, small enough to stay in L1.
+        let mut prev = vec![Track::default(); sectors];
+        let mut next = vec![Track::default(); sectors];
+        for ring in 0..self.rings {
+            for s in 0..sectors {
+                let from = if ring == 0 {
+                    Track {
+                        height: seed,
+                        gradient: 0.0,
+                        slack: p.seed_tolerance as f32,
+                        seen: false,
+                        anchor: seed,
+                        since: 0.0,
+                    }
+                } else {
+                    let mut best = &prev[s];
+                    for c in [&prev[(s + sectors - 1) % sectors], &prev[(s + 1) % sectors]] {
+                        if (!c.seen, c.slack) < (!best.seen, best.slack) {
+                            best = c;
+                        }
+                    }
+                    *best
+                };
+                let (anchor, gap) = if from.seen {
+                    (from.height, 1.0)
+                } else {
+                    (from.anchor, from.since + 1.0)
+                };
+                let cell = ring * sectors + s;
+                let low = lowest[cell];
+                let carried = from.height + from.gradient * dr;
+                // Next to seen ground the slope may change by the limit within one cell; past
+                // unseen cells only by what their slack allows.
+                let reach = if from.seen { step } else { 0.0 } + from.slack + tol;
+                let unseen = Track {
+                    height: carried,
+                    gradient: from.gradient * GRADIENT_CARRY,
+                    slack: from.slack,
+                    seen: false,
+                    anchor,
+                    since: gap,
+                };
+                let track = if !low.is_finite() {
+                    Track {
+                        slack: from.slack + step,
+                        ..unseen
+                    }
+                } else if (low - carried).abs() > reach {
+                    // Above: only obstacle. Below: a stray return, not a cliff.
+                    unseen
+                } else {
+                    let measured = (low - anchor) / (gap * dr);
+                    let g = from.gradient + GRADIENT_GAIN * (measured - from.gradient);
+                    Track {
+                        height: low,
+                        gradient: g.clamp(-max_gradient, max_gradient),
+                        slack: 0.0,
+                        seen: true,
+                        anchor: low,
+                        since: 0.0,
+                    }
+                };
+                heights[cell] = track.height;
+                next[s] = track;
+            }
+            std::mem::swap(&mut prev, &mut next);
+        }
+        heights
     }
 
     /// Labels every point (into `labels`, resized to `points.len()`) and returns the ground
@@ -430,45 +556,7 @@ impl GroundGrid {
             }
         }
 
-        let step = (p.max_slope * p.ring_width) as f32;
-        let mut heights = vec![0f32; ncells];
-        // How far the true ground of a cell may be from `heights`: grows across cells that
-        // show no ground, because the ground may keep sloping underneath an obstacle or gap.
-        let mut slack = vec![0f32; ncells];
-        let seed = (origin.z - p.sensor_height) as f32;
-        for ring in 0..self.rings {
-            for s in 0..sectors {
-                let (pred, pred_slack) = if ring == 0 {
-                    (seed, p.seed_tolerance as f32)
-                } else {
-                    let base = (ring - 1) * sectors;
-                    let left = base + (s + sectors - 1) % sectors;
-                    let right = base + (s + 1) % sectors;
-                    let mut best = base + s;
-                    for c in [left, right] {
-                        if slack[c] < slack[best] {
-                            best = c;
-                        }
-                    }
-                    (heights[best], slack[best])
-                };
-                let cell = ring * sectors + s;
-                let low = lowest[cell];
-                let lo = pred - step - pred_slack;
-                let hi = pred + step + pred_slack;
-                let (h, sl) = if !low.is_finite() || low > hi {
-                    // Nothing seen, or only obstacle tops: the ground stays as predicted.
-                    (pred, pred_slack + step)
-                } else if low < lo {
-                    // A single low return must not drag the ground down past the slope limit.
-                    (lo, pred_slack)
-                } else {
-                    (low, 0.0)
-                };
-                heights[cell] = h;
-                slack[cell] = sl;
-            }
-        }
+        let heights = self.propagate(&lowest, (origin.z - p.sensor_height) as f32);
 
         let above = p.obstacle_height as f32;
         let below = p.noise_depth as f32;
@@ -587,6 +675,7 @@ mod tests {
             sectors: 360,
             max_range: 60.0,
             max_slope: 0.15,
+            height_tolerance: 0.05,
             obstacle_height: 0.25,
             noise_depth: 0.3,
             sensor_height: 1.8,
@@ -650,6 +739,56 @@ mod tests {
         let g = model.height_at(15.0, 0.0).unwrap();
         assert!((g - 1.5).abs() < 0.15, "{g}");
         assert!((model.height_at(-20.0, 3.0).unwrap() + 2.0).abs() < 0.1);
+
+        // A model allowing only 2 % slope loses the road uphill: the test can tell.
+        let mut flat = road_params();
+        flat.max_slope = 0.02;
+        GroundGrid::new(flat)
+            .unwrap()
+            .classify(&pts, Point3::new(0.0, 0.0, 1.8), &mut labels);
+        let uphill_obstacles = pts[..ground_count]
+            .iter()
+            .zip(&labels)
+            .filter(|(q, l)| q.x > 20.0 && **l == PointLabel::Obstacle)
+            .count();
+        assert!(uphill_obstacles > 1000, "{uphill_obstacles}");
+    }
+
+    #[test]
+    fn grid_does_not_climb_a_kerb_or_platform() {
+        // Flat road, and beyond y = 6 a raised surface: a 0.15 m kerb or a 0.4 m platform.
+        for step in [0.15f32, 0.4] {
+            let mut pts = Vec::new();
+            let mut r = 3.0f32;
+            let mut i = 0;
+            while r < 30.0 {
+                for k in 0..720 {
+                    let a = (k as f32 * 0.5).to_radians();
+                    let (x, y) = (r * a.cos(), r * a.sin());
+                    let z = if y > 6.0 { step } else { 0.0 };
+                    pts.push(Point3::new(x, y, z + jitter(i, 0.01)));
+                    i += 1;
+                }
+                r += 0.4;
+            }
+            let grid = GroundGrid::new(road_params()).unwrap();
+            let mut labels = Vec::new();
+            let model = grid.classify(&pts, Point3::new(0.0, 0.0, 1.8), &mut labels);
+            // The ground stays at road level behind the edge.
+            for x in [-15.0, -5.0, 0.0, 5.0, 15.0] {
+                let g = model.height_at(x, 12.0).unwrap();
+                assert!(g.abs() < 0.05, "step {step}: ground {g} at ({x}, 12)");
+            }
+            // So a platform higher than the obstacle threshold is obstacle; a kerb is not.
+            for (q, l) in pts.iter().zip(&labels) {
+                let expected = if q.y > 6.0 && step > 0.25 {
+                    PointLabel::Obstacle
+                } else {
+                    PointLabel::Ground
+                };
+                assert_eq!(*l, expected, "step {step}: {q:?}");
+            }
+        }
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Voxel grids: centroid downsampling and a cell index for neighbour search.
 //!
-//! Voxels are keyed by their integer coordinates packed into one `u64`, hashed with a cheap
-//! multiplicative hash: the keys are not adversarial, and SipHash would cost more than the
-//! rest of a downsampling pass.
+//! Downsampling radix-sorts the points by voxel, which reads and writes memory in order;
+//! the neighbour index hashes voxel coordinates packed into one `u64` with a short integer
+//! mixer (the keys are not adversarial, and SipHash would cost more than the lookups).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
