@@ -52,6 +52,11 @@ pub struct Executable {
 /// The executables `embody run` and launch files (`pkg: embody`) know.
 pub const EXECUTABLES: &[Executable] = &[
     Executable {
+        name: "control",
+        about: "vehicle control: follows planning/trajectory (pure pursuit + PI speed), one control/command per localization/odometry",
+        main: |ctx, opts| Box::pin(control(ctx, opts)),
+    },
+    Executable {
         name: "follow_lane",
         about: "a stand-in controller: holds the lane it starts in (pure pursuit on map/lanes) and its first speed, answering each localization/odometry with control/command",
         main: |ctx, opts| Box::pin(follow_lane(ctx, opts)),
@@ -65,6 +70,11 @@ pub const EXECUTABLES: &[Executable] = &[
         name: "perception",
         about: "obstacles from point clouds: -p mode:=road|table; tracked, predicted objects on perception/objects, Detection3DArray, markers",
         main: |ctx, opts| Box::pin(perception(ctx, opts)),
+    },
+    Executable {
+        name: "planning",
+        about: "HAD and AES: plans from map/lanes, localization/odometry and perception/objects; planning/trajectory, planning/path, planning/aes/status",
+        main: |ctx, opts| Box::pin(planning(ctx, opts)),
     },
     Executable {
         name: "sim",
@@ -223,6 +233,22 @@ async fn follow_lane(ctx: Context, opts: NodeOptions) -> Result<()> {
             })
             .await?;
     }
+    Ok(())
+}
+
+async fn planning(ctx: Context, opts: NodeOptions) -> Result<()> {
+    use embody_planning::node::{NodeConfig, run};
+    let node = ctx.create_node_with("planning", opts).await?;
+    let config = NodeConfig::from_parameters(&node)?;
+    run(node, config).await?;
+    Ok(())
+}
+
+async fn control(ctx: Context, opts: NodeOptions) -> Result<()> {
+    use embody_control::node::{NodeConfig, run};
+    let node = ctx.create_node_with("control", opts).await?;
+    let config = NodeConfig::from_parameters(&node)?;
+    run(node, config).await?;
     Ok(())
 }
 
