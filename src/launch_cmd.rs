@@ -129,6 +129,20 @@ fn default_log_dir(env: &BTreeMap<String, String>) -> PathBuf {
     ))
 }
 
+/// The processes a launch file starts with its default arguments, without starting them.
+pub fn plan(path: &std::path::Path) -> Result<embody_launch::Plan> {
+    let environment: BTreeMap<String, String> = std::env::vars().collect();
+    let opts = LoadOptions {
+        args: Vec::new(),
+        executables: executable_names(),
+        embody_exe: std::env::current_exe().context("cannot find the embody executable")?,
+        log_dir: default_log_dir(&environment),
+        packages: packages(),
+        environment,
+    };
+    Ok(load(path, &opts)?)
+}
+
 /// Runs a launch file.
 pub async fn run(a: LaunchArgs) -> Result<()> {
     let mut rest = a.rest.into_iter().peekable();

@@ -75,10 +75,30 @@ async fn run_with_stack(
         )
         .await?;
     let graph = ctx.graph().await?;
+    // Ready when every process of the stack has a node that publishes something besides the
+    // logging and parameter topics: embody's nodes subscribe first and create publishers
+    // last, so by then their subscriptions exist and the first frame reaches them all.
+    let processes = crate::launch_cmd::plan(launch)?.processes.len();
+    let me = node.fully_qualified_name();
     let up = graph
         .wait_until(std::time::Duration::from_secs(30), |g| {
-            !g.endpoints("/localization/odometry", EntityKind::Subscription)
-                .is_empty()
+            let ready = g
+                .node_names()
+                .iter()
+                .filter(|n| **n != me)
+                .filter(|n| {
+                    g.node_endpoints(n).iter().any(|e| {
+                        e.kind == EntityKind::Publisher
+                            && e.topic.as_ref().is_some_and(|t| {
+                                t.name != "/rosout" && t.name != "/parameter_events"
+                            })
+                    })
+                })
+                .count();
+            ready >= processes
+                && !g
+                    .endpoints("/control/command", EntityKind::Publisher)
+                    .is_empty()
         })
         .await;
     let result = match up {
@@ -89,7 +109,8 @@ async fn run_with_stack(
                 .map_err(anyhow::Error::from)
         }
         Err(_) => Err(anyhow::anyhow!(
-            "the stack from {} never subscribed to localization/odometry within 30 s",
+            "the stack from {} did not come up within 30 s (every process's node publishing, \
+             and a publisher on control/command)",
             launch.display()
         )),
     };
@@ -243,7 +264,35 @@ pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
         }
         let res = match (&a.bag, &a.stack, &rt) {
             (Some(_), Some(_), _) => bail!("--bag and --stack together are not supported yet"),
-            (None, Some(launch), Some(rt)) => rt.block_on(run_with_stack(r, launch, timeout))?,
+            (None, Some(launch), Some(rt)) => match rt.block_on(run_with_stack(r, launch, timeout))
+            {
+                Ok(res) => res,
+                // One stack that fails (does not start, stops answering) is one failed run,
+                // not the end of a sweep: the row says so and the rest still runs.
+                Err(e) => {
+                    let label = r.label();
+                    if tty {
+                        eprintln!();
+                    }
+                    eprintln!("error: {label}: {e:#}");
+                    let params: Vec<String> =
+                        r.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    writeln!(
+                        out,
+                        "{:<28} {:<44} {:>9}",
+                        r.scenario.name,
+                        params.join(" "),
+                        "error"
+                    )?;
+                    rows.push(serde_json::json!({
+                        "scenario": r.scenario.name,
+                        "params": r.params,
+                        "passed": false,
+                        "error": format!("{e:#}"),
+                    }));
+                    continue;
+                }
+            },
             (None, _, _) => run(r)?,
             (Some(dir), None, _) if runs.len() == 1 => run_into_bag(r, dir)?,
             (Some(dir), None, _) => run_into_bag(r, &dir.join(format!("{}_{i}", r.scenario.name)))?,

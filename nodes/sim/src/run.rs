@@ -77,7 +77,7 @@ pub struct RunResult {
     pub impact_speed_kmh: f64,
     /// Smallest ego-to-actor distance (m).
     pub min_gap_m: f64,
-    /// Evasive manoeuvres flown (always 0 with the stand-in driver).
+    /// Evasive manoeuvres flown (see [`crate::world::Measures::evasive_manoeuvres`]).
     pub evasive_manoeuvres: u32,
     /// Largest lateral acceleration (m/s²).
     pub max_lat_accel: f64,
@@ -409,7 +409,7 @@ pub fn run_world(
         collided_with,
         impact_speed_kmh: impact_kmh,
         min_gap_m: m.min_gap,
-        evasive_manoeuvres: 0,
+        evasive_manoeuvres: m.evasive_manoeuvres(),
         max_lat_accel: m.max_lat_accel,
         max_decel: m.max_decel,
         other_collisions: other,

@@ -54,6 +54,74 @@ pub struct Measures {
     pub other_collisions: Vec<(u32, u32)>,
     /// Whether the ego's centre left the road.
     pub left_road: bool,
+    /// Evasive swings completed so far (see [`Measures::evasive_manoeuvres`]).
+    swings: u32,
+    swing: Swing,
+}
+
+impl Measures {
+    /// Evasive manoeuvres: lateral swings of at least [`SWING_METRES`] between turning points
+    /// of the ego's lateral road position, flown with more than [`SWING_ACCEL`] of lateral
+    /// acceleration; a swerve out and back is two.
+    pub fn evasive_manoeuvres(&self) -> u32 {
+        self.swings + u32::from(self.swing.open_evasive())
+    }
+}
+
+/// Smallest lateral move that counts as an evasive manoeuvre (m).
+pub const SWING_METRES: f64 = 0.5;
+/// Lateral acceleration above comfortable lane keeping that makes a move evasive (m/s²).
+pub const SWING_ACCEL: f64 = 2.0;
+
+/// Tracks the ego's lateral road position between turning points.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct Swing {
+    /// Lateral position of the last turning point.
+    anchor: Option<f64>,
+    /// Farthest lateral position from the anchor in the current direction.
+    extreme: f64,
+    /// Largest lateral acceleration since the anchor.
+    peak_accel: f64,
+}
+
+impl Swing {
+    /// Takes the ego's lateral position `d` and lateral acceleration; true when an evasive
+    /// swing completed (the ego turned back by more than the threshold).
+    fn update(&mut self, d: f64, lat_accel: f64) -> bool {
+        let Some(anchor) = self.anchor else {
+            *self = Swing {
+                anchor: Some(d),
+                extreme: d,
+                peak_accel: 0.0,
+            };
+            return false;
+        };
+        self.peak_accel = self.peak_accel.max(lat_accel.abs());
+        let dir = (self.extreme - anchor).signum();
+        if dir == 0.0 || (d - anchor) * dir >= (self.extreme - anchor) * dir {
+            self.extreme = d;
+            return false;
+        }
+        // Turned back: the swing ends at the extreme once the return is itself significant,
+        // so wobble of a few centimetres neither ends nor splits a move.
+        if (self.extreme - d).abs() < SWING_METRES {
+            return false;
+        }
+        let evasive = self.open_evasive();
+        *self = Swing {
+            anchor: Some(self.extreme),
+            extreme: d,
+            peak_accel: lat_accel.abs(),
+        };
+        evasive
+    }
+
+    /// Whether the move since the last turning point is evasive.
+    fn open_evasive(&self) -> bool {
+        self.anchor.is_some_and(|a| {
+            (self.extreme - a).abs() >= SWING_METRES && self.peak_accel > SWING_ACCEL
+        })
+    }
 }
 
 impl Default for Measures {
@@ -65,6 +133,8 @@ impl Default for Measures {
             max_decel: 0.0,
             other_collisions: Vec::new(),
             left_road: false,
+            swings: 0,
+            swing: Swing::default(),
         }
     }
 }
@@ -195,6 +265,10 @@ impl World {
         m.max_decel = m.max_decel.max(-acc.x);
         if !self.road.is_on_road(self.ego.position()) {
             m.left_road = true;
+        }
+        let d = self.road.to_frenet(self.ego.position()).d;
+        if m.swing.update(d, acc.y) {
+            m.swings += 1;
         }
         let ego_fp = ego.footprint();
         let ego_v = {
@@ -380,6 +454,43 @@ impl SimpleDriver {
 
 #[cfg(test)]
 mod tests {
+    use super::Swing;
+
+    fn swings(path: &[(f64, f64)]) -> u32 {
+        let mut s = Swing::default();
+        let mut n = 0;
+        for &(d, a) in path {
+            n += u32::from(s.update(d, a));
+        }
+        n + u32::from(s.open_evasive())
+    }
+
+    #[test]
+    fn evasive_swings_are_counted_out_and_back() {
+        let ramp = |from: f64, to: f64, accel: f64| -> Vec<(f64, f64)> {
+            (0..=50)
+                .map(|k| (from + (to - from) * k as f64 / 50.0, accel))
+                .collect()
+        };
+        // One swerve to the left at 4 m/s².
+        assert_eq!(swings(&ramp(0.0, 3.5, 4.0)), 1);
+        // Out and back.
+        let mut path = ramp(0.0, 3.5, 4.0);
+        path.extend(ramp(3.5, 0.0, 4.0));
+        assert_eq!(swings(&path), 2);
+        // A gentle lane change at 1 m/s² is no evasion; nor is wobble of ±0.2 m at 5 m/s².
+        assert_eq!(swings(&ramp(0.0, 3.5, 1.0)), 0);
+        let wobble: Vec<(f64, f64)> = (0..200)
+            .map(|k| (0.2 * (k as f64 * 0.3).sin(), 5.0))
+            .collect();
+        assert_eq!(swings(&wobble), 0);
+        // Evade left, then further left after a pause, counts once: no turning point.
+        let mut path = ramp(0.0, 2.0, 4.0);
+        path.extend(std::iter::repeat_n((2.0, 0.0), 20));
+        path.extend(ramp(2.0, 4.0, 4.0));
+        assert_eq!(swings(&path), 1);
+    }
+
     use super::*;
     use crate::actors::{ActorKind, Route};
     use crate::lidar::LidarParams;
