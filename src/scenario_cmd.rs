@@ -35,6 +35,10 @@ pub struct RunArgs {
     /// lock-step: each simulator frame waits for the stack's `control/command`.
     #[arg(long, value_name = "LAUNCHFILE")]
     stack: Option<PathBuf>,
+    /// Draw every run as an SVG (the road from above with all paths, ego speed and
+    /// accelerations over time) into this directory: `<scenario>_<n>.svg`.
+    #[arg(long, value_name = "DIR")]
+    plot: Option<PathBuf>,
     /// With --stack: how long a frame may wait for its command (seconds).
     #[arg(long, default_value_t = 10.0)]
     command_timeout: f64,
@@ -298,6 +302,23 @@ pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
             (Some(dir), None, _) => run_into_bag(r, &dir.join(format!("{}_{i}", r.scenario.name)))?,
         };
         let params: Vec<String> = res.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        if let Some(dir) = &a.plot {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let file = dir.join(format!("{}_{i}.svg", res.scenario));
+            let title = format!(
+                "{} {}: {}",
+                res.scenario,
+                params.join(" "),
+                if res.collision {
+                    format!("collision at {:.1} km/h", res.impact_speed_kmh)
+                } else {
+                    "avoided".into()
+                }
+            );
+            std::fs::write(&file, embody_sim::plot::svg(&title, &res.trace))
+                .with_context(|| format!("cannot write {}", file.display()))?;
+        }
         writeln!(
             out,
             "{:<28} {:<44} {:>9} {:>8} {:>8} {:>6} {:>7} {:>7} {:>5} {:>6}",

@@ -6,6 +6,7 @@ pub mod actors;
 pub mod geometry;
 pub mod lidar;
 pub mod node;
+pub mod plot;
 pub mod road;
 pub mod ros;
 pub mod run;

@@ -91,6 +91,8 @@ pub struct RunResult {
     pub sim_time_s: f64,
     /// Lidar scans taken.
     pub scans: u64,
+    /// Paths and ego signals for `--plot`.
+    pub trace: crate::plot::Trace,
 }
 
 fn lateral_d(run: &ScenarioRun, lateral: Lateral) -> f64 {
@@ -363,6 +365,21 @@ pub fn run_world(
         sn.imu.gyro_sigma,
         sn.noise_seed,
     );
+    let mut trace = crate::plot::Trace {
+        boundaries: (0..=world.road().lane_count())
+            .map(|j| {
+                world
+                    .road()
+                    .boundary_line(j, 2.0)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|p| (p.x, p.y))
+                    .collect()
+            })
+            .collect(),
+        actor_names: sc.actors.iter().map(|a| a.id.clone()).collect(),
+        ..Default::default()
+    };
     let mut step = 0u64;
     while world.time() < sc.duration_s - 1e-9 && world.measures().collision.is_none() {
         let scan = world.scan_if_due().map_err(wrap)?;
@@ -376,6 +393,7 @@ pub fn run_world(
             for o in crate::ros::frame(&world, t_ns as i64, scan.as_ref(), &mut noise) {
                 sink(t_ns, &o);
             }
+            trace.frames.push(trace_frame(&world));
         }
         let cmd = driver
             .command(&world, fresh)
@@ -386,7 +404,12 @@ pub fn run_world(
         world.step(&cmd).map_err(wrap)?;
         step += 1;
     }
+    trace.frames.push(trace_frame(&world));
     let m = world.measures();
+    trace.collision = m.collision.map(|_| {
+        let p = world.ego().position();
+        (p.x, p.y)
+    });
     let collided_with = m.collision.map(|c| {
         sc.actors
             .get(c.actor as usize - 1)
@@ -416,7 +439,21 @@ pub fn run_world(
         passed,
         sim_time_s: world.time(),
         scans,
+        trace,
     })
+}
+
+fn trace_frame(world: &World) -> crate::plot::TraceFrame {
+    let ego = world.ego();
+    let p = ego.position();
+    let a = ego.acceleration();
+    crate::plot::TraceFrame {
+        t: world.time(),
+        ego: (p.x, p.y),
+        speed: ego.speed(),
+        accel: (a.x, a.y),
+        actors: world.actors().iter().map(|s| (s.x, s.y)).collect(),
+    }
 }
 
 #[cfg(test)]
