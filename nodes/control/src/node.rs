@@ -112,6 +112,9 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
     let mut controller = TrackingController::new(config.controller.clone());
     let mut current: Option<(f64, Vec<TrajectoryPoint>)> = None;
     let mut last_t: Option<f64> = None;
+    // After one wait in vain, do not wait again until the planner is heard from: a silent
+    // planner must cost one timeout, not one per odometry message.
+    let mut planner_silent = false;
 
     while let Some(o) = odometry.recv().await {
         let t = Time::from_msg(&o.header.stamp).nanos as f64 * 1e-9;
@@ -122,17 +125,27 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
         let deadline = tokio::time::Instant::now() + config.trajectory_timeout;
         loop {
             while let Some(m) = trajectories.try_recv() {
-                current = Some((Time::from_msg(&m.header.stamp).nanos as f64 * 1e-9, points(&m)));
+                current = Some((
+                    Time::from_msg(&m.header.stamp).nanos as f64 * 1e-9,
+                    points(&m),
+                ));
+                planner_silent = false;
             }
-            if fresh(&current) {
+            if fresh(&current) || planner_silent {
                 break;
             }
             match tokio::time::timeout_at(deadline, trajectories.recv()).await {
                 Ok(Some(m)) => {
-                    current = Some((Time::from_msg(&m.header.stamp).nanos as f64 * 1e-9, points(&m)));
+                    current = Some((
+                        Time::from_msg(&m.header.stamp).nanos as f64 * 1e-9,
+                        points(&m),
+                    ));
                 }
                 Ok(None) => return Ok(()),
-                Err(_) => break,
+                Err(_) => {
+                    planner_silent = true;
+                    break;
+                }
             }
         }
         let p = &o.pose.pose;

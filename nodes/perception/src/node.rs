@@ -153,7 +153,9 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
     let tf = TransformListener::new(&node).await?;
     let all = QosProfile::default().history(embody::History::KeepAll);
     let clouds = node
-        .create_subscription::<PointCloud2>(&config.input, QosProfile::sensor_data())
+        // Reliable: under lock-step simulation a cloud lost in a congested queue would stall the
+        // chain to control; keep-last still sheds backlog if the node falls behind a sensor.
+        .create_subscription::<PointCloud2>(&config.input, QosProfile::keep_last(5))
         .await?;
     let out = Outputs {
         objects: node.create_publisher("perception/objects", all).await?,
