@@ -50,7 +50,7 @@ async fn run_with_stack(
     r: &embody_sim::scenario::ScenarioRun,
     launch: &std::path::Path,
     timeout: std::time::Duration,
-) -> Result<RunResult> {
+) -> Result<(RunResult, Vec<std::time::Duration>)> {
     use embody::wire::EntityKind;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -109,7 +109,7 @@ async fn run_with_stack(
         Ok(()) => {
             embody_sim::node::run_node(&node, r, embody_sim::node::Control::LockStep(timeout))
                 .await
-                .map(|(res, _)| res)
+                .map(|(res, report)| (res, report.scan_latencies))
                 .map_err(anyhow::Error::from)
         }
         Err(_) => Err(anyhow::anyhow!(
@@ -260,6 +260,7 @@ pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
     };
     let timeout = crate::common::seconds(a.command_timeout, "--command-timeout")?;
     let mut rows = Vec::new();
+    let mut latencies: Vec<std::time::Duration> = Vec::new();
     let (mut passed, total) = (0, runs.len());
     let started = std::time::Instant::now();
     for (i, r) in runs.iter().enumerate() {
@@ -270,7 +271,10 @@ pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
             (Some(_), Some(_), _) => bail!("--bag and --stack together are not supported yet"),
             (None, Some(launch), Some(rt)) => match rt.block_on(run_with_stack(r, launch, timeout))
             {
-                Ok(res) => res,
+                Ok((res, lat)) => {
+                    latencies.extend(lat);
+                    res
+                }
                 // One stack that fails (does not start, stops answering) is one failed run,
                 // not the end of a sweep: the row says so and the rest still runs.
                 Err(e) => {
@@ -357,6 +361,22 @@ pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
             None => "the stand-in driver (holds lane and speed)".to_owned(),
         }
     );
+    if !latencies.is_empty() {
+        latencies.sort();
+        let at = |q: f64| {
+            latencies[((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1]
+                .as_secs_f64()
+                * 1e3
+        };
+        eprintln!(
+            "lidar frame to control command, wall time (perception + planning + control + transport): \
+             median {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} frames",
+            at(0.5),
+            at(0.99),
+            at(1.0),
+            latencies.len()
+        );
+    }
     if let Some(path) = a.json {
         std::fs::write(&path, serde_json::to_string_pretty(&rows)?)
             .with_context(|| format!("cannot write {}", path.display()))?;

@@ -36,7 +36,8 @@ pub struct NodeConfig {
     pub controller: ControllerParams,
     /// Odometry reference point (centre of gravity) to footprint centre, along x (m).
     pub cg_to_centre: f64,
-    /// A trajectory this much older than the odometry is stale (s).
+    /// A trajectory this much older than the odometry, or more, is stale (s); one planning
+    /// period, so the command of a frame with fresh sensor data waits for the plan made from it.
     pub max_trajectory_age: f64,
     /// How long to wait for a fresh trajectory before braking (wall time).
     pub trajectory_timeout: Duration,
@@ -62,7 +63,7 @@ impl NodeConfig {
             max_trajectory_age: number(
                 "max_trajectory_age_s",
                 0.1,
-                "a trajectory older than this (s) is not followed",
+                "a trajectory this old (s) or older is not followed",
             )?,
             trajectory_timeout: Duration::from_secs_f64(
                 number(
@@ -120,7 +121,7 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
         let t = Time::from_msg(&o.header.stamp).nanos as f64 * 1e-9;
         let fresh = |c: &Option<(f64, Vec<TrajectoryPoint>)>| {
             c.as_ref()
-                .is_some_and(|(stamp, _)| *stamp > t - config.max_trajectory_age - 1e-6)
+                .is_some_and(|(stamp, _)| *stamp > t - config.max_trajectory_age + 1e-6)
         };
         let deadline = tokio::time::Instant::now() + config.trajectory_timeout;
         loop {

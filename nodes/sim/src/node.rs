@@ -45,7 +45,17 @@ struct LockStep {
     timeout: Duration,
     last: Command,
     handle: tokio::runtime::Handle,
-    answered: u64,
+    report: LockStepReport,
+}
+
+/// What the stack did in a lock-step run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LockStepReport {
+    /// Frames the stack answered.
+    pub answered: u64,
+    /// For each frame with a lidar scan: wall time from publishing the frame to receiving the
+    /// command stamped with it — the stack's end-to-end latency from sensor to actuator.
+    pub scan_latencies: Vec<Duration>,
 }
 
 impl Driver for LockStep {
@@ -54,6 +64,11 @@ impl Driver for LockStep {
             return Ok(self.last);
         }
         let t = Time::from_nanos((world.time() * 1e9).round() as i64);
+        let scan_frame = world.lidar().is_some_and(|l| {
+            let k = (world.time() / l.scan_period()).round();
+            (k * l.scan_period() - world.time()).abs() < 1e-6
+        });
+        let started = std::time::Instant::now();
         let wait = async {
             loop {
                 match self.commands.recv().await {
@@ -70,7 +85,10 @@ impl Driver for LockStep {
         {
             Ok(Some(m)) => {
                 self.last = command_from(&m);
-                self.answered += 1;
+                self.report.answered += 1;
+                if scan_frame {
+                    self.report.scan_latencies.push(started.elapsed());
+                }
                 Ok(self.last)
             }
             Ok(None) => Err("the command subscription closed".into()),
@@ -95,12 +113,12 @@ pub enum NodeError {
 }
 
 /// Runs `run` as a node: publishes every frame, driven as `control` says. Returns the judged
-/// result and, in lock-step, how many frames the stack answered.
+/// result and, in lock-step, what the stack did (empty otherwise).
 pub async fn run_node(
     node: &Node,
     run: &ScenarioRun,
     control: Control,
-) -> Result<(RunResult, u64), NodeError> {
+) -> Result<(RunResult, LockStepReport), NodeError> {
     let world = crate::run::build_world(run)?;
     let handle = tokio::runtime::Handle::current();
     let lock = match control {
@@ -119,7 +137,7 @@ pub async fn run_node(
                 drive: Drive::Speed(run.scenario.ego.speed),
             },
             handle: handle.clone(),
-            answered: 0,
+            report: LockStepReport::default(),
         }),
     };
     let node = node.clone();
@@ -166,10 +184,10 @@ pub async fn run_node(
             }
         };
         let world_result = match lock {
-            Some(mut l) => run_world(&run, world, &mut l, &mut sink).map(|r| (r, l.answered)),
+            Some(mut l) => run_world(&run, world, &mut l, &mut sink).map(|r| (r, l.report)),
             None => {
                 let mut d = stand_in_driver(&run, &world);
-                run_world(&run, world, &mut d, &mut sink).map(|r| (r, 0))
+                run_world(&run, world, &mut d, &mut sink).map(|r| (r, LockStepReport::default()))
             }
         };
         match failure {

@@ -106,7 +106,7 @@ async fn a_controller_in_another_session_drives_the_ego_in_lock_step_determinist
     assert!((r.min_gap_m - 35.2).abs() < 1.0, "{r:?}");
     // Every frame (50 Hz over the whole duration) was answered.
     let frames = (r.sim_time_s / 0.02).round() as u64;
-    assert_eq!(*answered, frames, "{r:?}");
+    assert_eq!(answered.answered, frames, "{r:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
