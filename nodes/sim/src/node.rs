@@ -162,7 +162,10 @@ pub async fn run_node(
                     let qos = match o.topic {
                         "map/lanes" | "tf_static" => QosProfile::transient_local(1),
                         "/clock" => QosProfile::clock(),
-                        _ => QosProfile::default(),
+                        // Keep-all makes a publisher block rather than drop when the
+                        // transport is congested (rmw_zenoh's rule): in lock-step a lost
+                        // cloud would stall the stack waiting for the plan made from it.
+                        _ => QosProfile::default().history(History::KeepAll),
                     };
                     match handle
                         .block_on(node.create_raw_publisher(o.topic, info.name, info.hash, qos))
