@@ -1,0 +1,479 @@
+//! The planning scene: the robot's collision model, world objects, objects attached to the
+//! robot, and the allowed-collision matrix, with collision and distance queries at a joint
+//! configuration. Everything is expressed in the chain's base frame.
+//!
+//! Every mutation rebuilds a flat list of bodies and of the body pairs to check, so a query
+//! is one FK pass, one pose product per moving body, and for each pair a bounding-sphere
+//! test before the exact primitive test.
+
+use std::sync::Arc;
+
+use nalgebra::Isometry3;
+
+use crate::acm::{AllowReason, AllowedCollisions};
+use crate::collision::{Convex, Placed, distance, intersects};
+use crate::robot_model::RobotModel;
+
+/// Why a scene change is refused.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum SceneError {
+    /// The name is already used by a link or an object.
+    #[error("name '{0}' is already used by a link or an object")]
+    DuplicateName(String),
+    /// No world object has this id.
+    #[error("no world object '{0}'")]
+    UnknownObject(String),
+    /// No attached object has this id.
+    #[error("no attached object '{0}'")]
+    NotAttached(String),
+    /// No link has this name.
+    #[error("no link '{0}'")]
+    UnknownLink(String),
+    /// A shape has a negative or non-finite dimension, or a pose is not finite.
+    #[error("object '{0}': invalid shape or pose")]
+    InvalidObject(String),
+    /// The joint vector does not fit the chain.
+    #[error("joint vector has {got} values, the chain has {expected} joints")]
+    JointCount {
+        /// The chain's joint count.
+        expected: usize,
+        /// The length given.
+        got: usize,
+    },
+}
+
+/// A rigid object made of one or more primitives.
+#[derive(Debug, Clone)]
+pub struct SceneObject {
+    /// Unique id (shares its namespace with the links).
+    pub id: String,
+    /// Pose of the object frame in the base frame (in the link frame once attached).
+    pub pose: Isometry3<f64>,
+    /// Primitives with their poses in the object frame.
+    pub shapes: Vec<(Isometry3<f64>, Convex)>,
+}
+
+impl SceneObject {
+    /// An object of one primitive centred on its frame.
+    pub fn new(id: &str, pose: Isometry3<f64>, shape: Convex) -> Self {
+        Self {
+            id: id.to_string(),
+            pose,
+            shapes: vec![(Isometry3::identity(), shape)],
+        }
+    }
+
+    /// An object of several primitives.
+    pub fn compound(id: &str, pose: Isometry3<f64>, shapes: Vec<(Isometry3<f64>, Convex)>) -> Self {
+        Self {
+            id: id.to_string(),
+            pose,
+            shapes,
+        }
+    }
+
+    fn is_valid(&self) -> bool {
+        let finite = |p: &Isometry3<f64>| {
+            p.translation.vector.iter().all(|v| v.is_finite())
+                && p.rotation.coords.iter().all(|v| v.is_finite())
+        };
+        finite(&self.pose) && self.shapes.iter().all(|(p, s)| finite(p) && s.is_valid())
+    }
+}
+
+/// An object carried by a link.
+#[derive(Debug, Clone)]
+pub struct AttachedObject {
+    /// The object; its `pose` is relative to the link.
+    pub object: SceneObject,
+    /// The link carrying it.
+    pub link: String,
+    /// Links allowed to touch it (the gripper's fingers, for instance).
+    pub touch_links: Vec<String>,
+}
+
+/// A pair of names in contact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proximity {
+    /// One link or object.
+    pub a: String,
+    /// The other.
+    pub b: String,
+    /// Surface distance, metres; 0 or less means touching.
+    pub distance: f64,
+}
+
+/// Where a body's pose comes from.
+#[derive(Debug, Clone, Copy)]
+enum Mount {
+    /// Rides on a chain frame: pose = frames[k] * local.
+    Frame(usize),
+    /// Fixed in the base frame: pose = local.
+    World,
+}
+
+#[derive(Debug, Clone)]
+struct Body {
+    owner: usize,
+    mount: Mount,
+    local: Isometry3<f64>,
+    shape: Convex,
+    bound: f64,
+}
+
+/// The planning scene.
+#[derive(Debug, Clone)]
+pub struct Scene {
+    robot: Arc<RobotModel>,
+    objects: Vec<SceneObject>,
+    attached: Vec<AttachedObject>,
+    acm: AllowedCollisions,
+    padding: f64,
+    names: Vec<String>,
+    bodies: Vec<Body>,
+    pairs: Vec<(u32, u32)>,
+}
+
+impl Scene {
+    /// An empty scene around a robot, starting from the robot's allowed-collision matrix.
+    pub fn new(robot: Arc<RobotModel>) -> Self {
+        let acm = robot.allowed().clone();
+        let mut s = Self {
+            robot,
+            objects: Vec::new(),
+            attached: Vec::new(),
+            acm,
+            padding: 0.0,
+            names: Vec::new(),
+            bodies: Vec::new(),
+            pairs: Vec::new(),
+        };
+        s.rebuild();
+        s
+    }
+
+    /// The robot model.
+    pub fn robot(&self) -> &Arc<RobotModel> {
+        &self.robot
+    }
+
+    /// Number of chain joints.
+    pub fn dof(&self) -> usize {
+        self.robot.chain().dof()
+    }
+
+    /// Extra clearance every checked pair must keep, metres (0 by default).
+    pub fn set_padding(&mut self, padding: f64) {
+        self.padding = padding.max(0.0);
+    }
+
+    /// The clearance every checked pair must keep.
+    pub fn padding(&self) -> f64 {
+        self.padding
+    }
+
+    /// The allowed-collision matrix.
+    pub fn acm(&self) -> &AllowedCollisions {
+        &self.acm
+    }
+
+    /// Allows two names (links or objects) to touch.
+    pub fn allow(&mut self, a: &str, b: &str) {
+        self.acm.allow(a, b, AllowReason::User);
+        self.rebuild();
+    }
+
+    /// Checks two names against each other again.
+    pub fn disallow(&mut self, a: &str, b: &str) {
+        self.acm.disallow(a, b);
+        self.rebuild();
+    }
+
+    /// World objects.
+    pub fn objects(&self) -> &[SceneObject] {
+        &self.objects
+    }
+
+    /// A world object by id.
+    pub fn object(&self, id: &str) -> Option<&SceneObject> {
+        self.objects.iter().find(|o| o.id == id)
+    }
+
+    /// Objects carried by the robot.
+    pub fn attached(&self) -> &[AttachedObject] {
+        &self.attached
+    }
+
+    fn name_taken(&self, id: &str) -> bool {
+        self.robot.link_index(id).is_some()
+            || self.object(id).is_some()
+            || self.attached.iter().any(|a| a.object.id == id)
+    }
+
+    /// Adds a world object.
+    pub fn add_object(&mut self, object: SceneObject) -> Result<(), SceneError> {
+        if self.name_taken(&object.id) {
+            return Err(SceneError::DuplicateName(object.id));
+        }
+        if !object.is_valid() {
+            return Err(SceneError::InvalidObject(object.id));
+        }
+        self.objects.push(object);
+        self.rebuild();
+        Ok(())
+    }
+
+    /// Removes a world object and returns it.
+    pub fn remove_object(&mut self, id: &str) -> Result<SceneObject, SceneError> {
+        let i = self
+            .objects
+            .iter()
+            .position(|o| o.id == id)
+            .ok_or_else(|| SceneError::UnknownObject(id.to_string()))?;
+        let o = self.objects.remove(i);
+        self.rebuild();
+        Ok(o)
+    }
+
+    /// Moves a world object.
+    pub fn set_object_pose(&mut self, id: &str, pose: Isometry3<f64>) -> Result<(), SceneError> {
+        let o = self
+            .objects
+            .iter_mut()
+            .find(|o| o.id == id)
+            .ok_or_else(|| SceneError::UnknownObject(id.to_string()))?;
+        o.pose = pose;
+        self.rebuild();
+        Ok(())
+    }
+
+    fn check_q(&self, q: &[f64]) -> Result<(), SceneError> {
+        if q.len() != self.dof() {
+            return Err(SceneError::JointCount {
+                expected: self.dof(),
+                got: q.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Pose of a link at `q`.
+    pub fn link_pose(&self, link: &str, q: &[f64]) -> Result<Isometry3<f64>, SceneError> {
+        self.check_q(q)?;
+        let li = self
+            .robot
+            .link_index(link)
+            .ok_or_else(|| SceneError::UnknownLink(link.to_string()))?;
+        Ok(self.robot.link_pose(li, q))
+    }
+
+    /// Attaches a world object to `link` where it is now, with the robot at `q`. The object
+    /// may touch the link and `touch_links` while attached.
+    pub fn attach(
+        &mut self,
+        id: &str,
+        link: &str,
+        q: &[f64],
+        touch_links: &[&str],
+    ) -> Result<(), SceneError> {
+        let link_pose = self.link_pose(link, q)?;
+        for t in touch_links {
+            if self.robot.link_index(t).is_none() {
+                return Err(SceneError::UnknownLink(t.to_string()));
+            }
+        }
+        let i = self
+            .objects
+            .iter()
+            .position(|o| o.id == id)
+            .ok_or_else(|| SceneError::UnknownObject(id.to_string()))?;
+        let mut object = self.objects.remove(i);
+        object.pose = link_pose.inverse() * object.pose;
+        self.acm.allow(id, link, AllowReason::Attached);
+        for t in touch_links {
+            self.acm.allow(id, t, AllowReason::Attached);
+        }
+        self.attached.push(AttachedObject {
+            object,
+            link: link.to_string(),
+            touch_links: touch_links.iter().map(|s| s.to_string()).collect(),
+        });
+        self.rebuild();
+        Ok(())
+    }
+
+    /// Puts an attached object back into the world where it is with the robot at `q`.
+    pub fn detach(&mut self, id: &str, q: &[f64]) -> Result<(), SceneError> {
+        self.check_q(q)?;
+        let i = self
+            .attached
+            .iter()
+            .position(|a| a.object.id == id)
+            .ok_or_else(|| SceneError::NotAttached(id.to_string()))?;
+        let att = self.attached.remove(i);
+        let link_pose = self.link_pose(&att.link, q)?;
+        let mut object = att.object;
+        object.pose = link_pose * object.pose;
+        self.acm.forget(id, AllowReason::Attached);
+        self.objects.push(object);
+        self.rebuild();
+        Ok(())
+    }
+
+    /// Pose of an attached object at `q`.
+    pub fn attached_pose(&self, id: &str, q: &[f64]) -> Result<Isometry3<f64>, SceneError> {
+        let att = self
+            .attached
+            .iter()
+            .find(|a| a.object.id == id)
+            .ok_or_else(|| SceneError::NotAttached(id.to_string()))?;
+        Ok(self.link_pose(&att.link, q)? * att.object.pose)
+    }
+
+    fn rebuild(&mut self) {
+        let robot = &self.robot;
+        let mut names: Vec<String> = Vec::new();
+        let mut bodies = Vec::new();
+        let mut owner_of_link = vec![usize::MAX; robot.link_names().len()];
+        for b in robot.bodies() {
+            if owner_of_link[b.link] == usize::MAX {
+                owner_of_link[b.link] = names.len();
+                names.push(robot.link_names()[b.link].clone());
+            }
+            bodies.push(Body {
+                owner: owner_of_link[b.link],
+                mount: Mount::Frame(b.frame),
+                local: b.local,
+                shape: b.shape,
+                bound: b.shape.bounding_radius(),
+            });
+        }
+        for a in &self.attached {
+            let owner = names.len();
+            names.push(a.object.id.clone());
+            let li = robot.link_index(&a.link).unwrap_or(0);
+            let (frame, link_local) = robot.link_frame(li);
+            for (p, s) in &a.object.shapes {
+                bodies.push(Body {
+                    owner,
+                    mount: Mount::Frame(frame),
+                    local: link_local * a.object.pose * p,
+                    shape: *s,
+                    bound: s.bounding_radius(),
+                });
+            }
+        }
+        for o in &self.objects {
+            let owner = names.len();
+            names.push(o.id.clone());
+            for (p, s) in &o.shapes {
+                bodies.push(Body {
+                    owner,
+                    mount: Mount::World,
+                    local: o.pose * p,
+                    shape: *s,
+                    bound: s.bounding_radius(),
+                });
+            }
+        }
+        let n_owners = names.len();
+        let mut allowed = vec![false; n_owners * n_owners];
+        for a in 0..n_owners {
+            for b in 0..n_owners {
+                allowed[a * n_owners + b] = a == b || self.acm.is_allowed(&names[a], &names[b]);
+            }
+        }
+        let mut pairs = Vec::new();
+        for i in 0..bodies.len() {
+            for j in i + 1..bodies.len() {
+                let (a, b) = (&bodies[i], &bodies[j]);
+                let both_world = matches!(a.mount, Mount::World) && matches!(b.mount, Mount::World);
+                if both_world || allowed[a.owner * n_owners + b.owner] {
+                    continue;
+                }
+                pairs.push((i as u32, j as u32));
+            }
+        }
+        self.names = names;
+        self.bodies = bodies;
+        self.pairs = pairs;
+    }
+
+    fn body_poses(&self, q: &[f64]) -> Vec<Isometry3<f64>> {
+        let mut frames = Vec::with_capacity(q.len() + 1);
+        self.robot.chain().joint_frames_into(q, &mut frames);
+        self.bodies
+            .iter()
+            .map(|b| match b.mount {
+                Mount::Frame(k) => frames[k] * b.local,
+                Mount::World => b.local,
+            })
+            .collect()
+    }
+
+    /// The first pair (link or object names) that collides at `q`, if any. Panics if
+    /// `q.len() != dof()` (planners check lengths once at their entry).
+    pub fn in_collision(&self, q: &[f64]) -> Option<(&str, &str)> {
+        let poses = self.body_poses(q);
+        for &(i, j) in &self.pairs {
+            let (i, j) = (i as usize, j as usize);
+            let (a, b) = (&self.bodies[i], &self.bodies[j]);
+            let gap = (poses[i].translation.vector - poses[j].translation.vector).norm();
+            if gap > a.bound + b.bound + self.padding {
+                continue;
+            }
+            if intersects(
+                Placed {
+                    shape: &a.shape,
+                    pose: &poses[i],
+                },
+                Placed {
+                    shape: &b.shape,
+                    pose: &poses[j],
+                },
+                self.padding,
+            ) {
+                return Some((&self.names[a.owner], &self.names[b.owner]));
+            }
+        }
+        None
+    }
+
+    /// The closest checked pair at `q` and its surface distance. `None` if nothing is checked.
+    pub fn min_distance(&self, q: &[f64]) -> Option<Proximity> {
+        let poses = self.body_poses(q);
+        let mut best: Option<(f64, usize, usize)> = None;
+        for &(i, j) in &self.pairs {
+            let (i, j) = (i as usize, j as usize);
+            let (a, b) = (&self.bodies[i], &self.bodies[j]);
+            let gap = (poses[i].translation.vector - poses[j].translation.vector).norm();
+            // The bounding spheres bound the distance from below: skip pairs that cannot win.
+            if best.is_some_and(|(d, _, _)| gap - a.bound - b.bound > d) {
+                continue;
+            }
+            let d = distance(
+                Placed {
+                    shape: &a.shape,
+                    pose: &poses[i],
+                },
+                Placed {
+                    shape: &b.shape,
+                    pose: &poses[j],
+                },
+            );
+            if best.is_none_or(|(bd, _, _)| d < bd) {
+                best = Some((d, a.owner, b.owner));
+            }
+        }
+        best.map(|(d, a, b)| Proximity {
+            a: self.names[a].clone(),
+            b: self.names[b].clone(),
+            distance: d,
+        })
+    }
+
+    /// Number of body pairs a query checks (after the allowed-collision matrix).
+    pub fn checked_pairs(&self) -> usize {
+        self.pairs.len()
+    }
+}
