@@ -6,14 +6,19 @@
 
 pub mod acm;
 pub mod bench;
+pub mod cartesian;
 pub mod collision;
+pub mod embody_arm;
+pub mod grasp;
 pub mod ik;
 pub mod kinematics;
+pub mod pick_place;
 pub mod rng;
 pub mod robot_model;
 pub mod rrt;
 pub mod scene;
 pub mod stl;
+pub mod tabletop;
 pub mod timing;
 pub mod urdf;
 

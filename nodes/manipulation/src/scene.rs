@@ -12,6 +12,7 @@ use nalgebra::Isometry3;
 
 use crate::acm::{AllowReason, AllowedCollisions};
 use crate::collision::{Convex, Placed, distance, intersects};
+use crate::kinematics::Motion;
 use crate::robot_model::RobotModel;
 
 /// Why a scene change is refused.
@@ -132,6 +133,8 @@ pub struct Scene {
     names: Vec<String>,
     bodies: Vec<Body>,
     pairs: Vec<(u32, u32)>,
+    /// Per joint: how far a point of any moving body can travel per unit of joint motion.
+    lever: Vec<f64>,
 }
 
 impl Scene {
@@ -147,6 +150,7 @@ impl Scene {
             names: Vec::new(),
             bodies: Vec::new(),
             pairs: Vec::new(),
+            lever: Vec::new(),
         };
         s.rebuild();
         s
@@ -394,9 +398,56 @@ impl Scene {
                 pairs.push((i as u32, j as u32));
             }
         }
+        self.lever = lever_arms(&self.robot, &bodies);
         self.names = names;
         self.bodies = bodies;
         self.pairs = pairs;
+    }
+
+    /// An upper bound on how far any point of the robot or of a carried object travels
+    /// while the joints move in a straight line from `a` to `b` (Schwarzer, Saha & Latombe
+    /// 2005): the sum over joints of the joint change times the joint's lever arm.
+    pub fn motion_bound(&self, a: &[f64], b: &[f64]) -> f64 {
+        a.iter()
+            .zip(b)
+            .zip(&self.lever)
+            .map(|((x, y), r)| (x - y).abs() * r)
+            .sum()
+    }
+
+    /// Surface distance of the closest checked pair at `q` minus the padding (infinite if
+    /// nothing is checked), with the pair's names.
+    pub fn clearance(&self, q: &[f64]) -> (f64, Option<(&str, &str)>) {
+        let poses = self.body_poses(q);
+        let mut best: Option<(f64, usize, usize)> = None;
+        for &(i, j) in &self.pairs {
+            let (i, j) = (i as usize, j as usize);
+            let (a, b) = (&self.bodies[i], &self.bodies[j]);
+            let gap = (poses[i].translation.vector - poses[j].translation.vector).norm();
+            if best.is_some_and(|(d, _, _)| gap - a.bound - b.bound > d) {
+                continue;
+            }
+            let d = distance(
+                Placed {
+                    shape: &a.shape,
+                    pose: &poses[i],
+                },
+                Placed {
+                    shape: &b.shape,
+                    pose: &poses[j],
+                },
+            );
+            if best.is_none_or(|(bd, _, _)| d < bd) {
+                best = Some((d, a.owner, b.owner));
+            }
+        }
+        match best {
+            Some((d, a, b)) => (
+                d - self.padding,
+                Some((self.names[a].as_str(), self.names[b].as_str())),
+            ),
+            None => (f64::INFINITY, None),
+        }
     }
 
     fn body_poses(&self, q: &[f64]) -> Vec<Isometry3<f64>> {
@@ -441,34 +492,11 @@ impl Scene {
 
     /// The closest checked pair at `q` and its surface distance. `None` if nothing is checked.
     pub fn min_distance(&self, q: &[f64]) -> Option<Proximity> {
-        let poses = self.body_poses(q);
-        let mut best: Option<(f64, usize, usize)> = None;
-        for &(i, j) in &self.pairs {
-            let (i, j) = (i as usize, j as usize);
-            let (a, b) = (&self.bodies[i], &self.bodies[j]);
-            let gap = (poses[i].translation.vector - poses[j].translation.vector).norm();
-            // The bounding spheres bound the distance from below: skip pairs that cannot win.
-            if best.is_some_and(|(d, _, _)| gap - a.bound - b.bound > d) {
-                continue;
-            }
-            let d = distance(
-                Placed {
-                    shape: &a.shape,
-                    pose: &poses[i],
-                },
-                Placed {
-                    shape: &b.shape,
-                    pose: &poses[j],
-                },
-            );
-            if best.is_none_or(|(bd, _, _)| d < bd) {
-                best = Some((d, a.owner, b.owner));
-            }
-        }
-        best.map(|(d, a, b)| Proximity {
-            a: self.names[a].clone(),
-            b: self.names[b].clone(),
-            distance: d,
+        let (d, pair) = self.clearance(q);
+        pair.map(|(a, b)| Proximity {
+            a: a.to_string(),
+            b: b.to_string(),
+            distance: d + self.padding,
         })
     }
 
@@ -476,4 +504,35 @@ impl Scene {
     pub fn checked_pairs(&self) -> usize {
         self.pairs.len()
     }
+}
+
+/// For each joint, the largest distance from its origin to any point of a body it moves
+/// (plus prismatic travel in between); prismatic joints themselves move points one to one.
+fn lever_arms(robot: &RobotModel, bodies: &[Body]) -> Vec<f64> {
+    let chain = robot.chain();
+    let joints = chain.joints();
+    let travel = |k: usize| match joints[k].motion {
+        Motion::Prismatic => joints[k].lower.abs().max(joints[k].upper.abs()),
+        Motion::Revolute => 0.0,
+    };
+    (0..joints.len())
+        .map(|i| {
+            if joints[i].motion == Motion::Prismatic {
+                return 1.0;
+            }
+            bodies
+                .iter()
+                .filter_map(|b| match b.mount {
+                    // Frame f follows joint f-1, so joint i moves frames i+1 and later.
+                    Mount::Frame(f) if f > i => {
+                        let between: f64 = (i + 1..f)
+                            .map(|k| chain.fixed_translation_norm(k) + travel(k))
+                            .sum();
+                        Some(between + b.local.translation.vector.norm() + b.bound)
+                    }
+                    _ => None,
+                })
+                .fold(0.0, f64::max)
+        })
+        .collect()
 }
