@@ -19,6 +19,11 @@ use crate::scene::Scene;
 pub struct RrtOptions {
     /// Largest joint step between checked states, radians (metres for prismatic joints).
     pub resolution: f64,
+    /// Clearance the planner keeps at the states it checks while growing and shortcutting,
+    /// metres. Not a hard guarantee (the final path is certified collision-free, at least
+    /// half of [`CONTACT_CLEARANCE`] everywhere), but paths that keep it certify cheaply;
+    /// see [`certify`]. 0 disables it.
+    pub clearance: f64,
     /// Longest tree edge (Euclidean norm in joint space), radians.
     pub max_step: f64,
     /// Time budget for growing the trees (smoothing has its own cap below).
@@ -35,11 +40,12 @@ impl Default for RrtOptions {
     fn default() -> Self {
         Self {
             resolution: 0.02,
+            clearance: CERTIFY_MARGIN,
             max_step: 0.5,
             timeout: Duration::from_secs(1),
             max_iterations: 50_000,
             shortcut_attempts: 100,
-            seed: 0x0BAD_5EED_0F_F1CE,
+            seed: 0x0BAD_5EED_0FF1_CE00,
         }
     }
 }
@@ -99,8 +105,8 @@ pub enum PlanError {
     },
 }
 
-/// Clearance below which a motion counts as touching: the certified pass cannot advance
-/// past a contact it cannot resolve, so it calls anything this close one.
+/// Clearance below which a motion counts as touching. The certified pass guarantees at
+/// least half of it everywhere along an accepted motion.
 pub const CONTACT_CLEARANCE: f64 = 5e-4;
 
 /// The first colliding state on the straight line from `a` to `b` (`a` itself is assumed
@@ -118,13 +124,31 @@ pub fn first_collision(
     b: &[f64],
     resolution: f64,
 ) -> Option<(f64, String, String)> {
+    discrete_collision(scene, a, b, resolution, 0.0).or_else(|| certify(scene, a, b))
+}
+
+/// The discrete pass of [`first_collision`]: states `resolution` apart, each required to
+/// keep `margin` of clearance (none if `a` itself is closer than that, so a start near an
+/// obstacle can still move away).
+fn discrete_collision(
+    scene: &Scene,
+    a: &[f64],
+    b: &[f64],
+    resolution: f64,
+    margin: f64,
+) -> Option<(f64, String, String)> {
+    let margin = if margin > 0.0 && scene.closer_than(a, margin).is_some() {
+        0.0
+    } else {
+        margin
+    };
     let n = steps(a, b, resolution);
     let mut q = vec![0.0; a.len()];
     let mut check = |i: usize| {
         let t = i as f64 / n as f64;
         lerp_into(a, b, t, &mut q);
         scene
-            .in_collision(&q)
+            .closer_than(&q, margin)
             .map(|(x, y)| (t, x.to_string(), y.to_string()))
     };
     if let Some(hit) = check(n) {
@@ -143,32 +167,34 @@ pub fn first_collision(
         }
         stride = half;
     }
-    certify(scene, a, b)
+    None
 }
 
-/// Conservative advancement along the straight line; the first state closer than
-/// [`CONTACT_CLEARANCE`], if any.
+/// Clearance the padded samples of the continuous pass must keep, metres.
+pub const CERTIFY_MARGIN: f64 = 0.01;
+
+/// The continuous pass of [`first_collision`] alone. Cheap case first: sample the motion so
+/// densely that no two bodies can approach each other by more than `2 × CERTIFY_MARGIN`
+/// between samples, and require `CERTIFY_MARGIN` of clearance at every sample; then no
+/// instant is closer than 0 (each is within one margin's travel of a sample). Only a motion
+/// that passes closer than the margin somewhere pays for exact conservative advancement.
 fn certify(scene: &Scene, a: &[f64], b: &[f64]) -> Option<(f64, String, String)> {
-    let sweep = 2.0 * scene.motion_bound(a, b);
-    if sweep <= 0.0 {
-        return None;
-    }
-    let mut q = vec![0.0; a.len()];
-    let mut t = 0.0;
-    loop {
-        lerp_into(a, b, t, &mut q);
-        let (d, pair) = scene.clearance(&q);
-        let Some((x, y)) = pair else {
-            return None;
-        };
-        if d < CONTACT_CLEARANCE {
-            return Some((t, x.to_string(), y.to_string()));
-        }
-        if t >= 1.0 {
+    let sweep = scene.approach_bound(a, b);
+    let n = (sweep / (2.0 * CERTIFY_MARGIN)).ceil().max(1.0);
+    if n <= 4096.0 {
+        let n = n as usize;
+        let mut q = vec![0.0; a.len()];
+        let padded_ok = (0..=n).all(|k| {
+            lerp_into(a, b, k as f64 / n as f64, &mut q);
+            scene.closer_than(&q, CERTIFY_MARGIN).is_none()
+        });
+        if padded_ok {
             return None;
         }
-        t = (t + d / sweep).min(1.0);
     }
+    scene
+        .first_contact_on_line(a, b, CONTACT_CLEARANCE)
+        .map(|(t, x, y)| (t, x.to_string(), y.to_string()))
 }
 
 /// True if the straight line from `a` to `b` is collision-free at the given resolution.
@@ -296,6 +322,8 @@ struct Grower<'a> {
     scene: &'a Scene,
     opts: &'a RrtOptions,
     buf: Vec<f64>,
+    /// Certify every tree edge, or only check it at the resolution (see [`plan`]).
+    certified: bool,
 }
 
 impl Grower<'_> {
@@ -306,7 +334,18 @@ impl Grower<'_> {
         let reached = d <= self.opts.max_step;
         let t = if reached { 1.0 } else { self.opts.max_step / d };
         lerp_into(&from, target, t, &mut self.buf);
-        if !motion_valid(self.scene, &from, &self.buf, self.opts.resolution) {
+        let hit = if self.certified {
+            first_collision(self.scene, &from, &self.buf, self.opts.resolution)
+        } else {
+            discrete_collision(
+                self.scene,
+                &from,
+                &self.buf,
+                self.opts.resolution,
+                self.opts.clearance,
+            )
+        };
+        if hit.is_some() {
             return Extend::Trapped;
         }
         let i = tree.push(&self.buf.clone(), near);
@@ -328,7 +367,12 @@ impl Grower<'_> {
 }
 
 /// Plans a collision-free joint path from `start` to `goal` and smooths it. The path starts
-/// at `start`, ends at `goal`, and every straight segment is valid at `opts.resolution`.
+/// at `start`, ends at `goal`, and every straight segment passes [`first_collision`].
+///
+/// The trees grow with the cheap discrete checks only; shortcuts are fully checked, and the
+/// final path's segments are certified. Only if one of them fails (an edge grazed an
+/// obstacle between discrete checks, which is rare) are the trees grown again with every
+/// edge certified, from the same seed.
 pub fn plan(
     scene: &Scene,
     start: &[f64],
@@ -338,10 +382,40 @@ pub fn plan(
     let started = Instant::now();
     validate_state(scene, start, "start")?;
     validate_state(scene, goal, "goal")?;
-    let mut rng = SplitMix64::new(opts.seed);
     if motion_valid(scene, start, goal, opts.resolution) {
         return Ok(vec![start.to_vec(), goal.to_vec()]);
     }
+    let certified_path =
+        |p: &[Vec<f64>]| p.windows(2).all(|w| certify(scene, &w[0], &w[1]).is_none());
+    // Cheap first: discrete checks everywhere, then certify the few final segments. Rare
+    // misses fall back to certified smoothing, then to certified growth.
+    let mut rng = SplitMix64::new(opts.seed);
+    let raw = grow(scene, start, goal, opts, started, false, &mut rng)?;
+    let after_grow = rng.clone();
+    let path = smooth_with(scene, raw.clone(), opts, &mut rng, false);
+    if certified_path(&path) {
+        return Ok(path);
+    }
+    let mut rng = after_grow;
+    let path = smooth_with(scene, raw, opts, &mut rng, true);
+    if certified_path(&path) {
+        return Ok(path);
+    }
+    let mut rng = SplitMix64::new(opts.seed);
+    let raw = grow(scene, start, goal, opts, started, true, &mut rng)?;
+    Ok(smooth_with(scene, raw, opts, &mut rng, true))
+}
+
+/// RRT-Connect proper: the raw path from start to goal.
+fn grow(
+    scene: &Scene,
+    start: &[f64],
+    goal: &[f64],
+    opts: &RrtOptions,
+    started: Instant,
+    certified: bool,
+    rng: &mut SplitMix64,
+) -> Result<Vec<Vec<f64>>, PlanError> {
     let deadline = started + opts.timeout;
     let bounds: Vec<(f64, f64)> = scene
         .robot()
@@ -357,6 +431,7 @@ pub fn plan(
         scene,
         opts,
         buf: vec![0.0; start.len()],
+        certified,
     };
     let mut sample = vec![0.0; start.len()];
     for iteration in 0..opts.max_iterations {
@@ -386,7 +461,7 @@ pub fn plan(
                 path.reverse();
                 // The joining node appears in both halves.
                 path.extend(g_tree.to_root(g_node).into_iter().skip(1));
-                return Ok(smooth(scene, path, opts, &mut rng));
+                return Ok(path);
             }
         }
         std::mem::swap(&mut a, &mut b);
@@ -401,12 +476,30 @@ pub fn plan(
 
 /// Random shortcuts between points anywhere on the path, then a greedy pass that links each
 /// kept waypoint to the furthest later one it can see, then removal of collinear points.
+/// Shortcuts are fully checked ([`motion_valid`]); the path's own segments are trusted.
 pub fn smooth(
+    scene: &Scene,
+    path: Vec<Vec<f64>>,
+    opts: &RrtOptions,
+    rng: &mut SplitMix64,
+) -> Vec<Vec<f64>> {
+    smooth_with(scene, path, opts, rng, true)
+}
+
+fn smooth_with(
     scene: &Scene,
     mut path: Vec<Vec<f64>>,
     opts: &RrtOptions,
     rng: &mut SplitMix64,
+    certified: bool,
 ) -> Vec<Vec<f64>> {
+    let valid = |a: &[f64], b: &[f64]| {
+        if certified {
+            motion_valid(scene, a, b, opts.resolution)
+        } else {
+            discrete_collision(scene, a, b, opts.resolution, opts.clearance).is_none()
+        }
+    };
     for _ in 0..opts.shortcut_attempts {
         if path.len() < 3 {
             break;
@@ -426,7 +519,7 @@ pub fn smooth(
         if i2 <= i1 {
             continue;
         }
-        if motion_valid(scene, &p1, &p2, opts.resolution) {
+        if valid(&p1, &p2) {
             let mut next = path[..=i1].to_vec();
             next.push(p1);
             next.push(p2);
@@ -438,7 +531,7 @@ pub fn smooth(
     let mut i = 0;
     while i < path.len() - 1 {
         let mut j = path.len() - 1;
-        while j > i + 1 && !motion_valid(scene, &path[i], &path[j], opts.resolution) {
+        while j > i + 1 && !valid(&path[i], &path[j]) {
             j -= 1;
         }
         out.push(path[j].clone());

@@ -135,6 +135,8 @@ pub struct Scene {
     pairs: Vec<(u32, u32)>,
     /// Per joint: how far a point of any moving body can travel per unit of joint motion.
     lever: Vec<f64>,
+    /// Per body and joint: see [`body_levers`].
+    levers: Vec<f64>,
 }
 
 impl Scene {
@@ -151,6 +153,7 @@ impl Scene {
             bodies: Vec::new(),
             pairs: Vec::new(),
             lever: Vec::new(),
+            levers: Vec::new(),
         };
         s.rebuild();
         s
@@ -398,7 +401,15 @@ impl Scene {
                 pairs.push((i as u32, j as u32));
             }
         }
-        self.lever = lever_arms(&self.robot, &bodies);
+        let dof = self.robot.chain().dof();
+        self.levers = body_levers(&self.robot, &bodies);
+        self.lever = (0..dof)
+            .map(|i| {
+                (0..bodies.len())
+                    .map(|b| self.levers[b * dof + i])
+                    .fold(0.0, f64::max)
+            })
+            .collect();
         self.names = names;
         self.bodies = bodies;
         self.pairs = pairs;
@@ -415,18 +426,125 @@ impl Scene {
             .sum()
     }
 
+    /// Continuous check of the straight joint motion from `a` to `b` by conservative
+    /// advancement (Mirtich 1996): the first fraction at which a checked pair comes closer
+    /// than `floor` (plus the padding), with the pair; if `None`, no pair comes closer than
+    /// `floor / 2` (plus the padding) anywhere on the motion. `floor` must be positive. Each step advances by the smallest,
+    /// over the pairs, of their distance divided by how fast the two bodies can approach
+    /// each other (the sum of their displacement bounds over the motion), so no contact
+    /// can be stepped over. Pairs are measured in order of a cheap lower bound on that
+    /// ratio, and most are never measured. `a` is assumed valid.
+    pub fn first_contact_on_line(
+        &self,
+        a: &[f64],
+        b: &[f64],
+        floor: f64,
+    ) -> Option<(f64, &str, &str)> {
+        let dof = self.dof();
+        let rates: Vec<f64> = (0..self.bodies.len())
+            .map(|bi| {
+                a.iter()
+                    .zip(b)
+                    .zip(&self.levers[bi * dof..(bi + 1) * dof])
+                    .map(|((x, y), r)| (x - y).abs() * r)
+                    .sum()
+            })
+            .collect();
+        let floor = floor + self.padding;
+        // Steps keep half the floor: once every measured pair is at least `floor` away, each
+        // step is at least (floor / 2) / rate long, so the loop always terminates.
+        let keep = floor - 0.5 * (floor - self.padding);
+        let mut q = a.to_vec();
+        let mut t = 0.0f64;
+        let mut order: Vec<(f64, f64, u32, u32)> = Vec::with_capacity(self.pairs.len());
+        loop {
+            for ((o, x), y) in q.iter_mut().zip(a).zip(b) {
+                *o = x + (y - x) * t;
+            }
+            let poses = self.body_poses(&q);
+            order.clear();
+            for &(i, j) in &self.pairs {
+                let (iu, ju) = (i as usize, j as usize);
+                let rate = rates[iu] + rates[ju];
+                let lb = lower_bound(&self.bodies[iu], &poses[iu], &self.bodies[ju], &poses[ju]);
+                let key = if rate > 0.0 {
+                    (lb - keep) / rate
+                } else {
+                    f64::INFINITY
+                };
+                order.push((key, rate, i, j));
+            }
+            order.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
+            let mut step = f64::INFINITY;
+            for &(key, rate, i, j) in &order {
+                if key >= step {
+                    break;
+                }
+                let (i, j) = (i as usize, j as usize);
+                let (ba, bb) = (&self.bodies[i], &self.bodies[j]);
+                let d = distance(
+                    Placed {
+                        shape: &ba.shape,
+                        pose: &poses[i],
+                    },
+                    Placed {
+                        shape: &bb.shape,
+                        pose: &poses[j],
+                    },
+                );
+                if d < floor {
+                    return Some((t, &self.names[ba.owner], &self.names[bb.owner]));
+                }
+                step = step.min((d - keep) / rate);
+            }
+            if t >= 1.0 || !step.is_finite() {
+                return None;
+            }
+            t = (t + step).min(1.0);
+        }
+    }
+
+    /// An upper bound on how far two checked bodies can approach each other during the
+    /// straight joint motion from `a` to `b`: twice the largest displacement bound of a
+    /// single moving body (tighter than [`Scene::motion_bound`], which takes each joint's
+    /// worst body).
+    pub fn approach_bound(&self, a: &[f64], b: &[f64]) -> f64 {
+        let dof = self.dof();
+        let fastest = (0..self.bodies.len())
+            .map(|bi| {
+                a.iter()
+                    .zip(b)
+                    .zip(&self.levers[bi * dof..(bi + 1) * dof])
+                    .map(|((x, y), r)| (x - y).abs() * r)
+                    .sum::<f64>()
+            })
+            .fold(0.0, f64::max);
+        2.0 * fastest
+    }
+
     /// Surface distance of the closest checked pair at `q` minus the padding (infinite if
     /// nothing is checked), with the pair's names.
     pub fn clearance(&self, q: &[f64]) -> (f64, Option<(&str, &str)>) {
         let poses = self.body_poses(q);
+        // Exact distances in order of their cheap lower bounds, stopping once the next bound
+        // exceeds the best distance found: most pairs are never measured.
+        let mut order: Vec<(f64, u32, u32)> = self
+            .pairs
+            .iter()
+            .map(|&(i, j)| {
+                let (iu, ju) = (i as usize, j as usize);
+                let lb = lower_bound(&self.bodies[iu], &poses[iu], &self.bodies[ju], &poses[ju]);
+                (lb, i, j)
+            })
+            .collect();
+        order.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
         let mut best: Option<(f64, usize, usize)> = None;
-        for &(i, j) in &self.pairs {
+        for (lb, i, j) in order {
+            if best.is_some_and(|(d, _, _)| lb > d) {
+                break;
+            }
             let (i, j) = (i as usize, j as usize);
             let (a, b) = (&self.bodies[i], &self.bodies[j]);
-            let gap = (poses[i].translation.vector - poses[j].translation.vector).norm();
-            if best.is_some_and(|(d, _, _)| gap - a.bound - b.bound > d) {
-                continue;
-            }
             let d = distance(
                 Placed {
                     shape: &a.shape,
@@ -465,12 +583,17 @@ impl Scene {
     /// The first pair (link or object names) that collides at `q`, if any. Panics if
     /// `q.len() != dof()` (planners check lengths once at their entry).
     pub fn in_collision(&self, q: &[f64]) -> Option<(&str, &str)> {
+        self.closer_than(q, 0.0)
+    }
+
+    /// The first checked pair closer than `clearance` (plus the padding) at `q`, if any.
+    pub fn closer_than(&self, q: &[f64], clearance: f64) -> Option<(&str, &str)> {
         let poses = self.body_poses(q);
+        let limit = self.padding + clearance;
         for &(i, j) in &self.pairs {
             let (i, j) = (i as usize, j as usize);
             let (a, b) = (&self.bodies[i], &self.bodies[j]);
-            let gap = (poses[i].translation.vector - poses[j].translation.vector).norm();
-            if gap > a.bound + b.bound + self.padding {
+            if lower_bound(a, &poses[i], b, &poses[j]) > limit {
                 continue;
             }
             if intersects(
@@ -482,7 +605,7 @@ impl Scene {
                     shape: &b.shape,
                     pose: &poses[j],
                 },
-                self.padding,
+                limit,
             ) {
                 return Some((&self.names[a.owner], &self.names[b.owner]));
             }
@@ -506,33 +629,54 @@ impl Scene {
     }
 }
 
-/// For each joint, the largest distance from its origin to any point of a body it moves
-/// (plus prismatic travel in between); prismatic joints themselves move points one to one.
-fn lever_arms(robot: &RobotModel, bodies: &[Body]) -> Vec<f64> {
+/// A cheap lower bound on the surface distance of two bodies: bounding sphere against
+/// bounding sphere, or, when one is a box (tables, walls), the other's bounding sphere
+/// against the exact box, which is far tighter for large flat boxes.
+fn lower_bound(a: &Body, pa: &Isometry3<f64>, b: &Body, pb: &Isometry3<f64>) -> f64 {
+    let sphere_box =
+        |s: &Body, ps: &Isometry3<f64>, half: &nalgebra::Vector3<f64>, pbox: &Isometry3<f64>| {
+            let c = pbox.inverse_transform_point(&ps.translation.vector.into());
+            let outside = nalgebra::Vector3::new(
+                (c.x.abs() - half.x).max(0.0),
+                (c.y.abs() - half.y).max(0.0),
+                (c.z.abs() - half.z).max(0.0),
+            );
+            outside.norm() - s.bound
+        };
+    match (&a.shape, &b.shape) {
+        (_, Convex::Box { half_extents }) if b.bound > a.bound => {
+            sphere_box(a, pa, half_extents, pb)
+        }
+        (Convex::Box { half_extents }, _) => sphere_box(b, pb, half_extents, pa),
+        _ => (pa.translation.vector - pb.translation.vector).norm() - a.bound - b.bound,
+    }
+}
+
+/// `levers[b * dof + i]`: how far a point of body b can travel per unit motion of joint i
+/// (the distance from the joint's origin to the body's furthest point, with prismatic
+/// travel in between; 1 for a prismatic joint; 0 if the joint does not move the body).
+fn body_levers(robot: &RobotModel, bodies: &[Body]) -> Vec<f64> {
     let chain = robot.chain();
     let joints = chain.joints();
+    let dof = joints.len();
     let travel = |k: usize| match joints[k].motion {
         Motion::Prismatic => joints[k].lower.abs().max(joints[k].upper.abs()),
         Motion::Revolute => 0.0,
     };
-    (0..joints.len())
-        .map(|i| {
-            if joints[i].motion == Motion::Prismatic {
-                return 1.0;
-            }
-            bodies
-                .iter()
-                .filter_map(|b| match b.mount {
-                    // Frame f follows joint f-1, so joint i moves frames i+1 and later.
-                    Mount::Frame(f) if f > i => {
-                        let between: f64 = (i + 1..f)
-                            .map(|k| chain.fixed_translation_norm(k) + travel(k))
-                            .sum();
-                        Some(between + b.local.translation.vector.norm() + b.bound)
-                    }
-                    _ => None,
-                })
-                .fold(0.0, f64::max)
-        })
-        .collect()
+    let mut out = vec![0.0; bodies.len() * dof];
+    for (bi, b) in bodies.iter().enumerate() {
+        // Frame f follows joint f-1, so joint i moves frames i+1 and later.
+        let Mount::Frame(f) = b.mount else { continue };
+        for i in 0..dof.min(f) {
+            out[bi * dof + i] = if joints[i].motion == Motion::Prismatic {
+                1.0
+            } else {
+                let between: f64 = (i + 1..f)
+                    .map(|k| chain.fixed_translation_norm(k) + travel(k))
+                    .sum();
+                between + b.local.translation.vector.norm() + b.bound
+            };
+        }
+    }
+    out
 }

@@ -22,7 +22,10 @@ fn random_limits(rng: &mut SplitMix64, n: usize, jerk: u64) -> KinematicLimits {
         l.jerk[i] = match jerk {
             0 => None,
             1 => Some(rng.uniform(2.0, 100.0)),
-            _ => (rng.next_u64() % 2 == 0).then(|| rng.uniform(2.0, 100.0)),
+            _ => rng
+                .next_u64()
+                .is_multiple_of(2)
+                .then(|| rng.uniform(2.0, 100.0)),
         };
     }
     l
@@ -114,11 +117,8 @@ fn check(traj: &Trajectory, path: &[Vec<f64>], l: &KinematicLimits, samples: usi
         }
         if k < traj.waypoints().len() && traj.waypoints()[k] == *w {
             let p = traj.sample(traj.waypoint_times()[k]);
-            for i in 0..n {
-                assert!(
-                    (p.positions[i] - w[i]).abs() < 1e-9,
-                    "waypoint {k} joint {i}"
-                );
+            for (i, wi) in w.iter().enumerate() {
+                assert!((p.positions[i] - wi).abs() < 1e-9, "waypoint {k} joint {i}");
                 assert!(p.velocities[i].abs() < 1e-9);
             }
             k += 1;
@@ -126,8 +126,8 @@ fn check(traj: &Trajectory, path: &[Vec<f64>], l: &KinematicLimits, samples: usi
     }
     assert!(k >= 1);
     let end = traj.sample(d);
-    for i in 0..n {
-        assert!((end.positions[i] - path[path.len() - 1][i]).abs() < 1e-12);
+    for (e, w) in end.positions.iter().zip(&path[path.len() - 1]) {
+        assert!((e - w).abs() < 1e-12);
     }
 }
 
