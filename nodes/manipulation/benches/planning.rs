@@ -33,11 +33,19 @@ fn random_q(scene: &Scene, rng: &mut SplitMix64) -> Vec<f64> {
         .collect()
 }
 
-/// A random configuration that is collision-free and keeps the tip above the table.
+/// A random collision-free configuration with every link frame above the table top: the
+/// arm's working region. (Configurations reaching down past the table's edge can lie in a
+/// region cut off from it, which no planner can leave.)
 fn valid_q(scene: &Scene, rng: &mut SplitMix64) -> Vec<f64> {
     loop {
         let q = random_q(scene, rng);
-        if scene.robot().chain().fk(&q).translation.z > 0.05 && scene.in_collision(&q).is_none() {
+        let above = scene
+            .robot()
+            .chain()
+            .link_poses(&q)
+            .iter()
+            .all(|(_, p)| p.translation.z >= 0.0);
+        if above && scene.in_collision(&q).is_none() {
             return q;
         }
     }
@@ -94,7 +102,18 @@ fn bench_robot(label: &str, scene: &Scene, limits: &KinematicLimits, pairs: usiz
         100.0 * hits as f64 / qs.len() as f64
     );
 
-    let opts = RrtOptions::default();
+    // EMBODY_PLAN_TIMEOUT_MS overrides the 1 s budget, to tell hard problems from impossible ones.
+    let timeout = std::env::var("EMBODY_PLAN_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(
+            RrtOptions::default().timeout,
+            std::time::Duration::from_millis,
+        );
+    let opts = RrtOptions {
+        timeout,
+        ..RrtOptions::default()
+    };
     // Two problem sets: any two valid configurations (most are joined by a straight
     // line), and pairs whose straight motion collides, where the planner has to work.
     for blocked in [false, true] {
@@ -142,8 +161,9 @@ fn bench_robot(label: &str, scene: &Scene, limits: &KinematicLimits, pairs: usiz
         durations.sort_by(f64::total_cmp);
         let n = times.len().max(1) as f64;
         println!(
-            "{label}, {set} ({pairs} of {drawn} drawn): {}/{pairs} solved in 1 s; planning + smoothing median {:.2} ms, p95 {:.2} ms, mean {:.2} ms, max {:.2} ms; {:.1} waypoints; trajectory median {:.2} s; timing {:.1} us per path",
+            "{label}, {set} ({pairs} of {drawn} drawn): {}/{pairs} solved in {:?}; planning + smoothing median {:.2} ms, p95 {:.2} ms, mean {:.2} ms, max {:.2} ms; {:.1} waypoints; trajectory median {:.2} s; timing {:.1} us per path",
             times.len(),
+            opts.timeout,
             percentile(&times, 0.5),
             percentile(&times, 0.95),
             times.iter().sum::<f64>() / n,

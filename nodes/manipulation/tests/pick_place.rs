@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use embody_manipulation::grasp;
 use embody_manipulation::pick_place::{
     GripperAction, PhaseKind, PickPlaceOptions, PickPlaceRequest, plan_pick_place,
 };
@@ -151,4 +152,43 @@ fn failures_name_the_phase() {
         e.to_string().contains("table") || e.to_string().contains("obstacle"),
         "{e}"
     );
+}
+
+#[test]
+fn grasps_are_ranked_by_reachability() {
+    let (_, model) = embody_arm::model().expect("embody arm");
+    let model = Arc::new(model);
+    let mut scene = Scene::new(model.clone());
+    let layout = TabletopLayout {
+        cups: vec![("near".into(), 0.45, -0.28), ("far".into(), 1.6, 0.0)],
+        table_size: (4.0, 1.6),
+        ..TabletopLayout::default()
+    };
+    tabletop::populate(&mut scene, &layout, "base_link").expect("scene");
+    let solver = IkSolver::new(
+        model.chain().clone(),
+        IkOptions {
+            timeout: Duration::from_secs(10),
+            max_restarts: 50,
+            ..IkOptions::default()
+        },
+    );
+    let o = grasp::GraspOptions::default();
+    let seed = [0.0, -0.3, 1.9, 0.0, 1.0, 0.0];
+    let near = scene.object("near").expect("near").clone();
+    let candidates = grasp::object_grasps(&near, &o);
+    let ranked = grasp::rank_grasps(&scene, &solver, "near", &candidates, &seed, &TOUCH);
+    assert!(!ranked.is_empty() && ranked.len() <= candidates.len());
+    assert!(ranked.windows(2).all(|w| w[0].cost <= w[1].cost));
+    for r in &ranked {
+        let tcp = model.chain().fk(&r.at_grasp);
+        let want = r.grasp.tcp_pose(&near.pose);
+        assert!((tcp.translation.vector - want.translation.vector).norm() < 1e-4);
+        assert_eq!(scene.in_collision(&r.pre_grasp), None);
+    }
+    // 1.6 m away is beyond the arm's reach: nothing to rank.
+    let far = scene.object("far").expect("far").clone();
+    let candidates = grasp::object_grasps(&far, &o);
+    assert!(!candidates.is_empty());
+    assert!(grasp::rank_grasps(&scene, &solver, "far", &candidates, &seed, &TOUCH).is_empty());
 }

@@ -185,3 +185,77 @@ fn attach_and_detach_carry_the_object() {
         Some(("upper_arm_link", "box"))
     );
 }
+
+#[test]
+fn stl_meshes_become_bounding_capsules() {
+    // A binary STL of a 0.4 m rod along x, 0.05 m thick, written next to a URDF that uses it.
+    let dir = std::env::temp_dir().join(format!("embody-stl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let corners: Vec<[f32; 3]> = (0..8)
+        .map(|i| {
+            [
+                if i & 1 == 0 { 0.0 } else { 0.4 },
+                if i & 2 == 0 { -0.025 } else { 0.025 },
+                if i & 4 == 0 { -0.025 } else { 0.025 },
+            ]
+        })
+        .collect();
+    // Triangles only need to carry the vertices for a bounding shape.
+    let tris: Vec<[usize; 3]> = (0..6).map(|k| [k, k + 1, k + 2]).collect();
+    let mut stl = vec![0u8; 80];
+    stl.extend_from_slice(&(tris.len() as u32).to_le_bytes());
+    for t in &tris {
+        stl.extend_from_slice(&[0u8; 12]);
+        for &v in t {
+            for c in corners[v] {
+                stl.extend_from_slice(&c.to_le_bytes());
+            }
+        }
+        stl.extend_from_slice(&[0, 0]);
+    }
+    std::fs::write(dir.join("rod.stl"), &stl).expect("write stl");
+    let urdf_text = r#"<robot name="rod">
+      <link name="base"/>
+      <link name="rod"><collision><geometry><mesh filename="rod.stl"/></geometry></collision></link>
+      <link name="tip"/>
+      <joint name="j" type="revolute"><parent link="base"/><child link="rod"/>
+        <axis xyz="0 0 1"/><limit lower="-1" upper="1" velocity="1" effort="1"/></joint>
+      <joint name="t" type="fixed"><parent link="rod"/><child link="tip"/>
+        <origin xyz="0.4 0 0"/></joint>
+    </robot>"#;
+    std::fs::write(dir.join("rod.urdf"), urdf_text).expect("write urdf");
+    let urdf = embody_manipulation::Urdf::from_file(&dir.join("rod.urdf"), &Default::default())
+        .expect("urdf");
+    let model =
+        RobotModel::from_urdf(&urdf, "base", "tip", &RobotModelOptions::default()).expect("model");
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(model.approximated_links().is_empty());
+    assert_eq!(model.bodies().len(), 1);
+    let body = &model.bodies()[0];
+    let Convex::Capsule {
+        radius,
+        half_length,
+    } = body.shape
+    else {
+        panic!("{:?}", body.shape);
+    };
+    // The capsule lies along x over the rod and holds its corners.
+    let axis = body.local.rotation * Vector3::z();
+    assert!(axis.x.abs() > 0.999, "{axis:?}");
+    assert!((body.local.translation.vector - Vector3::new(0.2, 0.0, 0.0)).norm() < 1e-3);
+    assert!((half_length - 0.2).abs() < 1e-3 && radius < 0.04 && radius > 0.03);
+    // A sphere just beyond the rod's end is clear; one on it collides.
+    let mut scene = Scene::new(Arc::new(model));
+    scene
+        .add_object(SceneObject::new(
+            "ball",
+            Isometry3::translation(0.5, 0.0, 0.0),
+            Convex::Sphere { radius: 0.05 },
+        ))
+        .expect("ball");
+    assert_eq!(scene.in_collision(&[0.0]), None);
+    scene
+        .set_object_pose("ball", Isometry3::translation(0.3, 0.0, 0.0))
+        .expect("move");
+    assert_eq!(scene.in_collision(&[0.0]), Some(("rod", "ball")));
+}
