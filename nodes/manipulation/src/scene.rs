@@ -429,7 +429,8 @@ impl Scene {
     /// Continuous check of the straight joint motion from `a` to `b` by conservative
     /// advancement (Mirtich 1996): the first fraction at which a checked pair comes closer
     /// than `floor` (plus the padding), with the pair; if `None`, no pair comes closer than
-    /// `floor / 2` (plus the padding) anywhere on the motion. `floor` must be positive. Each step advances by the smallest,
+    /// `floor / 2` (plus the padding) anywhere on the motion. `floor` must be positive; if
+    /// `a` is closer than `floor`, half its clearance is used instead. Each step advances by the smallest,
     /// over the pairs, of their distance divided by how fast the two bodies can approach
     /// each other (the sum of their displacement bounds over the motion), so no contact
     /// can be stepped over. Pairs are measured in order of a cheap lower bound on that
@@ -450,7 +451,13 @@ impl Scene {
                     .sum()
             })
             .collect();
-        let floor = floor + self.padding;
+        // A start already closer than the floor (a robot resting against something) may
+        // still move away: the floor drops to half its clearance for this motion.
+        let (start_clearance, start_pair) = self.clearance(a);
+        if start_clearance <= 0.0 {
+            return start_pair.map(|(x, y)| (0.0, x, y));
+        }
+        let floor = floor.min(0.5 * start_clearance) + self.padding;
         // Steps keep half the floor: once every measured pair is at least `floor` away, each
         // step is at least (floor / 2) / rate long, so the loop always terminates.
         let keep = floor - 0.5 * (floor - self.padding);
