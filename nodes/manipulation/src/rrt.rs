@@ -175,8 +175,9 @@ pub const CERTIFY_MARGIN: f64 = 0.01;
 
 /// The continuous pass of [`first_collision`] alone. Cheap case first: sample the motion so
 /// densely that no two bodies can approach each other by more than `2 × CERTIFY_MARGIN`
-/// between samples, and require `CERTIFY_MARGIN` of clearance at every sample; then no
-/// instant is closer than 0 (each is within one margin's travel of a sample). Only a motion
+/// between samples, and require `CERTIFY_MARGIN + CONTACT_CLEARANCE / 2` of clearance at
+/// every sample; then no instant is closer than `CONTACT_CLEARANCE / 2` (each is within one
+/// margin's travel of a sample), the same guarantee conservative advancement gives. Only a motion
 /// that passes closer than the margin somewhere pays for exact conservative advancement.
 fn certify(scene: &Scene, a: &[f64], b: &[f64]) -> Option<(f64, String, String)> {
     let sweep = scene.approach_bound(a, b);
@@ -186,7 +187,9 @@ fn certify(scene: &Scene, a: &[f64], b: &[f64]) -> Option<(f64, String, String)>
         let mut q = vec![0.0; a.len()];
         let padded_ok = (0..=n).all(|k| {
             lerp_into(a, b, k as f64 / n as f64, &mut q);
-            scene.closer_than(&q, CERTIFY_MARGIN).is_none()
+            scene
+                .closer_than(&q, CERTIFY_MARGIN + 0.5 * CONTACT_CLEARANCE)
+                .is_none()
         });
         if padded_ok {
             return None;
