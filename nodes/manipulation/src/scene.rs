@@ -104,6 +104,9 @@ pub struct Proximity {
     pub distance: f64,
 }
 
+/// Most conservative-advancement steps along one motion before it is called a contact.
+const MAX_ADVANCES: usize = 100_000;
+
 /// Where a body's pose comes from.
 #[derive(Debug, Clone, Copy)]
 enum Mount {
@@ -454,7 +457,8 @@ impl Scene {
         // A start already closer than the floor (a robot resting against something) may
         // still move away: the floor drops to half its clearance for this motion.
         let (start_clearance, start_pair) = self.clearance(a);
-        if start_clearance <= 0.0 {
+        // Below a micrometre the steps would be too small to ever finish: call it contact.
+        if start_clearance <= 2e-6 {
             return start_pair.map(|(x, y)| (0.0, x, y));
         }
         let floor = floor.min(0.5 * start_clearance) + self.padding;
@@ -463,6 +467,7 @@ impl Scene {
         let keep = floor - 0.5 * (floor - self.padding);
         let mut q = a.to_vec();
         let mut t = 0.0f64;
+        let mut iterations = 0usize;
         let mut order: Vec<(f64, f64, u32, u32)> = Vec::with_capacity(self.pairs.len());
         loop {
             for ((o, x), y) in q.iter_mut().zip(a).zip(b) {
@@ -506,6 +511,13 @@ impl Scene {
             }
             if t >= 1.0 || !step.is_finite() {
                 return None;
+            }
+            iterations += 1;
+            if iterations > MAX_ADVANCES {
+                // Grazing along a surface for this long: report the closest pair rather
+                // than spin; the caller treats it as a collision, which is safe.
+                let (_, pair) = self.clearance(&q);
+                return pair.map(|(x, y)| (t, x, y));
             }
             t = (t + step).min(1.0);
         }

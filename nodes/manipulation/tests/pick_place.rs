@@ -126,9 +126,20 @@ fn failures_name_the_phase() {
     let model = Arc::new(model);
     let mut scene = Scene::new(model.clone());
     tabletop::populate(&mut scene, &TabletopLayout::default(), "base_link").expect("scene");
-    let solver = IkSolver::new(model.chain().clone(), IkOptions::default());
+    // Bounded by counts, not wall time, so a loaded machine cannot move the failing phase.
+    let solver = IkSolver::new(
+        model.chain().clone(),
+        IkOptions {
+            timeout: Duration::from_secs(10),
+            max_restarts: 100,
+            ..IkOptions::default()
+        },
+    );
     let limits = KinematicLimits::from_urdf(&urdf, model.chain()).expect("limits");
-    let opts = PickPlaceOptions::new(limits, &TOUCH);
+    let mut opts = PickPlaceOptions::new(limits, &TOUCH);
+    opts.rrt.timeout = Duration::from_secs(600);
+    opts.cartesian.ik_timeout = Duration::from_secs(10);
+    opts.max_grasps = 2;
     let mut req = PickPlaceRequest {
         object: "mug".into(),
         place_pose: Isometry3::translation(0.3, 0.3, 0.06),
