@@ -345,9 +345,20 @@ fn closest_on_triangle(a: Vector3<f64>, b: Vector3<f64>, c: Vector3<f64>) -> (Ve
     }
     let sum = va + vb + vc;
     if sum.abs() < 1e-300 {
-        // A degenerate (zero-area) triangle: fall back to its longest edge.
-        let (p, k) = closest_on_segment(a, b);
-        return (p, k);
+        // A degenerate (zero-area) triangle: the closest point lies on one of its edges.
+        let edges = [(a, b, [0, 1]), (a, c, [0, 2]), (b, c, [1, 2])];
+        let mut best: Option<(f64, Vector3<f64>, Kept)> = None;
+        for (p0, p1, map) in edges {
+            let (p, k) = closest_on_segment(p0, p1);
+            let d = p.norm_squared();
+            if best.as_ref().is_none_or(|b| d < b.0) {
+                let idx: Vec<usize> = k.as_slice().iter().map(|&i| map[i]).collect();
+                best = Some((d, p, Kept::of(&idx)));
+            }
+        }
+        if let Some((_, p, k)) = best {
+            return (p, k);
+        }
     }
     let denom = 1.0 / sum;
     let v = vb * denom;
