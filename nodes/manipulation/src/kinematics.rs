@@ -121,6 +121,18 @@ pub struct ChainLink {
     offset: Isometry3<f64>,
 }
 
+impl ChainLink {
+    /// Index into [`Chain::joint_frames_into`]'s output of the frame this link rides on.
+    pub fn frame_index(&self) -> usize {
+        self.joints_before
+    }
+
+    /// The link frame relative to the frame it rides on.
+    pub fn offset(&self) -> &Isometry3<f64> {
+        &self.offset
+    }
+}
+
 /// A serial chain from a base link to a tip link.
 #[derive(Debug, Clone)]
 pub struct Chain {
@@ -297,6 +309,19 @@ impl Chain {
             .iter()
             .map(|l| (l.name.as_str(), after[l.joints_before] * l.offset))
             .collect()
+    }
+
+    /// The frame just after each moving joint, in the base frame: `out[0]` is the base,
+    /// `out[k]` follows joint k-1. Reuses `out`'s allocation. Panics if `q.len() != dof()`.
+    pub fn joint_frames_into(&self, q: &[f64], out: &mut Vec<Isometry3<f64>>) {
+        assert_eq!(q.len(), self.joints.len(), "joint vector length");
+        out.clear();
+        out.push(Isometry3::identity());
+        let mut t = Isometry3::identity();
+        for (i, (j, &v)) in self.joints.iter().zip(q).enumerate() {
+            t = t * self.fixed[i] * j.transform(v);
+            out.push(t);
+        }
     }
 
     /// Geometric Jacobian at the tip, in the base frame: rows are linear then angular

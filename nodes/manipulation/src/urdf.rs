@@ -145,9 +145,9 @@ pub struct JointLimits {
     pub velocity: f64,
     /// Maximum effort (N·m or N).
     pub effort: f64,
-    /// Maximum acceleration, from a joint_limits.yaml-style source.
+    /// Maximum acceleration: the non-standard `acceleration` attribute of `<limit>`, if any.
     pub acceleration: Option<f64>,
-    /// Maximum jerk, from a joint_limits.yaml-style source.
+    /// Maximum jerk: the non-standard `jerk` attribute of `<limit>`, if any.
     pub jerk: Option<f64>,
 }
 
@@ -674,13 +674,23 @@ fn parse_joint(node: Node) -> Result<Joint, UrdfError> {
                     why: "negative velocity or effort".into(),
                 });
             }
+            // Not URDF: an embody extension other parsers ignore, so a robot can carry its
+            // datasheet acceleration and jerk limits in one file.
+            let acceleration = ctx.number(l, "acceleration")?;
+            let jerk = ctx.number(l, "jerk")?;
+            if acceleration.is_some_and(|a| a <= 0.0) || jerk.is_some_and(|j| j <= 0.0) {
+                return Err(UrdfError::BadLimits {
+                    joint: name.into(),
+                    why: "acceleration and jerk limits must be positive".into(),
+                });
+            }
             Some(JointLimits {
                 lower,
                 upper,
                 velocity,
                 effort,
-                acceleration: None,
-                jerk: None,
+                acceleration,
+                jerk,
             })
         }
     };

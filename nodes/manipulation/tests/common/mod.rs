@@ -49,3 +49,9 @@ pub fn robot(name: &str) -> Chain {
         .expect("known robot");
     Chain::new(&load(file), base, tip).expect("robot chain")
 }
+
+/// The embody arm's URDF.
+pub fn embody_arm_urdf() -> Urdf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("robots/embody_arm.urdf");
+    Urdf::from_file(&path, &HashMap::new()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
