@@ -204,11 +204,20 @@ impl Tray {
 
     /// Distance from (x, y) to the inside of the walls (0 inside).
     pub fn distance_to_inside(&self, x: f64, y: f64) -> f64 {
+        self.rect_distance(x, y, self.thickness)
+    }
+
+    /// Distance from (x, y) to the tray's outline (0 over it).
+    pub fn distance_to_outside(&self, x: f64, y: f64) -> f64 {
+        self.rect_distance(x, y, 0.0)
+    }
+
+    fn rect_distance(&self, x: f64, y: f64, inset: f64) -> f64 {
         let (s, c) = self.yaw.sin_cos();
         let (dx, dy) = (x - self.x, y - self.y);
         let (lx, ly) = (c * dx + s * dy, -s * dx + c * dy);
-        let hx = self.length / 2.0 - self.thickness;
-        let hy = self.width / 2.0 - self.thickness;
+        let hx = self.length / 2.0 - inset;
+        let hy = self.width / 2.0 - inset;
         Point2::new((lx.abs() - hx).max(0.0), (ly.abs() - hy).max(0.0))
             .coords
             .norm()
