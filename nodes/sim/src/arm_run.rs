@@ -136,11 +136,12 @@ pub fn run_world(
     while world.time() < sc.duration_s - 1e-9 {
         let depth = world.capture_if_due();
         frames += u64::from(depth.is_some());
-        let fresh = depth.is_some() || step.is_multiple_of(frame_every);
+        let state = step.is_multiple_of(frame_every);
+        let fresh = depth.is_some() || state;
         if fresh {
             // Sim time in whole nanoseconds on the step grid, identical run after run.
             let t_ns = (step as f64 * sc.step_s * 1e9).round() as u64;
-            for o in crate::ros::arm_frame(&world, t_ns as i64, depth.as_deref()) {
+            for o in crate::ros::arm_frame(&world, t_ns as i64, state, depth.as_deref()) {
                 sink(t_ns, &o);
             }
         }

@@ -639,14 +639,35 @@ pub fn table_objects(table: &crate::table::Tabletop, stamp_ns: i64) -> Predicted
     }
 }
 
-/// Everything the arm world publishes at `stamp_ns`: `/clock`, `joint_states`, the links'
-/// `tf` (each chain link from the one before it), ground truth, and the depth cloud when a
-/// frame was taken.
+/// What the arm world publishes at `stamp_ns`: `/clock`; with `state`, `joint_states`, the
+/// links' `tf` (each chain link from the one before it) and ground truth; and the depth cloud
+/// when a frame was taken.
 pub fn arm_frame(
     world: &crate::arm_world::ArmWorld,
     stamp_ns: i64,
+    state: bool,
     depth: Option<&[crate::depth::DepthPoint]>,
 ) -> Vec<Output> {
+    let clock = out(
+        "/clock",
+        &embody_msgs::rosgraph_msgs::msg::Clock {
+            clock: header(stamp_ns, "").stamp,
+        },
+    );
+    let mut outputs = vec![clock];
+    if state {
+        outputs.extend(arm_state(world, stamp_ns));
+    }
+    if let Some(points) = depth {
+        outputs.push(out(
+            "camera/depth/points",
+            &depth_cloud(points, stamp_ns, DEPTH_FRAME),
+        ));
+    }
+    outputs
+}
+
+fn arm_state(world: &crate::arm_world::ArmWorld, stamp_ns: i64) -> [Output; 3] {
     let arm = world.arm();
     let names = arm.link_names();
     let poses = arm.link_poses();
@@ -657,27 +678,14 @@ pub fn arm_frame(
             transform: transform(&(poses[k - 1].inverse() * poses[k])),
         })
         .collect();
-    let mut outputs = vec![
-        out(
-            "/clock",
-            &embody_msgs::rosgraph_msgs::msg::Clock {
-                clock: header(stamp_ns, "").stamp,
-            },
-        ),
+    [
         out("joint_states", &joint_state(arm, stamp_ns)),
         out("tf", &TFMessage { transforms }),
         out(
             "sim/ground_truth/objects",
             &table_objects(world.table(), stamp_ns),
         ),
-    ];
-    if let Some(points) = depth {
-        outputs.push(out(
-            "camera/depth/points",
-            &depth_cloud(points, stamp_ns, DEPTH_FRAME),
-        ));
-    }
-    outputs
+    ]
 }
 
 /// A `trajectory_msgs/JointTrajectory` as the arm follows it (velocities only where every
