@@ -294,8 +294,8 @@ impl Arm {
     /// Puts the arm at `q` at rest (a scenario's start), clamped to the limits.
     pub fn set_positions(&mut self, q: &[f64]) -> Result<(), ArmError> {
         self.check(q, "initial positions")?;
-        for j in 0..q.len() {
-            self.q[j] = q[j].clamp(self.lower[j], self.upper[j]);
+        for (j, v) in q.iter().enumerate() {
+            self.q[j] = v.clamp(self.lower[j], self.upper[j]);
         }
         self.qd.fill(0.0);
         self.mode = Mode::Hold;
@@ -383,13 +383,14 @@ impl Arm {
         Ok(())
     }
 
-    /// Whether a trajectory is being followed (false once its last point's time has passed
-    /// and the arm has come to rest).
+    /// Whether the arm moves or a trajectory is still running (a joint that lags its
+    /// trajectory keeps moving after the last point's time, until it arrives).
     pub fn is_moving(&self) -> bool {
-        match &self.mode {
+        let running = match &self.mode {
             Mode::Trajectory { spline, elapsed } => *elapsed < spline.duration(),
-            _ => self.qd.iter().any(|v| v.abs() > 1e-9),
-        }
+            _ => false,
+        };
+        running || self.qd.iter().any(|v| v.abs() > 1e-9)
     }
 
     /// Advances the controller and the joints by `dt` seconds.

@@ -18,8 +18,8 @@ pub enum ArmRunError {
     Arm {
         /// Scenario file.
         origin: String,
-        /// The problem.
-        source: ArmError,
+        /// The problem (boxed: URDF errors are large).
+        source: Box<ArmError>,
     },
     /// The camera could not be built.
     #[error("{origin}: camera: {source}")]
@@ -87,7 +87,7 @@ pub fn build_world(run: &ArmScenarioRun) -> Result<ArmWorld, ArmRunError> {
     let origin = sc.origin.clone();
     let arm = sc.arm.build().map_err(|source| ArmRunError::Arm {
         origin: origin.clone(),
-        source,
+        source: Box::new(source),
     })?;
     let camera = sc
         .camera

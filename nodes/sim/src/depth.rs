@@ -146,9 +146,10 @@ impl DepthCamera {
                 format!("must be in (0, 180)°, got {fov} rad"),
             );
         }
-        if !(params.min_range >= 0.0 && params.max_range > params.min_range)
-            || !params.max_range.is_finite()
-        {
+        let ranges_ok = params.min_range >= 0.0
+            && params.max_range > params.min_range
+            && params.max_range.is_finite();
+        if !ranges_ok {
             return bad(
                 "range",
                 format!(

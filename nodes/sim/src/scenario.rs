@@ -814,6 +814,9 @@ fn world_of(root: &Value, origin: &str) -> Result<World, ScenarioError> {
     }
 }
 
+/// One built value per run, with that run's parameter values.
+type Expanded<T> = Vec<(T, BTreeMap<String, f64>)>;
+
 /// Expands the parameters and sweeps of a parsed file into one `build` result per
 /// combination, with that combination's parameter values; both worlds share it.
 fn expand<T>(
@@ -822,7 +825,7 @@ fn expand<T>(
     overrides: &[(String, String)],
     top_keys: &[&str],
     build: impl Fn(&Cx, &Obj, Vec<Parameter>) -> Result<T, ScenarioError>,
-) -> Result<Vec<(T, BTreeMap<String, f64>)>, ScenarioError> {
+) -> Result<Expanded<T>, ScenarioError> {
     let cx = Cx {
         file: origin,
         vars: BTreeMap::new(),
