@@ -709,6 +709,30 @@ pub fn trajectory_from_msg(
     }
 }
 
+/// The opening (m) a `control_msgs/action/GripperCommand` goal asks for: `command.position`,
+/// the gap between the fingers of a parallel gripper.
+pub fn gripper_opening_from_goal(
+    goal: &embody_msgs::control_msgs::action::GripperCommand_Goal,
+) -> f64 {
+    goal.command.position
+}
+
+/// The `GripperCommand` result for a gripper commanded to `target` (m): stalled when its jaws
+/// stopped on a held object short of the target, which for a grasp is success.
+pub fn gripper_result(
+    gripper: &crate::gripper::Gripper,
+    target: f64,
+) -> embody_msgs::control_msgs::action::GripperCommand_Result {
+    let opening = gripper.opening();
+    let stalled = gripper.held().is_some() && opening > target + 1e-9;
+    embody_msgs::control_msgs::action::GripperCommand_Result {
+        position: opening,
+        effort: 0.0,
+        stalled,
+        reached_goal: stalled || (opening - target).abs() < 1e-9,
+    }
+}
+
 #[cfg(test)]
 mod arm_tests {
     use super::*;
@@ -755,5 +779,36 @@ mod arm_tests {
             -0.25
         );
         assert_eq!(PointCloud2::from_cdr(&c.to_cdr().unwrap()).unwrap(), c);
+    }
+
+    #[test]
+    fn gripper_goals_are_openings_and_a_grasp_stalls_short_of_the_target() {
+        use embody_msgs::control_msgs::action::GripperCommand_Goal;
+        let mut goal = GripperCommand_Goal::default();
+        goal.command.position = 0.02;
+        assert_eq!(gripper_opening_from_goal(&goal), 0.02);
+        let mut g = crate::gripper::Gripper::new(crate::gripper::GripperParams::default());
+        let open = gripper_result(&g, 0.085);
+        assert!(open.reached_goal && !open.stalled && open.position == 0.085);
+        g.command(0.0);
+        let nothing = crate::table::Tabletop::new(
+            crate::table::Table {
+                x: 0.0,
+                y: 0.0,
+                yaw: 0.0,
+                length: 1.0,
+                width: 1.0,
+                height: 0.5,
+            },
+            None,
+            Vec::new(),
+        )
+        .unwrap();
+        let mut t = nothing;
+        for _ in 0..100 {
+            g.step(0.01, &nalgebra::Isometry3::identity(), &mut t);
+        }
+        let closed = gripper_result(&g, 0.0);
+        assert!(closed.reached_goal && !closed.stalled && closed.position == 0.0);
     }
 }
