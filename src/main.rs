@@ -50,7 +50,7 @@ enum Command {
     /// Run several node executables in one process (launch's container for composable nodes).
     #[command(hide = true)]
     Compose(run_cmd::ComposeArgs),
-    /// Run driving scenarios in the built-in simulator.
+    /// Run driving and arm scenarios in the built-in simulator.
     #[command(subcommand)]
     Scenario(scenario_cmd::ScenarioCommand),
     /// Record, play and inspect rosbag2 bags.

@@ -1,13 +1,14 @@
-//! `embody scenario run PATH... [--set k=v]... [--json OUT]`: run driving scenarios in the
-//! built-in simulator, one row per run (every combination of the swept parameters).
+//! `embody scenario run PATH... [--set k=v]... [--json OUT]`: run driving and arm scenarios
+//! in the built-in simulator, one row per run (every combination of the swept parameters).
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
+use embody_sim::arm_run::{self, ArmRunResult};
 use embody_sim::run::{RunResult, run};
-use embody_sim::scenario::{Scenario, parse_set};
+use embody_sim::scenario::{World, WorldRun, load_runs, parse_set};
 
 /// Scenario commands.
 #[derive(Subcommand)]
@@ -136,10 +137,18 @@ async fn run_with_stack(
 
 /// Runs one scenario, recording what the simulator publishes into a bag at `dir`.
 fn run_into_bag(r: &embody_sim::scenario::ScenarioRun, dir: &std::path::Path) -> Result<RunResult> {
+    record_into_bag(dir, |sink| Ok(embody_sim::run::run_recorded(r, sink)?))
+}
+
+/// Runs `run` with a sink that writes every message into a new bag at `dir`.
+fn record_into_bag<T>(
+    dir: &std::path::Path,
+    run: impl FnOnce(&mut dyn FnMut(u64, &embody_sim::ros::Output)) -> Result<T>,
+) -> Result<T> {
     let mut w = embody_bag::BagWriter::create(dir, embody_bag::WriterOptions::default())?;
     let mut topics = std::collections::HashMap::new();
     let mut failure = None;
-    let res = embody_sim::run::run_recorded(r, &mut |t, o| {
+    let res = run(&mut |t, o| {
         if failure.is_some() {
             return;
         }
@@ -219,23 +228,23 @@ fn json_row(r: &RunResult) -> serde_json::Value {
     })
 }
 
-/// Runs `scenario run`.
-pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
-    let ScenarioCommand::Run(a) = cmd;
-    let mut overrides = Vec::new();
-    for s in &a.set {
-        overrides.push(parse_set(s).with_context(|| format!("--set `{s}` is not KEY=VALUE"))?);
-    }
-    let mut runs = Vec::new();
-    for f in files(&a.paths)? {
-        runs.extend(Scenario::load(&f, &overrides)?);
-    }
-    if runs.is_empty() {
-        bail!("no scenarios found in {:?}", a.paths);
-    }
-    let tty = std::io::stderr().is_terminal();
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+fn arm_json_row(r: &ArmRunResult) -> serde_json::Value {
+    serde_json::json!({
+        "scenario": r.scenario,
+        "world": "arm",
+        "params": r.params,
+        "objects_placed": r.objects_placed,
+        "objects_to_place": r.objects_to_place,
+        "placement_error_m": r.placement_error_m,
+        "arm_collisions": r.arm_collisions,
+        "limit_violations": r.limit_violations,
+        "passed": r.passed,
+        "sim_time_s": r.sim_time_s,
+        "depth_frames": r.frames,
+    })
+}
+
+fn vehicle_header(out: &mut impl Write) -> std::io::Result<()> {
     writeln!(
         out,
         "{:<28} {:<44} {:>9} {:>8} {:>8} {:>6} {:>7} {:>7} {:>5} {:>6}",
@@ -249,7 +258,94 @@ pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
         "max dec",
         "other",
         "pass"
-    )?;
+    )
+}
+
+fn arm_header(out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<28} {:<44} {:>7} {:>9} {:>10} {:>10} {:>6}",
+        "scenario", "parameters", "placed", "place err", "collisions", "limit viol", "pass"
+    )
+}
+
+/// Writes run `i` as an SVG into `dir`.
+fn plot(dir: &std::path::Path, i: usize, res: &RunResult) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let file = dir.join(format!("{}_{i}.svg", res.scenario));
+    let params: Vec<String> = res.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let title = format!(
+        "{} {}: {}",
+        res.scenario,
+        params.join(" "),
+        if res.collision {
+            format!("collision at {:.1} km/h", res.impact_speed_kmh)
+        } else {
+            "avoided".into()
+        }
+    );
+    std::fs::write(&file, embody_sim::plot::svg(&title, &res.trace))
+        .with_context(|| format!("cannot write {}", file.display()))
+}
+
+fn vehicle_row(out: &mut impl Write, res: &RunResult) -> std::io::Result<()> {
+    let params: Vec<String> = res.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    writeln!(
+        out,
+        "{:<28} {:<44} {:>9} {:>8} {:>8} {:>6} {:>7} {:>7} {:>5} {:>6}",
+        res.scenario,
+        params.join(" "),
+        if res.collision {
+            "collision"
+        } else {
+            "avoided"
+        },
+        format!("{:.1}", res.impact_speed_kmh),
+        if res.min_gap_m.is_finite() {
+            format!("{:.2}", res.min_gap_m)
+        } else {
+            "-".into()
+        },
+        res.evasive_manoeuvres,
+        format!("{:.2}", res.max_lat_accel),
+        format!("{:.2}", res.max_decel),
+        res.other_collisions,
+        if res.passed { "yes" } else { "no" },
+    )
+}
+
+fn arm_row(out: &mut impl Write, res: &ArmRunResult) -> std::io::Result<()> {
+    let params: Vec<String> = res.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    writeln!(
+        out,
+        "{:<28} {:<44} {:>7} {:>9} {:>10} {:>10} {:>6}",
+        res.scenario,
+        params.join(" "),
+        format!("{}/{}", res.objects_placed, res.objects_to_place),
+        format!("{:.3}", res.placement_error_m),
+        res.arm_collisions,
+        res.limit_violations,
+        if res.passed { "yes" } else { "no" },
+    )
+}
+
+/// Runs `scenario run`.
+pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
+    let ScenarioCommand::Run(a) = cmd;
+    let mut overrides = Vec::new();
+    for s in &a.set {
+        overrides.push(parse_set(s).with_context(|| format!("--set `{s}` is not KEY=VALUE"))?);
+    }
+    let mut runs = Vec::new();
+    for f in files(&a.paths)? {
+        runs.extend(load_runs(&f, &overrides)?);
+    }
+    if runs.is_empty() {
+        bail!("no scenarios found in {:?}", a.paths);
+    }
+    let tty = std::io::stderr().is_terminal();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
     let rt = match &a.stack {
         Some(_) => Some(
             tokio::runtime::Builder::new_multi_thread()
@@ -262,104 +358,124 @@ pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
     let mut rows = Vec::new();
     let mut latencies: Vec<std::time::Duration> = Vec::new();
     let (mut passed, total) = (0, runs.len());
+    let (mut vehicles, mut arms) = (0, 0);
+    // Each world has its own columns: a header whenever the world changes.
+    let mut last_world = None;
     let started = std::time::Instant::now();
-    for (i, r) in runs.iter().enumerate() {
+    for (i, world_run) in runs.iter().enumerate() {
         if tty {
-            eprint!("\r[{}/{total}] {}   ", i + 1, r.label());
+            eprint!("\r[{}/{total}] {}   ", i + 1, world_run.label());
         }
-        let res = match (&a.bag, &a.stack, &rt) {
-            (Some(_), Some(_), _) => bail!("--bag and --stack together are not supported yet"),
-            (None, Some(launch), Some(rt)) => match rt.block_on(run_with_stack(r, launch, timeout))
-            {
-                Ok((res, lat)) => {
-                    latencies.extend(lat);
-                    res
-                }
-                // One stack that fails (does not start, stops answering) is one failed run,
-                // not the end of a sweep: the row says so and the rest still runs.
-                Err(e) => {
-                    let label = r.label();
-                    if tty {
-                        eprintln!();
+        let bag_dir = a.bag.as_ref().map(|dir| {
+            if runs.len() == 1 {
+                dir.clone()
+            } else {
+                dir.join(format!("{}_{i}", world_run.name()))
+            }
+        });
+        match world_run {
+            WorldRun::Vehicle(r) => {
+                let res = match (&bag_dir, &a.stack, &rt) {
+                    (Some(_), Some(_), _) => {
+                        bail!("--bag and --stack together are not supported yet")
                     }
-                    eprintln!("error: {label}: {e:#}");
-                    let params: Vec<String> =
-                        r.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    writeln!(
-                        out,
-                        "{:<28} {:<44} {:>9}",
-                        r.scenario.name,
-                        params.join(" "),
-                        "error"
-                    )?;
-                    rows.push(serde_json::json!({
-                        "scenario": r.scenario.name,
-                        "params": r.params,
-                        "passed": false,
-                        "error": format!("{e:#}"),
-                    }));
-                    continue;
+                    (None, Some(launch), Some(rt)) => {
+                        match rt.block_on(run_with_stack(r, launch, timeout)) {
+                            Ok((res, lat)) => {
+                                latencies.extend(lat);
+                                res
+                            }
+                            // One stack that fails (does not start, stops answering) is one
+                            // failed run, not the end of a sweep: the row says so and the
+                            // rest still runs.
+                            Err(e) => {
+                                if tty {
+                                    eprintln!();
+                                }
+                                eprintln!("error: {}: {e:#}", r.label());
+                                if last_world != Some(World::Vehicle) {
+                                    vehicle_header(&mut out)?;
+                                    last_world = Some(World::Vehicle);
+                                }
+                                let params: Vec<String> =
+                                    r.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                                writeln!(
+                                    out,
+                                    "{:<28} {:<44} {:>9}",
+                                    r.scenario.name,
+                                    params.join(" "),
+                                    "error"
+                                )?;
+                                rows.push(serde_json::json!({
+                                    "scenario": r.scenario.name,
+                                    "params": r.params,
+                                    "passed": false,
+                                    "error": format!("{e:#}"),
+                                }));
+                                vehicles += 1;
+                                continue;
+                            }
+                        }
+                    }
+                    (None, _, _) => run(r)?,
+                    (Some(dir), None, _) => run_into_bag(r, dir)?,
+                };
+                if let Some(dir) = &a.plot {
+                    plot(dir, i, &res)?;
                 }
-            },
-            (None, _, _) => run(r)?,
-            (Some(dir), None, _) if runs.len() == 1 => run_into_bag(r, dir)?,
-            (Some(dir), None, _) => run_into_bag(r, &dir.join(format!("{}_{i}", r.scenario.name)))?,
-        };
-        let params: Vec<String> = res.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        if let Some(dir) = &a.plot {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-            let file = dir.join(format!("{}_{i}.svg", res.scenario));
-            let title = format!(
-                "{} {}: {}",
-                res.scenario,
-                params.join(" "),
-                if res.collision {
-                    format!("collision at {:.1} km/h", res.impact_speed_kmh)
-                } else {
-                    "avoided".into()
+                if last_world != Some(World::Vehicle) {
+                    vehicle_header(&mut out)?;
+                    last_world = Some(World::Vehicle);
                 }
-            );
-            std::fs::write(&file, embody_sim::plot::svg(&title, &res.trace))
-                .with_context(|| format!("cannot write {}", file.display()))?;
+                vehicle_row(&mut out, &res)?;
+                vehicles += 1;
+                passed += usize::from(res.passed);
+                rows.push(json_row(&res));
+            }
+            WorldRun::Arm(r) => {
+                if a.stack.is_some() {
+                    bail!(
+                        "{}: --stack drives the vehicle world only; arm scenarios run with the stand-in driver",
+                        r.scenario.origin
+                    );
+                }
+                let res = match &bag_dir {
+                    Some(dir) => record_into_bag(dir, |sink| Ok(arm_run::run_recorded(r, sink)?))?,
+                    None => arm_run::run(r)?,
+                };
+                if last_world != Some(World::Arm) {
+                    arm_header(&mut out)?;
+                    last_world = Some(World::Arm);
+                }
+                arm_row(&mut out, &res)?;
+                arms += 1;
+                passed += usize::from(res.passed);
+                rows.push(arm_json_row(&res));
+            }
         }
-        writeln!(
-            out,
-            "{:<28} {:<44} {:>9} {:>8} {:>8} {:>6} {:>7} {:>7} {:>5} {:>6}",
-            res.scenario,
-            params.join(" "),
-            if res.collision {
-                "collision"
-            } else {
-                "avoided"
-            },
-            format!("{:.1}", res.impact_speed_kmh),
-            if res.min_gap_m.is_finite() {
-                format!("{:.2}", res.min_gap_m)
-            } else {
-                "-".into()
-            },
-            res.evasive_manoeuvres,
-            format!("{:.2}", res.max_lat_accel),
-            format!("{:.2}", res.max_decel),
-            res.other_collisions,
-            if res.passed { "yes" } else { "no" },
-        )?;
-        passed += usize::from(res.passed);
-        rows.push(json_row(&res));
     }
     if tty {
         eprintln!();
     }
     let sim: f64 = rows.iter().filter_map(|r| r["sim_time_s"].as_f64()).sum();
     let wall = started.elapsed().as_secs_f64();
+    let mut drivers = Vec::new();
+    if vehicles > 0 {
+        drivers.push(match &a.stack {
+            Some(l) => format!(
+                "the ego was driven by the stack of {} in lock-step",
+                l.display()
+            ),
+            None => "the ego was driven by the stand-in driver (holds lane and speed)".to_owned(),
+        });
+    }
+    if arms > 0 {
+        drivers.push("the arm by the stand-in driver (holds still)".to_owned());
+    }
     eprintln!(
-        "{passed}/{total} runs passed; {sim:.1} s simulated in {wall:.1} s ({:.0}x real time); the ego was driven by {}",
+        "{passed}/{total} runs passed; {sim:.1} s simulated in {wall:.1} s ({:.0}x real time); {}",
         sim / wall.max(1e-9),
-        match &a.stack {
-            Some(l) => format!("the stack of {} in lock-step", l.display()),
-            None => "the stand-in driver (holds lane and speed)".to_owned(),
-        }
+        drivers.join("; ")
     );
     if !latencies.is_empty() {
         latencies.sort();

@@ -499,3 +499,316 @@ mod noise_tests {
         assert_eq!(o.pose.covariance[0], 0.25);
     }
 }
+
+/// A transform message body from an isometry.
+fn transform(iso: &nalgebra::Isometry3<f64>) -> Transform {
+    Transform {
+        translation: Vector3 {
+            x: iso.translation.x,
+            y: iso.translation.y,
+            z: iso.translation.z,
+        },
+        rotation: Quaternion {
+            x: iso.rotation.i,
+            y: iso.rotation.j,
+            z: iso.rotation.k,
+            w: iso.rotation.w,
+        },
+    }
+}
+
+/// Frame of the depth camera's points (REP-103 optical frame: z forward, x right, y down).
+pub const DEPTH_FRAME: &str = "camera_depth_optical_frame";
+
+/// Bytes per depth point: x, y, z as float32.
+pub const DEPTH_POINT_STEP: u32 = 12;
+
+/// The arm's joint positions and velocities (`joint_states`).
+pub fn joint_state(
+    arm: &crate::arm::Arm,
+    stamp_ns: i64,
+) -> embody_msgs::sensor_msgs::msg::JointState {
+    embody_msgs::sensor_msgs::msg::JointState {
+        header: header(stamp_ns, ""),
+        name: arm.joint_names().into_iter().map(String::from).collect(),
+        position: arm.positions().to_vec(),
+        velocity: arm.velocities().to_vec(),
+        effort: Vec::new(),
+    }
+}
+
+/// Depth points (optical frame) as an unorganised x, y, z float32 cloud, little endian.
+pub fn depth_cloud(
+    points: &[crate::depth::DepthPoint],
+    stamp_ns: i64,
+    frame_id: &str,
+) -> PointCloud2 {
+    let mut data = Vec::with_capacity(points.len() * DEPTH_POINT_STEP as usize);
+    for p in points {
+        for v in [p.x, p.y, p.z] {
+            data.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    PointCloud2 {
+        header: header(stamp_ns, frame_id),
+        height: 1,
+        width: points.len() as u32,
+        fields: vec![
+            field("x", 0, PointField::FLOAT32),
+            field("y", 4, PointField::FLOAT32),
+            field("z", 8, PointField::FLOAT32),
+        ],
+        is_bigendian: false,
+        point_step: DEPTH_POINT_STEP,
+        row_step: DEPTH_POINT_STEP * points.len() as u32,
+        data: data.into(),
+        is_dense: true,
+    }
+}
+
+/// `world` → arm base, `world` → camera and `world` → `table`, published once (`tf_static`).
+pub fn arm_static_transforms(world: &crate::arm_world::ArmWorld) -> Output {
+    let t = |child: &str, iso: &nalgebra::Isometry3<f64>| TransformStamped {
+        header: header(0, "world"),
+        child_frame_id: child.into(),
+        transform: transform(iso),
+    };
+    let arm = world.arm();
+    let table = &world.table().table;
+    let table_top = nalgebra::Isometry3::from_parts(
+        nalgebra::Translation3::new(table.x, table.y, table.height),
+        nalgebra::UnitQuaternion::from_axis_angle(&nalgebra::Vector3::z_axis(), table.yaw),
+    );
+    let mut transforms = vec![
+        t(arm.chain().base(), &arm.base_pose()),
+        t("table", &table_top),
+    ];
+    if let Some(c) = world.camera() {
+        transforms.push(t(DEPTH_FRAME, &c.params().pose));
+    }
+    out("tf_static", &TFMessage { transforms })
+}
+
+/// The ground-truth tabletop objects (`sim/ground_truth/objects`, frame `world`), class CUP
+/// or BOX, ids from 1 in scenario order.
+pub fn table_objects(table: &crate::table::Tabletop, stamp_ns: i64) -> PredictedObjects {
+    use crate::table::ObjectShape;
+    let objects = table
+        .objects
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let c = o.centre();
+            let (label, dims) = match o.shape {
+                ObjectShape::Cup { radius, height } => (
+                    ObjectClassification::CUP,
+                    (2.0 * radius, 2.0 * radius, height),
+                ),
+                ObjectShape::Box {
+                    length,
+                    width,
+                    height,
+                } => (ObjectClassification::BOX, (length, width, height)),
+            };
+            PredictedObject {
+                object_id: i as u64 + 1,
+                classification: vec![ObjectClassification {
+                    label,
+                    probability: 1.0,
+                }],
+                pose: Pose {
+                    position: Point {
+                        x: c.x,
+                        y: c.y,
+                        z: c.z,
+                    },
+                    orientation: yaw_quaternion(o.yaw),
+                },
+                dimensions: Vector3 {
+                    x: dims.0,
+                    y: dims.1,
+                    z: dims.2,
+                },
+                ..PredictedObject::default()
+            }
+        })
+        .collect();
+    PredictedObjects {
+        header: header(stamp_ns, "world"),
+        objects,
+    }
+}
+
+/// What the arm world publishes at `stamp_ns`: `/clock`; with `state`, `joint_states`, the
+/// links' `tf` (each chain link from the one before it) and ground truth; and the depth cloud
+/// when a frame was taken.
+pub fn arm_frame(
+    world: &crate::arm_world::ArmWorld,
+    stamp_ns: i64,
+    state: bool,
+    depth: Option<&[crate::depth::DepthPoint]>,
+) -> Vec<Output> {
+    let clock = out(
+        "/clock",
+        &embody_msgs::rosgraph_msgs::msg::Clock {
+            clock: header(stamp_ns, "").stamp,
+        },
+    );
+    let mut outputs = vec![clock];
+    if state {
+        outputs.extend(arm_state(world, stamp_ns));
+    }
+    if let Some(points) = depth {
+        outputs.push(out(
+            "camera/depth/points",
+            &depth_cloud(points, stamp_ns, DEPTH_FRAME),
+        ));
+    }
+    outputs
+}
+
+fn arm_state(world: &crate::arm_world::ArmWorld, stamp_ns: i64) -> [Output; 3] {
+    let arm = world.arm();
+    let names = arm.link_names();
+    let poses = arm.link_poses();
+    let transforms = (1..poses.len())
+        .map(|k| TransformStamped {
+            header: header(stamp_ns, &names[k - 1]),
+            child_frame_id: names[k].clone(),
+            transform: transform(&(poses[k - 1].inverse() * poses[k])),
+        })
+        .collect();
+    [
+        out("joint_states", &joint_state(arm, stamp_ns)),
+        out("tf", &TFMessage { transforms }),
+        out(
+            "sim/ground_truth/objects",
+            &table_objects(world.table(), stamp_ns),
+        ),
+    ]
+}
+
+/// A `trajectory_msgs/JointTrajectory` as the arm follows it (velocities only where every
+/// joint has one; accelerations and efforts are not used).
+pub fn trajectory_from_msg(
+    msg: &embody_msgs::trajectory_msgs::msg::JointTrajectory,
+) -> crate::trajectory::JointTrajectory {
+    let n = msg.joint_names.len();
+    crate::trajectory::JointTrajectory {
+        joint_names: msg.joint_names.clone(),
+        points: msg
+            .points
+            .iter()
+            .map(|p| crate::trajectory::TrajectoryPoint {
+                positions: p.positions.clone(),
+                velocities: (p.velocities.len() == n && n > 0).then(|| p.velocities.clone()),
+                time_from_start: f64::from(p.time_from_start.sec)
+                    + f64::from(p.time_from_start.nanosec) * 1e-9,
+            })
+            .collect(),
+    }
+}
+
+/// The opening (m) a `control_msgs/action/GripperCommand` goal asks for: `command.position`,
+/// the gap between the fingers of a parallel gripper.
+pub fn gripper_opening_from_goal(
+    goal: &embody_msgs::control_msgs::action::GripperCommand_Goal,
+) -> f64 {
+    goal.command.position
+}
+
+/// The `GripperCommand` result for a gripper commanded to `target` (m): stalled when its jaws
+/// stopped on a held object short of the target, which for a grasp is success.
+pub fn gripper_result(
+    gripper: &crate::gripper::Gripper,
+    target: f64,
+) -> embody_msgs::control_msgs::action::GripperCommand_Result {
+    let opening = gripper.opening();
+    let stalled = gripper.held().is_some() && opening > target + 1e-9;
+    embody_msgs::control_msgs::action::GripperCommand_Result {
+        position: opening,
+        effort: 0.0,
+        stalled,
+        reached_goal: stalled || (opening - target).abs() < 1e-9,
+    }
+}
+
+#[cfg(test)]
+mod arm_tests {
+    use super::*;
+
+    #[test]
+    fn trajectories_keep_velocities_only_when_complete_and_clouds_hold_xyz() {
+        use embody_msgs::builtin_interfaces::msg::Duration;
+        use embody_msgs::trajectory_msgs::msg::{JointTrajectory, JointTrajectoryPoint};
+        let msg = JointTrajectory {
+            joint_names: vec!["a".into(), "b".into()],
+            points: vec![
+                JointTrajectoryPoint {
+                    positions: vec![0.1, 0.2],
+                    velocities: vec![0.0, 0.0],
+                    time_from_start: Duration {
+                        sec: 1,
+                        nanosec: 500_000_000,
+                    },
+                    ..Default::default()
+                },
+                JointTrajectoryPoint {
+                    positions: vec![0.3, 0.4],
+                    velocities: vec![1.0],
+                    time_from_start: Duration { sec: 2, nanosec: 0 },
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let t = trajectory_from_msg(&msg);
+        assert_eq!(t.points[0].time_from_start, 1.5);
+        assert_eq!(t.points[0].velocities, Some(vec![0.0, 0.0]));
+        assert_eq!(t.points[1].velocities, None);
+        let p = crate::depth::DepthPoint {
+            x: 0.5,
+            y: -0.25,
+            z: 1.0,
+            object_id: None,
+        };
+        let c = depth_cloud(&[p, p], 0, DEPTH_FRAME);
+        assert_eq!((c.width, c.row_step, c.data.len()), (2, 24, 24));
+        assert_eq!(
+            f32::from_le_bytes(c.data[16..20].try_into().unwrap()),
+            -0.25
+        );
+        assert_eq!(PointCloud2::from_cdr(&c.to_cdr().unwrap()).unwrap(), c);
+    }
+
+    #[test]
+    fn gripper_goals_are_openings_and_a_grasp_stalls_short_of_the_target() {
+        use embody_msgs::control_msgs::action::GripperCommand_Goal;
+        let mut goal = GripperCommand_Goal::default();
+        goal.command.position = 0.02;
+        assert_eq!(gripper_opening_from_goal(&goal), 0.02);
+        let mut g = crate::gripper::Gripper::new(crate::gripper::GripperParams::default());
+        let open = gripper_result(&g, 0.085);
+        assert!(open.reached_goal && !open.stalled && open.position == 0.085);
+        g.command(0.0);
+        let nothing = crate::table::Tabletop::new(
+            crate::table::Table {
+                x: 0.0,
+                y: 0.0,
+                yaw: 0.0,
+                length: 1.0,
+                width: 1.0,
+                height: 0.5,
+            },
+            None,
+            Vec::new(),
+        )
+        .unwrap();
+        let mut t = nothing;
+        for _ in 0..100 {
+            g.step(0.01, &nalgebra::Isometry3::identity(), &mut t);
+        }
+        let closed = gripper_result(&g, 0.0);
+        assert!(closed.reached_goal && !closed.stalled && closed.position == 0.0);
+    }
+}

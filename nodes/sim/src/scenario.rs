@@ -20,6 +20,8 @@ use crate::lidar::{LidarParams, VerticalLayout};
 use crate::road::{Marking, Road, RoadError, Segment};
 use crate::vehicle::VehicleParams;
 
+pub mod arm;
+
 /// Simulation step used when a scenario gives no `step_s` (s).
 pub const DEFAULT_STEP_S: f64 = 0.01;
 
@@ -695,53 +697,174 @@ impl Scenario {
         origin: &str,
         overrides: &[(String, String)],
     ) -> Result<Vec<ScenarioRun>, ScenarioError> {
-        let root: Value = serde_yaml_ng::from_str(text).map_err(|e| ScenarioError::Syntax {
+        let root = parse_yaml(text, origin)?;
+        if world_of(&root, origin)? == World::Arm {
+            return Err(ScenarioError::Invalid {
+                file: origin.to_string(),
+                path: "world".into(),
+                message: "an arm scenario; this loader reads vehicle scenarios \
+                          (scenario::load_runs reads both)"
+                    .into(),
+            });
+        }
+        expand(&root, origin, overrides, TOP_KEYS, |cx, top, parameters| {
+            cx.scenario(top, origin, parameters)
+        })
+        .map(|runs| {
+            runs.into_iter()
+                .map(|(scenario, params)| ScenarioRun { scenario, params })
+                .collect()
+        })
+    }
+}
+
+/// Which world a scenario file describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum World {
+    /// Roads, an ego vehicle and actors (the default).
+    Vehicle,
+    /// An arm at a table (`world: arm`, or a top-level `arm:` section).
+    Arm,
+}
+
+/// One run of a scenario file of either world.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorldRun {
+    /// A vehicle-world run.
+    Vehicle(ScenarioRun),
+    /// An arm-world run.
+    Arm(arm::ArmScenarioRun),
+}
+
+impl WorldRun {
+    /// `name key=value ...`, for progress lines.
+    pub fn label(&self) -> String {
+        match self {
+            WorldRun::Vehicle(r) => r.label(),
+            WorldRun::Arm(r) => r.label(),
+        }
+    }
+
+    /// The scenario's name.
+    pub fn name(&self) -> &str {
+        match self {
+            WorldRun::Vehicle(r) => &r.scenario.name,
+            WorldRun::Arm(r) => &r.scenario.name,
+        }
+    }
+}
+
+/// Reads a scenario file of either world and expands it into runs.
+pub fn load_runs(
+    path: impl AsRef<Path>,
+    overrides: &[(String, String)],
+) -> Result<Vec<WorldRun>, ScenarioError> {
+    let path = path.as_ref();
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    parse_runs(&text, &file, overrides)
+}
+
+/// Parses scenario text of either world; `origin` names it in errors, and relative paths in
+/// it (an arm's URDF) resolve against its directory.
+pub fn parse_runs(
+    text: &str,
+    origin: &str,
+    overrides: &[(String, String)],
+) -> Result<Vec<WorldRun>, ScenarioError> {
+    let root = parse_yaml(text, origin)?;
+    Ok(match world_of(&root, origin)? {
+        World::Vehicle => Scenario::parse_str_with(text, origin, overrides)?
+            .into_iter()
+            .map(WorldRun::Vehicle)
+            .collect(),
+        World::Arm => arm::parse(&root, origin, overrides)?
+            .into_iter()
+            .map(WorldRun::Arm)
+            .collect(),
+    })
+}
+
+fn parse_yaml(text: &str, origin: &str) -> Result<Value, ScenarioError> {
+    serde_yaml_ng::from_str(text).map_err(|e| ScenarioError::Syntax {
+        file: origin.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// The `world:` of a file: `vehicle` or `arm`; without one, a top-level `arm:` makes it an
+/// arm scenario.
+fn world_of(root: &Value, origin: &str) -> Result<World, ScenarioError> {
+    let Value::Mapping(map) = root else {
+        return Ok(World::Vehicle);
+    };
+    match map.get("world") {
+        None if map.contains_key("arm") => Ok(World::Arm),
+        None => Ok(World::Vehicle),
+        Some(Value::String(w)) if w == "vehicle" => Ok(World::Vehicle),
+        Some(Value::String(w)) if w == "arm" => Ok(World::Arm),
+        Some(other) => Err(ScenarioError::Invalid {
             file: origin.to_string(),
-            message: e.to_string(),
-        })?;
-        let cx = Cx {
+            path: "world".into(),
+            message: format!("expected `vehicle` or `arm`, got {}", describe(other)),
+        }),
+    }
+}
+
+/// One built value per run, with that run's parameter values.
+type Expanded<T> = Vec<(T, BTreeMap<String, f64>)>;
+
+/// Expands the parameters and sweeps of a parsed file into one `build` result per
+/// combination, with that combination's parameter values; both worlds share it.
+fn expand<T>(
+    root: &Value,
+    origin: &str,
+    overrides: &[(String, String)],
+    top_keys: &[&str],
+    build: impl Fn(&Cx, &Obj, Vec<Parameter>) -> Result<T, ScenarioError>,
+) -> Result<Expanded<T>, ScenarioError> {
+    let cx = Cx {
+        file: origin,
+        vars: BTreeMap::new(),
+    };
+    let top = cx.object(root, "", top_keys)?;
+    let params = cx.parameters(top.get("parameters"))?;
+    let fixed = cx.overrides(&params, overrides)?;
+    let combos = combinations(&cx, &params, &fixed)?;
+    let mut runs = Vec::with_capacity(combos.len());
+    for combo in combos {
+        let mut cx = Cx {
             file: origin,
             vars: BTreeMap::new(),
         };
-        let top = cx.object(&root, "", TOP_KEYS)?;
-        let params = cx.parameters(top.get("parameters"))?;
-        let fixed = cx.overrides(&params, overrides)?;
-        let combos = combinations(&cx, &params, &fixed)?;
-        let mut runs = Vec::with_capacity(combos.len());
-        for combo in combos {
-            let mut cx = Cx {
-                file: origin,
-                vars: BTreeMap::new(),
+        let mut values = BTreeMap::new();
+        let mut resolved = Vec::with_capacity(params.len());
+        for (param, choice) in params.iter().zip(&combo) {
+            let default = match &param.default {
+                RawDefault::Number(v) => *v,
+                RawDefault::Expr(e) => cx.eval(e, &param.default_path)?,
             };
-            let mut values = BTreeMap::new();
-            let mut resolved = Vec::with_capacity(params.len());
-            for (param, choice) in params.iter().zip(&combo) {
-                let default = match &param.default {
-                    RawDefault::Number(v) => *v,
-                    RawDefault::Expr(e) => cx.eval(e, &param.default_path)?,
-                };
-                let value = match choice {
-                    Choice::Value(v) => *v,
-                    Choice::Default => default,
-                };
-                cx.vars.insert(param.name.clone(), value);
-                values.insert(param.name.clone(), value);
-                resolved.push(Parameter {
-                    name: param.name.clone(),
-                    default,
-                    sweep: param.sweep.clone(),
-                    description: param.description.clone(),
-                });
-            }
-            cx.lets(top.get("let"), &values)?;
-            let scenario = cx.scenario(&top, origin, resolved)?;
-            runs.push(ScenarioRun {
-                scenario,
-                params: values,
+            let value = match choice {
+                Choice::Value(v) => *v,
+                Choice::Default => default,
+            };
+            cx.vars.insert(param.name.clone(), value);
+            values.insert(param.name.clone(), value);
+            resolved.push(Parameter {
+                name: param.name.clone(),
+                default,
+                sweep: param.sweep.clone(),
+                description: param.description.clone(),
             });
         }
-        Ok(runs)
+        cx.lets(top.get("let"), &values)?;
+        let built = build(&cx, &top, resolved)?;
+        runs.push((built, values));
     }
+    Ok(runs)
 }
 
 /// Splits a `--set` argument `key=value` into its parts.
@@ -753,6 +876,7 @@ pub fn parse_set(arg: &str) -> Option<(String, String)> {
 
 const TOP_KEYS: &[&str] = &[
     "name",
+    "world",
     "description",
     "parameters",
     "let",
@@ -2314,6 +2438,14 @@ expected: {collision: false, min_gap_m: 1.5}
             assert!(names.contains(required), "{required} is missing: {names:?}");
         }
         for file in &files {
+            let all = load_runs(file, &[]).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!all.is_empty(), "{}", file.display());
+            let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+            assert!(all.iter().all(|r| r.name() == stem), "{}", file.display());
+            // Arm scenarios have their own checks (scenario::arm's tests).
+            if matches!(all[0], WorldRun::Arm(_)) {
+                continue;
+            }
             let runs = Scenario::load(file, &[]).unwrap_or_else(|e| panic!("{e}"));
             assert!(!runs.is_empty(), "{}", file.display());
             for run in &runs {
