@@ -78,7 +78,7 @@ pub const EXECUTABLES: &[Executable] = &[
     },
     Executable {
         name: "sim",
-        about: "the built-in simulator: -p scenario:=FILE [-p set:=k=v,k=v] [-p lockstep:=true] publishes the vehicle world under sim time",
+        about: "the built-in simulator: -p scenario:=FILE [-p set:=k=v,k=v] [-p lockstep:=true] publishes the vehicle or arm world under sim time (arm: follows arm_controller/joint_trajectory and gripper/command, -p realtime_factor:=1.0)",
         main: |ctx, opts| Box::pin(sim(ctx, opts)),
     },
     Executable {
@@ -287,12 +287,38 @@ async fn sim(ctx: Context, opts: NodeOptions) -> Result<()> {
                 .with_context(|| format!("`set` entry `{kv}` is not key=value"))?,
         );
     }
-    let runs = embody_sim::scenario::Scenario::load(std::path::Path::new(&path), &overrides)?;
+    let runs = embody_sim::scenario::load_runs(std::path::Path::new(&path), &overrides)?;
     let [run] = runs.as_slice() else {
         bail!(
             "{path} has {} runs (swept parameters); fix them with -p set:=name=value,...",
             runs.len()
         );
+    };
+    let run = match run {
+        embody_sim::scenario::WorldRun::Vehicle(run) => run,
+        embody_sim::scenario::WorldRun::Arm(run) => {
+            // The arm follows arm_controller/joint_trajectory and gripper/command as they
+            // arrive, at real time unless realtime_factor says otherwise.
+            let factor = p.declare("realtime_factor", 1.0, ParameterDescriptor::default())?;
+            let embody::params::ParameterValue::Double(factor) = factor else {
+                bail!("parameter `realtime_factor` is a number");
+            };
+            let report = embody_sim::arm_node::run_arm_node(&node, run, Some(factor)).await?;
+            let r = &report.result;
+            node.logger().info(&format!(
+                "{}: {}/{} placed, placement error {:.3} m, {} arm contacts, {} limit violations, {} trajectories ({} refused), {:.1} s simulated",
+                run.label(),
+                r.objects_placed,
+                r.objects_to_place,
+                r.placement_error_m,
+                r.arm_collisions,
+                r.limit_violations,
+                report.trajectories,
+                report.rejected.len(),
+                r.sim_time_s
+            ));
+            return Ok(());
+        }
     };
     let control = match (lockstep, timeout) {
         (embody::params::ParameterValue::Bool(true), embody::params::ParameterValue::Double(t)) => {

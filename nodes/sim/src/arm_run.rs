@@ -198,3 +198,95 @@ pub fn judge(run: &ArmScenarioRun, world: &ArmWorld, frames: u64) -> ArmRunResul
         frames,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{WorldRun, load_runs};
+    use embody_msgs::Message;
+    use nalgebra::Point3;
+
+    fn shipped(seed: u32) -> ArmScenarioRun {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../scenarios/arm/cups_to_tray.yaml");
+        let set = [("layout_seed".to_string(), seed.to_string())];
+        match load_runs(&path, &set).unwrap().pop() {
+            Some(WorldRun::Arm(r)) => r,
+            _ => panic!("one arm run"),
+        }
+    }
+
+    #[test]
+    fn depth_points_of_each_cup_lie_on_its_ground_truth_surface() {
+        let mut world = build_world(&shipped(2)).unwrap();
+        let pose = world.camera().unwrap().params().pose;
+        let points = world.capture_if_due().expect("a frame at t = 0");
+        for (i, cup) in world.table().objects.iter().enumerate() {
+            let id = crate::table::FIRST_OBJECT_ID + i as u32;
+            let Ok(crate::geometry::Shape::Cylinder(c)) = cup.shape() else {
+                panic!("cups")
+            };
+            let on_cup: Vec<_> = points.iter().filter(|p| p.object_id == Some(id)).collect();
+            assert!(on_cup.len() > 10, "{}: {} points", cup.name, on_cup.len());
+            for p in on_cup {
+                let w = pose * Point3::new(f64::from(p.x), f64::from(p.y), f64::from(p.z));
+                // On the surface within the 2 mm noise (5 σ); noise towards the camera's far
+                // side puts a point inside, at distance 0.
+                let d = crate::capsule::cylinder_distance(&c, &w);
+                assert!(d < 0.011, "{} point {w:?} off by {d}", cup.name);
+            }
+        }
+    }
+
+    #[test]
+    fn tf_and_joint_states_agree_with_forward_kinematics() {
+        let world = build_world(&shipped(0)).unwrap();
+        let out = crate::ros::arm_frame(&world, 20_000_000, true, None);
+        let topics: Vec<&str> = out.iter().map(|o| o.topic).collect();
+        assert_eq!(
+            topics,
+            ["/clock", "joint_states", "tf", "sim/ground_truth/objects"]
+        );
+        let js = embody_msgs::sensor_msgs::msg::JointState::from_cdr(&out[1].data).unwrap();
+        assert_eq!(js.name.len(), 6);
+        assert_eq!(js.position, world.arm().positions());
+        let tf = embody_msgs::tf2_msgs::msg::TFMessage::from_cdr(&out[2].data).unwrap();
+        // base_link → ... → tool0, composed, is the tool pose in the base frame.
+        let mut t = nalgebra::Isometry3::identity();
+        for x in &tf.transforms {
+            let (p, q) = (&x.transform.translation, &x.transform.rotation);
+            t *= nalgebra::Isometry3::from_parts(
+                nalgebra::Translation3::new(p.x, p.y, p.z),
+                nalgebra::UnitQuaternion::from_quaternion(nalgebra::Quaternion::new(
+                    q.w, q.x, q.y, q.z,
+                )),
+            );
+        }
+        assert_eq!(tf.transforms[0].header.frame_id, "base_link");
+        assert_eq!(tf.transforms.last().unwrap().child_frame_id, "tool0");
+        let fk = world.arm().base_pose().inverse() * world.tool_pose();
+        assert!((t.translation.vector - fk.translation.vector).norm() < 1e-9);
+        let gt = embody_msgs::embody_msgs::msg::PredictedObjects::from_cdr(&out[3].data).unwrap();
+        assert_eq!(gt.objects.len(), 3);
+        assert_eq!(
+            gt.objects[0].classification[0].label,
+            embody_msgs::embody_msgs::msg::ObjectClassification::CUP
+        );
+        assert!(
+            (gt.objects[0].pose.position.z - 0.8).abs() < 1e-12,
+            "cup centre"
+        );
+    }
+
+    #[test]
+    fn holding_still_places_nothing_and_touches_nothing() {
+        let mut run = shipped(5);
+        run.scenario.duration_s = 1.0;
+        let r = super::run(&run).unwrap();
+        assert_eq!((r.objects_placed, r.objects_to_place), (0, 3));
+        assert_eq!((r.arm_collisions, r.limit_violations), (0, 0));
+        assert!(r.placement_error_m > 0.3 && !r.passed);
+        assert_eq!((r.sim_time_s, r.frames), (1.0, 15));
+        assert_eq!(super::run(&run).unwrap(), r, "same run, same row");
+    }
+}

@@ -130,7 +130,8 @@ impl DepthCamera {
     /// Checks the parameters and precomputes the rays.
     pub fn new(params: DepthCameraParams) -> Result<Self, DepthError> {
         let bad = |what, message: String| Err(DepthError::Invalid { what, message });
-        if params.width == 0 || params.height == 0 || params.width * params.height > 4_000_000 {
+        let pixels = u64::from(params.width) * u64::from(params.height);
+        if pixels == 0 || pixels > 4_000_000 {
             return bad(
                 "width/height",
                 format!(
@@ -404,5 +405,11 @@ mod tests {
             ..noisy
         };
         assert!(DepthCamera::new(bad).is_err());
+        let huge = DepthCameraParams {
+            width: u32::MAX,
+            height: u32::MAX,
+            ..noisy
+        };
+        assert!(DepthCamera::new(huge).is_err());
     }
 }

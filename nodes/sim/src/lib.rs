@@ -5,6 +5,7 @@
 
 pub mod actors;
 pub mod arm;
+pub mod arm_node;
 pub mod arm_run;
 pub mod arm_world;
 pub mod capsule;

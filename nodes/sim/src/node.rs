@@ -143,49 +143,8 @@ pub async fn run_node(
     let node = node.clone();
     let run = run.clone();
     tokio::task::spawn_blocking(move || {
-        let mut publishers: HashMap<&'static str, Arc<RawPublisher>> = HashMap::new();
-        let mut failure: Option<String> = None;
-        let mut sink = |_t: u64, o: &crate::ros::Output| {
-            if failure.is_some() {
-                return;
-            }
-            let publisher = match publishers.get(o.topic) {
-                Some(p) => p.clone(),
-                None => {
-                    let Some(info) = embody_msgs::find(o.type_name) else {
-                        failure = Some(format!(
-                            "{}: type {} is not compiled in",
-                            o.topic, o.type_name
-                        ));
-                        return;
-                    };
-                    let qos = match o.topic {
-                        "map/lanes" | "tf_static" => QosProfile::transient_local(1),
-                        "/clock" => QosProfile::clock(),
-                        // Keep-all makes a publisher block rather than drop when the
-                        // transport is congested (rmw_zenoh's rule): in lock-step a lost
-                        // cloud would stall the stack waiting for the plan made from it.
-                        _ => QosProfile::default().history(History::KeepAll),
-                    };
-                    match handle
-                        .block_on(node.create_raw_publisher(o.topic, info.name, info.hash, qos))
-                    {
-                        Ok(p) => {
-                            let p = Arc::new(p);
-                            publishers.insert(o.topic, p.clone());
-                            p
-                        }
-                        Err(e) => {
-                            failure = Some(format!("{}: {e}", o.topic));
-                            return;
-                        }
-                    }
-                }
-            };
-            if let Err(e) = handle.block_on(publisher.publish(o.data.clone())) {
-                failure = Some(format!("{}: {e}", o.topic));
-            }
-        };
+        let mut out = OutputPublisher::new(node, handle);
+        let mut sink = |_t: u64, o: &crate::ros::Output| out.publish(o);
         let world_result = match lock {
             Some(mut l) => run_world(&run, world, &mut l, &mut sink).map(|r| (r, l.report)),
             None => {
@@ -193,11 +152,77 @@ pub async fn run_node(
                 run_world(&run, world, &mut d, &mut sink).map(|r| (r, LockStepReport::default()))
             }
         };
-        match failure {
+        match out.failure {
             Some(f) => Err(NodeError::Middleware(f)),
             None => Ok(world_result?),
         }
     })
     .await
     .map_err(|e| NodeError::Middleware(format!("simulator task failed: {e}")))?
+}
+
+/// Publishes the simulator's outputs, creating each topic's publisher on first use; the first
+/// failure is kept and everything after it dropped.
+pub(crate) struct OutputPublisher {
+    node: Node,
+    handle: tokio::runtime::Handle,
+    publishers: HashMap<&'static str, Arc<RawPublisher>>,
+    /// The first failure, if any.
+    pub(crate) failure: Option<String>,
+}
+
+impl OutputPublisher {
+    /// Publishes through `node`, blocking on `handle` (call from a blocking thread).
+    pub(crate) fn new(node: Node, handle: tokio::runtime::Handle) -> Self {
+        Self {
+            node,
+            handle,
+            publishers: HashMap::new(),
+            failure: None,
+        }
+    }
+
+    /// Publishes one output.
+    pub(crate) fn publish(&mut self, o: &crate::ros::Output) {
+        if self.failure.is_some() {
+            return;
+        }
+        let publisher = match self.publishers.get(o.topic) {
+            Some(p) => p.clone(),
+            None => {
+                let Some(info) = embody_msgs::find(o.type_name) else {
+                    self.failure = Some(format!(
+                        "{}: type {} is not compiled in",
+                        o.topic, o.type_name
+                    ));
+                    return;
+                };
+                let qos = match o.topic {
+                    "map/lanes" | "tf_static" => QosProfile::transient_local(1),
+                    "/clock" => QosProfile::clock(),
+                    // Keep-all makes a publisher block rather than drop when the transport
+                    // is congested (rmw_zenoh's rule): in lock-step a lost cloud would stall
+                    // the stack waiting for the plan made from it.
+                    _ => QosProfile::default().history(History::KeepAll),
+                };
+                match self.handle.block_on(
+                    self.node
+                        .create_raw_publisher(o.topic, info.name, info.hash, qos),
+                ) {
+                    Ok(p) => {
+                        let p = Arc::new(p);
+                        self.publishers.insert(o.topic, p.clone());
+                        p
+                    }
+                    Err(e) => {
+                        self.failure = Some(format!("{}: {e}", o.topic));
+                        return;
+                    }
+                }
+            }
+        };
+        if let Err(e) = self.handle.block_on(publisher.publish(o.data.clone())) {
+            self.failure = Some(format!("{}: {e}", o.topic));
+        }
+    }
 }
