@@ -36,6 +36,10 @@ pub struct Shape {
     pub points: usize,
     /// Convex hull area over box footprint area: about π/4 for a cylinder, 1 for a box.
     pub fill: f64,
+    /// How much taller than `height` the object may be (m): a lidar's next channel above the
+    /// highest return passes this far higher at the object's range, so the true top lies
+    /// anywhere in between. 0 for dense sensors.
+    pub height_slack: f64,
 }
 
 /// An interval `[lo, hi]` of plausible sizes (m) around a typical one.
@@ -77,6 +81,17 @@ impl Range {
             0.9 * (1.0 - (v - self.hi) / self.margin(base)).max(0.0)
         } else {
             inside
+        }
+    }
+
+    /// The best [`Range::fit`] of any size in `[v, v + slack]`: a size known only as a bound.
+    fn fit_between(&self, v: f64, slack: f64, base: f64) -> f64 {
+        if v + slack < self.typical {
+            self.fit(v + slack, base)
+        } else if v > self.typical {
+            self.fit(v, base)
+        } else {
+            self.fit(self.typical, base)
         }
     }
 
@@ -154,10 +169,15 @@ const TABLE_MARGIN: f64 = 0.01;
 const MIN_SCORE: f64 = 0.3;
 /// Points at which a cluster counts as well observed; sparser ones get less confidence.
 const WELL_SEEN_POINTS: f64 = 30.0;
+/// Lead over the runner-up class (as a share of the best score) from which a class is
+/// claimed with full confidence; a tie halves it.
+const CLEAR_LEAD: f64 = 0.3;
 
 /// Scores `shape` against a prototype: the best of a full view and the partial views.
 fn score(p: &Prototype, s: &Shape, base: f64) -> f64 {
-    let h = p.height.fit(s.height, base);
+    let h = p
+        .height
+        .fit_between(s.height, s.height_slack.max(0.0), base);
     let full = p.length.fit(s.length, base) * p.width.fit(s.width, base);
     // Length side seen whole, width side partly; width side seen whole (from the end),
     // length side partly; width side whole and the length side partly, as the longer one.
@@ -175,11 +195,32 @@ fn evidence(points: usize) -> f64 {
 /// Classifies a road object; `Unknown` comes with the confidence that it is none of the
 /// known classes.
 pub fn classify_road(s: &Shape) -> (Class, f32) {
-    let best = ROAD
-        .iter()
-        .map(|p| (p.class, score(p, s, ROAD_MARGIN)))
-        .fold((Class::Unknown, 0.0), |b, x| if x.1 > b.1 { x } else { b });
-    finish(best, s.points)
+    let (mut best, mut second) = ((Class::Unknown, 0.0), 0.0);
+    for p in &ROAD {
+        let v = score(p, s, ROAD_MARGIN);
+        if v > best.1 {
+            second = best.1;
+            best = (p.class, v);
+        } else if v > second {
+            second = v;
+        }
+    }
+    let (class, confidence) = finish(best, s.points);
+    if class == Class::Unknown {
+        return (class, confidence);
+    }
+    // Two classes that explain the shape equally well (an adult seen by so few channels that
+    // its height could be a child's) are a guess: the tracker should weigh clear views more.
+    (class, confidence * clarity(best.1, second) as f32)
+}
+
+/// Confidence scale for the lead of the best class score over the runner-up: 0.5 for a
+/// tie, 1 from a lead of [`CLEAR_LEAD`] of the best score.
+fn clarity(best: f64, second: f64) -> f64 {
+    if best <= 0.0 {
+        return 1.0;
+    }
+    0.5 + 0.5 * ((best - second) / (CLEAR_LEAD * best)).clamp(0.0, 1.0)
 }
 
 fn finish((class, score): (Class, f64), points: usize) -> (Class, f32) {
@@ -238,6 +279,7 @@ mod tests {
             height,
             points: 200,
             fill: 1.0,
+            height_slack: 0.0,
         }
     }
 

@@ -109,6 +109,9 @@ pub struct SegmentParams {
     pub box_method: BoxMethod,
     /// Which classes exist.
     pub classifier: ClassifierMode,
+    /// Elevation step between a lidar's channels (rad); 0 for dense sensors. Objects far
+    /// away are crossed by few channels, so their measured height is only a lower bound.
+    pub vertical_resolution: f64,
 }
 
 impl SegmentParams {
@@ -151,6 +154,8 @@ impl SegmentParams {
             cluster_z_scale: 0.0,
             box_method: BoxMethod::LShape,
             classifier: ClassifierMode::Road,
+            // HDL-32E: 32 channels from -30.67° to +10.67°.
+            vertical_resolution: (41.34f64 / 31.0).to_radians(),
         }
     }
 
@@ -185,6 +190,7 @@ impl SegmentParams {
             cluster_z_scale: 1.0,
             box_method: BoxMethod::MinAreaRect,
             classifier: ClassifierMode::Table,
+            vertical_resolution: 0.0,
         }
     }
 
@@ -244,6 +250,15 @@ impl SegmentParams {
                 "cluster_z_scale",
                 f64::from(self.cluster_z_scale),
                 "must be finite and at least 0",
+            ));
+        }
+        let v = self.vertical_resolution;
+        if !(v.is_finite() && (0.0..0.5).contains(&v)) {
+            return Err(SegmentError::param(
+                "",
+                "vertical_resolution",
+                v,
+                "must be finite, at least 0 and below 0.5 rad",
             ));
         }
         Ok(())
@@ -456,6 +471,7 @@ impl Segmenter {
                     clusters.members(k),
                     clusters.weight(k),
                     &ground,
+                    o,
                 );
                 out.detections.extend(d);
             }
@@ -489,7 +505,7 @@ impl Segmenter {
             for &c in clusters.members(k) {
                 members.extend_from_slice(cells.members(c as usize));
             }
-            let d = self.detect(&obstacles.points, &members, clusters.weight(k), &ground);
+            let d = self.detect(&obstacles.points, &members, clusters.weight(k), &ground, o);
             out.detections.extend(d);
         }
         Ok(out)
@@ -527,6 +543,19 @@ impl Segmenter {
         kept
     }
 
+    /// How far above `top` the next channel passes at the object's range (m): the true top
+    /// lies in between (uniformly spaced channels assumed).
+    fn height_slack(&self, x: f64, y: f64, top: f64, sensor: Point3<f64>) -> f64 {
+        let step = self.params.vertical_resolution;
+        if step <= 0.0 {
+            return 0.0;
+        }
+        let range = (x - sensor.x).hypot(y - sensor.y);
+        let elevation = (top - sensor.z).atan2(range);
+        let next = (elevation + step).min(std::f64::consts::FRAC_PI_2 - 0.01);
+        (range * (next.tan() - elevation.tan())).max(0.0)
+    }
+
     /// Box and class of one cluster.
     fn detect(
         &self,
@@ -534,6 +563,7 @@ impl Segmenter {
         members: &[u32],
         weight: usize,
         ground: &Ground,
+        sensor: Point3<f64>,
     ) -> Option<Detection> {
         let n = members.len() as f64;
         let (sx, sy) = members.iter().fold((0.0, 0.0), |(x, y), &i| {
@@ -562,6 +592,7 @@ impl Segmenter {
             height: b.height,
             points: weight,
             fill,
+            height_slack: self.height_slack(sx / n, sy / n, b.center.z + 0.5 * b.height, sensor),
         };
         let (class, confidence) = classify(self.params.classifier, &shape);
         Some(Detection {
