@@ -280,6 +280,11 @@ pub struct GroundGridParams {
     pub sensor_height: f64,
     /// How far the ground beneath the sensor may be from that expectation (m).
     pub seed_tolerance: f64,
+    /// Most the ground may have drifted from its carried slope across unseen cells (m). A
+    /// roof lidar sees no road between its two lowest forward channels' hits (38 to 77 m
+    /// for 32 channels); letting the slope limit grow without bound there takes the single
+    /// channel on a car's rear 50 m away for ground.
+    pub max_unseen_slack: f64,
 }
 
 impl GroundGridParams {
@@ -292,6 +297,7 @@ impl GroundGridParams {
         non_negative("height_tolerance", self.height_tolerance)?;
         positive("obstacle_height", self.obstacle_height)?;
         non_negative("noise_depth", self.noise_depth)?;
+        non_negative("max_unseen_slack", self.max_unseen_slack)?;
         if !self.sensor_height.is_finite() {
             return Err(GroundError {
                 name: "sensor_height",
@@ -445,6 +451,7 @@ impl GroundGrid {
         let step = p.max_slope as f32 * dr;
         let tol = p.height_tolerance as f32;
         let max_gradient = p.max_slope as f32;
+        let max_unseen_slack = p.max_unseen_slack as f32;
         let mut heights = vec![0f32; lowest.len()];
         // Only the ring before is needed to predict a ring, so the state of two rings is
         // kept, small enough to stay in L1.
@@ -491,7 +498,7 @@ impl GroundGrid {
                 };
                 let track = if !low.is_finite() {
                     Track {
-                        slack: from.slack + step,
+                        slack: (from.slack + step).min(max_unseen_slack.max(from.slack)),
                         ..unseen
                     }
                 } else if (low - carried).abs() > reach {
@@ -680,6 +687,7 @@ mod tests {
             noise_depth: 0.3,
             sensor_height: 1.8,
             seed_tolerance: 0.3,
+            max_unseen_slack: 0.3,
         }
     }
 
