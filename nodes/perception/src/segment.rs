@@ -118,7 +118,7 @@ impl SegmentParams {
     /// Road defaults for a roof lidar 1.8 m above the road (the simulator's HDL-32E mount),
     /// points in `odom`: within 80 m and from 15 m below to 5 m above the sensor, no
     /// downsampling, a 0.5 m × 1° polar ground grid allowing 15 % slope between cells (±5 cm
-    /// of scatter) and 0.3 m of drift across unseen cells, obstacles from 0.2 m above the local ground, 2D clusters with 0.5 m
+    /// of scatter) and 2 % of grade drift across unseen level road, obstacles from 0.2 m above the local ground, 2D clusters with 0.5 m
     /// tolerance across the line of sight and 10 % of the range (at most 1.6 m) along it (a side
     /// seen at a grazing 5° from 15 m has a return every 0.6 m or more; roof rings lie
     /// farther apart)
@@ -143,7 +143,7 @@ impl SegmentParams {
                 noise_depth: 0.3,
                 sensor_height: 1.8,
                 seed_tolerance: 0.5,
-                max_unseen_slack: 0.3,
+                unseen_grade_drift: 0.02,
             }),
             cluster: ClusterParams {
                 tolerance: 0.5,

@@ -1283,10 +1283,11 @@ mod tests {
             "{t:?}"
         );
         assert!(t.yaw.abs() < 1e-9);
-        // Votes: car 0.9·0.9² + 0.9 = 1.629, truck 0.4·0.9 = 0.36 → car holds 1.629 / 1.989.
+        // Squared votes: car 0.81·0.9² + 0.81 = 1.4661, truck 0.16·0.9 = 0.144 → car holds
+        // 1.4661 / 1.6101.
         assert_eq!(t.class, Class::Car);
         assert!(
-            (t.class_confidence - 1.629 / 1.989).abs() < 1e-4,
+            (t.class_confidence - 1.4661 / 1.6101).abs() < 1e-4,
             "{}",
             t.class_confidence
         );
