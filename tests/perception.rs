@@ -276,6 +276,42 @@ fn eval_child_behind_parked_cars_meets_the_targets() {
 }
 
 #[test]
+fn eval_ccrm_finds_the_car_ahead_within_60_m() {
+    // Euro NCAP CCRm at 60 km/h behind a GVT at 20 km/h: the GVT starts 44 m ahead, where a
+    // 32-channel lidar puts a single channel on its rear.
+    let dir = temp_dir("ccrm");
+    record(
+        "scenarios/ncap/ccrm.yaml",
+        &["ego_speed_kmh=60", "impact_percent=50"],
+        &dir,
+    );
+    let r = eval_json(&dir);
+    assert!(r["frames"].as_u64().unwrap() >= 30);
+    let car = recall(&r, "car", 60.0);
+    assert!(car >= 0.95, "car recall within 60 m {car}");
+    let v = &r["velocity_error_mps"]["car"];
+    assert!(v["mean"].as_f64().unwrap() < 0.5, "car: {v}");
+    let correct: u64 = r["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["class"] == "car" && c["range_max_m"].as_f64().unwrap() <= 60.0)
+        .map(|c| c["class_correct"].as_u64().unwrap())
+        .sum();
+    let matched: u64 = r["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["class"] == "car" && c["range_max_m"].as_f64().unwrap() <= 60.0)
+        .map(|c| c["truth_matched"].as_u64().unwrap())
+        .sum();
+    assert!(
+        correct as f64 >= 0.9 * matched as f64,
+        "car classed car in {correct} of {matched} matches"
+    );
+}
+
+#[test]
 fn eval_rejects_a_bag_without_ground_truth() {
     let dir = temp_dir("no-truth");
     let mut w = embody_bag::BagWriter::create(&dir, embody_bag::WriterOptions::default()).unwrap();

@@ -36,6 +36,10 @@ pub struct Shape {
     pub points: usize,
     /// Convex hull area over box footprint area: about π/4 for a cylinder, 1 for a box.
     pub fill: f64,
+    /// How much taller than `height` the object may be (m): a lidar's next channel above the
+    /// highest return passes this far higher at the object's range, so the true top lies
+    /// anywhere in between. 0 for dense sensors.
+    pub height_slack: f64,
 }
 
 /// An interval `[lo, hi]` of plausible sizes (m) around a typical one.
@@ -80,6 +84,22 @@ impl Range {
         }
     }
 
+    /// How well a size known only to lie in `[v, v + slack]` fits: fully when the interval
+    /// admits the typical size, else the nearer end's [`Range::fit`], lowered by its distance
+    /// to the typical size, so that a bound which rules the typical size out (a 1.15 m top
+    /// seen from 10 m, where the next channel passes at 1.4 m) favours the class it admits.
+    fn fit_between(&self, v: f64, slack: f64, base: f64) -> f64 {
+        if v > self.typical || slack <= 0.0 {
+            return self.fit(v, base);
+        }
+        let top = v + slack;
+        if top >= self.typical {
+            return 1.0;
+        }
+        let off = (self.typical - top) / (self.hi - self.lo).max(1e-9);
+        self.fit(top, base) * (1.0 - 0.5 * off).max(0.5)
+    }
+
     /// Like [`Range::fit`] but any size up to the typical one fits fully: a partly seen side.
     fn fit_at_most(&self, v: f64, base: f64) -> f64 {
         if v <= self.typical {
@@ -99,6 +119,9 @@ struct Prototype {
     /// Weight of partial-view matches: where two classes explain a partial view equally
     /// (a car's rear or a cyclist's side), the car, far more common on roads, wins.
     partial_prior: f64,
+    /// Weight of every match: where a sparse view fits an adult and a child alike, the adult,
+    /// far more common, wins; a child is claimed once its height rules an adult out.
+    prior: f64,
 }
 
 const ROAD: [Prototype; 6] = [
@@ -108,6 +131,7 @@ const ROAD: [Prototype; 6] = [
         width: around(1.5, 1.712, 2.1),
         height: around(1.3, 1.427, 2.0),
         partial_prior: 0.6,
+        prior: 1.0,
     },
     Prototype {
         class: Class::Truck,
@@ -115,6 +139,7 @@ const ROAD: [Prototype; 6] = [
         width: around(2.1, 2.55, 2.8),
         height: around(2.2, 3.5, 4.2),
         partial_prior: 0.6,
+        prior: 1.0,
     },
     Prototype {
         class: Class::Motorcycle,
@@ -122,6 +147,7 @@ const ROAD: [Prototype; 6] = [
         width: around(0.6, 0.79, 1.0),
         height: around(0.9, 1.06, 1.6),
         partial_prior: 0.55,
+        prior: 1.0,
     },
     Prototype {
         class: Class::Bicycle,
@@ -129,6 +155,7 @@ const ROAD: [Prototype; 6] = [
         width: around(0.3, 0.5, 0.65),
         height: around(1.1, 1.2, 1.9),
         partial_prior: 0.55,
+        prior: 1.0,
     },
     Prototype {
         class: Class::Pedestrian,
@@ -136,6 +163,7 @@ const ROAD: [Prototype; 6] = [
         width: around(0.0, 0.5, 0.8),
         height: around(1.3, 1.8, 2.1),
         partial_prior: 0.55,
+        prior: 1.0,
     },
     Prototype {
         class: Class::Child,
@@ -143,6 +171,7 @@ const ROAD: [Prototype; 6] = [
         width: around(0.0, 0.298, 0.5),
         height: around(0.8, 1.154, 1.3),
         partial_prior: 0.55,
+        prior: 0.9,
     },
 ];
 
@@ -154,17 +183,22 @@ const TABLE_MARGIN: f64 = 0.01;
 const MIN_SCORE: f64 = 0.3;
 /// Points at which a cluster counts as well observed; sparser ones get less confidence.
 const WELL_SEEN_POINTS: f64 = 30.0;
+/// Lead over the runner-up class (as a share of the best score) from which a class is
+/// claimed with full confidence; a tie halves it.
+const CLEAR_LEAD: f64 = 0.3;
 
 /// Scores `shape` against a prototype: the best of a full view and the partial views.
 fn score(p: &Prototype, s: &Shape, base: f64) -> f64 {
-    let h = p.height.fit(s.height, base);
+    let h = p
+        .height
+        .fit_between(s.height, s.height_slack.max(0.0), base);
     let full = p.length.fit(s.length, base) * p.width.fit(s.width, base);
     // Length side seen whole, width side partly; width side seen whole (from the end),
     // length side partly; width side whole and the length side partly, as the longer one.
     let side = p.length.fit(s.length, base) * p.width.fit_at_most(s.width, base);
     let end = p.width.fit(s.length, base);
     let corner = p.width.fit(s.width, base) * p.length.fit_at_most(s.length, base);
-    h * full.max(p.partial_prior * side.max(end).max(corner))
+    p.prior * h * full.max(p.partial_prior * side.max(end).max(corner))
 }
 
 /// Confidence scale for the number of points behind a shape.
@@ -175,11 +209,32 @@ fn evidence(points: usize) -> f64 {
 /// Classifies a road object; `Unknown` comes with the confidence that it is none of the
 /// known classes.
 pub fn classify_road(s: &Shape) -> (Class, f32) {
-    let best = ROAD
-        .iter()
-        .map(|p| (p.class, score(p, s, ROAD_MARGIN)))
-        .fold((Class::Unknown, 0.0), |b, x| if x.1 > b.1 { x } else { b });
-    finish(best, s.points)
+    let (mut best, mut second) = ((Class::Unknown, 0.0), 0.0);
+    for p in &ROAD {
+        let v = score(p, s, ROAD_MARGIN);
+        if v > best.1 {
+            second = best.1;
+            best = (p.class, v);
+        } else if v > second {
+            second = v;
+        }
+    }
+    let (class, confidence) = finish(best, s.points);
+    if class == Class::Unknown {
+        return (class, confidence);
+    }
+    // Two classes that explain the shape equally well (an adult seen by so few channels that
+    // its height could be a child's) are a guess: the tracker should weigh clear views more.
+    (class, confidence * clarity(best.1, second) as f32)
+}
+
+/// Confidence scale for the lead of the best class score over the runner-up: 0.5 for a
+/// tie, 1 from a lead of [`CLEAR_LEAD`] of the best score.
+fn clarity(best: f64, second: f64) -> f64 {
+    if best <= 0.0 {
+        return 1.0;
+    }
+    0.5 + 0.5 * ((best - second) / (CLEAR_LEAD * best)).clamp(0.0, 1.0)
 }
 
 fn finish((class, score): (Class, f64), points: usize) -> (Class, f32) {
@@ -238,6 +293,7 @@ mod tests {
             height,
             points: 200,
             fill: 1.0,
+            height_slack: 0.0,
         }
     }
 
@@ -257,7 +313,8 @@ mod tests {
         for ((l, w, h), class) in cases {
             let (c, conf) = classify_road(&shape(l, w, h));
             assert_eq!(c, class, "{l} × {w} × {h}");
-            assert!(conf >= 0.95, "{l} × {w} × {h}: {conf}");
+            // A child is 0.9 of a perfect score by its prior.
+            assert!(conf >= 0.85, "{l} × {w} × {h}: {conf}");
         }
     }
 
@@ -290,6 +347,33 @@ mod tests {
         assert_eq!(classify_road(&shape(0.3, 0.3, 3.0)).0, Class::Unknown);
         assert_eq!(classify_road(&shape(1.0, 0.2, 0.3)).0, Class::Unknown);
         assert_eq!(classify_road(&shape(30.0, 0.5, 2.0)).0, Class::Unknown);
+    }
+
+    #[test]
+    fn a_sparse_view_bounds_the_height_from_below() {
+        // An adult 25 m away under a 32-channel lidar 1.8 m up: the channel at 0° passes just
+        // over the head, the one at -1.33° hits it at 1.8 - 25 tan 1.33° = 1.22 m; the top is
+        // anywhere in [1.22, 1.8]. Adult and child fit alike: the adult wins, with little
+        // confidence.
+        let mut far = shape(0.55, 0.15, 1.22);
+        far.height_slack = 0.58;
+        let (c, conf) = classify_road(&far);
+        assert_eq!(c, Class::Pedestrian);
+        assert!(conf < 0.75, "{conf}");
+        // Without the bound the same box is a child.
+        far.height_slack = 0.0;
+        assert_eq!(classify_road(&far).0, Class::Child);
+        // A child 10 m away: top 1.15 m, the next channel passes at 1.38 m, which rules an
+        // adult out.
+        let mut child = shape(0.7, 0.3, 1.15);
+        child.height_slack = 0.23;
+        assert_eq!(classify_road(&child).0, Class::Child);
+        // A car's rear 60 m away: one channel hits it 0.4 m up, the next passes 1.4 m higher.
+        let mut rear = shape(1.71, 0.05, 0.4);
+        rear.points = 8;
+        assert_eq!(classify_road(&rear).0, Class::Unknown);
+        rear.height_slack = 1.4;
+        assert_eq!(classify_road(&rear).0, Class::Car);
     }
 
     #[test]

@@ -280,6 +280,11 @@ pub struct GroundGridParams {
     pub sensor_height: f64,
     /// How far the ground beneath the sensor may be from that expectation (m).
     pub seed_tolerance: f64,
+    /// How far the grade of road seen level (gradient below this) may stray across cells
+    /// without ground (rise per metre); on seen slopes `max_slope` applies. A roof lidar sees no road between
+    /// its two lowest forward channels' hits (38 to 77 m for 32 channels); loosening by the
+    /// full `max_slope` there took the single channel on a car's rear 50 m away for ground.
+    pub unseen_grade_drift: f64,
 }
 
 impl GroundGridParams {
@@ -292,6 +297,7 @@ impl GroundGridParams {
         non_negative("height_tolerance", self.height_tolerance)?;
         positive("obstacle_height", self.obstacle_height)?;
         non_negative("noise_depth", self.noise_depth)?;
+        non_negative("unseen_grade_drift", self.unseen_grade_drift)?;
         if !self.sensor_height.is_finite() {
             return Err(GroundError {
                 name: "sensor_height",
@@ -406,6 +412,13 @@ struct Track {
     anchor: f32,
     /// ...and how many cells back it lies: a gradient measured across a gap is spread over it.
     since: f32,
+    /// Whether ground was seen anywhere on the way out from the sensor. Before that (the
+    /// blind circle around the sensor) the slope is unknown and the slack grows by the slope
+    /// limit; after it, on level road, by `unseen_grade_drift`.
+    anchored: bool,
+    /// The slack as if it always grew by the slope limit: neighbours are chosen by it, so
+    /// that a level track's tighter slack does not spread it across a slope's sectors.
+    loose: f32,
 }
 
 /// The road ground model: lowest point per polar cell, heights propagated outwards from the
@@ -445,6 +458,7 @@ impl GroundGrid {
         let step = p.max_slope as f32 * dr;
         let tol = p.height_tolerance as f32;
         let max_gradient = p.max_slope as f32;
+        let drift = p.unseen_grade_drift as f32;
         let mut heights = vec![0f32; lowest.len()];
         // Only the ring before is needed to predict a ring, so the state of two rings is
         // kept, small enough to stay in L1.
@@ -460,11 +474,13 @@ impl GroundGrid {
                         seen: false,
                         anchor: seed,
                         since: 0.0,
+                        anchored: false,
+                        loose: p.seed_tolerance as f32,
                     }
                 } else {
                     let mut best = &prev[s];
                     for c in [&prev[(s + sectors - 1) % sectors], &prev[(s + 1) % sectors]] {
-                        if (!c.seen, c.slack) < (!best.seen, best.slack) {
+                        if (!c.seen, c.loose) < (!best.seen, best.loose) {
                             best = c;
                         }
                     }
@@ -477,6 +493,10 @@ impl GroundGrid {
                 };
                 let cell = ring * sectors + s;
                 let low = lowest[cell];
+                // Mean grade from the ground under the sensor out to the last seen ground.
+                let level = |anchor: f32, anchor_ring: f32| {
+                    (anchor - seed).abs() < drift * ((anchor_ring + 0.5) * dr).max(dr)
+                };
                 let carried = from.height + from.gradient * dr;
                 // Next to seen ground the slope may change by the limit within one cell; past
                 // unseen cells only by what their slack allows.
@@ -488,10 +508,22 @@ impl GroundGrid {
                     seen: false,
                     anchor,
                     since: gap,
+                    anchored: from.anchored,
+                    loose: from.loose,
                 };
                 let track = if !low.is_finite() {
                     Track {
-                        slack: from.slack + step,
+                        // Road seen level from the sensor out stays about level; on a seen
+                        // slope the grade may change by the full limit.
+                        slack: if from.anchored
+                            && from.gradient.abs() < drift
+                            && level(anchor, ring as f32 - gap)
+                        {
+                            from.slack + drift * dr
+                        } else {
+                            from.slack + step
+                        },
+                        loose: from.loose + step,
                         ..unseen
                     }
                 } else if (low - carried).abs() > reach {
@@ -507,6 +539,8 @@ impl GroundGrid {
                         seen: true,
                         anchor: low,
                         since: 0.0,
+                        anchored: true,
+                        loose: 0.0,
                     }
                 };
                 heights[cell] = track.height;
@@ -680,6 +714,7 @@ mod tests {
             noise_depth: 0.3,
             sensor_height: 1.8,
             seed_tolerance: 0.3,
+            unseen_grade_drift: 0.02,
         }
     }
 
@@ -752,6 +787,50 @@ mod tests {
             .filter(|(q, l)| q.x > 20.0 && **l == PointLabel::Obstacle)
             .count();
         assert!(uphill_obstacles > 1000, "{uphill_obstacles}");
+    }
+
+    #[test]
+    fn grid_keeps_a_far_cars_single_channel_as_obstacle() {
+        // A 32-channel lidar 1.8 m over a level road: its channels at -2.67° and -1.33° reach
+        // the road at 38.6 m and 77.3 m, so nothing is seen in between but the -1.33° channel
+        // on a car's rear 50 m ahead, 1.8 - 50 tan 1.33° = 0.64 m up.
+        let mut pts = Vec::new();
+        for k in 0..720 {
+            let a = (k as f32 * 0.5).to_radians();
+            for r in [3.0f32, 5.0, 8.0, 12.0, 20.0, 38.6] {
+                pts.push(Point3::new(r * a.cos(), r * a.sin(), 0.0));
+            }
+        }
+        let ground_count = pts.len();
+        for k in -4..=4 {
+            pts.push(Point3::new(50.0, k as f32 * 0.2, 0.64));
+        }
+        let grid = GroundGrid::new(road_params()).unwrap();
+        let mut labels = Vec::new();
+        grid.classify(&pts, Point3::new(0.0, 0.0, 1.8), &mut labels);
+        assert!(
+            labels[..ground_count]
+                .iter()
+                .all(|&l| l == PointLabel::Ground)
+        );
+        assert!(
+            labels[ground_count..]
+                .iter()
+                .all(|&l| l == PointLabel::Obstacle),
+            "{:?}",
+            &labels[ground_count..]
+        );
+        // Loosening by the full 15 % slope across the 23 blind cells took it for ground.
+        let mut loose = road_params();
+        loose.unseen_grade_drift = loose.max_slope;
+        GroundGrid::new(loose)
+            .unwrap()
+            .classify(&pts, Point3::new(0.0, 0.0, 1.8), &mut labels);
+        assert!(
+            labels[ground_count..]
+                .iter()
+                .all(|&l| l == PointLabel::Ground)
+        );
     }
 
     #[test]

@@ -109,13 +109,16 @@ pub struct SegmentParams {
     pub box_method: BoxMethod,
     /// Which classes exist.
     pub classifier: ClassifierMode,
+    /// Elevation step between a lidar's channels (rad); 0 for dense sensors. Objects far
+    /// away are crossed by few channels, so their measured height is only a lower bound.
+    pub vertical_resolution: f64,
 }
 
 impl SegmentParams {
     /// Road defaults for a roof lidar 1.8 m above the road (the simulator's HDL-32E mount),
     /// points in `odom`: within 80 m and from 15 m below to 5 m above the sensor, no
     /// downsampling, a 0.5 m × 1° polar ground grid allowing 15 % slope between cells (±5 cm
-    /// of scatter), obstacles from 0.2 m above the local ground, 2D clusters with 0.5 m
+    /// of scatter) and 2 % of grade drift across unseen level road, obstacles from 0.2 m above the local ground, 2D clusters with 0.5 m
     /// tolerance across the line of sight and 10 % of the range (at most 1.6 m) along it (a side
     /// seen at a grazing 5° from 15 m has a return every 0.6 m or more; roof rings lie
     /// farther apart)
@@ -140,6 +143,7 @@ impl SegmentParams {
                 noise_depth: 0.3,
                 sensor_height: 1.8,
                 seed_tolerance: 0.5,
+                unseen_grade_drift: 0.02,
             }),
             cluster: ClusterParams {
                 tolerance: 0.5,
@@ -151,6 +155,8 @@ impl SegmentParams {
             cluster_z_scale: 0.0,
             box_method: BoxMethod::LShape,
             classifier: ClassifierMode::Road,
+            // HDL-32E: 32 channels from -30.67° to +10.67°.
+            vertical_resolution: (41.34f64 / 31.0).to_radians(),
         }
     }
 
@@ -185,6 +191,7 @@ impl SegmentParams {
             cluster_z_scale: 1.0,
             box_method: BoxMethod::MinAreaRect,
             classifier: ClassifierMode::Table,
+            vertical_resolution: 0.0,
         }
     }
 
@@ -244,6 +251,15 @@ impl SegmentParams {
                 "cluster_z_scale",
                 f64::from(self.cluster_z_scale),
                 "must be finite and at least 0",
+            ));
+        }
+        let v = self.vertical_resolution;
+        if !(v.is_finite() && (0.0..0.5).contains(&v)) {
+            return Err(SegmentError::param(
+                "",
+                "vertical_resolution",
+                v,
+                "must be finite, at least 0 and below 0.5 rad",
             ));
         }
         Ok(())
@@ -456,6 +472,7 @@ impl Segmenter {
                     clusters.members(k),
                     clusters.weight(k),
                     &ground,
+                    o,
                 );
                 out.detections.extend(d);
             }
@@ -489,7 +506,7 @@ impl Segmenter {
             for &c in clusters.members(k) {
                 members.extend_from_slice(cells.members(c as usize));
             }
-            let d = self.detect(&obstacles.points, &members, clusters.weight(k), &ground);
+            let d = self.detect(&obstacles.points, &members, clusters.weight(k), &ground, o);
             out.detections.extend(d);
         }
         Ok(out)
@@ -527,6 +544,19 @@ impl Segmenter {
         kept
     }
 
+    /// How far above `top` the next channel passes at the object's range (m): the true top
+    /// lies in between (uniformly spaced channels assumed).
+    fn height_slack(&self, x: f64, y: f64, top: f64, sensor: Point3<f64>) -> f64 {
+        let step = self.params.vertical_resolution;
+        if step <= 0.0 {
+            return 0.0;
+        }
+        let range = (x - sensor.x).hypot(y - sensor.y);
+        let elevation = (top - sensor.z).atan2(range);
+        let next = (elevation + step).min(std::f64::consts::FRAC_PI_2 - 0.01);
+        (range * (next.tan() - elevation.tan())).max(0.0)
+    }
+
     /// Box and class of one cluster.
     fn detect(
         &self,
@@ -534,6 +564,7 @@ impl Segmenter {
         members: &[u32],
         weight: usize,
         ground: &Ground,
+        sensor: Point3<f64>,
     ) -> Option<Detection> {
         let n = members.len() as f64;
         let (sx, sy) = members.iter().fold((0.0, 0.0), |(x, y), &i| {
@@ -562,6 +593,7 @@ impl Segmenter {
             height: b.height,
             points: weight,
             fill,
+            height_slack: self.height_slack(sx / n, sy / n, b.center.z + 0.5 * b.height, sensor),
         };
         let (class, confidence) = classify(self.params.classifier, &shape);
         Some(Detection {
