@@ -387,7 +387,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("available: follow_lane, listener, sim, talker"),
+            err.contains(
+                "available: control, follow_lane, listener, perception, planning, sim, talker"
+            ),
             "{err}"
         );
         assert!(parse_compose(&[]).is_err());

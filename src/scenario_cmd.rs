@@ -211,8 +211,20 @@ fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn json_row(r: &RunResult) -> serde_json::Value {
+/// NeuroNCAP's score (driving-safety §1.5): 5 without a collision, otherwise
+/// 4·max(0, 1 − v_impact / v_ref) with v_ref the impact speed without any reaction (the
+/// stand-in driver's in the same scenario).
+pub fn score(impact_kmh: Option<f64>, reference_kmh: f64) -> f64 {
+    match impact_kmh {
+        None => 5.0,
+        Some(_) if reference_kmh <= 0.0 => 0.0,
+        Some(v) => 4.0 * (1.0 - v / reference_kmh).max(0.0),
+    }
+}
+
+fn json_row(r: &RunResult, score: f64) -> serde_json::Value {
     serde_json::json!({
+        "score": score,
         "scenario": r.scenario,
         "params": r.params,
         "collision": r.collision,
@@ -430,7 +442,14 @@ pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
                 vehicle_row(&mut out, &res)?;
                 vehicles += 1;
                 passed += usize::from(res.passed);
-                rows.push(json_row(&res));
+                let reference = match (&a.stack, res.collision) {
+                    // Only a collision needs the reaction-free impact speed; with the stand-in
+                    // driver the run itself is that reference.
+                    (Some(_), true) => run(r)?.impact_speed_kmh,
+                    _ => res.impact_speed_kmh,
+                };
+                let impact = res.collision.then_some(res.impact_speed_kmh);
+                rows.push(json_row(&res, score(impact, reference)));
             }
             WorldRun::Arm(r) => {
                 if a.stack.is_some() {
@@ -498,4 +517,19 @@ pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::score;
+
+    #[test]
+    fn neuroncap_score() {
+        assert_eq!(score(None, 50.0), 5.0);
+        assert_eq!(score(Some(50.0), 50.0), 0.0);
+        assert!((score(Some(20.0), 50.0) - 2.4).abs() < 1e-12);
+        // Faster than without reacting, or no reference collision: nothing.
+        assert_eq!(score(Some(60.0), 50.0), 0.0);
+        assert_eq!(score(Some(10.0), 0.0), 0.0);
+    }
 }
