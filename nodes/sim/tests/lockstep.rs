@@ -95,10 +95,12 @@ async fn a_controller_in_another_session_drives_the_ego_in_lock_step_determinist
         results.push((result, answered));
     }
     let (r, answered) = &results[0];
-    assert_eq!(
-        results[0], results[1],
+    // The results repeat; the latencies inside the reports are wall times and do not.
+    assert!(
+        results[0].0 == results[1].0,
         "same scenario, same stack, same result"
     );
+    assert_eq!(results[0].1.answered, results[1].1.answered);
     // Braking at 0.5 s from 13.9 m/s at 8 m/s² stops well before the target 55.6 m ahead.
     assert!(!r.collision && r.passed, "{r:?}");
     assert!((r.max_decel - 8.0).abs() < 0.1, "{r:?}");
