@@ -155,6 +155,13 @@ async fn the_node_puts_a_cup_into_the_tray() {
     let p = &placed.pose.position;
     let g = &goal.place_pose.pose.position;
     let error = ((p.x - g.x).powi(2) + (p.y - g.y).powi(2) + (p.z - g.z).powi(2)).sqrt();
+    eprintln!(
+        "placed {} of {}; error {error:.4} m (node: {:.4} m); {:.1} s of sim time",
+        report.result.objects_placed,
+        report.result.objects_to_place,
+        result.placement_error,
+        report.result.sim_time_s
+    );
     assert!(
         error < 0.01 || report.result.objects_placed >= 1,
         "cup at {p:?}, {error} m from the place pose; {report:?}"

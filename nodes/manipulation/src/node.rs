@@ -514,6 +514,11 @@ impl Shared {
         let n = plan.phases.len().max(1) as f32;
         for (i, phase) in plan.phases.iter().enumerate() {
             let name = phase.kind.to_string();
+            // Between phases only: a motion under way finishes, so the arm never stops with
+            // an object half-way through a Cartesian move.
+            if handle.is_cancel_requested() {
+                return result(false, &name, "canceled".into(), -1.0);
+            }
             let _ = handle
                 .publish_feedback(PickPlace_Feedback {
                     phase: name.clone(),
@@ -633,6 +638,8 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
                     let r = shared.execute(&handle).await;
                     let outcome = if r.success {
                         GoalOutcome::Succeeded
+                    } else if handle.is_cancel_requested() {
+                        GoalOutcome::Canceled
                     } else {
                         GoalOutcome::Aborted
                     };
@@ -645,4 +652,99 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
     // The endpoints live as long as this future; the process ends it on shutdown.
     std::future::pending::<()>().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timing::time_parameterize;
+    use embody::msgs::embody_msgs::msg::PredictedObject;
+
+    #[test]
+    fn trajectories_start_after_now_and_end_on_the_plan() {
+        let limits = KinematicLimits::uniform(2, 1.0, 2.0, None);
+        let path = vec![vec![0.0, 0.0], vec![0.9, -0.45]];
+        let t = time_parameterize(&path, &limits).expect("timed");
+        // The 0.9 rad joint at 1 rad/s and 2 rad/s² takes the trapezoid's 1.4 s.
+        assert!((t.duration() - 1.4).abs() < 1e-9, "{}", t.duration());
+        let names = vec!["a".to_string(), "b".to_string()];
+        let msg = to_joint_trajectory(&t, &names, 0.1);
+        assert_eq!(msg.joint_names, names);
+        assert_eq!(msg.points.len(), 14, "0.1 .. 1.4 s");
+        let first = &msg.points[0].time_from_start;
+        assert_eq!((first.sec, first.nanosec / 1000), (0, 100_000));
+        let last = msg.points.last().expect("points");
+        assert_eq!(last.time_from_start.sec, 1);
+        assert!((last.positions[0] - 0.9).abs() < 1e-9);
+        assert!((last.positions[1] + 0.45).abs() < 1e-9);
+        assert!(last.velocities.iter().all(|v| v.abs() < 1e-9));
+    }
+
+    #[test]
+    fn the_scene_holds_table_tray_and_known_classes_in_the_base_frame() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let config = NodeConfig {
+            urdf: root.join("tests/data/robots/ur5/ur5_robot.urdf"),
+            base_link: "base_link".into(),
+            tip_link: "tool0".into(),
+            tcp_offset: 0.15,
+            gripper_open: 0.085,
+            base_pose: Isometry3::translation(0.0, 0.0, 0.75),
+            table: Block {
+                x: 0.35,
+                y: 0.0,
+                length: 1.0,
+                width: 1.4,
+                height: 0.75,
+            },
+            tray: Block {
+                x: 0.0,
+                y: 0.45,
+                length: 0.30,
+                width: 0.22,
+                height: 0.05,
+            },
+            tray_thickness: 0.01,
+            objects_topic: "sim/ground_truth/objects".into(),
+            velocity_scale: 0.5,
+            goal_tolerance: 0.01,
+            settle_timeout_s: 3.0,
+        };
+        let robot = load_robot(&config).expect("the UR5 with a TCP");
+        let dof = robot.model.chain().joints().len();
+        assert_eq!(dof, 6, "the fixed TCP link adds no joint");
+        let object = |id: u64, label: u8, z: f64| {
+            let mut o = PredictedObject {
+                object_id: id,
+                classification: vec![ObjectClassification {
+                    label,
+                    probability: 1.0,
+                }],
+                ..Default::default()
+            };
+            o.pose.position.x = 0.4;
+            o.pose.position.z = z;
+            o.pose.orientation.w = 1.0;
+            o.dimensions.x = 0.07;
+            o.dimensions.y = 0.07;
+            o.dimensions.z = 0.1;
+            o
+        };
+        let objects = PredictedObjects {
+            objects: vec![
+                object(1, ObjectClassification::CUP, 0.8),
+                object(2, ObjectClassification::BOX, 0.8),
+                object(3, ObjectClassification::PEDESTRIAN, 0.8),
+            ],
+            ..Default::default()
+        };
+        let scene = build_scene(robot.model.clone(), &config, &objects).expect("scene");
+        let ids: Vec<&str> = scene.objects().iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(ids, ["table", "tray", "object_1", "object_2"]);
+        let cup = scene.object("object_1").expect("cup");
+        assert!((cup.pose.translation.vector - Vector3::new(0.4, 0.0, 0.05)).norm() < 1e-12);
+        let table = scene.object("table").expect("table");
+        // The table's top is the base's plane.
+        assert!((table.pose.translation.z + 0.375).abs() < 1e-12);
+    }
 }
