@@ -129,6 +129,24 @@ async fn the_node_puts_a_cup_into_the_tray() {
     // The cup's centre on the tray floor: table 0.75, floor 0.01, half the cup's height.
     goal.place_pose.pose.position.z = 0.75 + 0.01 + 0.5 * cup.dimensions.z;
     goal.place_pose.pose.orientation.w = 1.0;
+    // A goal naming no object fails at once and says where.
+    let missing = PickPlace_Goal {
+        object_id: 999,
+        ..goal.clone()
+    };
+    let bad = client
+        .send_goal(missing, Duration::from_secs(10))
+        .await
+        .unwrap()
+        .expect("accepted");
+    let (_status, refused) = client
+        .get_result(&bad, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(!refused.success);
+    assert_eq!(refused.phase, "select object", "{refused:?}");
+    assert!(refused.reason.contains("no object 999"), "{refused:?}");
+
     let id = client
         .send_goal(goal.clone(), Duration::from_secs(10))
         .await
