@@ -67,6 +67,11 @@ pub const EXECUTABLES: &[Executable] = &[
         main: |ctx, opts| Box::pin(listener(ctx, opts)),
     },
     Executable {
+        name: "manipulation",
+        about: "pick and place: the manipulation/pick_place action (embody_msgs PickPlace) planned on sim/ground_truth/objects (-p objects_topic:=perception/objects) and joint_states, run on arm_controller/joint_trajectory and gripper/command",
+        main: |ctx, opts| Box::pin(manipulation(ctx, opts)),
+    },
+    Executable {
         name: "perception",
         about: "obstacles from point clouds: -p mode:=road|table; tracked, predicted objects on perception/objects, Detection3DArray, markers",
         main: |ctx, opts| Box::pin(perception(ctx, opts)),
@@ -247,6 +252,14 @@ async fn planning(ctx: Context, opts: NodeOptions) -> Result<()> {
 async fn control(ctx: Context, opts: NodeOptions) -> Result<()> {
     use embody_control::node::{NodeConfig, run};
     let node = ctx.create_node_with("control", opts).await?;
+    let config = NodeConfig::from_parameters(&node)?;
+    run(node, config).await?;
+    Ok(())
+}
+
+async fn manipulation(ctx: Context, opts: NodeOptions) -> Result<()> {
+    use embody_manipulation::node::{NodeConfig, run};
+    let node = ctx.create_node_with("manipulation", opts).await?;
     let config = NodeConfig::from_parameters(&node)?;
     run(node, config).await?;
     Ok(())

@@ -71,6 +71,35 @@ fn names_and_hashes_are_attached() {
 }
 
 #[test]
+fn pick_place_action_round_trips() {
+    use embody_msgs::embody_msgs::action::{PickPlace, PickPlace_Goal, PickPlace_Result};
+    assert_eq!(
+        <PickPlace as Action>::TYPE_NAME,
+        "embody_msgs/action/PickPlace"
+    );
+    assert_eq!(
+        <<PickPlace as Action>::SendGoal as Service>::DDS_TYPE_NAME,
+        "embody_msgs::action::dds_::PickPlace_SendGoal_"
+    );
+    let mut goal = PickPlace_Goal {
+        object_id: 7,
+        ..Default::default()
+    };
+    goal.place_pose.header.frame_id = "world".into();
+    goal.place_pose.pose.position.z = 0.8;
+    let bytes = goal.to_cdr().expect("encodes");
+    assert_eq!(PickPlace_Goal::from_cdr(&bytes).expect("decodes"), goal);
+    let result = PickPlace_Result {
+        success: false,
+        phase: "transport".into(),
+        reason: "no path".into(),
+        placement_error: 0.0,
+    };
+    let bytes = result.to_cdr().expect("encodes");
+    assert_eq!(PickPlace_Result::from_cdr(&bytes).expect("decodes"), result);
+}
+
+#[test]
 fn bounds_are_enforced_on_write() {
     let info = embody_msgs::type_description_interfaces::msg::FieldType {
         nested_type_name: "x".repeat(300),

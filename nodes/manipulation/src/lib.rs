@@ -12,6 +12,7 @@ pub mod embody_arm;
 pub mod grasp;
 pub mod ik;
 pub mod kinematics;
+pub mod node;
 pub mod pick_place;
 pub mod rng;
 pub mod robot_model;

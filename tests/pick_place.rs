@@ -1,0 +1,188 @@
+//! The manipulation node picks a cup and places it in the tray of the simulator's arm world,
+//! over zenoh: the sim arm node and the manipulation node in-process, a PickPlace client in a
+//! session of its own.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use embody::msgs::embody_msgs::action::{PickPlace, PickPlace_Goal};
+use embody::msgs::embody_msgs::msg::{ObjectClassification, PredictedObjects};
+use embody::qos::QosProfile;
+use embody::{Context, ContextOptions, NodeOptions, Router};
+use embody_manipulation::node::{Block, NodeConfig, run};
+use embody_sim::arm_node::run_arm_node;
+use embody_sim::scenario::{WorldRun, load_runs};
+use nalgebra::{Isometry3, Translation3, UnitQuaternion};
+use tokio::sync::watch;
+
+fn config(root: &Path) -> NodeConfig {
+    // The geometry of scenarios/arm/cups_to_tray.yaml.
+    NodeConfig {
+        urdf: root.join("nodes/manipulation/tests/data/robots/ur5/ur5_robot.urdf"),
+        base_link: "base_link".into(),
+        tip_link: "tool0".into(),
+        tcp_offset: 0.15,
+        gripper_open: 0.085,
+        base_pose: Isometry3::from_parts(
+            Translation3::new(0.0, 0.0, 0.75),
+            UnitQuaternion::identity(),
+        ),
+        table: Block {
+            x: 0.35,
+            y: 0.0,
+            length: 1.0,
+            width: 1.4,
+            height: 0.75,
+        },
+        tray: Block {
+            x: 0.0,
+            y: 0.45,
+            length: 0.30,
+            width: 0.22,
+            height: 0.05,
+        },
+        tray_thickness: 0.01,
+        objects_topic: "sim/ground_truth/objects".into(),
+        velocity_scale: 0.5,
+        goal_tolerance: 0.01,
+        settle_timeout_s: 3.0,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_puts_a_cup_into_the_tray() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let set = [
+        ("layout_seed".to_string(), "0".to_string()),
+        ("run_time_s".to_string(), "40".to_string()),
+    ];
+    let path = root.join("scenarios/arm/cups_to_tray.yaml");
+    let Some(WorldRun::Arm(mut run_spec)) = load_runs(&path, &set).unwrap().into_iter().next()
+    else {
+        panic!("an arm run")
+    };
+    // Ground truth is the input here; the camera would only cost time.
+    run_spec.scenario.camera = None;
+
+    let ep = format!("tcp/127.0.0.1:{}", embody_testkit::free_loopback_port());
+    let _router = Router::start(std::slice::from_ref(&ep)).await.unwrap();
+    let manip_ctx = Context::with_options(ContextOptions::router(&ep))
+        .await
+        .unwrap();
+    let manip = manip_ctx
+        .create_node_with("manipulation", NodeOptions::default())
+        .await
+        .unwrap();
+    let manip_task = tokio::spawn(run(manip, config(root)));
+
+    let client_ctx = Context::with_options(ContextOptions::router(&ep))
+        .await
+        .unwrap();
+    let client_node = client_ctx.create_node("client").await.unwrap();
+    let client = client_node
+        .create_action_client::<PickPlace>("manipulation/pick_place")
+        .await
+        .unwrap();
+    client
+        .wait_for_server(Duration::from_secs(30))
+        .await
+        .unwrap();
+    let (tx, mut objects) = watch::channel(None::<PredictedObjects>);
+    let _sub = client_node
+        .create_subscription_with::<PredictedObjects, _>(
+            "sim/ground_truth/objects",
+            QosProfile::keep_last(2),
+            move |o: Arc<PredictedObjects>| {
+                tx.send_replace(Some((*o).clone()));
+            },
+        )
+        .await
+        .unwrap();
+
+    let sim_ctx = Context::with_options(ContextOptions::router(&ep))
+        .await
+        .unwrap();
+    let sim = sim_ctx.create_node("sim").await.unwrap();
+    // Twice real time: the node still has the time to plan between sim frames.
+    let sim_task = tokio::spawn(async move { run_arm_node(&sim, &run_spec, Some(2.0)).await });
+
+    let first = tokio::time::timeout(Duration::from_secs(30), objects.wait_for(|o| o.is_some()))
+        .await
+        .expect("ground truth within 30 s")
+        .unwrap()
+        .clone()
+        .unwrap();
+    let cup = first
+        .objects
+        .iter()
+        .find(|o| o.classification.first().map(|c| c.label) == Some(ObjectClassification::CUP))
+        .expect("a cup")
+        .clone();
+    let mut goal = PickPlace_Goal {
+        object_id: cup.object_id,
+        ..Default::default()
+    };
+    goal.place_pose.header.frame_id = "world".into();
+    goal.place_pose.pose.position.x = 0.0;
+    goal.place_pose.pose.position.y = 0.45;
+    // The cup's centre on the tray floor: table 0.75, floor 0.01, half the cup's height.
+    goal.place_pose.pose.position.z = 0.75 + 0.01 + 0.5 * cup.dimensions.z;
+    goal.place_pose.pose.orientation.w = 1.0;
+    // A goal naming no object fails at once and says where.
+    let missing = PickPlace_Goal {
+        object_id: 999,
+        ..goal.clone()
+    };
+    let bad = client
+        .send_goal(missing, Duration::from_secs(10))
+        .await
+        .unwrap()
+        .expect("accepted");
+    let (_status, refused) = client
+        .get_result(&bad, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(!refused.success);
+    assert_eq!(refused.phase, "select object", "{refused:?}");
+    assert!(refused.reason.contains("no object 999"), "{refused:?}");
+
+    let id = client
+        .send_goal(goal.clone(), Duration::from_secs(10))
+        .await
+        .unwrap()
+        .expect("accepted");
+    let (_status, result) = client
+        .get_result(&id, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(
+        result.success,
+        "failed in {}: {}",
+        result.phase, result.reason
+    );
+
+    let report = sim_task.await.unwrap().unwrap();
+    manip_task.abort();
+    let after = objects.borrow().clone().unwrap();
+    let placed = after
+        .objects
+        .iter()
+        .find(|o| o.object_id == cup.object_id)
+        .unwrap();
+    let p = &placed.pose.position;
+    let g = &goal.place_pose.pose.position;
+    let error = ((p.x - g.x).powi(2) + (p.y - g.y).powi(2) + (p.z - g.z).powi(2)).sqrt();
+    eprintln!(
+        "placed {} of {}; error {error:.4} m (node: {:.4} m); {:.1} s of sim time",
+        report.result.objects_placed,
+        report.result.objects_to_place,
+        result.placement_error,
+        report.result.sim_time_s
+    );
+    assert!(
+        error < 0.01 || report.result.objects_placed >= 1,
+        "cup at {p:?}, {error} m from the place pose; {report:?}"
+    );
+    assert_eq!(report.result.arm_collisions, 0, "{report:?}");
+}
