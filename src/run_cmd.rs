@@ -114,7 +114,7 @@ fn find(name: &str) -> Result<&'static Executable> {
 pub async fn run(args: RunArgs) -> Result<()> {
     if args.list {
         for e in EXECUTABLES {
-            println!("{:<10} {}", e.name, e.about);
+            println!("{:<12} {}", e.name, e.about);
         }
         return Ok(());
     }

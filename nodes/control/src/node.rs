@@ -110,7 +110,7 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
         .await?;
     let log = node.logger();
     let warnings = Throttle::default();
-    let mut controller = TrackingController::new(config.controller.clone());
+    let mut controller = TrackingController::new(config.controller);
     let mut current: Option<(f64, Vec<TrajectoryPoint>)> = None;
     let mut last_t: Option<f64> = None;
     // After one wait in vain, do not wait again until the planner is heard from: a silent
