@@ -122,14 +122,20 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
         let deadline = tokio::time::Instant::now() + config.trajectory_timeout;
         loop {
             while let Some(m) = trajectories.try_recv() {
-                current = Some((Time::from_msg(&m.header.stamp).nanos as f64 * 1e-9, points(&m)));
+                current = Some((
+                    Time::from_msg(&m.header.stamp).nanos as f64 * 1e-9,
+                    points(&m),
+                ));
             }
             if fresh(&current) {
                 break;
             }
             match tokio::time::timeout_at(deadline, trajectories.recv()).await {
                 Ok(Some(m)) => {
-                    current = Some((Time::from_msg(&m.header.stamp).nanos as f64 * 1e-9, points(&m)));
+                    current = Some((
+                        Time::from_msg(&m.header.stamp).nanos as f64 * 1e-9,
+                        points(&m),
+                    ));
                 }
                 Ok(None) => return Ok(()),
                 Err(_) => break,

@@ -83,7 +83,9 @@ pub fn ego_state(o: &Odometry, acceleration: f64, cg_to_centre: f64) -> EgoState
 }
 
 fn class_of(c: &[ObjectClassification]) -> ObjectClass {
-    let best = c.iter().max_by(|a, b| a.probability.total_cmp(&b.probability));
+    let best = c
+        .iter()
+        .max_by(|a, b| a.probability.total_cmp(&b.probability));
     match best.map(|c| c.label) {
         Some(ObjectClassification::CAR) => ObjectClass::Car,
         Some(ObjectClassification::TRUCK) => ObjectClass::Truck,
