@@ -70,9 +70,6 @@ pub struct ControlLimits {
     pub max_decel: f64,
     /// Fastest change of the acceleration command (m/s³).
     pub max_jerk: f64,
-    /// Gain of the vehicle's own speed loop (1/s): it accelerates at gain · (speed command −
-    /// speed), so a speed command leads the car's speed by accel/gain to get `accel`.
-    pub speed_loop_gain: f64,
 }
 
 impl Default for ControlLimits {
@@ -86,8 +83,6 @@ impl Default for ControlLimits {
             max_accel: 3.5,
             max_decel: 10.0,
             max_jerk: 30.0,
-            // The simulator's speed controller (nodes/sim VehicleParams::speed_gain).
-            speed_loop_gain: 2.0,
         }
     }
 }
@@ -306,13 +301,7 @@ impl TrackingController {
         let command = Command {
             steering_angle,
             steering_rate: (steering_angle - last.steering_angle) / dt,
-            // Commanding the reference speed alone would let the car's speed loop lag it
-            // for ever when accelerating (each cycle's plan starts from the current speed).
-            speed: if accel > 0.0 && lim.speed_loop_gain > 0.0 {
-                reference.v.max(state.v + accel / lim.speed_loop_gain)
-            } else {
-                reference.v.max(0.0)
-            },
+            speed: reference.v.max(0.0),
             acceleration: accel,
             jerk: (accel - last.acceleration) / dt,
         };
