@@ -109,7 +109,7 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
         .await?;
     let log = node.logger();
     let warnings = Throttle::default();
-    let mut controller = TrackingController::new(config.controller.clone());
+    let mut controller = TrackingController::new(config.controller);
     let mut current: Option<(f64, Vec<TrajectoryPoint>)> = None;
     let mut last_t: Option<f64> = None;
 
