@@ -270,7 +270,9 @@ impl Had {
                 .is_some_and(|l| l.speed < p.pass_below * desired_speed)
         {
             let mut best: Option<(f64, u32)> = None;
-            for side in [base.left, base.right].into_iter().flatten() {
+            // Slower traffic is passed on the left only: passing on the right (into the slow
+            // lane, where trucks drive) is forbidden on European roads and surprises others.
+            for side in [base.left].into_iter().flatten() {
                 let Some(slot) = corridor.slot_of(side) else {
                     continue;
                 };

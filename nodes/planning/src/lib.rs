@@ -37,3 +37,4 @@ pub use types::{
 };
 pub mod node;
 pub mod ros;
+pub mod trace;

@@ -105,6 +105,7 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
     let mut poses: BTreeMap<i64, Odometry> = BTreeMap::new();
     let mut acceleration = 0.0;
     let mut driver_override = false;
+    let mut trace = crate::trace::Trace::from_env();
 
     while let Some(objs) = objects_sub.recv().await {
         let stamp = Time::from_msg(&objs.header.stamp).nanos;
@@ -159,6 +160,7 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
                 continue;
             }
         };
+        trace.cycle(&inputs, &out);
         let header = embody::msgs::std_msgs::msg::Header {
             stamp: objs.header.stamp.clone(),
             frame_id: objs.header.frame_id.clone(),

@@ -267,9 +267,15 @@ pub fn plan(problem: &Problem, speed_ref: impl Fn(f64) -> f64, p: &SamplerParams
         let d_end = c.lateral.eval(f64::MAX)[0];
         let unfinished =
             stop.is_some_and(|k| (c.lateral.eval(k as f64 * p.dt)[0] - d_end).abs() > 0.3);
+        // A start already beyond the range (after an evasion or an overshoot) must not rule
+        // out every way back: the range then stretches to the start.
+        let (lo, hi) = (
+            centre_range.0.min(start.d - 0.05),
+            centre_range.1.max(start.d + 0.05),
+        );
         let off_road = (0..points.len()).any(|k| {
             let d = c.lateral.eval(stop.map_or(k, |s| k.min(s)) as f64 * p.dt)[0];
-            d < centre_range.0 || d > centre_range.1
+            d < lo || d > hi
         });
         if unfinished || off_road {
             continue;
