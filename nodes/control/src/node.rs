@@ -7,6 +7,7 @@
 //! within `trajectory_timeout_s` it brakes, because a silent planner must not leave the car
 //! driving on stale plans.
 
+use embody::tf::yaw_of;
 use std::time::Duration;
 
 use embody::logging::Throttle;
@@ -75,10 +76,6 @@ impl NodeConfig {
             ),
         })
     }
-}
-
-fn yaw_of(q: &embody::msgs::geometry_msgs::msg::Quaternion) -> f64 {
-    (2.0 * (q.w * q.z + q.x * q.y)).atan2(1.0 - 2.0 * (q.y * q.y + q.z * q.z))
 }
 
 fn points(t: &TrajMsg) -> Vec<TrajectoryPoint> {

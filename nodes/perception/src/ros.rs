@@ -1,13 +1,12 @@
 //! Conversions between perception's types and ROS messages.
 
+pub use embody::tf::{yaw_of, yaw_quaternion};
 use embody_msgs::builtin_interfaces::msg::Duration;
 use embody_msgs::embody_msgs::msg::{
     ObjectClassification, ObjectVisibilities, PredictedObject, PredictedObjects,
     PredictedPath as PathMsg,
 };
-use embody_msgs::geometry_msgs::msg::{
-    Point, Pose, PoseWithCovariance, Quaternion, Twist, Vector3,
-};
+use embody_msgs::geometry_msgs::msg::{Point, Pose, PoseWithCovariance, Twist, Vector3};
 use embody_msgs::std_msgs::msg::{ColorRGBA, Header};
 use embody_msgs::vision_msgs::msg::{
     BoundingBox3D, Detection3D, Detection3DArray, ObjectHypothesis, ObjectHypothesisWithPose,
@@ -45,21 +44,6 @@ pub fn label(class: Class) -> u8 {
         Class::Child => ObjectClassification::CHILD,
         Class::Cup => ObjectClassification::CUP,
         Class::Box => ObjectClassification::BOX,
-    }
-}
-
-/// Yaw of a quaternion (rotation about z), radians.
-pub fn yaw_of(q: &Quaternion) -> f64 {
-    (2.0 * (q.w * q.z + q.x * q.y)).atan2(1.0 - 2.0 * (q.y * q.y + q.z * q.z))
-}
-
-/// A rotation about z as a quaternion.
-pub fn yaw_quaternion(yaw: f64) -> Quaternion {
-    Quaternion {
-        x: 0.0,
-        y: 0.0,
-        z: (yaw / 2.0).sin(),
-        w: (yaw / 2.0).cos(),
     }
 }
 

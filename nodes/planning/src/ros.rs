@@ -1,11 +1,12 @@
 //! Conversions between the planner's types and ROS messages.
 
+pub use embody::tf::{yaw_of, yaw_quaternion};
 use embody_msgs::builtin_interfaces::msg::Duration;
 use embody_msgs::embody_msgs::msg::{
     AesStatus as AesStatusMsg, LaneMap as LaneMapMsg, ObjectClassification, PredictedObjects,
     Trajectory as TrajectoryMsg, TrajectoryPoint as TrajectoryPointMsg,
 };
-use embody_msgs::geometry_msgs::msg::{Point, Pose, PoseStamped, Quaternion};
+use embody_msgs::geometry_msgs::msg::{Point, Pose, PoseStamped};
 use embody_msgs::nav_msgs::msg::{Odometry, Path};
 use embody_msgs::std_msgs::msg::Header;
 
@@ -15,20 +16,6 @@ use crate::planner::Output;
 use crate::types::{
     EgoState, Lane, LaneMap, Object, ObjectClass, PathSample, PredictedPath, Trajectory,
 };
-
-/// Yaw of a quaternion (rotation about z).
-pub fn yaw_of(q: &Quaternion) -> f64 {
-    (2.0 * (q.w * q.z + q.x * q.y)).atan2(1.0 - 2.0 * (q.y * q.y + q.z * q.z))
-}
-
-fn yaw_quaternion(yaw: f64) -> Quaternion {
-    Quaternion {
-        x: 0.0,
-        y: 0.0,
-        z: (yaw / 2.0).sin(),
-        w: (yaw / 2.0).cos(),
-    }
-}
 
 fn seconds(d: &Duration) -> f64 {
     f64::from(d.sec) + f64::from(d.nanosec) * 1e-9

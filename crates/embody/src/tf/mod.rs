@@ -20,6 +20,21 @@ use crate::qos::QosProfile;
 use crate::subscription::Subscription;
 use crate::time::Time;
 
+/// Heading (rotation about z) of a quaternion, radians: what planar nodes read from poses.
+pub fn yaw_of(q: &Quaternion) -> f64 {
+    (2.0 * (q.w * q.z + q.x * q.y)).atan2(1.0 - 2.0 * (q.y * q.y + q.z * q.z))
+}
+
+/// A rotation about z as a message quaternion.
+pub fn yaw_quaternion(yaw: f64) -> Quaternion {
+    Quaternion {
+        x: 0.0,
+        y: 0.0,
+        z: (yaw / 2.0).sin(),
+        w: (yaw / 2.0).cos(),
+    }
+}
+
 /// `geometry_msgs/Transform` to an isometry (the quaternion is normalized).
 pub fn isometry_from_msg(t: &Transform) -> Isometry3<f64> {
     let q = nalgebra::Quaternion::new(t.rotation.w, t.rotation.x, t.rotation.y, t.rotation.z);
