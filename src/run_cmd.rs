@@ -52,6 +52,11 @@ pub struct Executable {
 /// The executables `embody run` and launch files (`pkg: embody`) know.
 pub const EXECUTABLES: &[Executable] = &[
     Executable {
+        name: "arm_control",
+        about: "arm joint_trajectory_controller: follows arm_controller/joint_trajectory and the arm_controller/follow_joint_trajectory action (control_msgs FollowJointTrajectory), answering each joint_states with joint_commands",
+        main: |ctx, opts| Box::pin(arm_control(ctx, opts)),
+    },
+    Executable {
         name: "control",
         about: "vehicle control: follows planning/trajectory (pure pursuit + PI speed), one control/command per localization/odometry",
         main: |ctx, opts| Box::pin(control(ctx, opts)),
@@ -83,8 +88,13 @@ pub const EXECUTABLES: &[Executable] = &[
     },
     Executable {
         name: "sim",
-        about: "the built-in simulator: -p scenario:=FILE [-p set:=k=v,k=v] [-p lockstep:=true] publishes the vehicle or arm world under sim time (arm: follows arm_controller/joint_trajectory and gripper/command, -p realtime_factor:=1.0)",
+        about: "the built-in simulator: -p scenario:=FILE [-p set:=k=v,k=v] [-p lockstep:=true] publishes the vehicle or arm world under sim time (arm: executes joint_commands from arm_control and gripper/command, -p realtime_factor:=1.0)",
         main: |ctx, opts| Box::pin(sim(ctx, opts)),
+    },
+    Executable {
+        name: "tabletop_task",
+        about: "puts every cup on perception/objects into the tray: manipulation/pick_place goals one at a time, progress on task/status",
+        main: |ctx, opts| Box::pin(tabletop_task(ctx, opts)),
     },
     Executable {
         name: "talker",
@@ -257,10 +267,26 @@ async fn control(ctx: Context, opts: NodeOptions) -> Result<()> {
     Ok(())
 }
 
+async fn arm_control(ctx: Context, opts: NodeOptions) -> Result<()> {
+    use embody_control::arm_node::{ArmNodeConfig, run};
+    let node = ctx.create_node_with("arm_control", opts).await?;
+    let config = ArmNodeConfig::from_parameters(&node)?;
+    run(node, config).await?;
+    Ok(())
+}
+
 async fn manipulation(ctx: Context, opts: NodeOptions) -> Result<()> {
     use embody_manipulation::node::{NodeConfig, run};
     let node = ctx.create_node_with("manipulation", opts).await?;
     let config = NodeConfig::from_parameters(&node)?;
+    run(node, config).await?;
+    Ok(())
+}
+
+async fn tabletop_task(ctx: Context, opts: NodeOptions) -> Result<()> {
+    use embody_manipulation::task_node::{TaskConfig, run};
+    let node = ctx.create_node_with("tabletop_task", opts).await?;
+    let config = TaskConfig::from_parameters(&node)?;
     run(node, config).await?;
     Ok(())
 }
@@ -310,23 +336,33 @@ async fn sim(ctx: Context, opts: NodeOptions) -> Result<()> {
     let run = match run {
         embody_sim::scenario::WorldRun::Vehicle(run) => run,
         embody_sim::scenario::WorldRun::Arm(run) => {
-            // The arm follows arm_controller/joint_trajectory and gripper/command as they
-            // arrive, at real time unless realtime_factor says otherwise.
+            // The arm executes joint_commands (from the arm control node) and gripper/command,
+            // at real time unless realtime_factor says otherwise; lock-step on request.
             let factor = p.declare("realtime_factor", 1.0, ParameterDescriptor::default())?;
             let embody::params::ParameterValue::Double(factor) = factor else {
                 bail!("parameter `realtime_factor` is a number");
             };
-            let report = embody_sim::arm_node::run_arm_node(&node, run, Some(factor)).await?;
+            let timing = embody_sim::arm_node::ArmTiming {
+                realtime_factor: Some(factor),
+                lockstep: match (lockstep, timeout) {
+                    (
+                        embody::params::ParameterValue::Bool(true),
+                        embody::params::ParameterValue::Double(t),
+                    ) => Some(crate::common::seconds(t, "command_timeout_s")?),
+                    _ => None,
+                },
+            };
+            let report = embody_sim::arm_node::run_arm_node(&node, run, timing).await?;
             let r = &report.result;
             node.logger().info(&format!(
-                "{}: {}/{} placed, placement error {:.3} m, {} arm contacts, {} limit violations, {} trajectories ({} refused), {:.1} s simulated",
+                "{}: {}/{} placed, placement error {:.3} m, {} arm contacts, {} limit violations, {} joint commands ({} refused), {:.1} s simulated",
                 run.label(),
                 r.objects_placed,
                 r.objects_to_place,
                 r.placement_error_m,
                 r.arm_collisions,
                 r.limit_violations,
-                report.trajectories,
+                report.commands,
                 report.rejected.len(),
                 r.sim_time_s
             ));
@@ -335,7 +371,10 @@ async fn sim(ctx: Context, opts: NodeOptions) -> Result<()> {
     };
     let control = match (lockstep, timeout) {
         (embody::params::ParameterValue::Bool(true), embody::params::ParameterValue::Double(t)) => {
-            embody_sim::node::Control::LockStep(crate::common::seconds(t, "command_timeout_s")?)
+            embody_sim::node::Control::LockStep {
+                timeout: crate::common::seconds(t, "command_timeout_s")?,
+                realtime_factor: None,
+            }
         }
         _ => embody_sim::node::Control::StandIn,
     };

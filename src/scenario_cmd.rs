@@ -43,15 +43,23 @@ pub struct RunArgs {
     /// With --stack: how long a frame may wait for its command (seconds).
     #[arg(long, default_value_t = 10.0)]
     command_timeout: f64,
+    /// With --stack: pace sim time against the wall clock, FACTOR sim seconds per wall second
+    /// (1 without a value). Arm stacks are always paced (default 1): the manipulation node
+    /// plans in wall time, and an unpaced simulator would charge that time at whatever rate
+    /// it happens to run.
+    #[arg(long, value_name = "FACTOR", num_args = 0..=1, default_missing_value = "1")]
+    realtime: Option<f64>,
 }
 
-/// Runs one scenario with the stack of `launch` driving: a router of its own on a free
-/// loopback port, the stack as an `embody launch` child process, the simulator in this process.
-async fn run_with_stack(
-    r: &embody_sim::scenario::ScenarioRun,
-    launch: &std::path::Path,
-    timeout: std::time::Duration,
-) -> Result<(RunResult, Vec<std::time::Duration>)> {
+/// Starts the stack of `launch` (a router of its own on a free loopback port, the stack as an
+/// `embody launch` child process), waits until it is up — every process has a node that
+/// publishes, and something publishes `command_topic` — and runs `sim` as the simulator's
+/// node in this process. The stack is stopped afterwards whatever happened.
+async fn with_stack<T, F, Fut>(launch: &std::path::Path, command_topic: &str, sim: F) -> Result<T>
+where
+    F: FnOnce(embody::Node) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
     use embody::wire::EntityKind;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -100,22 +108,14 @@ async fn run_with_stack(
                     })
                 })
                 .count();
-            ready >= processes
-                && !g
-                    .endpoints("/control/command", EntityKind::Publisher)
-                    .is_empty()
+            ready >= processes && !g.endpoints(command_topic, EntityKind::Publisher).is_empty()
         })
         .await;
     let result = match up {
-        Ok(()) => {
-            embody_sim::node::run_node(&node, r, embody_sim::node::Control::LockStep(timeout))
-                .await
-                .map(|(res, report)| (res, report.scan_latencies))
-                .map_err(anyhow::Error::from)
-        }
+        Ok(()) => sim(node).await,
         Err(_) => Err(anyhow::anyhow!(
             "the stack from {} did not come up within 30 s (every process's node publishing, \
-             and a publisher on control/command)",
+             and a publisher on {command_topic})",
             launch.display()
         )),
     };
@@ -133,6 +133,44 @@ async fn run_with_stack(
         let _ = stack.start_kill();
     }
     result
+}
+
+/// Runs one vehicle scenario with the stack of `launch` driving in lock-step.
+async fn run_with_stack(
+    r: &embody_sim::scenario::ScenarioRun,
+    launch: &std::path::Path,
+    timeout: std::time::Duration,
+    realtime_factor: Option<f64>,
+) -> Result<(RunResult, Vec<std::time::Duration>)> {
+    with_stack(launch, "/control/command", |node| async move {
+        let control = embody_sim::node::Control::LockStep {
+            timeout,
+            realtime_factor,
+        };
+        let (res, report) = embody_sim::node::run_node(&node, r, control).await?;
+        Ok((res, report.scan_latencies))
+    })
+    .await
+}
+
+/// Runs one arm scenario with the stack of `launch` (arm control, manipulation, ...) in
+/// lock-step with the arm control node, paced at `realtime_factor`.
+async fn run_arm_with_stack(
+    r: &embody_sim::scenario::arm::ArmScenarioRun,
+    launch: &std::path::Path,
+    timeout: std::time::Duration,
+    realtime_factor: f64,
+) -> Result<ArmRunResult> {
+    with_stack(launch, "/joint_commands", |node| async move {
+        let timing = embody_sim::arm_node::ArmTiming {
+            realtime_factor: Some(realtime_factor),
+            lockstep: Some(timeout),
+        };
+        Ok(embody_sim::arm_node::run_arm_node(&node, r, timing)
+            .await?
+            .result)
+    })
+    .await
 }
 
 /// Runs one scenario, recording what the simulator publishes into a bag at `dir`.
@@ -281,6 +319,26 @@ fn arm_header(out: &mut impl Write) -> std::io::Result<()> {
     )
 }
 
+/// The row of a run whose stack failed (did not start, stopped answering): one failed run,
+/// not the end of a sweep.
+fn error_row(
+    out: &mut impl Write,
+    rows: &mut Vec<serde_json::Value>,
+    scenario: &str,
+    params: &std::collections::BTreeMap<String, f64>,
+    e: &anyhow::Error,
+) -> Result<()> {
+    let list: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    writeln!(out, "{scenario:<28} {:<44} {:>9}", list.join(" "), "error")?;
+    rows.push(serde_json::json!({
+        "scenario": scenario,
+        "params": params,
+        "passed": false,
+        "error": format!("{e:#}"),
+    }));
+    Ok(())
+}
+
 /// Writes run `i` as an SVG into `dir`.
 fn plot(dir: &std::path::Path, i: usize, res: &RunResult) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -367,6 +425,15 @@ pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
         None => None,
     };
     let timeout = crate::common::seconds(a.command_timeout, "--command-timeout")?;
+    match (a.realtime, &a.stack) {
+        (Some(f), Some(_)) if !(f.is_finite() && f > 0.0) => {
+            bail!("--realtime {f}: the factor must be a positive number")
+        }
+        (Some(_), None) => bail!(
+            "--realtime paces a --stack run against the wall clock; stand-in runs publish nothing to pace"
+        ),
+        _ => {}
+    }
     let mut rows = Vec::new();
     let mut latencies: Vec<std::time::Duration> = Vec::new();
     let (mut passed, total) = (0, runs.len());
@@ -392,7 +459,7 @@ pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
                         bail!("--bag and --stack together are not supported yet")
                     }
                     (None, Some(launch), Some(rt)) => {
-                        match rt.block_on(run_with_stack(r, launch, timeout)) {
+                        match rt.block_on(run_with_stack(r, launch, timeout, a.realtime)) {
                             Ok((res, lat)) => {
                                 latencies.extend(lat);
                                 res
@@ -409,21 +476,7 @@ pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
                                     vehicle_header(&mut out)?;
                                     last_world = Some(World::Vehicle);
                                 }
-                                let params: Vec<String> =
-                                    r.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                                writeln!(
-                                    out,
-                                    "{:<28} {:<44} {:>9}",
-                                    r.scenario.name,
-                                    params.join(" "),
-                                    "error"
-                                )?;
-                                rows.push(serde_json::json!({
-                                    "scenario": r.scenario.name,
-                                    "params": r.params,
-                                    "passed": false,
-                                    "error": format!("{e:#}"),
-                                }));
+                                error_row(&mut out, &mut rows, &r.scenario.name, &r.params, &e)?;
                                 vehicles += 1;
                                 continue;
                             }
@@ -452,15 +505,33 @@ pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
                 rows.push(json_row(&res, score(impact, reference)));
             }
             WorldRun::Arm(r) => {
-                if a.stack.is_some() {
-                    bail!(
-                        "{}: --stack drives the vehicle world only; arm scenarios run with the stand-in driver",
-                        r.scenario.origin
-                    );
-                }
-                let res = match &bag_dir {
-                    Some(dir) => record_into_bag(dir, |sink| Ok(arm_run::run_recorded(r, sink)?))?,
-                    None => arm_run::run(r)?,
+                let res = match (&bag_dir, &a.stack, &rt) {
+                    (Some(_), Some(_), _) => {
+                        bail!("--bag and --stack together are not supported yet")
+                    }
+                    (None, Some(launch), Some(rt)) => {
+                        let factor = a.realtime.unwrap_or(1.0);
+                        match rt.block_on(run_arm_with_stack(r, launch, timeout, factor)) {
+                            Ok(res) => res,
+                            Err(e) => {
+                                if tty {
+                                    eprintln!();
+                                }
+                                eprintln!("error: {}: {e:#}", r.label());
+                                if last_world != Some(World::Arm) {
+                                    arm_header(&mut out)?;
+                                    last_world = Some(World::Arm);
+                                }
+                                error_row(&mut out, &mut rows, &r.scenario.name, &r.params, &e)?;
+                                arms += 1;
+                                continue;
+                            }
+                        }
+                    }
+                    (Some(dir), _, _) => {
+                        record_into_bag(dir, |sink| Ok(arm_run::run_recorded(r, sink)?))?
+                    }
+                    (None, _, _) => arm_run::run(r)?,
                 };
                 if last_world != Some(World::Arm) {
                     arm_header(&mut out)?;
@@ -489,7 +560,14 @@ pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
         });
     }
     if arms > 0 {
-        drivers.push("the arm by the stand-in driver (holds still)".to_owned());
+        drivers.push(match &a.stack {
+            Some(l) => format!(
+                "the arm by the stack of {} in lock-step, at {}x real time",
+                l.display(),
+                a.realtime.unwrap_or(1.0)
+            ),
+            None => "the arm by the stand-in driver (holds still)".to_owned(),
+        });
     }
     eprintln!(
         "{passed}/{total} runs passed; {sim:.1} s simulated in {wall:.1} s ({:.0}x real time); {}",

@@ -30,6 +30,10 @@ pub struct CartesianOptions {
     pub resolution: f64,
     /// Time budget for each step's IK.
     pub ik_timeout: Duration,
+    /// When set, the dense path is thinned to the fewest waypoints whose joint-space
+    /// segments keep the tip within this distance (m) of the dense path: each waypoint is a
+    /// stop under rest-to-rest timing, so a 5 mm-step path of a 10 cm move would stop 20 times.
+    pub simplify_tolerance: Option<f64>,
 }
 
 impl Default for CartesianOptions {
@@ -42,6 +46,7 @@ impl Default for CartesianOptions {
             jump_threshold: 0.2,
             resolution: 0.02,
             ik_timeout: Duration::from_millis(20),
+            simplify_tolerance: None,
         }
     }
 }
@@ -174,10 +179,66 @@ pub fn linear_to(
         max_step = max_step.max(jump);
         waypoints.push(sol.joints);
     }
+    if let Some(tolerance) = opts.simplify_tolerance {
+        waypoints = simplify(scene, chain, &waypoints, tolerance, opts.resolution);
+    }
     Ok(CartesianPath {
         waypoints,
         max_joint_step: max_step,
     })
+}
+
+/// Whether the joint-space segment `a → b` stands in for the dense waypoints `dense`
+/// (from `a` to `b` inclusive, evenly spaced along the line): at each dense waypoint's
+/// fraction, and half-way between them, the tip is within `tolerance` of where the dense path
+/// has it (and turned by no more than `tolerance` radians per metre of it, at least 0.01 rad).
+fn segment_fits(chain: &crate::Chain, dense: &[Vec<f64>], tolerance: f64) -> bool {
+    let (a, b) = (&dense[0], &dense[dense.len() - 1]);
+    let last = (dense.len() - 1) as f64;
+    let lerp = |f: f64| -> Vec<f64> { a.iter().zip(b).map(|(x, y)| x + (y - x) * f).collect() };
+    let poses: Vec<Isometry3<f64>> = dense.iter().map(|q| chain.fk(q)).collect();
+    let max_angle = (tolerance * 10.0).max(0.01);
+    let close = |q: &[f64], want: &Isometry3<f64>| {
+        let got = chain.fk(q);
+        (got.translation.vector - want.translation.vector).norm() <= tolerance
+            && got.rotation.angle_to(&want.rotation) <= max_angle
+    };
+    (1..dense.len()).all(|k| {
+        let mid = poses[k - 1].lerp_slerp(&poses[k], 0.5);
+        close(&lerp(k as f64 / last), &poses[k]) && close(&lerp((k as f64 - 0.5) / last), &mid)
+    })
+}
+
+/// The fewest of `dense`'s waypoints (greedily, first and last kept) whose straight joint
+/// segments follow it within `tolerance` and are collision-free at `resolution`.
+fn simplify(
+    scene: &Scene,
+    chain: &crate::Chain,
+    dense: &[Vec<f64>],
+    tolerance: f64,
+    resolution: f64,
+) -> Vec<Vec<f64>> {
+    if dense.len() <= 2 {
+        return dense.to_vec();
+    }
+    let mut kept = vec![dense[0].clone()];
+    let mut i = 0;
+    while i + 1 < dense.len() {
+        // The next waypoint always fits: it is one dense, checked step.
+        let mut j = i + 1;
+        for k in (i + 2)..dense.len() {
+            if segment_fits(chain, &dense[i..=k], tolerance)
+                && first_collision(scene, &dense[i], &dense[k], resolution).is_none()
+            {
+                j = k;
+            } else {
+                break;
+            }
+        }
+        kept.push(dense[j].clone());
+        i = j;
+    }
+    kept
 }
 
 fn check_len(solver: &IkSolver, start: &[f64]) -> Result<(), CartesianError> {

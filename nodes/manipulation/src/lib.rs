@@ -20,6 +20,8 @@ pub mod rrt;
 pub mod scene;
 pub mod stl;
 pub mod tabletop;
+pub mod task;
+pub mod task_node;
 pub mod timing;
 pub mod urdf;
 

@@ -148,7 +148,12 @@ impl PickPlaceOptions {
             touch_links: touch_links.iter().map(|s| s.to_string()).collect(),
             grasp: GraspOptions::default(),
             rrt: RrtOptions::default(),
-            cartesian: CartesianOptions::default(),
+            // 1 mm off the line is nothing to a grasp, and a handful of stops instead of one
+            // every 5 mm makes an approach take a second instead of several.
+            cartesian: CartesianOptions {
+                simplify_tolerance: Some(0.001),
+                ..CartesianOptions::default()
+            },
             lift: 0.10,
             place_approach: 0.10,
             retreat: 0.10,

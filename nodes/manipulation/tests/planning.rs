@@ -212,6 +212,50 @@ fn cartesian_line_on_the_panda_without_flips() {
 }
 
 #[test]
+fn a_simplified_cartesian_line_keeps_few_waypoints_and_stays_on_the_line() {
+    let (scene, solver) = panda();
+    let chain = solver.chain();
+    let from = chain.fk(&READY);
+    let offset = Vector3::new(0.05, 0.25, -0.20);
+    let dense = CartesianOptions {
+        ik_timeout: Duration::from_secs(10),
+        ..CartesianOptions::default()
+    };
+    let thin = CartesianOptions {
+        simplify_tolerance: Some(0.001),
+        ..dense.clone()
+    };
+    let full = cartesian::translate(&scene, &solver, &READY, &offset, &dense).expect("line");
+    let path = cartesian::translate(&scene, &solver, &READY, &offset, &thin).expect("line");
+    assert!(
+        path.waypoints.len() * 5 < full.waypoints.len(),
+        "{} of {} waypoints kept",
+        path.waypoints.len(),
+        full.waypoints.len()
+    );
+    assert_eq!(path.waypoints[0], full.waypoints[0]);
+    assert_eq!(path.waypoints.last(), full.waypoints.last());
+    // Along every kept joint segment the tip stays within the tolerance (plus the dense
+    // path's own 1e-4) of the straight line.
+    let a = from.translation.vector;
+    let mut worst = 0.0f64;
+    for w in path.waypoints.windows(2) {
+        for i in 0..=20 {
+            let f = f64::from(i) / 20.0;
+            let q: Vec<f64> = w[0]
+                .iter()
+                .zip(&w[1])
+                .map(|(x, y)| x + (y - x) * f)
+                .collect();
+            let p = chain.fk(&q).translation.vector;
+            let s = ((p - a).dot(&offset) / offset.norm_squared()).clamp(0.0, 1.0);
+            worst = worst.max((p - (a + offset * s)).norm());
+        }
+    }
+    assert!(worst < 0.0011, "{worst} m off the line");
+}
+
+#[test]
 fn cartesian_failures_report_the_fraction() {
     let (scene, solver) = panda();
     let opts = CartesianOptions {

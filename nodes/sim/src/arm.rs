@@ -16,7 +16,9 @@ use thiserror::Error;
 
 use crate::capsule::Capsule;
 use crate::geometry::{GeometryError, Obb, Ray};
-use crate::trajectory::{JointTrajectory, Spline, TrajectoryError};
+use embody_control::joint_trajectory::{
+    JointTrajectory, Spline, TrajectoryError, tracking_velocity,
+};
 
 /// Acceleration limit when none is configured (rad/s² or m/s²). URDF has no acceleration
 /// limits; 5 rad/s² lets a UR5 joint reach its 3.15 rad/s in 0.63 s, close to what
@@ -350,31 +352,12 @@ impl Arm {
     /// Follows a trajectory from the present state; joints it does not name hold their
     /// position. Points beyond a limit are clamped and counted.
     pub fn command_trajectory(&mut self, traj: &JointTrajectory) -> Result<(), ArmError> {
-        traj.validate()?;
         let names = self.joint_names();
-        let mut index = Vec::with_capacity(traj.joint_names.len());
-        for name in &traj.joint_names {
-            let i = names
-                .iter()
-                .position(|n| n == name)
-                .ok_or_else(|| TrajectoryError::UnknownJoint(name.clone()))?;
-            index.push(i);
-        }
-        let mut points = Vec::with_capacity(traj.points.len());
-        for p in &traj.points {
-            let mut q = self.q.clone();
-            let mut v = p.velocities.as_ref().map(|_| vec![0.0; self.q.len()]);
-            for (k, &j) in index.iter().enumerate() {
-                q[j] = self.clamp_counted(j, p.positions[k]);
-                if let (Some(v), Some(pv)) = (v.as_mut(), p.velocities.as_ref()) {
-                    v[j] = pv[k];
-                }
+        let mut points = traj.reordered(&names, &self.q)?;
+        for p in &mut points {
+            for j in 0..p.positions.len() {
+                p.positions[j] = self.clamp_counted(j, p.positions[j]);
             }
-            points.push(crate::trajectory::TrajectoryPoint {
-                positions: q,
-                velocities: v,
-                time_from_start: p.time_from_start,
-            });
         }
         self.mode = Mode::Trajectory {
             spline: Spline::new(&self.q, &self.qd, &points),
@@ -416,12 +399,7 @@ impl Arm {
                 let (mut q_ref, mut qd_ref) = (vec![0.0; n], vec![0.0; n]);
                 spline.sample(*elapsed, &mut q_ref, &mut qd_ref);
                 for j in 0..n {
-                    // Feed forward the reference speed; close what is left of the gap no
-                    // faster than the joint could stop in it, so a lagging joint catches up
-                    // without overshooting, and one on the reference stays exactly on it.
-                    let r = q_ref[j] - self.q[j] - qd_ref[j] * dt;
-                    let catch_up = (r.abs() / dt).min((2.0 * self.amax * r.abs()).sqrt());
-                    want[j] = qd_ref[j] + r.signum() * catch_up;
+                    want[j] = tracking_velocity(self.q[j], q_ref[j], qd_ref[j], dt, self.amax);
                 }
             }
         }
@@ -593,7 +571,7 @@ fn link_solids(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trajectory::TrajectoryPoint;
+    use embody_control::joint_trajectory::TrajectoryPoint;
 
     /// Two revolute joints about z with ±1 rad, 1 rad/s; links 0.5 m long along x.
     pub(crate) const TWO_JOINTS: &str = r#"<robot name="two">

@@ -1,14 +1,15 @@
 //! The arm world as a ROS 2 node: its frames published on the design's topic map under sim
-//! time, paced against the wall clock so a stack has time to answer, and commands taken from
-//! `arm_controller/joint_trajectory` (`trajectory_msgs/JointTrajectory`) and
-//! `gripper/command` (`std_msgs/Float64`, the opening in metres) as they arrive.
+//! time, optionally paced against the wall clock, driven like a robot's hardware interface by
+//! `joint_commands` (`sensor_msgs/JointState` from the arm control node, which follows the
+//! joint trajectories) and `gripper/command` (`std_msgs/Float64`, the opening in metres) —
+//! either as they arrive or in lock-step, each joint state waiting for its command.
 
 use std::time::{Duration, Instant};
 
-use embody::Node;
+use embody::msgs::sensor_msgs::msg::JointState;
 use embody::msgs::std_msgs::msg::Float64;
-use embody::msgs::trajectory_msgs::msg::JointTrajectory;
 use embody::qos::{History, QosProfile};
+use embody::{Node, Time};
 
 use crate::arm_run::{ArmDriver, ArmRunError, ArmRunResult, build_world, run_world};
 use crate::arm_world::ArmWorld;
@@ -26,6 +27,19 @@ pub enum ArmNodeError {
     Middleware(String),
 }
 
+/// How the arm node keeps time with its controller.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ArmTiming {
+    /// Sim seconds per wall second (1 = real time); `None` runs as fast as it can. A stack
+    /// that plans in wall time (manipulation) needs a pace, or the arm idles through sim time
+    /// while it thinks.
+    pub realtime_factor: Option<f64>,
+    /// Lock-step: after each joint state the simulator waits this long at most for the
+    /// `joint_commands` stamped with it, so no command is late; `None` takes commands as they
+    /// arrive.
+    pub lockstep: Option<Duration>,
+}
+
 /// What the node did besides the judged result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArmNodeReport {
@@ -35,41 +49,113 @@ pub struct ArmNodeReport {
     pub final_positions: Vec<f64>,
     /// Gripper opening at the last step (m).
     pub final_opening: f64,
-    /// Trajectories followed.
-    pub trajectories: u64,
-    /// Trajectories refused, with why (unknown joints, bad times, ...).
+    /// Joint commands applied.
+    pub commands: u64,
+    /// Commands refused, with why (unknown joints, missing values, ...).
     pub rejected: Vec<String>,
 }
 
 struct Commands {
-    trajectories: embody::Subscription<JointTrajectory>,
+    joints: embody::Subscription<JointState>,
     gripper: embody::Subscription<Float64>,
-    /// Wall-clock start and sim seconds per wall second.
-    pace: Option<(Instant, f64)>,
+    timing: ArmTiming,
+    /// Wall-clock start of the paced run.
+    started: Instant,
+    handle: tokio::runtime::Handle,
     accepted: u64,
     rejected: Vec<String>,
     node: Node,
 }
 
+impl Commands {
+    /// Applies one `joint_commands` message: speeds where it gives them, else positions.
+    fn apply(&mut self, world: &mut ArmWorld, msg: &JointState) {
+        let names = world.arm().joint_names();
+        let command = |values: &[f64]| -> Result<Vec<f64>, String> {
+            if values.len() != msg.name.len() {
+                return Err(format!(
+                    "{} values for {} joint names",
+                    values.len(),
+                    msg.name.len()
+                ));
+            }
+            let mut out = Vec::with_capacity(names.len());
+            for n in &names {
+                let i = msg
+                    .name
+                    .iter()
+                    .position(|m| m == n)
+                    .ok_or_else(|| format!("joint `{n}` missing"))?;
+                out.push(values[i]);
+            }
+            Ok(out)
+        };
+        let applied = if !msg.velocity.is_empty() {
+            command(&msg.velocity).and_then(|v| {
+                world
+                    .arm_mut()
+                    .command_velocities(&v)
+                    .map_err(|e| e.to_string())
+            })
+        } else {
+            command(&msg.position).and_then(|q| {
+                world
+                    .arm_mut()
+                    .command_positions(&q)
+                    .map_err(|e| e.to_string())
+            })
+        };
+        match applied {
+            Ok(()) => self.accepted += 1,
+            Err(e) => {
+                // A bad message from the network is reported, never fatal.
+                let why = format!("joint_commands refused: {e}");
+                self.node.logger().warn(&why);
+                self.rejected.push(why);
+            }
+        }
+    }
+}
+
 impl ArmDriver for Commands {
-    fn drive(&mut self, world: &mut ArmWorld, _fresh: bool) -> Result<(), String> {
-        if let Some((start, factor)) = self.pace {
+    fn drive(&mut self, world: &mut ArmWorld, joint_states: bool) -> Result<(), String> {
+        if let Some(factor) = self.timing.realtime_factor {
             // Sim time may run ahead of the wall clock by one step at most.
-            let due = start + Duration::from_secs_f64(world.time() / factor);
+            let due = self.started + Duration::from_secs_f64(world.time() / factor);
             let now = Instant::now();
             if due > now {
                 std::thread::sleep(due - now);
             }
         }
-        while let Some(msg) = self.trajectories.try_recv() {
-            let traj = crate::ros::trajectory_from_msg(&msg);
-            match world.arm_mut().command_trajectory(&traj) {
-                Ok(()) => self.accepted += 1,
-                Err(e) => {
-                    // A bad message from the network is reported, never fatal.
-                    let why = format!("arm_controller/joint_trajectory refused: {e}");
-                    self.node.logger().warn(&why);
-                    self.rejected.push(why);
+        match self.timing.lockstep {
+            Some(timeout) if joint_states => {
+                let t = Time::from_nanos((world.time() * 1e9).round() as i64);
+                let joints = &self.joints;
+                let wait = async {
+                    loop {
+                        match joints.recv().await {
+                            // Answers to older joint states are stale; wait for this one's.
+                            Some(m) if Time::from_msg(&m.header.stamp) >= t => return Some(m),
+                            Some(_) => continue,
+                            None => return None,
+                        }
+                    }
+                };
+                match self.handle.block_on(tokio::time::timeout(timeout, wait)) {
+                    Ok(Some(m)) => self.apply(world, &m),
+                    Ok(None) => return Err("the joint_commands subscription closed".into()),
+                    Err(_) => {
+                        return Err(format!(
+                            "no joint_commands stamped {:.3} s or later within {timeout:?} (is the arm controller running?)",
+                            world.time()
+                        ));
+                    }
+                }
+            }
+            Some(_) => {}
+            None => {
+                while let Some(m) = self.joints.try_recv() {
+                    self.apply(world, &m);
                 }
             }
         }
@@ -80,20 +166,20 @@ impl ArmDriver for Commands {
     }
 }
 
-/// Runs an arm scenario as a node: publishes every frame and follows the commands that arrive.
-/// `realtime_factor` paces sim time against the wall clock (1.0 = real time); `None` runs as
-/// fast as it can, which leaves a stack no time to answer.
+/// Runs an arm scenario as a node: publishes every frame and executes `joint_commands`
+/// (`sensor_msgs/JointState`: speeds, or positions when it has no speeds — the arm control
+/// node's output) and `gripper/command` (`std_msgs/Float64`, the opening in metres).
 pub async fn run_arm_node(
     node: &Node,
     run: &ArmScenarioRun,
-    realtime_factor: Option<f64>,
+    timing: ArmTiming,
 ) -> Result<ArmNodeReport, ArmNodeError> {
     let world = build_world(run)?;
     let qos = QosProfile::default().history(History::KeepAll);
-    let trajectories = node
-        .create_subscription::<JointTrajectory>("arm_controller/joint_trajectory", qos)
+    let joints = node
+        .create_subscription::<JointState>("joint_commands", qos)
         .await
-        .map_err(|e| ArmNodeError::Middleware(format!("arm_controller/joint_trajectory: {e}")))?;
+        .map_err(|e| ArmNodeError::Middleware(format!("joint_commands: {e}")))?;
     let gripper = node
         .create_subscription::<Float64>("gripper/command", qos)
         .await
@@ -103,11 +189,14 @@ pub async fn run_arm_node(
     let run = run.clone();
     tokio::task::spawn_blocking(move || {
         let mut commands = Commands {
-            trajectories,
+            joints,
             gripper,
-            pace: realtime_factor
-                .filter(|f| f.is_finite() && *f > 0.0)
-                .map(|f| (Instant::now(), f)),
+            timing: ArmTiming {
+                realtime_factor: timing.realtime_factor.filter(|f| f.is_finite() && *f > 0.0),
+                ..timing
+            },
+            started: Instant::now(),
+            handle: handle.clone(),
             accepted: 0,
             rejected: Vec::new(),
             node: node.clone(),
@@ -130,7 +219,7 @@ pub async fn run_arm_node(
                 result: result?,
                 final_positions,
                 final_opening,
-                trajectories: commands.accepted,
+                commands: commands.accepted,
                 rejected: commands.rejected,
             }),
         }
@@ -148,8 +237,8 @@ struct Recorder<'a> {
 }
 
 impl ArmDriver for Recorder<'_> {
-    fn drive(&mut self, world: &mut ArmWorld, fresh: bool) -> Result<(), String> {
-        self.inner.drive(world, fresh)?;
+    fn drive(&mut self, world: &mut ArmWorld, joint_states: bool) -> Result<(), String> {
+        self.inner.drive(world, joint_states)?;
         self.last.clear();
         self.last.extend_from_slice(world.arm().positions());
         *self.opening = world.gripper().opening();

@@ -67,8 +67,9 @@ pub struct ArmRunResult {
 
 /// Who commands the arm and the gripper each step.
 pub trait ArmDriver {
-    /// Commands for the next step. `fresh` is true when frames went out this step.
-    fn drive(&mut self, world: &mut ArmWorld, fresh: bool) -> Result<(), String>;
+    /// Commands for the next step. `joint_states` is true when the joint states went out this
+    /// step: the frames a controller answers.
+    fn drive(&mut self, world: &mut ArmWorld, joint_states: bool) -> Result<(), String>;
 }
 
 /// The stand-in driver: the arm holds its start pose and the gripper stays open.
@@ -76,7 +77,7 @@ pub trait ArmDriver {
 pub struct HoldStill;
 
 impl ArmDriver for HoldStill {
-    fn drive(&mut self, _world: &mut ArmWorld, _fresh: bool) -> Result<(), String> {
+    fn drive(&mut self, _world: &mut ArmWorld, _joint_states: bool) -> Result<(), String> {
         Ok(())
     }
 }
@@ -146,7 +147,7 @@ pub fn run_world(
             }
         }
         driver
-            .drive(&mut world, fresh)
+            .drive(&mut world, state)
             .map_err(|reason| ArmRunError::Driver {
                 origin: sc.origin.clone(),
                 reason,

@@ -20,7 +20,6 @@ pub mod ros;
 pub mod run;
 pub mod scenario;
 pub mod table;
-pub mod trajectory;
 pub mod vehicle;
 pub mod world;
 

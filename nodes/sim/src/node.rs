@@ -21,9 +21,14 @@ use crate::world::World;
 pub enum Control {
     /// The stand-in driver inside the simulator (holds lane and speed).
     StandIn,
-    /// The stack over `control/command`, in lock-step; a frame unanswered for this long ends
-    /// the run with an error.
-    LockStep(Duration),
+    /// The stack over `control/command`, in lock-step.
+    LockStep {
+        /// A frame unanswered for this long ends the run with an error.
+        timeout: Duration,
+        /// Sim seconds per wall second when paced (`--realtime`); `None` = as fast as the
+        /// stack answers.
+        realtime_factor: Option<f64>,
+    },
 }
 
 /// An Ackermann command as the ego model's: a negative `acceleration` brakes at that rate,
@@ -43,6 +48,8 @@ pub fn command_from(msg: &AckermannDriveStamped) -> Command {
 struct LockStep {
     commands: Subscription<AckermannDriveStamped>,
     timeout: Duration,
+    /// Wall-clock start and sim seconds per wall second.
+    pace: Option<(std::time::Instant, f64)>,
     last: Command,
     handle: tokio::runtime::Handle,
     report: LockStepReport,
@@ -60,6 +67,14 @@ pub struct LockStepReport {
 
 impl Driver for LockStep {
     fn command(&mut self, world: &World, fresh: bool) -> Result<Command, String> {
+        if let Some((start, factor)) = self.pace {
+            // Sim time may run ahead of the wall clock by one step at most.
+            let due = start + Duration::from_secs_f64(world.time() / factor);
+            let now = std::time::Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+        }
         if !fresh {
             return Ok(self.last);
         }
@@ -123,7 +138,10 @@ pub async fn run_node(
     let handle = tokio::runtime::Handle::current();
     let lock = match control {
         Control::StandIn => None,
-        Control::LockStep(timeout) => Some(LockStep {
+        Control::LockStep {
+            timeout,
+            realtime_factor,
+        } => Some(LockStep {
             commands: node
                 .create_subscription::<AckermannDriveStamped>(
                     "control/command",
@@ -132,6 +150,9 @@ pub async fn run_node(
                 .await
                 .map_err(|e| NodeError::Middleware(format!("control/command: {e}")))?,
             timeout,
+            pace: realtime_factor
+                .filter(|f| f.is_finite() && *f > 0.0)
+                .map(|f| (std::time::Instant::now(), f)),
             last: Command {
                 steering_angle: 0.0,
                 drive: Drive::Speed(run.scenario.ego.speed),

@@ -688,27 +688,6 @@ fn arm_state(world: &crate::arm_world::ArmWorld, stamp_ns: i64) -> [Output; 3] {
     ]
 }
 
-/// A `trajectory_msgs/JointTrajectory` as the arm follows it (velocities only where every
-/// joint has one; accelerations and efforts are not used).
-pub fn trajectory_from_msg(
-    msg: &embody_msgs::trajectory_msgs::msg::JointTrajectory,
-) -> crate::trajectory::JointTrajectory {
-    let n = msg.joint_names.len();
-    crate::trajectory::JointTrajectory {
-        joint_names: msg.joint_names.clone(),
-        points: msg
-            .points
-            .iter()
-            .map(|p| crate::trajectory::TrajectoryPoint {
-                positions: p.positions.clone(),
-                velocities: (p.velocities.len() == n && n > 0).then(|| p.velocities.clone()),
-                time_from_start: f64::from(p.time_from_start.sec)
-                    + f64::from(p.time_from_start.nanosec) * 1e-9,
-            })
-            .collect(),
-    }
-}
-
 /// The opening (m) a `control_msgs/action/GripperCommand` goal asks for: `command.position`,
 /// the gap between the fingers of a parallel gripper.
 pub fn gripper_opening_from_goal(
@@ -738,34 +717,7 @@ mod arm_tests {
     use super::*;
 
     #[test]
-    fn trajectories_keep_velocities_only_when_complete_and_clouds_hold_xyz() {
-        use embody_msgs::builtin_interfaces::msg::Duration;
-        use embody_msgs::trajectory_msgs::msg::{JointTrajectory, JointTrajectoryPoint};
-        let msg = JointTrajectory {
-            joint_names: vec!["a".into(), "b".into()],
-            points: vec![
-                JointTrajectoryPoint {
-                    positions: vec![0.1, 0.2],
-                    velocities: vec![0.0, 0.0],
-                    time_from_start: Duration {
-                        sec: 1,
-                        nanosec: 500_000_000,
-                    },
-                    ..Default::default()
-                },
-                JointTrajectoryPoint {
-                    positions: vec![0.3, 0.4],
-                    velocities: vec![1.0],
-                    time_from_start: Duration { sec: 2, nanosec: 0 },
-                    ..Default::default()
-                },
-            ],
-            ..Default::default()
-        };
-        let t = trajectory_from_msg(&msg);
-        assert_eq!(t.points[0].time_from_start, 1.5);
-        assert_eq!(t.points[0].velocities, Some(vec![0.0, 0.0]));
-        assert_eq!(t.points[1].velocities, None);
+    fn depth_clouds_hold_xyz() {
         let p = crate::depth::DepthPoint {
             x: 0.5,
             y: -0.25,

@@ -6,12 +6,12 @@
 use std::path::Path;
 use std::time::Duration;
 
+use embody_control::joint_trajectory::{JointTrajectory, TrajectoryPoint};
 use embody_manipulation::ik::{IkGoal, IkOptions, IkSolver};
 use embody_sim::arm_run::{ArmDriver, build_world, run_world};
 use embody_sim::arm_world::ArmWorld;
 use embody_sim::scenario::arm::ArmScenarioRun;
 use embody_sim::scenario::{WorldRun, load_runs};
-use embody_sim::trajectory::{JointTrajectory, TrajectoryPoint};
 use nalgebra::{Isometry3, Translation3, Vector3};
 
 /// One step of the script.
@@ -83,7 +83,7 @@ impl Script {
 }
 
 impl ArmDriver for Script {
-    fn drive(&mut self, world: &mut ArmWorld, _fresh: bool) -> Result<(), String> {
+    fn drive(&mut self, world: &mut ArmWorld, _joint_states: bool) -> Result<(), String> {
         if world.time() < self.wait_until || world.arm().is_moving() {
             return Ok(());
         }

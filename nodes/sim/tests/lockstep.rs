@@ -89,9 +89,16 @@ async fn a_controller_in_another_session_drives_the_ego_in_lock_step_determinist
         })
         .await
         .unwrap();
-        let (result, answered) = run_node(&sim, &run, Control::LockStep(Duration::from_secs(20)))
-            .await
-            .unwrap();
+        let (result, answered) = run_node(
+            &sim,
+            &run,
+            Control::LockStep {
+                timeout: Duration::from_secs(20),
+                realtime_factor: None,
+            },
+        )
+        .await
+        .unwrap();
         results.push((result, answered));
     }
     let (r, answered) = &results[0];
@@ -122,7 +129,10 @@ async fn a_silent_stack_ends_the_run_with_a_clear_error() {
     let err = run_node(
         &sim,
         &ccrs_at_50(),
-        Control::LockStep(Duration::from_millis(200)),
+        Control::LockStep {
+            timeout: Duration::from_millis(200),
+            realtime_factor: None,
+        },
     )
     .await
     .unwrap_err()

@@ -126,6 +126,54 @@ impl JointTrajectory {
     pub fn duration(&self) -> f64 {
         self.points.last().map_or(0.0, |p| p.time_from_start)
     }
+
+    /// The points over all of `joints` (an arm's joint order), after validation: joints the
+    /// trajectory does not name keep their `current` positions (and zero speed where the
+    /// point has velocities), as joint_trajectory_controller does.
+    pub fn reordered(
+        &self,
+        joints: &[&str],
+        current: &[f64],
+    ) -> Result<Vec<TrajectoryPoint>, TrajectoryError> {
+        self.validate()?;
+        let mut index = Vec::with_capacity(self.joint_names.len());
+        for name in &self.joint_names {
+            let i = joints
+                .iter()
+                .position(|n| n == name)
+                .ok_or_else(|| TrajectoryError::UnknownJoint(name.clone()))?;
+            index.push(i);
+        }
+        Ok(self
+            .points
+            .iter()
+            .map(|p| {
+                let mut q = current.to_vec();
+                let mut v = p.velocities.as_ref().map(|_| vec![0.0; current.len()]);
+                for (k, &j) in index.iter().enumerate() {
+                    q[j] = p.positions[k];
+                    if let (Some(v), Some(pv)) = (v.as_mut(), p.velocities.as_ref()) {
+                        v[j] = pv[k];
+                    }
+                }
+                TrajectoryPoint {
+                    positions: q,
+                    velocities: v,
+                    time_from_start: p.time_from_start,
+                }
+            })
+            .collect())
+    }
+}
+
+/// The speed that keeps a joint at `q` on a reference which is at `q_ref` moving at `qd_ref`
+/// one period `dt` from now: the reference speed fed forward, plus what is left of the gap
+/// closed no faster than the joint could stop in it (`amax`), so a lagging joint catches up
+/// without overshooting and one on the reference stays exactly on it.
+pub fn tracking_velocity(q: f64, q_ref: f64, qd_ref: f64, dt: f64, amax: f64) -> f64 {
+    let r = q_ref - q - qd_ref * dt;
+    let catch_up = (r.abs() / dt).min((2.0 * amax * r.abs()).sqrt());
+    qd_ref + r.signum() * catch_up
 }
 
 /// A trajectory for one joint vector, anchored at the state the arm was in when it arrived.
