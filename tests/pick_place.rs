@@ -1,6 +1,6 @@
 //! The manipulation node picks a cup and places it in the tray of the simulator's arm world,
-//! over zenoh: the sim arm node and the manipulation node in-process, a PickPlace client in a
-//! session of its own.
+//! over zenoh: the sim arm node, the arm control node and the manipulation node in-process, a
+//! PickPlace client in a session of its own.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use embody::msgs::embody_msgs::msg::{ObjectClassification, PredictedObjects};
 use embody::qos::QosProfile;
 use embody::{Context, ContextOptions, NodeOptions, Router};
 use embody_manipulation::node::{Block, NodeConfig, run};
-use embody_sim::arm_node::run_arm_node;
+use embody_sim::arm_node::{ArmTiming, run_arm_node};
 use embody_sim::scenario::{WorldRun, load_runs};
 use nalgebra::{Isometry3, Translation3, UnitQuaternion};
 use tokio::sync::watch;
@@ -75,6 +75,15 @@ async fn the_node_puts_a_cup_into_the_tray() {
         .await
         .unwrap();
     let manip_task = tokio::spawn(run(manip, config(root)));
+    let control = manip_ctx
+        .create_node_with("arm_control", NodeOptions::default())
+        .await
+        .unwrap();
+    let control_config = embody_control::arm_node::ArmNodeConfig {
+        joints: Vec::new(),
+        controller: embody_control::arm::ArmControllerParams::default(),
+    };
+    let control_task = tokio::spawn(embody_control::arm_node::run(control, control_config));
 
     let client_ctx = Context::with_options(ContextOptions::router(&ep))
         .await
@@ -100,12 +109,26 @@ async fn the_node_puts_a_cup_into_the_tray() {
         .await
         .unwrap();
 
+    // The controller creates its publisher last: once it shows, it hears the first frame.
+    let graph = client_ctx.graph().await.unwrap();
+    graph
+        .wait_until(Duration::from_secs(30), |g| {
+            !g.endpoints("/joint_commands", embody::wire::EntityKind::Publisher)
+                .is_empty()
+        })
+        .await
+        .expect("the arm controller publishes joint_commands");
     let sim_ctx = Context::with_options(ContextOptions::router(&ep))
         .await
         .unwrap();
     let sim = sim_ctx.create_node("sim").await.unwrap();
-    // Twice real time: the node still has the time to plan between sim frames.
-    let sim_task = tokio::spawn(async move { run_arm_node(&sim, &run_spec, Some(2.0)).await });
+    // Twice real time: the node still has the time to plan between sim frames. Lock-step
+    // with the arm controller, so every joint state is answered on time.
+    let timing = ArmTiming {
+        realtime_factor: Some(2.0),
+        lockstep: Some(Duration::from_secs(30)),
+    };
+    let sim_task = tokio::spawn(async move { run_arm_node(&sim, &run_spec, timing).await });
 
     let first = tokio::time::timeout(Duration::from_secs(30), objects.wait_for(|o| o.is_some()))
         .await
@@ -164,6 +187,7 @@ async fn the_node_puts_a_cup_into_the_tray() {
 
     let report = sim_task.await.unwrap().unwrap();
     manip_task.abort();
+    control_task.abort();
     let after = objects.borrow().clone().unwrap();
     let placed = after
         .objects

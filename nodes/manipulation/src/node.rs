@@ -369,6 +369,7 @@ struct Shared {
     gripper: Publisher<Float64>,
     // One goal at a time: the arm cannot do two pick and places at once.
     busy: Mutex<()>,
+    node: Node,
 }
 
 fn result(success: bool, phase: &str, reason: String, placement_error: f64) -> PickPlace_Result {
@@ -496,6 +497,24 @@ impl Shared {
         let touch = [TCP_LINK, self.config.tip_link.as_str()];
         let mut options = PickPlaceOptions::new(self.robot.limits.clone(), &touch);
         options.rrt.timeout = Duration::from_secs(5);
+        let cup = objects.objects.iter().any(|o| {
+            o.object_id == id
+                && o.classification.first().map(|c| c.label) == Some(ObjectClassification::CUP)
+        });
+        if cup {
+            // A cup looks the same turned about its axis: any turn the wrist can reach will do.
+            use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
+            options.place_yaws = vec![
+                0.0,
+                FRAC_PI_2,
+                -FRAC_PI_2,
+                PI,
+                FRAC_PI_4,
+                -FRAC_PI_4,
+                3.0 * FRAC_PI_4,
+                -3.0 * FRAC_PI_4,
+            ];
+        }
         let _ = handle
             .publish_feedback(PickPlace_Feedback {
                 phase: "plan".into(),
@@ -503,12 +522,31 @@ impl Shared {
             })
             .await;
         let plan = {
+            let started = std::time::Instant::now();
             let planned = tokio::task::block_in_place(|| {
                 plan_pick_place(&scene, &self.robot.solver, &request, &options)
             });
+            let ms = started.elapsed().as_secs_f64() * 1e3;
             match planned {
-                Ok(p) => p,
-                Err(e) => return result(false, &e.phase.to_string(), e.reason.to_string(), -1.0),
+                Ok(p) => {
+                    self.node.logger().info(&format!(
+                        "object {id}: planned in {ms:.0} ms, {} phases, {:.1} s of motion",
+                        p.phases.len(),
+                        p.phases
+                            .iter()
+                            .filter_map(|p| p.trajectory.as_ref())
+                            .map(Trajectory::duration)
+                            .sum::<f64>()
+                    ));
+                    p
+                }
+                Err(e) => {
+                    self.node.logger().warn(&format!(
+                        "object {id}: no plan after {ms:.0} ms and {} grasps: {e}",
+                        e.grasps_tried
+                    ));
+                    return result(false, &e.phase.to_string(), e.reason.to_string(), -1.0);
+                }
             }
         };
         let n = plan.phases.len().max(1) as f32;
@@ -626,6 +664,7 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
         joints,
         objects,
         busy: Mutex::new(()),
+        node: node.clone(),
     });
     let server_shared = shared.clone();
     let _server = node

@@ -16,7 +16,7 @@ use nalgebra::{Isometry3, Vector3};
 
 use crate::cartesian::{self, CartesianError, CartesianOptions};
 use crate::grasp::{self, Grasp, GraspOptions};
-use crate::ik::{IkGoal, IkSolver};
+use crate::ik::{IkGoal, IkOptions, IkSolver};
 use crate::rrt::{self, PlanError, RrtOptions};
 use crate::scene::{Scene, SceneError};
 use crate::timing::{self, KinematicLimits, TimingError, Trajectory};
@@ -137,6 +137,9 @@ pub struct PickPlaceOptions {
     pub retreat: f64,
     /// Most ranked grasps tried.
     pub max_grasps: usize,
+    /// Turns about the place pose's z axis (rad) the object may be set down with, tried in
+    /// order: `[0]` for an object whose orientation matters, several for a cylinder.
+    pub place_yaws: Vec<f64>,
     /// Joint limits for the time parameterisation.
     pub limits: KinematicLimits,
 }
@@ -158,6 +161,7 @@ impl PickPlaceOptions {
             place_approach: 0.10,
             retreat: 0.10,
             max_grasps: 6,
+            place_yaws: vec![0.0],
             limits,
         }
     }
@@ -377,11 +381,27 @@ fn attempt(
         true,
     ));
 
-    // Transport to pre-place: the object at the place pose, held the same way, raised.
-    let place_tcp = req.place_pose * g.grasp.tcp_in_object;
-    let pre_place_tcp = nalgebra::Translation3::new(0.0, 0.0, opts.place_approach) * place_tcp;
-    let q_pre_place = pre_place_ik(&carrying, solver, &pre_place_tcp, &q_lifted)
-        .map_err(|e| (PhaseKind::Transport, PhaseFailure::Ik(e)))?;
+    // Transport to pre-place: the object at the place pose, held the same way, raised. An
+    // object symmetric about its axis may be set down turned by any of `place_yaws`: the
+    // first the arm can reach is taken.
+    let mut reached = Err((
+        PhaseKind::Transport,
+        PhaseFailure::NoGrasp("no place orientation given".into()),
+    ));
+    for &yaw in &opts.place_yaws {
+        let turned = req.place_pose
+            * nalgebra::UnitQuaternion::from_axis_angle(&nalgebra::Vector3::z_axis(), yaw);
+        let place_tcp = turned * g.grasp.tcp_in_object;
+        let pre_place_tcp = nalgebra::Translation3::new(0.0, 0.0, opts.place_approach) * place_tcp;
+        match pre_place_ik(&carrying, solver, &pre_place_tcp, &q_lifted) {
+            Ok(q) => {
+                reached = Ok((place_tcp, q));
+                break;
+            }
+            Err(e) => reached = Err((PhaseKind::Transport, PhaseFailure::Ik(e))),
+        }
+    }
+    let (place_tcp, q_pre_place) = reached?;
     let path = at(
         PhaseKind::Transport,
         rrt::plan(&carrying, &q_lifted, &q_pre_place, &opts.rrt),
@@ -464,6 +484,18 @@ fn pre_place_ik(
     seed: &[f64],
 ) -> Result<Vec<f64>, String> {
     let goal = IkGoal::pose(*pose);
+    // A reachable pose solves in well under a millisecond; a budget far above that but far
+    // below the caller's keeps an unreachable place orientation from costing seconds before
+    // the next one is tried.
+    let mut solver = solver.clone();
+    let budget = solver
+        .options()
+        .timeout
+        .min(std::time::Duration::from_millis(100));
+    solver.set_options(IkOptions {
+        timeout: budget,
+        ..solver.options().clone()
+    });
     let mut rng = crate::rng::SplitMix64::new(0x91AC_E5EED);
     let mut last = String::from("no solution");
     let mut start = seed.to_vec();

@@ -70,7 +70,7 @@ impl TaskConfig {
         )
         .map_err(err)?;
         let objects_topic = p.get_string("objects_topic").map_err(err)?;
-        let settle_s = number("settle_s", 1.0, "sim time for tracks to settle (s)")?.max(0.0);
+        let settle_s = number("settle_s", 0.5, "sim time for tracks to settle (s)")?.max(0.0);
         let max_attempts = number("max_attempts", 2.0, "goals per object before giving up")?
             .clamp(1.0, 100.0) as u32;
         let goal_timeout = Duration::from_secs_f64(
