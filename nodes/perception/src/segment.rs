@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use crate::boxfit::{BoxMethod, convex_hull, fit_box, polygon_area};
 use crate::classify::{ClassifierMode, Shape, classify};
-use crate::cluster::{ClusterError, ClusterParams, euclidean_clusters};
+use crate::cluster::{ClusterError, ClusterParams, DepthJumpParams, euclidean_clusters};
 use crate::ground::{
     GroundError, GroundGrid, GroundGridParams, GroundModel, Plane, PointLabel, RansacParams,
     fit_plane,
@@ -149,6 +149,7 @@ impl SegmentParams {
                 tolerance: 0.5,
                 radial_growth: 0.1,
                 max_radial: 1.6,
+                depth_jumps: Some(DepthJumpParams::lidar()),
                 min_points: 5,
                 max_points: 100_000,
             },
@@ -185,6 +186,7 @@ impl SegmentParams {
                 tolerance: 0.02,
                 radial_growth: 0.0,
                 max_radial: 0.02,
+                depth_jumps: None,
                 min_points: 30,
                 max_points: 500_000,
             },
