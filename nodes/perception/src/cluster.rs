@@ -291,9 +291,20 @@ impl Jumps {
             let Some(jump) = step(c) else {
                 continue;
             };
-            let beside = step((c + cols - 1) % cols)
-                .unwrap_or(0.0)
-                .max(step((c + 1) % cols).unwrap_or(0.0));
+            // The steps beyond the farther column and before the nearer one.
+            let (left, right) = (step((c + cols - 1) % cols), step((c + 1) % cols));
+            let d = (c + 1) % cols;
+            let (far, near) = if near[d] > near[c] {
+                (right, left)
+            } else {
+                (left, right)
+            };
+            // A convex object seen from outside shows its faces in order of range: a face
+            // seen head-on, then sides ever more oblique, so the steps beyond a step along it
+            // are no smaller. A step followed by much smaller ones is a surface farther away
+            // past an occluding edge. Where nothing follows, the step must stand out against
+            // the one before it (the end of a side seen at a grazing angle does not).
+            let beside = far.or(near).unwrap_or(0.0);
             if cols >= 3 && jump > tolerance && jump > p.ratio * beside {
                 count += 1;
             }
