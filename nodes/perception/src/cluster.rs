@@ -291,21 +291,23 @@ impl Jumps {
             let Some(jump) = step(c) else {
                 continue;
             };
-            // The steps beyond the farther column and before the nearer one.
+            // The step beyond the farther column.
             let (left, right) = (step((c + cols - 1) % cols), step((c + 1) % cols));
-            let d = (c + 1) % cols;
-            let (far, near) = if near[d] > near[c] {
-                (right, left)
+            let far = if near[(c + 1) % cols] > near[c] {
+                right
             } else {
-                (left, right)
+                left
             };
             // A convex object seen from outside shows its faces in order of range: a face
             // seen head-on, then sides ever more oblique, so the steps beyond a step along it
             // are no smaller. A step followed by much smaller ones is a surface farther away
-            // past an occluding edge. Where nothing follows, the step must stand out against
-            // the one before it (the end of a side seen at a grazing angle does not).
-            let beside = far.or(near).unwrap_or(0.0);
-            if cols >= 3 && jump > tolerance && jump > p.ratio * beside {
+            // past an occluding edge. A step that nothing follows (the last return of a side,
+            // or a lone return beyond a corner) gives no such evidence and stays joined.
+            if let Some(far) = far
+                && cols >= 3
+                && jump > tolerance
+                && jump > p.ratio * far
+            {
                 count += 1;
             }
         }
