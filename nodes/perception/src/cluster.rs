@@ -57,18 +57,19 @@ pub struct ClusterParams {
 /// horizontal range makes the range profile. Between two neighbouring columns (within the
 /// tolerance of each other across the line of sight) the profile has a depth jump when the
 /// range changes by more than the tolerance (smaller changes are joined by the tolerance
-/// alone) and by more than `ratio` times the step from each of the two columns to its other
-/// neighbour. A pair of points farther apart than the tolerance, in columns on either side of
-/// a jump, is not joined.
+/// alone) and by more than `ratio` times the step from the farther column on to its next
+/// neighbour: a convex object shows its faces in order of range, head-on first, then ever more
+/// oblique sides, so along it the steps do not shrink outwards. A pair of points farther apart
+/// than the tolerance, in columns on either side of a jump, is not joined.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DepthJumpParams {
     /// Azimuth gap that starts a new column (rad): below the lidar's azimuth step, above the
     /// azimuth spread of one column's returns.
     pub column_gap: f32,
-    /// How many times the neighbouring steps a range change must exceed to be a jump. Along a
-    /// flat side the steps grow by about `2·step/(r·tan²β)` per column at grazing angle β
-    /// (a few per cent at the angles where the stretched tolerance still joins them), so 3
-    /// leaves a wide margin for range noise.
+    /// How many times the next step beyond it a range change must exceed to be a jump. Along
+    /// a flat side seen at grazing angle β the steps grow by a factor of about 1 + 2α/tan β
+    /// per column of azimuth step α (at most 1.2 where the stretched tolerance still joins
+    /// them), so 3 leaves a wide margin for range noise and a missed return.
     pub ratio: f32,
 }
 
@@ -235,7 +236,12 @@ struct Jumps {
 
 impl Jumps {
     /// Columns and jumps of `points` seen from `sensor`.
-    fn find(points: &[Point3<f32>], sensor: Point3<f32>, tolerance: f32, p: &DepthJumpParams) -> Self {
+    fn find(
+        points: &[Point3<f32>],
+        sensor: Point3<f32>,
+        tolerance: f32,
+        p: &DepthJumpParams,
+    ) -> Self {
         let polar: Vec<[f32; 2]> = points
             .iter()
             .map(|q| {
@@ -580,7 +586,9 @@ pub fn euclidean_clusters(
                         let radial = reach.radial(i);
                         bb.distance2_to(&p) <= radial * radial
                             && reach.point_may_touch(a_sight, &p, bb)
-                            && mb.iter().any(|&j| reach.close(i, &p, j, &points[j as usize]))
+                            && mb
+                                .iter()
+                                .any(|&j| reach.close(i, &p, j, &points[j as usize]))
                     });
                     if close {
                         sets.union(a as u32, b as u32);
@@ -751,6 +759,57 @@ mod tests {
         );
     }
 
+    /// One return per lidar column, 0.2° apart from azimuth 0, at the given ranges.
+    fn profile(ranges: &[f32]) -> Vec<Point3<f32>> {
+        ranges
+            .iter()
+            .enumerate()
+            .map(|(k, &r)| {
+                let a = (0.2 * k as f32).to_radians();
+                Point3::new(r * a.cos(), r * a.sin(), 0.0)
+            })
+            .collect()
+    }
+
+    /// Cluster sizes of `ranges` with the road's stretched tolerance, with and without the
+    /// depth-jump test.
+    fn sizes(ranges: &[f32]) -> (Vec<usize>, Vec<usize>) {
+        let pts = profile(ranges);
+        let mut p = ClusterParams {
+            tolerance: 0.5,
+            radial_growth: 0.1,
+            max_radial: 1.6,
+            depth_jumps: Some(DepthJumpParams::lidar()),
+            min_points: 1,
+            max_points: 100,
+        };
+        let run = |p: &ClusterParams| {
+            let c = euclidean_clusters(&pts, None, p, Point3::origin()).unwrap();
+            c.iter().map(<[u32]>::len).collect::<Vec<_>>()
+        };
+        let with = run(&p);
+        p.depth_jumps = None;
+        (with, run(&p))
+    }
+
+    #[test]
+    fn depth_jumps_split_a_surface_past_an_edge_only() {
+        // A side at a grazing angle (0.3 m steps), then 1.0 m farther a surface seen head-on:
+        // the stretched tolerance (1.15 m at 11.5 m) reaches across, the jump test does not.
+        let side = [10.0, 10.3, 10.6, 10.9, 11.2, 11.5];
+        let behind = [side.as_slice(), &[12.5, 12.5, 12.51, 12.5]].concat();
+        assert_eq!(sizes(&behind), (vec![6, 4], vec![10]));
+        // A side ever more oblique: its steps grow, none stands out.
+        let grazing = [10.0, 10.3, 10.65, 11.05, 11.5, 12.0, 12.6, 13.3];
+        assert_eq!(sizes(&grazing), (vec![8], vec![8]));
+        // A rear seen head-on, then the side: the first 0.6 m step is followed by larger ones.
+        let corner = [10.0, 10.0, 10.01, 10.0, 10.6, 11.25, 11.95];
+        assert_eq!(sizes(&corner), (vec![7], vec![7]));
+        // A lone return past the corner: nothing beyond it tells a side from another object.
+        let lone = [10.0, 10.0, 10.01, 10.0, 10.8];
+        assert_eq!(sizes(&lone), (vec![5], vec![5]));
+    }
+
     #[test]
     fn size_limits_use_weights() {
         let pts = [
@@ -789,5 +848,16 @@ mod tests {
             max_points: 4,
         };
         assert_eq!(p.validate().unwrap_err().name, "max_points");
+        let mut p = params(0.5);
+        p.depth_jumps = Some(DepthJumpParams {
+            column_gap: 0.0,
+            ratio: 3.0,
+        });
+        assert_eq!(p.validate().unwrap_err().name, "depth_jumps.column_gap");
+        p.depth_jumps = Some(DepthJumpParams {
+            column_gap: 0.001,
+            ratio: f32::NAN,
+        });
+        assert_eq!(p.validate().unwrap_err().name, "depth_jumps.ratio");
     }
 }

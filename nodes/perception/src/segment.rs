@@ -766,6 +766,91 @@ mod tests {
         assert_eq!(total, pts.len());
     }
 
+    /// A parked car (4.4 m × 1.8 m, its side 1.1 m right of the sensor) and, when
+    /// `behind` is given, a child-sized box that far behind the car's front inner corner along
+    /// the ray through it, a third of its width hidden behind the car.
+    fn car_and_child_behind_its_corner(behind: Option<f64>) -> Vec<Solid> {
+        let mut solids = vec![Solid {
+            cx: 15.0,
+            cy: -2.0,
+            yaw: 0.0,
+            l: 4.4,
+            w: 1.8,
+            h: 1.5,
+            z0: 0.0,
+        }];
+        if let Some(behind) = behind {
+            let corner = [17.2f64, -1.1];
+            let r = corner[0].hypot(corner[1]);
+            let (ux, uy) = (corner[0] / r, corner[1] / r);
+            // The child's near face `behind` beyond the corner, shifted 5 cm to the left of
+            // the ray (out of the car's shadow), so 0.2 m of its 0.3 m width is in view.
+            let along = behind + 0.15;
+            solids.push(Solid {
+                cx: corner[0] + along * ux - 0.05 * uy,
+                cy: corner[1] + along * uy + 0.05 * ux,
+                yaw: 0.0,
+                l: 0.3,
+                w: 0.3,
+                h: 1.15,
+                z0: 0.0,
+            });
+        }
+        solids
+    }
+
+    #[test]
+    fn child_behind_a_parked_cars_corner_is_its_own_cluster() {
+        let o = Point3::new(0.0, 0.0, 1.8);
+        // Farther behind, the gap to the car's last return outgrows the stretched tolerance.
+        for behind in [0.5, 0.7, 0.9] {
+            let solids = car_and_child_behind_its_corner(Some(behind));
+            let pts = lidar([0.0, 0.0, 1.8], 64, 0.2, &solids);
+            let out = Segmenter::new(SegmentParams::road())
+                .unwrap()
+                .segment(&pts, o)
+                .unwrap();
+            assert_eq!(out.clusters, 2, "{behind} m: {:?}", out.detections);
+            let child = out
+                .detections
+                .iter()
+                .find(|d| d.x > 17.5)
+                .unwrap_or_else(|| panic!("{behind} m: no child: {:?}", out.detections));
+            assert!(child.length.max(child.width) < 0.4, "{behind} m: {child:?}");
+            let car = out.detections.iter().find(|d| d.x < 17.5).unwrap();
+            assert_eq!(car.class, Class::Car, "{behind} m: {car:?}");
+            // Without the depth-jump test the stretched tolerance (1.6 m along the line of
+            // sight at 17 m) joins the child to the car's side.
+            let mut p = SegmentParams::road();
+            p.cluster.depth_jumps = None;
+            let merged = Segmenter::new(p).unwrap().segment(&pts, o).unwrap();
+            assert_eq!(merged.clusters, 1, "{behind} m: {:?}", merged.detections);
+        }
+    }
+
+    #[test]
+    fn parked_car_seen_at_a_grazing_angle_stays_one_cluster() {
+        // The car alone: its side is seen at 3.7° to 4.9°, a return every 0.5 m to 0.9 m,
+        // its rear nearly head-on; the corner between them is no depth jump.
+        let o = Point3::new(0.0, 0.0, 1.8);
+        let pts = lidar(
+            [0.0, 0.0, 1.8],
+            64,
+            0.2,
+            &car_and_child_behind_its_corner(None),
+        );
+        let out = Segmenter::new(SegmentParams::road())
+            .unwrap()
+            .segment(&pts, o)
+            .unwrap();
+        assert_eq!(out.clusters, 1, "{:?}", out.detections);
+        let car = &out.detections[0];
+        assert_eq!(car.class, Class::Car, "{car:?}");
+        assert!((car.width - 1.8).abs() < 0.1, "{car:?}");
+        // The side's far end falls between two returns, 0.9 m apart there.
+        assert!((3.4..4.5).contains(&car.length), "{car:?}");
+    }
+
     #[test]
     fn road_scene_on_an_eight_percent_slope() {
         let slope = 0.08;
