@@ -60,7 +60,8 @@ pub struct ClusterParams {
 /// alone) and by more than `ratio` times the step from the farther column on to its next
 /// neighbour: a convex object shows its faces in order of range, head-on first, then ever more
 /// oblique sides, so along it the steps do not shrink outwards. A pair of points farther apart
-/// than the tolerance, in columns on either side of a jump, is not joined.
+/// than the tolerance, in columns on either side of a jump and one in front of it, the other
+/// beyond it, is not joined.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DepthJumpParams {
     /// Azimuth gap that starts a new column (rad): below the lidar's azimuth step, above the
@@ -230,8 +231,9 @@ struct Jumps {
     column: Vec<u32>,
     /// Per column c: how many jumps lie between neighbours k, k + 1 for k < c.
     before: Vec<u32>,
-    /// All jumps, the one between the last column and the first included.
-    total: u32,
+    /// Per jump, in column order (the one between the last column and the first last): the
+    /// range halfway between its near and its far side.
+    middle: Vec<f32>,
 }
 
 impl Jumps {
@@ -291,6 +293,7 @@ impl Jumps {
             (near[c].min(near[d]) * gap <= tolerance).then(|| (near[d] - near[c]).abs())
         };
         let mut before = Vec::with_capacity(cols);
+        let mut middle = Vec::new();
         let mut count = 0u32;
         for c in 0..cols {
             before.push(count);
@@ -314,27 +317,35 @@ impl Jumps {
                 && jump > tolerance
                 && jump > p.ratio * far
             {
+                middle.push(0.5 * (near[c] + near[(c + 1) % cols]));
                 count += 1;
             }
         }
         Self {
             column,
             before,
-            total: count,
+            middle,
         }
     }
 
-    /// Whether a jump lies between the columns of points `i` and `j`, the short way round.
-    fn between(&self, i: u32, j: u32) -> bool {
+    /// Whether points `i` and `j`, at horizontal ranges `ri` and `rj`, lie on either side of
+    /// a jump between their columns (the short way round): one in front of it, one beyond.
+    /// Two points both beyond it (a wall on either side of a pole in front) may still join.
+    fn between(&self, i: u32, ri: f32, j: u32, rj: f32) -> bool {
         let (a, b) = (self.column[i as usize], self.column[j as usize]);
         let (lo, hi) = (a.min(b) as usize, a.max(b) as usize);
+        let (first, last) = (self.before[lo] as usize, self.before[hi] as usize);
+        let (r0, r1) = (ri.min(rj), ri.max(rj));
+        let straddled = |m: &f32| r0 < *m && *m < r1;
         // Points within reach of each other lie a small angle apart: the long way round only
         // when the pair straddles −π.
-        let inner = self.before[hi] - self.before[lo];
         if hi - lo <= self.before.len() / 2 {
-            inner > 0
+            self.middle[first..last].iter().any(straddled)
         } else {
-            self.total - inner > 0
+            self.middle[last..]
+                .iter()
+                .chain(&self.middle[..first])
+                .any(straddled)
         }
     }
 }
@@ -445,7 +456,10 @@ impl Reach {
         let along = d.x * ux + d.y * uy;
         let across2 = (d.norm_squared() - along * along).max(0.0);
         along * along / (radial * radial) + across2 / t2 <= 1.0
-            && (d.norm_squared() <= t2 || !self.jumps.as_ref().is_some_and(|k| k.between(i, j)))
+            && (d.norm_squared() <= t2
+                || !self.jumps.as_ref().is_some_and(|k| {
+                    k.between(i, r, j, self.sight.get(j as usize).map_or(r, |s| s[0]))
+                }))
     }
 }
 
@@ -771,7 +785,7 @@ mod tests {
             .collect()
     }
 
-    /// Cluster sizes of `ranges` with the road's stretched tolerance, with and without the
+    /// Sorted cluster sizes of `ranges` with the road's stretched tolerance, with and without the
     /// depth-jump test.
     fn sizes(ranges: &[f32]) -> (Vec<usize>, Vec<usize>) {
         let pts = profile(ranges);
@@ -785,7 +799,9 @@ mod tests {
         };
         let run = |p: &ClusterParams| {
             let c = euclidean_clusters(&pts, None, p, Point3::origin()).unwrap();
-            c.iter().map(<[u32]>::len).collect::<Vec<_>>()
+            let mut sizes: Vec<usize> = c.iter().map(<[u32]>::len).collect();
+            sizes.sort_unstable();
+            sizes
         };
         let with = run(&p);
         p.depth_jumps = None;
@@ -798,7 +814,7 @@ mod tests {
         // the stretched tolerance (1.15 m at 11.5 m) reaches across, the jump test does not.
         let side = [10.0, 10.3, 10.6, 10.9, 11.2, 11.5];
         let behind = [side.as_slice(), &[12.5, 12.5, 12.51, 12.5]].concat();
-        assert_eq!(sizes(&behind), (vec![6, 4], vec![10]));
+        assert_eq!(sizes(&behind), (vec![4, 6], vec![10]));
         // A side ever more oblique: its steps grow, none stands out.
         let grazing = [10.0, 10.3, 10.65, 11.05, 11.5, 12.0, 12.6, 13.3];
         assert_eq!(sizes(&grazing), (vec![8], vec![8]));
@@ -808,6 +824,10 @@ mod tests {
         // A lone return past the corner: nothing beyond it tells a side from another object.
         let lone = [10.0, 10.0, 10.01, 10.0, 10.8];
         assert_eq!(sizes(&lone), (vec![5], vec![5]));
+        // A pole 10 m away in front of a wall seen at a grazing angle (0.6 m steps): both its
+        // edges are jumps, but the wall's returns on either side lie beyond both and still join.
+        let wall = [20.0, 20.6, 21.2, 10.0, 22.4, 23.0];
+        assert_eq!(sizes(&wall), (vec![1, 5], vec![1, 5]));
     }
 
     #[test]
