@@ -243,9 +243,9 @@ fn recall(report: &serde_json::Value, class: &str, max_range: f64) -> f64 {
 }
 
 // The targets for the child stepping out behind parked cars. For its first visible
-// frames the child shows 1.2 m beyond the parked car's last return along the line of sight, within
-// the clustering tolerance stretched along it; the depth-jump test in `cluster.rs` keeps them
-// apart. README "Perception" has the figures.
+// frames the child shows 1.2 m beyond the parked car's last return along the line of sight,
+// within the clustering tolerance stretched along it; the depth-jump test in `cluster.rs`
+// keeps them apart. README "Perception" has the figures.
 #[test]
 fn eval_child_behind_parked_cars_meets_the_targets() {
     let dir = temp_dir("child");
