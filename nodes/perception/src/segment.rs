@@ -121,7 +121,8 @@ impl SegmentParams {
     /// of scatter) and 2 % of grade drift across unseen level road, obstacles from 0.2 m above the local ground, 2D clusters with 0.5 m
     /// tolerance across the line of sight and 10 % of the range (at most 1.6 m) along it (a side
     /// seen at a grazing 5° from 15 m has a return every 0.6 m or more; roof rings lie
-    /// farther apart)
+    /// farther apart), but not across depth jumps ([`DepthJumpParams::lidar`]: what shows
+    /// just past an object's edge is not joined to it along the line of sight),
     /// and at least 5 points, L-shape boxes. For flat ground the grid can be swapped
     /// for [`GroundMethod::Plane`].
     pub fn road() -> Self {
