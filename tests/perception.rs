@@ -15,10 +15,35 @@ use embody_msgs::embody_msgs::msg::ObjectClassification;
 use embody_perception::node::{NodeConfig, run};
 use embody_perception::pipeline::PerceptionParams;
 
-fn temp_dir(name: &str) -> PathBuf {
+/// A scratch directory for one test's bag, removed when the test passes (a bag from a failed
+/// test stays for a look).
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn temp_dir(name: &str) -> TempDir {
     let d = std::env::temp_dir().join(format!("embody-perception-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
-    d
+    TempDir(d)
 }
 
 fn embody(args: &[&str]) -> String {
