@@ -3,6 +3,15 @@
 //! Points are bucketed into cubes of edge `tolerance / √3`, so that any two points in the same
 //! cube are within the tolerance and a cube can be one union–find node. Only cube pairs whose
 //! roots differ are compared point by point, and the comparison stops at the first close pair.
+//!
+//! With a tolerance stretched along the line of sight, an object seen just past another one's
+//! edge (a child stepping out behind a parked car's corner) lies within reach of it. Such a
+//! pair is told apart from a side seen at a grazing angle by the range profile over azimuth
+//! (the nearest return per lidar column): along a surface, however oblique, the range changes
+//! by similar steps from column to column; past an occluding edge it jumps once. Stretched joins
+//! across such a jump are refused ([`DepthJumpParams`]), a range-image segmentation criterion
+//! in the spirit of Bogoslavskyi & Stachniss (2016) that compares the jump with the neighbouring
+//! steps instead of using a fixed angle, which would split cars seen at grazing angles.
 
 use nalgebra::Point3;
 use thiserror::Error;
@@ -33,15 +42,68 @@ pub struct ClusterParams {
     pub radial_growth: f32,
     /// Cap on the tolerance along the line of sight (m): it bounds the neighbour search.
     pub max_radial: f32,
+    /// Refuse joins stretched along the line of sight across depth jumps; `None` keeps
+    /// every join (and nothing is refused without `radial_growth`).
+    pub depth_jumps: Option<DepthJumpParams>,
     /// Smallest cluster kept, in (weighted) points.
     pub min_points: usize,
     /// Largest cluster kept, in (weighted) points.
     pub max_points: usize,
 }
 
+/// How depth jumps between neighbouring lidar columns are found.
+///
+/// Points are grouped into columns by azimuth around the sensor; each column's nearest
+/// horizontal range makes the range profile. Between two neighbouring columns (within the
+/// tolerance of each other across the line of sight) the profile has a depth jump when the
+/// range changes by more than the tolerance (smaller changes are joined by the tolerance
+/// alone) and by more than `ratio` times the step from the farther column on to its next
+/// neighbour: a convex object shows its faces in order of range, head-on first, then ever more
+/// oblique sides, so along it the steps do not shrink outwards. A pair of points farther apart
+/// than the tolerance, in columns on either side of a jump and one in front of it, the other
+/// beyond it, is not joined.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DepthJumpParams {
+    /// Azimuth gap that starts a new column (rad): below the lidar's azimuth step, above the
+    /// azimuth spread of one column's returns.
+    pub column_gap: f32,
+    /// How many times the next step beyond it a range change must exceed to be a jump. Along
+    /// a flat side seen at grazing angle β the steps grow by a factor of about 1 + 2α/tan β
+    /// per column of azimuth step α (at most 1.2 where the stretched tolerance still joins
+    /// them), so 3 leaves a wide margin for range noise and a missed return.
+    pub ratio: f32,
+}
+
+impl DepthJumpParams {
+    /// Defaults for a spinning lidar with an azimuth step of 0.16–0.2° (HDL-32E at 10 Hz):
+    /// columns split at 0.08°, jumps three times the neighbouring steps.
+    pub fn lidar() -> Self {
+        Self {
+            column_gap: 0.08f32.to_radians(),
+            ratio: 3.0,
+        }
+    }
+}
+
 impl ClusterParams {
     /// Checks every field, naming the bad one.
     pub fn validate(&self) -> Result<(), ClusterError> {
+        if let Some(j) = &self.depth_jumps {
+            if !(j.column_gap.is_finite() && j.column_gap > 0.0 && j.column_gap < 0.1) {
+                return Err(ClusterError {
+                    name: "depth_jumps.column_gap",
+                    value: f64::from(j.column_gap),
+                    reason: "must be finite, greater than 0 and below 0.1 rad",
+                });
+            }
+            if !(j.ratio.is_finite() && j.ratio >= 1.0) {
+                return Err(ClusterError {
+                    name: "depth_jumps.ratio",
+                    value: f64::from(j.ratio),
+                    reason: "must be finite and at least 1",
+                });
+            }
+        }
         if !(self.tolerance.is_finite() && self.tolerance > 0.0) {
             return Err(ClusterError {
                 name: "tolerance",
@@ -159,6 +221,133 @@ struct Reach {
     max_radial: f32,
     /// Per point: horizontal range from the sensor and the unit line of sight (x, y).
     sight: Vec<[f32; 3]>,
+    /// Depth jumps in the range profile, when stretched joins across them are refused.
+    jumps: Option<Jumps>,
+}
+
+/// The depth jumps of one cloud's range profile (see [`DepthJumpParams`]).
+struct Jumps {
+    /// Per point: its column, numbered by azimuth from −π.
+    column: Vec<u32>,
+    /// Per column c: how many jumps lie between neighbours k, k + 1 for k < c.
+    before: Vec<u32>,
+    /// Per jump, in column order (the one between the last column and the first last): the
+    /// range halfway between its near and its far side.
+    middle: Vec<f32>,
+}
+
+impl Jumps {
+    /// Columns and jumps of `points` seen from `sensor`.
+    fn find(
+        points: &[Point3<f32>],
+        sensor: Point3<f32>,
+        tolerance: f32,
+        p: &DepthJumpParams,
+    ) -> Self {
+        let polar: Vec<[f32; 2]> = points
+            .iter()
+            .map(|q| {
+                let (dx, dy) = (q.x - sensor.x, q.y - sensor.y);
+                [dy.atan2(dx), (dx * dx + dy * dy).sqrt()]
+            })
+            .collect();
+        let mut order: Vec<u32> = (0..points.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| polar[a as usize][0].total_cmp(&polar[b as usize][0]));
+        // Per column: mean azimuth (to measure the gap across the line of sight) and the
+        // nearest range.
+        let mut column = vec![0u32; points.len()];
+        let mut azimuth: Vec<f32> = Vec::new();
+        let mut near: Vec<f32> = Vec::new();
+        let (mut sum, mut n, mut last) = (0.0f32, 0u32, f32::NEG_INFINITY);
+        for &i in &order {
+            let [a, r] = polar[i as usize];
+            if near.is_empty() || a - last > p.column_gap {
+                if n > 0 {
+                    azimuth.push(sum / n as f32);
+                }
+                near.push(r);
+                (sum, n) = (0.0, 0);
+            }
+            let c = near.len() - 1;
+            near[c] = near[c].min(r);
+            sum += a;
+            n += 1;
+            last = a;
+            column[i as usize] = c as u32;
+        }
+        if n > 0 {
+            azimuth.push(sum / n as f32);
+        }
+        let cols = near.len();
+        // The range step from column c to c + 1 if they are neighbours on one surface (close
+        // enough across the line of sight to be joined), else none. The profile wraps around.
+        let step = |c: usize| -> Option<f32> {
+            if cols < 2 {
+                return None;
+            }
+            let d = (c + 1) % cols;
+            let mut gap = (azimuth[d] - azimuth[c]).abs();
+            if gap > std::f32::consts::PI {
+                gap = std::f32::consts::TAU - gap;
+            }
+            (near[c].min(near[d]) * gap <= tolerance).then(|| (near[d] - near[c]).abs())
+        };
+        let mut before = Vec::with_capacity(cols);
+        let mut middle = Vec::new();
+        let mut count = 0u32;
+        for c in 0..cols {
+            before.push(count);
+            let Some(jump) = step(c) else {
+                continue;
+            };
+            // The step beyond the farther column.
+            let (left, right) = (step((c + cols - 1) % cols), step((c + 1) % cols));
+            let far = if near[(c + 1) % cols] > near[c] {
+                right
+            } else {
+                left
+            };
+            // A convex object seen from outside shows its faces in order of range: a face
+            // seen head-on, then sides ever more oblique, so the steps beyond a step along it
+            // are no smaller. A step followed by much smaller ones is a surface farther away
+            // past an occluding edge. A step that nothing follows (the last return of a side,
+            // or a lone return beyond a corner) gives no such evidence and stays joined.
+            if let Some(far) = far
+                && cols >= 3
+                && jump > tolerance
+                && jump > p.ratio * far
+            {
+                middle.push(0.5 * (near[c] + near[(c + 1) % cols]));
+                count += 1;
+            }
+        }
+        Self {
+            column,
+            before,
+            middle,
+        }
+    }
+
+    /// Whether points `i` and `j`, at horizontal ranges `ri` and `rj`, lie on either side of
+    /// a jump between their columns (the short way round): one in front of it, one beyond.
+    /// Two points both beyond it (a wall on either side of a pole in front) may still join.
+    fn between(&self, i: u32, ri: f32, j: u32, rj: f32) -> bool {
+        let (a, b) = (self.column[i as usize], self.column[j as usize]);
+        let (lo, hi) = (a.min(b) as usize, a.max(b) as usize);
+        let (first, last) = (self.before[lo] as usize, self.before[hi] as usize);
+        let (r0, r1) = (ri.min(rj), ri.max(rj));
+        let straddled = |m: &f32| r0 < *m && *m < r1;
+        // Points within reach of each other lie a small angle apart: the long way round only
+        // when the pair straddles −π.
+        if hi - lo <= self.before.len() / 2 {
+            self.middle[first..last].iter().any(straddled)
+        } else {
+            self.middle[last..]
+                .iter()
+                .chain(&self.middle[..first])
+                .any(straddled)
+        }
+    }
 }
 
 impl Reach {
@@ -179,11 +368,17 @@ impl Reach {
         } else {
             Vec::new()
         };
+        // Without a stretched tolerance every join is within the tolerance: nothing to refuse.
+        let jumps = params
+            .depth_jumps
+            .filter(|_| params.radial_growth > 0.0)
+            .map(|j| Jumps::find(points, sensor, params.tolerance, &j));
         Self {
             tolerance: params.tolerance,
             growth: params.radial_growth,
             max_radial: params.max_radial,
             sight,
+            jumps,
         }
     }
 
@@ -248,8 +443,10 @@ impl Reach {
         (b0 - x).max(x - b1) <= self.tolerance
     }
 
-    /// Whether `q` is within the tolerance ellipse around point `i` (= `p`).
-    fn close(&self, i: u32, p: &Point3<f32>, q: &Point3<f32>) -> bool {
+    /// Whether point `j` (= `q`) is within the tolerance ellipse around point `i` (= `p`)
+    /// and, if only the stretch along the line of sight reaches it, no depth jump lies
+    /// between them.
+    fn close(&self, i: u32, p: &Point3<f32>, j: u32, q: &Point3<f32>) -> bool {
         let d = q - p;
         let t2 = self.tolerance * self.tolerance;
         let Some(&[r, ux, uy]) = self.sight.get(i as usize) else {
@@ -259,6 +456,10 @@ impl Reach {
         let along = d.x * ux + d.y * uy;
         let across2 = (d.norm_squared() - along * along).max(0.0);
         along * along / (radial * radial) + across2 / t2 <= 1.0
+            && (d.norm_squared() <= t2
+                || !self.jumps.as_ref().is_some_and(|k| {
+                    k.between(i, r, j, self.sight.get(j as usize).map_or(r, |s| s[0]))
+                }))
     }
 }
 
@@ -399,7 +600,9 @@ pub fn euclidean_clusters(
                         let radial = reach.radial(i);
                         bb.distance2_to(&p) <= radial * radial
                             && reach.point_may_touch(a_sight, &p, bb)
-                            && mb.iter().any(|&j| reach.close(i, &p, &points[j as usize]))
+                            && mb
+                                .iter()
+                                .any(|&j| reach.close(i, &p, j, &points[j as usize]))
                     });
                     if close {
                         sets.union(a as u32, b as u32);
@@ -502,6 +705,7 @@ mod tests {
             tolerance,
             radial_growth: 0.0,
             max_radial: 5.0,
+            depth_jumps: None,
             min_points: 1,
             max_points: 1_000_000,
         }
@@ -550,6 +754,7 @@ mod tests {
             tolerance: 0.5,
             radial_growth: 0.1,
             max_radial: 5.0,
+            depth_jumps: None,
             min_points: 1,
             max_points: 10,
         };
@@ -568,6 +773,63 @@ mod tests {
         );
     }
 
+    /// One return per lidar column, 0.2° apart from azimuth 0, at the given ranges.
+    fn profile(ranges: &[f32]) -> Vec<Point3<f32>> {
+        ranges
+            .iter()
+            .enumerate()
+            .map(|(k, &r)| {
+                let a = (0.2 * k as f32).to_radians();
+                Point3::new(r * a.cos(), r * a.sin(), 0.0)
+            })
+            .collect()
+    }
+
+    /// Sorted cluster sizes of `ranges` with the road's stretched tolerance, with and without the
+    /// depth-jump test.
+    fn sizes(ranges: &[f32]) -> (Vec<usize>, Vec<usize>) {
+        let pts = profile(ranges);
+        let mut p = ClusterParams {
+            tolerance: 0.5,
+            radial_growth: 0.1,
+            max_radial: 1.6,
+            depth_jumps: Some(DepthJumpParams::lidar()),
+            min_points: 1,
+            max_points: 100,
+        };
+        let run = |p: &ClusterParams| {
+            let c = euclidean_clusters(&pts, None, p, Point3::origin()).unwrap();
+            let mut sizes: Vec<usize> = c.iter().map(<[u32]>::len).collect();
+            sizes.sort_unstable();
+            sizes
+        };
+        let with = run(&p);
+        p.depth_jumps = None;
+        (with, run(&p))
+    }
+
+    #[test]
+    fn depth_jumps_split_a_surface_past_an_edge_only() {
+        // A side at a grazing angle (0.3 m steps), then 1.0 m farther a surface seen head-on:
+        // the stretched tolerance (1.15 m at 11.5 m) reaches across, the jump test does not.
+        let side = [10.0, 10.3, 10.6, 10.9, 11.2, 11.5];
+        let behind = [side.as_slice(), &[12.5, 12.5, 12.51, 12.5]].concat();
+        assert_eq!(sizes(&behind), (vec![4, 6], vec![10]));
+        // A side ever more oblique: its steps grow, none stands out.
+        let grazing = [10.0, 10.3, 10.65, 11.05, 11.5, 12.0, 12.6, 13.3];
+        assert_eq!(sizes(&grazing), (vec![8], vec![8]));
+        // A rear seen head-on, then the side: the first 0.6 m step is followed by larger ones.
+        let corner = [10.0, 10.0, 10.01, 10.0, 10.6, 11.25, 11.95];
+        assert_eq!(sizes(&corner), (vec![7], vec![7]));
+        // A lone return past the corner: nothing beyond it tells a side from another object.
+        let lone = [10.0, 10.0, 10.01, 10.0, 10.8];
+        assert_eq!(sizes(&lone), (vec![5], vec![5]));
+        // A pole 10 m away in front of a wall seen at a grazing angle (0.6 m steps): both its
+        // edges are jumps, but the wall's returns on either side lie beyond both and still join.
+        let wall = [20.0, 20.6, 21.2, 10.0, 22.4, 23.0];
+        assert_eq!(sizes(&wall), (vec![1, 5], vec![1, 5]));
+    }
+
     #[test]
     fn size_limits_use_weights() {
         let pts = [
@@ -579,6 +841,7 @@ mod tests {
             tolerance: 0.2,
             radial_growth: 0.0,
             max_radial: 5.0,
+            depth_jumps: None,
             min_points: 3,
             max_points: 10,
         };
@@ -600,9 +863,21 @@ mod tests {
             tolerance: 0.1,
             radial_growth: 0.0,
             max_radial: 5.0,
+            depth_jumps: None,
             min_points: 5,
             max_points: 4,
         };
         assert_eq!(p.validate().unwrap_err().name, "max_points");
+        let mut p = params(0.5);
+        p.depth_jumps = Some(DepthJumpParams {
+            column_gap: 0.0,
+            ratio: 3.0,
+        });
+        assert_eq!(p.validate().unwrap_err().name, "depth_jumps.column_gap");
+        p.depth_jumps = Some(DepthJumpParams {
+            column_gap: 0.001,
+            ratio: f32::NAN,
+        });
+        assert_eq!(p.validate().unwrap_err().name, "depth_jumps.ratio");
     }
 }

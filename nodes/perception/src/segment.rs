@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use crate::boxfit::{BoxMethod, convex_hull, fit_box, polygon_area};
 use crate::classify::{ClassifierMode, Shape, classify};
-use crate::cluster::{ClusterError, ClusterParams, euclidean_clusters};
+use crate::cluster::{ClusterError, ClusterParams, DepthJumpParams, euclidean_clusters};
 use crate::ground::{
     GroundError, GroundGrid, GroundGridParams, GroundModel, Plane, PointLabel, RansacParams,
     fit_plane,
@@ -121,7 +121,8 @@ impl SegmentParams {
     /// of scatter) and 2 % of grade drift across unseen level road, obstacles from 0.2 m above the local ground, 2D clusters with 0.5 m
     /// tolerance across the line of sight and 10 % of the range (at most 1.6 m) along it (a side
     /// seen at a grazing 5° from 15 m has a return every 0.6 m or more; roof rings lie
-    /// farther apart)
+    /// farther apart), but not across depth jumps ([`DepthJumpParams::lidar`]: what shows
+    /// just past an object's edge is not joined to it along the line of sight),
     /// and at least 5 points, L-shape boxes. For flat ground the grid can be swapped
     /// for [`GroundMethod::Plane`].
     pub fn road() -> Self {
@@ -149,6 +150,7 @@ impl SegmentParams {
                 tolerance: 0.5,
                 radial_growth: 0.1,
                 max_radial: 1.6,
+                depth_jumps: Some(DepthJumpParams::lidar()),
                 min_points: 5,
                 max_points: 100_000,
             },
@@ -185,6 +187,7 @@ impl SegmentParams {
                 tolerance: 0.02,
                 radial_growth: 0.0,
                 max_radial: 0.02,
+                depth_jumps: None,
                 min_points: 30,
                 max_points: 500_000,
             },
@@ -762,6 +765,91 @@ mod tests {
             + out.outside_roi
             + out.dropped_nan;
         assert_eq!(total, pts.len());
+    }
+
+    /// A parked car (4.4 m × 1.8 m, its side 1.1 m right of the sensor) and, when
+    /// `behind` is given, a child-sized box that far behind the car's front inner corner along
+    /// the ray through it, a third of its width hidden behind the car.
+    fn car_and_child_behind_its_corner(behind: Option<f64>) -> Vec<Solid> {
+        let mut solids = vec![Solid {
+            cx: 15.0,
+            cy: -2.0,
+            yaw: 0.0,
+            l: 4.4,
+            w: 1.8,
+            h: 1.5,
+            z0: 0.0,
+        }];
+        if let Some(behind) = behind {
+            let corner = [17.2f64, -1.1];
+            let r = corner[0].hypot(corner[1]);
+            let (ux, uy) = (corner[0] / r, corner[1] / r);
+            // The child's near face `behind` beyond the corner, shifted 5 cm to the left of
+            // the ray (out of the car's shadow), so 0.2 m of its 0.3 m width is in view.
+            let along = behind + 0.15;
+            solids.push(Solid {
+                cx: corner[0] + along * ux - 0.05 * uy,
+                cy: corner[1] + along * uy + 0.05 * ux,
+                yaw: 0.0,
+                l: 0.3,
+                w: 0.3,
+                h: 1.15,
+                z0: 0.0,
+            });
+        }
+        solids
+    }
+
+    #[test]
+    fn child_behind_a_parked_cars_corner_is_its_own_cluster() {
+        let o = Point3::new(0.0, 0.0, 1.8);
+        // Farther behind, the gap to the car's last return outgrows the stretched tolerance.
+        for behind in [0.5, 0.7, 0.9] {
+            let solids = car_and_child_behind_its_corner(Some(behind));
+            let pts = lidar([0.0, 0.0, 1.8], 64, 0.2, &solids);
+            let out = Segmenter::new(SegmentParams::road())
+                .unwrap()
+                .segment(&pts, o)
+                .unwrap();
+            assert_eq!(out.clusters, 2, "{behind} m: {:?}", out.detections);
+            let child = out
+                .detections
+                .iter()
+                .find(|d| d.x > 17.5)
+                .unwrap_or_else(|| panic!("{behind} m: no child: {:?}", out.detections));
+            assert!(child.length.max(child.width) < 0.4, "{behind} m: {child:?}");
+            let car = out.detections.iter().find(|d| d.x < 17.5).unwrap();
+            assert_eq!(car.class, Class::Car, "{behind} m: {car:?}");
+            // Without the depth-jump test the stretched tolerance (1.6 m along the line of
+            // sight at 17 m) joins the child to the car's side.
+            let mut p = SegmentParams::road();
+            p.cluster.depth_jumps = None;
+            let merged = Segmenter::new(p).unwrap().segment(&pts, o).unwrap();
+            assert_eq!(merged.clusters, 1, "{behind} m: {:?}", merged.detections);
+        }
+    }
+
+    #[test]
+    fn parked_car_seen_at_a_grazing_angle_stays_one_cluster() {
+        // The car alone: its side is seen at 3.7° to 4.9°, a return every 0.5 m to 0.9 m,
+        // its rear nearly head-on; the corner between them is no depth jump.
+        let o = Point3::new(0.0, 0.0, 1.8);
+        let pts = lidar(
+            [0.0, 0.0, 1.8],
+            64,
+            0.2,
+            &car_and_child_behind_its_corner(None),
+        );
+        let out = Segmenter::new(SegmentParams::road())
+            .unwrap()
+            .segment(&pts, o)
+            .unwrap();
+        assert_eq!(out.clusters, 1, "{:?}", out.detections);
+        let car = &out.detections[0];
+        assert_eq!(car.class, Class::Car, "{car:?}");
+        assert!((car.width - 1.8).abs() < 0.1, "{car:?}");
+        // The side's far end falls between two returns, 0.9 m apart there.
+        assert!((3.4..4.5).contains(&car.length), "{car:?}");
     }
 
     #[test]
