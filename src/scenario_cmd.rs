@@ -36,8 +36,9 @@ pub struct RunArgs {
     /// lock-step: each simulator frame waits for the stack's `control/command`.
     #[arg(long, value_name = "LAUNCHFILE")]
     stack: Option<PathBuf>,
-    /// Draw every run as an SVG (the road from above with all paths, ego speed and
-    /// accelerations over time) into this directory: `<scenario>_<n>.svg`.
+    /// Draw every run as an SVG into this directory, `<scenario>_<n>.svg`: the road from
+    /// above with all paths, ego speed and accelerations over time; for the arm the table
+    /// from above at the start and the end.
     #[arg(long, value_name = "DIR")]
     plot: Option<PathBuf>,
     /// With --stack: how long a frame may wait for its command (seconds).
@@ -358,6 +359,27 @@ fn plot(dir: &std::path::Path, i: usize, res: &RunResult) -> Result<()> {
         .with_context(|| format!("cannot write {}", file.display()))
 }
 
+/// Writes arm run `i` as an SVG into `dir`: the table from above at the start and the end.
+fn arm_plot(dir: &std::path::Path, i: usize, res: &ArmRunResult) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let file = dir.join(format!("{}_{i}.svg", res.scenario));
+    let params: Vec<String> = res.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let title = format!(
+        "{} {}: {}/{} placed, {} arm contacts",
+        res.scenario,
+        params.join(" "),
+        res.objects_placed,
+        res.objects_to_place,
+        res.arm_collisions
+    );
+    let (start, end) = &res.tabletop;
+    std::fs::write(
+        &file,
+        embody_sim::plot::arm_svg(&title, start, end, res.base_xy),
+    )
+    .with_context(|| format!("cannot write {}", file.display()))
+}
+
 fn vehicle_row(out: &mut impl Write, res: &RunResult) -> std::io::Result<()> {
     let params: Vec<String> = res.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
     writeln!(
@@ -533,6 +555,9 @@ pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
                     }
                     (None, _, _) => arm_run::run(r)?,
                 };
+                if let Some(dir) = &a.plot {
+                    arm_plot(dir, i, &res)?;
+                }
                 if last_world != Some(World::Arm) {
                     arm_header(&mut out)?;
                     last_world = Some(World::Arm);

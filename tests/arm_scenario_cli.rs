@@ -1,5 +1,6 @@
-//! `embody scenario run` on arm scenarios: the row and JSON fields of the arm world, and
-//! `--bag` recording the arm's topics the same way twice.
+//! `embody scenario run` on arm scenarios: the row and JSON fields of the arm world, the
+//! `--plot` picture, `--bag` recording the arm's topics the same way twice, and `--realtime`
+//! refused without a stack.
 
 use std::process::Command;
 
@@ -35,8 +36,28 @@ fn cups(extra: &[&str]) -> (bool, String, String) {
 fn an_arm_run_prints_its_row_and_writes_the_arm_fields() {
     let json =
         std::env::temp_dir().join(format!("embody-arm-scenario-{}.json", std::process::id()));
-    let (ok, out, err) = cups(&["--json", json.to_str().unwrap()]);
+    let plots = std::env::temp_dir().join(format!("embody-arm-plots-{}", std::process::id()));
+    let (ok, out, err) = cups(&[
+        "--json",
+        json.to_str().unwrap(),
+        "--plot",
+        plots.to_str().unwrap(),
+    ]);
     assert!(ok, "{err}");
+    // The table from above at the start and the end: each cup in both panels, none moved
+    // (no dashed outline of a start position).
+    let svg = std::fs::read_to_string(plots.join("cups_to_tray_0.svg")).expect("the plot");
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    for cup in ["cup_red", "cup_green", "cup_blue"] {
+        assert_eq!(svg.matches(&format!(">{cup}<")).count(), 2, "{cup}");
+    }
+    assert_eq!(
+        svg.matches("<circle").count(),
+        2 * (3 + 1),
+        "cups and the base"
+    );
+    assert!(!svg.contains("stroke-dasharray"));
+    let _ = std::fs::remove_dir_all(&plots);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
     assert!(
@@ -119,4 +140,19 @@ fn an_arm_run_records_the_arm_topics_identically_twice() {
         "embody_msgs/msg/PredictedObjects"
     );
     let _ = std::fs::remove_dir_all(&base);
+}
+
+#[test]
+fn realtime_without_a_stack_is_refused() {
+    let (ok, _, err) = cups(&["--realtime"]);
+    assert!(!ok);
+    assert!(err.contains("--realtime paces a --stack run"), "{err}");
+    let (ok, _, err) = cups(&[
+        "--realtime",
+        "0",
+        "--stack",
+        "launch/arm_ground_truth.launch.yaml",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("must be a positive number"), "{err}");
 }

@@ -8,6 +8,7 @@ use std::process::Command;
 #[test]
 fn the_arm_stack_puts_three_cups_into_the_tray() {
     let json = std::env::temp_dir().join(format!("embody-arm-stack-{}.json", std::process::id()));
+    let plots = std::env::temp_dir().join(format!("embody-arm-stack-{}", std::process::id()));
     let out = Command::new(env!("CARGO_BIN_EXE_embody"))
         .args([
             "scenario",
@@ -22,8 +23,10 @@ fn the_arm_stack_puts_three_cups_into_the_tray() {
             "--stack",
             "launch/arm_ground_truth.launch.yaml",
             "--realtime",
-            "--json",
+            "--plot",
         ])
+        .arg(&plots)
+        .arg("--json")
         .arg(&json)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
@@ -45,6 +48,10 @@ fn the_arm_stack_puts_three_cups_into_the_tray() {
     assert_eq!(row["limit_violations"], 0, "{row}");
     assert_eq!(row["placement_error_m"], 0.0, "{row}");
     assert!(out.status.success(), "{stderr}");
+    // The end panel shows where each cup started, dashed: all three moved.
+    let svg = std::fs::read_to_string(plots.join("cups_to_tray_0.svg")).expect("the plot");
+    assert_eq!(svg.matches("stroke-dasharray").count(), 3);
+    let _ = std::fs::remove_dir_all(&plots);
     assert!(stderr.contains("1/1 runs passed"), "{stderr}");
     assert!(
         stderr.contains("the arm by the stack of launch/arm_ground_truth.launch.yaml"),

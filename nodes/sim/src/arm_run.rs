@@ -9,6 +9,7 @@ use crate::arm_world::ArmWorld;
 use crate::depth::{DepthCamera, DepthError};
 use crate::gripper::Gripper;
 use crate::scenario::arm::ArmScenarioRun;
+use crate::table::Tabletop;
 
 /// Why an arm scenario could not be run.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +64,10 @@ pub struct ArmRunResult {
     pub sim_time_s: f64,
     /// Depth frames taken.
     pub frames: u64,
+    /// The table as the run started and as it ended (for `--plot`).
+    pub tabletop: (Tabletop, Tabletop),
+    /// The arm base's position on the table (x, y).
+    pub base_xy: (f64, f64),
 }
 
 /// Who commands the arm and the gripper each step.
@@ -131,6 +136,7 @@ pub fn run_world(
     sink: &mut dyn FnMut(u64, &crate::ros::Output),
 ) -> Result<ArmRunResult, ArmRunError> {
     let sc = &run.scenario;
+    let start = world.table().clone();
     sink(0, &crate::ros::arm_static_transforms(&world));
     let frame_every = (FRAME_PERIOD / sc.step_s).round().max(1.0) as u64;
     let (mut step, mut frames) = (0u64, 0u64);
@@ -155,11 +161,11 @@ pub fn run_world(
         world.step();
         step += 1;
     }
-    Ok(judge(run, &world, frames))
+    Ok(judge(run, &world, start, frames))
 }
 
 /// The result row of a finished world.
-pub fn judge(run: &ArmScenarioRun, world: &ArmWorld, frames: u64) -> ArmRunResult {
+pub fn judge(run: &ArmScenarioRun, world: &ArmWorld, start: Tabletop, frames: u64) -> ArmRunResult {
     let sc = &run.scenario;
     let table = world.table();
     let bound: Vec<usize> = (0..table.objects.len())
@@ -197,6 +203,11 @@ pub fn judge(run: &ArmScenarioRun, world: &ArmWorld, frames: u64) -> ArmRunResul
         passed,
         sim_time_s: world.time(),
         frames,
+        tabletop: (start, table.clone()),
+        base_xy: {
+            let b = world.arm().base_pose().translation.vector;
+            (b.x, b.y)
+        },
     }
 }
 

@@ -1,6 +1,6 @@
-//! A run as a picture: the road from above with every path, and the ego's speed and
-//! accelerations over time, as one self-contained SVG file (no plotting dependency; any
-//! browser shows it).
+//! A run as a picture, as one self-contained SVG file (no plotting dependency; any browser
+//! shows it): for the vehicle world the road from above with every path, and the ego's speed
+//! and accelerations over time; for the arm world the table from above before and after.
 
 use std::fmt::Write;
 
@@ -294,4 +294,145 @@ mod tests {
         assert!(s.contains("points=\"50.0,"));
         assert!(s.contains("970.0,"));
     }
+}
+
+/// The SVG text for an arm run titled `title`: the table from above as the run started and as
+/// it ended, with the tray, every object (same colour in both; cups as circles, boxes as
+/// rectangles; dashed where it started when it moved) and the arm base.
+pub fn arm_svg(
+    title: &str,
+    start: &crate::table::Tabletop,
+    end: &crate::table::Tabletop,
+    base: (f64, f64),
+) -> String {
+    use crate::table::ObjectShape;
+    let mut out = String::new();
+    let (width, height) = (1000.0, 560.0);
+    let _ = writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif">"#
+    );
+    let _ = writeln!(
+        out,
+        r#"<text x="10" y="20" font-size="15" font-weight="bold">{}</text>"#,
+        escape(title)
+    );
+    let t = &start.table;
+    // The table's corners (it may be turned), the base and the tray bound the view.
+    let (c, sn) = (t.yaw.cos(), t.yaw.sin());
+    let corners: Vec<(f64, f64)> = [(-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0)]
+        .iter()
+        .map(|(a, b)| {
+            let (dx, dy) = (a * 0.5 * t.length, b * 0.5 * t.width);
+            (t.x + c * dx - sn * dy, t.y + sn * dx + c * dy)
+        })
+        .collect();
+    let xr = range(corners.iter().map(|p| p.0).chain([base.0]));
+    let yr = range(corners.iter().map(|p| p.1).chain([base.1]));
+    let (xr, yr) = ((xr.0 - 0.05, xr.1 + 0.05), (yr.0 - 0.05, yr.1 + 0.05));
+    // One scale for x and y, so circles stay round; x (forward from the base) points up.
+    let (pw, ph) = (470.0, 490.0);
+    let scale = (pw / (yr.1 - yr.0)).min(ph / (xr.1 - xr.0));
+    let rect =
+        |out: &mut String, x0: f64, cx: f64, cy: f64, yaw: f64, l: f64, w: f64, style: &str| {
+            let map = |x: f64, y: f64| (x0 + (yr.1 - y) * scale, 40.0 + (xr.1 - x) * scale);
+            let (c, s) = (yaw.cos(), yaw.sin());
+            let pts: Vec<String> = [(-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0)]
+                .iter()
+                .map(|(a, b)| {
+                    let (dx, dy) = (a * 0.5 * l, b * 0.5 * w);
+                    let (px, py) = map(cx + c * dx - s * dy, cy + s * dx + c * dy);
+                    format!("{px:.1},{py:.1}")
+                })
+                .collect();
+            let _ = writeln!(out, r#"<polygon points="{}" {style}/>"#, pts.join(" "));
+        };
+    for (k, (label, table)) in [("start", start), ("end", end)].into_iter().enumerate() {
+        let x0 = 10.0 + k as f64 * (pw + 40.0);
+        let map = |x: f64, y: f64| (x0 + (yr.1 - y) * scale, 40.0 + (xr.1 - x) * scale);
+        let _ = writeln!(
+            out,
+            r#"<text x="{x0}" y="35" font-size="13">{label}</text>"#
+        );
+        let t = &table.table;
+        rect(
+            &mut out,
+            x0,
+            t.x,
+            t.y,
+            t.yaw,
+            t.length,
+            t.width,
+            r##"fill="#f3efe6" stroke="#999""##,
+        );
+        if let Some(tr) = &table.tray {
+            rect(
+                &mut out,
+                x0,
+                tr.x,
+                tr.y,
+                tr.yaw,
+                tr.length,
+                tr.width,
+                r##"fill="#ddd" stroke="#666""##,
+            );
+            let inner = |s: f64| s - 2.0 * tr.thickness;
+            rect(
+                &mut out,
+                x0,
+                tr.x,
+                tr.y,
+                tr.yaw,
+                inner(tr.length),
+                inner(tr.width),
+                r##"fill="#eee" stroke="#888""##,
+            );
+        }
+        let (bx, by) = map(base.0, base.1);
+        let _ = writeln!(
+            out,
+            r##"<circle cx="{bx:.1}" cy="{by:.1}" r="9" fill="#333"/><text x="{:.1}" y="{:.1}" font-size="10">arm base</text>"##,
+            bx + 12.0,
+            by + 4.0
+        );
+        for (i, o) in table.objects.iter().enumerate() {
+            let colour = COLOURS[i % COLOURS.len()];
+            let mut draw = |x: f64, y: f64, style: String| match o.shape {
+                ObjectShape::Cup { radius, .. } => {
+                    let (px, py) = map(x, y);
+                    let _ = writeln!(
+                        out,
+                        r#"<circle cx="{px:.1}" cy="{py:.1}" r="{:.1}" {style}/>"#,
+                        radius * scale
+                    );
+                }
+                ObjectShape::Box { length, width, .. } => {
+                    rect(&mut out, x0, x, y, o.yaw, length, width, &style);
+                }
+            };
+            let origin = &start.objects[i].base;
+            if k == 1 && (origin - o.base).norm() > 1e-6 {
+                draw(
+                    origin.x,
+                    origin.y,
+                    format!(r#"fill="none" stroke="{colour}" stroke-dasharray="4 3""#),
+                );
+            }
+            draw(
+                o.base.x,
+                o.base.y,
+                format!(r#"fill="{colour}" fill-opacity="0.8""#),
+            );
+            let (px, py) = map(o.base.x, o.base.y);
+            let _ = writeln!(
+                out,
+                r#"<text x="{:.1}" y="{:.1}" font-size="10">{}</text>"#,
+                px + 8.0,
+                py - 8.0,
+                escape(&o.name)
+            );
+        }
+    }
+    let _ = writeln!(out, "</svg>");
+    out
 }

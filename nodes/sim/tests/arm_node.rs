@@ -1,6 +1,7 @@
-//! The arm world as a node: another zenoh session sees its joint states and sends a joint
-//! trajectory and a gripper command on the design's topics, and the arm follows them; a
-//! trajectory naming a joint the arm lacks is refused without ending the run.
+//! The arm world as a node in lock-step: every joint state waits for the `joint_commands`
+//! stamped with it. Driven by the arm control node following a FollowJointTrajectory goal,
+//! and by a hand-written commander whose malformed command is refused without ending the run.
+//! (The gripper's `gripper/command` is exercised by the pick-and-place tests.)
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,123 +9,191 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use embody::msgs::builtin_interfaces::msg::Duration as MsgDuration;
+use embody::msgs::control_msgs::action::{FollowJointTrajectory, FollowJointTrajectory_Goal};
 use embody::msgs::sensor_msgs::msg::JointState;
-use embody::msgs::std_msgs::msg::Float64;
-use embody::msgs::trajectory_msgs::msg::{JointTrajectory, JointTrajectoryPoint};
+use embody::msgs::trajectory_msgs::msg::JointTrajectoryPoint;
 use embody::qos::{History, QosProfile};
+use embody::wire::EntityKind;
 use embody::{Context, ContextOptions, NodeOptions, Router};
-use embody_sim::arm_node::run_arm_node;
+use embody_sim::arm_node::{ArmTiming, run_arm_node};
+use embody_sim::scenario::arm::ArmScenarioRun;
 use embody_sim::scenario::{WorldRun, load_runs};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_commander_in_another_session_moves_the_arm_and_the_gripper() {
+fn cups(seconds: &str) -> ArmScenarioRun {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/arm/cups_to_tray.yaml");
-    let set = [("run_time_s".to_string(), "4".to_string())];
+    let set = [("run_time_s".to_string(), seconds.to_string())];
     let Some(WorldRun::Arm(mut run)) = load_runs(&path, &set).unwrap().into_iter().next() else {
         panic!("an arm run")
     };
     run.scenario.camera = None;
-    let home = run.scenario.arm.initial_positions.clone().unwrap();
+    run
+}
 
+const LOCKSTEP: ArmTiming = ArmTiming {
+    realtime_factor: None,
+    lockstep: Some(Duration::from_secs(20)),
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_arm_controller_follows_a_follow_joint_trajectory_goal() {
+    let run = cups("4");
+    let home = run.scenario.arm.initial_positions.clone().unwrap();
+    let ep = format!("tcp/127.0.0.1:{}", embody_testkit::free_loopback_port());
+    let _router = Router::start(std::slice::from_ref(&ep)).await.unwrap();
+
+    let control_ctx = Context::with_options(ContextOptions::router(&ep))
+        .await
+        .unwrap();
+    let control = control_ctx
+        .create_node_with("arm_control", NodeOptions::default())
+        .await
+        .unwrap();
+    let config = embody_control::arm_node::ArmNodeConfig {
+        joints: Vec::new(),
+        controller: embody_control::arm::ArmControllerParams::default(),
+    };
+    let control_task = tokio::spawn(embody_control::arm_node::run(control, config));
+
+    let ctx = Context::with_options(ContextOptions::router(&ep))
+        .await
+        .unwrap();
+    let commander = ctx.create_node("commander").await.unwrap();
+    let client = commander
+        .create_action_client::<FollowJointTrajectory>("arm_controller/follow_joint_trajectory")
+        .await
+        .unwrap();
+    client
+        .wait_for_server(Duration::from_secs(20))
+        .await
+        .unwrap();
+    // The controller publishes last: once its joint_commands shows, it hears the first frame.
+    let graph = ctx.graph().await.unwrap();
+    graph
+        .wait_until(Duration::from_secs(20), |g| {
+            !g.endpoints("/joint_commands", EntityKind::Publisher)
+                .is_empty()
+        })
+        .await
+        .unwrap();
+    // Shoulder +0.3 rad in 1 s, the other joints named and held. Sent before the first frame,
+    // so it starts with it: the run is the same every time.
+    let names: Vec<String> = [
+        "shoulder_pan_joint",
+        "shoulder_lift_joint",
+        "elbow_joint",
+        "wrist_1_joint",
+        "wrist_2_joint",
+        "wrist_3_joint",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut target = home.clone();
+    target[0] += 0.3;
+    let mut goal = FollowJointTrajectory_Goal::default();
+    goal.trajectory.joint_names = names;
+    goal.trajectory.points = vec![JointTrajectoryPoint {
+        positions: target,
+        velocities: vec![0.0; 6],
+        time_from_start: MsgDuration { sec: 1, nanosec: 0 },
+        ..Default::default()
+    }];
+    let id = client
+        .send_goal(goal, Duration::from_secs(10))
+        .await
+        .unwrap()
+        .expect("accepted");
+
+    let sim = ctx.create_node("sim").await.unwrap();
+    let sim_task = tokio::spawn(async move { run_arm_node(&sim, &run, LOCKSTEP).await });
+    let (_, result) = client
+        .get_result(&id, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(result.error_code, 0, "{result:?}");
+    let report = sim_task.await.unwrap().unwrap();
+    control_task.abort();
+
+    // 4 s at 50 joint states a second, each answered.
+    assert_eq!(report.commands, 200, "{report:?}");
+    assert!(report.rejected.is_empty(), "{report:?}");
+    let q = &report.final_positions;
+    assert!((q[0] - (home[0] + 0.3)).abs() < 1e-3, "{q:?}");
+    for (a, b) in q[1..].iter().zip(&home[1..]) {
+        assert!((a - b).abs() < 1e-6, "{q:?}");
+    }
+    assert_eq!(report.result.arm_collisions, 0);
+    assert_eq!(report.result.limit_violations, 0);
+    assert_eq!(report.result.sim_time_s, 4.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_command_is_refused_and_the_run_goes_on() {
+    let run = cups("1");
+    let home = run.scenario.arm.initial_positions.clone().unwrap();
     let ep = format!("tcp/127.0.0.1:{}", embody_testkit::free_loopback_port());
     let _router = Router::start(std::slice::from_ref(&ep)).await.unwrap();
     let commander_ctx = Context::with_options(ContextOptions::router(&ep))
         .await
         .unwrap();
-    let commander = commander_ctx
-        .create_node_with("commander", NodeOptions::default().use_sim_time(true))
-        .await
-        .unwrap();
+    let commander = commander_ctx.create_node("commander").await.unwrap();
     let qos = QosProfile::default().history(History::KeepAll);
-    let trajectories = Arc::new(
+    let commands = Arc::new(
         commander
-            .create_publisher::<JointTrajectory>("arm_controller/joint_trajectory", qos)
+            .create_publisher::<JointState>("joint_commands", qos)
             .await
             .unwrap(),
     );
-    let gripper = Arc::new(
-        commander
-            .create_publisher::<Float64>("gripper/command", qos)
-            .await
-            .unwrap(),
-    );
-    // On the first joint state: a bad trajectory, a good one (shoulder +0.3 rad in 1 s) and
-    // a gripper command to close.
-    let sent = Arc::new(AtomicBool::new(false));
-    let once = sent.clone();
-    let q0 = home.clone();
+    // Answers every joint state: the first with a joint the arm lacks, the rest turning the
+    // shoulder at 0.1 rad/s.
+    let first = Arc::new(AtomicBool::new(true));
     let _states = commander
         .create_subscription_with::<JointState, _>(
             "joint_states",
             qos,
             move |js: Arc<JointState>| {
-                if once.swap(true, Ordering::SeqCst) {
-                    return;
+                let mut names = js.name.clone();
+                let mut speeds = vec![0.0; names.len()];
+                speeds[0] = 0.1;
+                if first.swap(false, Ordering::SeqCst) {
+                    names[2] = "elbow".into();
                 }
-                let point = |positions: Vec<f64>| JointTrajectoryPoint {
-                    positions,
-                    time_from_start: MsgDuration { sec: 1, nanosec: 0 },
-                    ..Default::default()
-                };
-                let bad = JointTrajectory {
-                    joint_names: vec!["elbow".into()],
-                    points: vec![point(vec![0.0])],
-                    ..Default::default()
-                };
-                trajectories.publish_now(bad).unwrap();
-                let mut target = q0.clone();
-                target[0] += 0.3;
-                let good = JointTrajectory {
-                    joint_names: js.name.clone(),
-                    points: vec![point(target)],
-                    ..Default::default()
-                };
-                trajectories.publish_now(good).unwrap();
-                gripper.publish_now(Float64 { data: 0.0 }).unwrap();
+                commands
+                    .publish_now(JointState {
+                        header: js.header.clone(),
+                        name: names,
+                        velocity: speeds,
+                        ..Default::default()
+                    })
+                    .unwrap();
             },
         )
         .await
         .unwrap();
-
     let ctx = Context::with_options(ContextOptions::router(&ep))
         .await
         .unwrap();
-    let sim = ctx.create_node("sim").await.unwrap();
-    // Both sides must see each other before the first frame goes out.
-    let g = ctx.graph().await.unwrap();
-    g.wait_until(Duration::from_secs(20), |g| {
-        !g.endpoints("/joint_states", embody::wire::EntityKind::Subscription)
-            .is_empty()
-            && !g
-                .endpoints(
-                    "/arm_controller/joint_trajectory",
-                    embody::wire::EntityKind::Publisher,
-                )
+    let graph = ctx.graph().await.unwrap();
+    graph
+        .wait_until(Duration::from_secs(20), |g| {
+            !g.endpoints("/joint_commands", EntityKind::Publisher)
                 .is_empty()
-    })
-    .await
-    .unwrap();
-    // Real time: 4 s of sim leave the commander ample time to answer the first frame.
-    let report = run_arm_node(&sim, &run, Some(1.0)).await.unwrap();
+                && !g
+                    .endpoints("/joint_states", EntityKind::Subscription)
+                    .is_empty()
+        })
+        .await
+        .unwrap();
+    let sim = ctx.create_node("sim").await.unwrap();
+    let report = run_arm_node(&sim, &run, LOCKSTEP).await.unwrap();
+    assert_eq!(report.rejected.len(), 1, "{report:?}");
     assert!(
-        sent.load(Ordering::SeqCst),
-        "the commander saw joint states"
-    );
-    assert_eq!(report.trajectories, 1, "{report:?}");
-    assert_eq!(report.rejected.len(), 1);
-    assert!(
-        report.rejected[0].contains("unknown joint `elbow`"),
+        report.rejected[0].contains("`elbow_joint` missing"),
         "{report:?}"
     );
-    let q = &report.final_positions;
-    assert!((q[0] - (home[0] + 0.3)).abs() < 1e-3, "{q:?}");
-    assert!(
-        q[1..]
-            .iter()
-            .zip(&home[1..])
-            .all(|(a, b)| (a - b).abs() < 1e-6)
-    );
-    assert_eq!(report.final_opening, 0.0, "closed on nothing");
-    assert_eq!(report.result.arm_collisions, 0);
-    assert_eq!(report.result.sim_time_s, 4.0);
+    assert_eq!(report.commands, 49, "{report:?}");
+    // Commanded from the 0.02 s frame on at 0.1 rad/s: the first 10 ms step reaches
+    // 0.05 rad/s (5 rad/s²), the 96 after it run at 0.1 rad/s, up to the last state at 0.99 s.
+    let moved = report.final_positions[0] - home[0];
+    assert!((moved - (0.0005 + 96.0 * 0.001)).abs() < 1e-9, "{moved}");
+    assert!((report.final_positions[1] - home[1]).abs() < 1e-9);
 }
