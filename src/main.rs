@@ -9,6 +9,7 @@ mod node_cmd;
 mod param_cmd;
 mod perception_cmd;
 mod router_cmd;
+mod run_bag;
 mod run_cmd;
 mod scenario_cmd;
 mod service_cmd;

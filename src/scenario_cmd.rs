@@ -10,6 +10,8 @@ use embody_sim::arm_run::{self, ArmRunResult};
 use embody_sim::run::{RunResult, run};
 use embody_sim::scenario::{World, WorldRun, load_runs, parse_set};
 
+use crate::run_bag::RunBag;
+
 /// Scenario commands.
 #[derive(Subcommand)]
 pub enum ScenarioCommand {
@@ -30,6 +32,8 @@ pub struct RunArgs {
     #[arg(long)]
     json: Option<PathBuf>,
     /// Record every run as a rosbag2 bag: DIR itself for one run, DIR/<scenario>_<n> for more.
+    /// With --stack the stack's topics are recorded too, logged at the sim time of the frame
+    /// they answer.
     #[arg(long)]
     bag: Option<PathBuf>,
     /// Drive the ego with a stack started from this launch file (`embody launch`), in
@@ -56,7 +60,12 @@ pub struct RunArgs {
 /// `embody launch` child process), waits until it is up — every process has a node that
 /// publishes, and something publishes `command_topic` — and runs `sim` as the simulator's
 /// node in this process. The stack is stopped afterwards whatever happened.
-async fn with_stack<T, F, Fut>(launch: &std::path::Path, command_topic: &str, sim: F) -> Result<T>
+async fn with_stack<T, F, Fut>(
+    launch: &std::path::Path,
+    command_topic: &str,
+    bag: Option<&RunBag>,
+    sim: F,
+) -> Result<T>
 where
     F: FnOnce(embody::Node) -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
@@ -113,7 +122,17 @@ where
         })
         .await;
     let result = match up {
-        Ok(()) => sim(node).await,
+        Ok(()) => {
+            // The stack's topics into the bag (the simulator's own come through its tap).
+            if let Some(b) = bag {
+                b.follow_stack(&node, &graph, &me).await?;
+            }
+            let r = sim(node).await;
+            if let Some(b) = bag {
+                b.stop_stack();
+            }
+            r
+        }
         Err(_) => Err(anyhow::anyhow!(
             "the stack from {} did not come up within 30 s (every process's node publishing, \
              and a publisher on {command_topic})",
@@ -142,13 +161,15 @@ async fn run_with_stack(
     launch: &std::path::Path,
     timeout: std::time::Duration,
     realtime_factor: Option<f64>,
+    bag: Option<&RunBag>,
 ) -> Result<(RunResult, Vec<std::time::Duration>)> {
-    with_stack(launch, "/control/command", |node| async move {
+    let tap = bag.map(RunBag::sim_tap);
+    with_stack(launch, "/control/command", bag, |node| async move {
         let control = embody_sim::node::Control::LockStep {
             timeout,
             realtime_factor,
         };
-        let (res, report) = embody_sim::node::run_node(&node, r, control).await?;
+        let (res, report) = embody_sim::node::run_node_tapped(&node, r, control, tap).await?;
         Ok((res, report.scan_latencies))
     })
     .await
@@ -161,15 +182,19 @@ async fn run_arm_with_stack(
     launch: &std::path::Path,
     timeout: std::time::Duration,
     realtime_factor: f64,
+    bag: Option<&RunBag>,
 ) -> Result<ArmRunResult> {
-    with_stack(launch, "/joint_commands", |node| async move {
+    let tap = bag.map(RunBag::sim_tap);
+    with_stack(launch, "/joint_commands", bag, |node| async move {
         let timing = embody_sim::arm_node::ArmTiming {
             realtime_factor: Some(realtime_factor),
             lockstep: Some(timeout),
         };
-        Ok(embody_sim::arm_node::run_arm_node(&node, r, timing)
-            .await?
-            .result)
+        Ok(
+            embody_sim::arm_node::run_arm_node_tapped(&node, r, timing, tap)
+                .await?
+                .result,
+        )
     })
     .await
 }
@@ -184,46 +209,9 @@ fn record_into_bag<T>(
     dir: &std::path::Path,
     run: impl FnOnce(&mut dyn FnMut(u64, &embody_sim::ros::Output)) -> Result<T>,
 ) -> Result<T> {
-    let mut w = embody_bag::BagWriter::create(dir, embody_bag::WriterOptions::default())?;
-    let mut topics = std::collections::HashMap::new();
-    let mut failure = None;
-    let res = run(&mut |t, o| {
-        if failure.is_some() {
-            return;
-        }
-        let id = match topics.get(o.topic) {
-            Some(id) => *id,
-            None => {
-                let name = if o.topic.starts_with('/') {
-                    o.topic.to_owned()
-                } else {
-                    format!("/{}", o.topic)
-                };
-                let qos = if o.topic == "map/lanes" || o.topic == "tf_static" {
-                    embody::QosProfile::transient_local(1)
-                } else {
-                    embody::QosProfile::default()
-                };
-                let Some(id) = w.add_known_topic(&name, o.type_name, vec![qos]) else {
-                    failure = Some(anyhow::anyhow!(
-                        "{}: type {} is not compiled into embody",
-                        o.topic,
-                        o.type_name
-                    ));
-                    return;
-                };
-                topics.insert(o.topic, id);
-                id
-            }
-        };
-        if let Err(e) = w.write(id, t, t, &o.data) {
-            failure = Some(e.into());
-        }
-    })?;
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    w.close()?;
+    let bag = RunBag::create(dir)?;
+    let res = run(&mut |t, o| bag.write_output(t, o))?;
+    bag.close()?;
     Ok(res)
 }
 
@@ -477,11 +465,19 @@ pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
         match world_run {
             WorldRun::Vehicle(r) => {
                 let res = match (&bag_dir, &a.stack, &rt) {
-                    (Some(_), Some(_), _) => {
-                        bail!("--bag and --stack together are not supported yet")
-                    }
-                    (None, Some(launch), Some(rt)) => {
-                        match rt.block_on(run_with_stack(r, launch, timeout, a.realtime)) {
+                    (_, Some(launch), Some(rt)) => {
+                        let bag = bag_dir.as_deref().map(RunBag::create).transpose()?;
+                        let outcome = rt.block_on(run_with_stack(
+                            r,
+                            launch,
+                            timeout,
+                            a.realtime,
+                            bag.as_ref(),
+                        ));
+                        if let Some(b) = bag {
+                            b.close()?;
+                        }
+                        match outcome {
                             Ok((res, lat)) => {
                                 latencies.extend(lat);
                                 res
@@ -505,7 +501,7 @@ pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
                         }
                     }
                     (None, _, _) => run(r)?,
-                    (Some(dir), None, _) => run_into_bag(r, dir)?,
+                    (Some(dir), _, _) => run_into_bag(r, dir)?,
                 };
                 if let Some(dir) = &a.plot {
                     plot(dir, i, &res)?;
@@ -528,12 +524,20 @@ pub fn run_cmd(cmd: ScenarioCommand) -> Result<()> {
             }
             WorldRun::Arm(r) => {
                 let res = match (&bag_dir, &a.stack, &rt) {
-                    (Some(_), Some(_), _) => {
-                        bail!("--bag and --stack together are not supported yet")
-                    }
-                    (None, Some(launch), Some(rt)) => {
+                    (_, Some(launch), Some(rt)) => {
                         let factor = a.realtime.unwrap_or(1.0);
-                        match rt.block_on(run_arm_with_stack(r, launch, timeout, factor)) {
+                        let bag = bag_dir.as_deref().map(RunBag::create).transpose()?;
+                        let outcome = rt.block_on(run_arm_with_stack(
+                            r,
+                            launch,
+                            timeout,
+                            factor,
+                            bag.as_ref(),
+                        ));
+                        if let Some(b) = bag {
+                            b.close()?;
+                        }
+                        match outcome {
                             Ok(res) => res,
                             Err(e) => {
                                 if tty {

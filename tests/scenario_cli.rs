@@ -155,13 +155,46 @@ fn the_same_scenario_twice_records_identical_bags() {
 fn a_stack_from_a_launch_file_drives_the_ego_in_lock_step() {
     let json =
         std::env::temp_dir().join(format!("embody-scenario-stack-{}.json", std::process::id()));
+    let bag =
+        std::env::temp_dir().join(format!("embody-scenario-stack-bag-{}", std::process::id()));
     let (ok, out, err) = ccrs_at_30(&[
         "--stack",
         "launch/follow_lane.launch.yaml",
         "--json",
         json.to_str().unwrap(),
+        "--bag",
+        bag.to_str().unwrap(),
     ]);
     assert!(ok, "{out}\n{err}");
+    // The bag holds the simulator's topics and the stack's, all at sim time.
+    let reader = embody_bag::Bag::open(&bag).expect("the bag");
+    let of = |topic: &str| -> Vec<u64> {
+        let ids = reader.select(&[topic.to_string()]);
+        reader
+            .messages(Some(&ids))
+            .map(|m| m.expect("readable").log_time)
+            .collect()
+    };
+    let odometry = of("/localization/odometry");
+    let commands = of("/control/command");
+    assert!(odometry.len() > 150, "{} odometry frames", odometry.len());
+    // The last command may still be on its way when the run ends.
+    assert!(
+        commands.len() + 1 >= odometry.len() && commands.len() <= odometry.len(),
+        "{} commands for {} frames",
+        commands.len(),
+        odometry.len()
+    );
+    assert_eq!(odometry[0], 0);
+    // Written at the frame it answered (or, should the recorder hear it a moment after the
+    // simulator did, the next one).
+    for (k, (c, o)) in commands.iter().zip(&odometry).enumerate() {
+        assert!(
+            *c == *o || *c == *o + 20_000_000,
+            "command {k} at {c} for the frame at {o}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&bag);
     assert!(
         err.contains("driven by the stack of launch/follow_lane.launch.yaml in lock-step"),
         "{err}"

@@ -174,6 +174,16 @@ pub async fn run_arm_node(
     run: &ArmScenarioRun,
     timing: ArmTiming,
 ) -> Result<ArmNodeReport, ArmNodeError> {
+    run_arm_node_tapped(node, run, timing, None).await
+}
+
+/// [`run_arm_node`], handing each published message to `tap` as well.
+pub async fn run_arm_node_tapped(
+    node: &Node,
+    run: &ArmScenarioRun,
+    timing: ArmTiming,
+    tap: Option<crate::node::Tap>,
+) -> Result<ArmNodeReport, ArmNodeError> {
     let world = build_world(run)?;
     let qos = QosProfile::default().history(History::KeepAll);
     let joints = node
@@ -201,11 +211,11 @@ pub async fn run_arm_node(
             rejected: Vec::new(),
             node: node.clone(),
         };
-        let mut out = OutputPublisher::new(node, handle);
+        let mut out = OutputPublisher::new(node, handle, tap);
         let mut final_positions = Vec::new();
         let mut final_opening = 0.0;
         let result = {
-            let mut sink = |_t: u64, o: &crate::ros::Output| out.publish(o);
+            let mut sink = |t: u64, o: &crate::ros::Output| out.publish(t, o);
             let mut recorder = Recorder {
                 inner: &mut commands,
                 last: &mut final_positions,

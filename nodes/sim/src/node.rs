@@ -127,12 +127,26 @@ pub enum NodeError {
     Middleware(String),
 }
 
+/// Sees every message the simulator publishes, with its sim time (ns), before it goes out:
+/// for recording a run exactly as published.
+pub type Tap = Box<dyn FnMut(u64, &crate::ros::Output) + Send>;
+
 /// Runs `run` as a node: publishes every frame, driven as `control` says. Returns the judged
 /// result and, in lock-step, what the stack did (empty otherwise).
 pub async fn run_node(
     node: &Node,
     run: &ScenarioRun,
     control: Control,
+) -> Result<(RunResult, LockStepReport), NodeError> {
+    run_node_tapped(node, run, control, None).await
+}
+
+/// [`run_node`], handing each published message to `tap` as well.
+pub async fn run_node_tapped(
+    node: &Node,
+    run: &ScenarioRun,
+    control: Control,
+    tap: Option<Tap>,
 ) -> Result<(RunResult, LockStepReport), NodeError> {
     let world = crate::run::build_world(run)?;
     let handle = tokio::runtime::Handle::current();
@@ -164,8 +178,8 @@ pub async fn run_node(
     let node = node.clone();
     let run = run.clone();
     tokio::task::spawn_blocking(move || {
-        let mut out = OutputPublisher::new(node, handle);
-        let mut sink = |_t: u64, o: &crate::ros::Output| out.publish(o);
+        let mut out = OutputPublisher::new(node, handle, tap);
+        let mut sink = |t: u64, o: &crate::ros::Output| out.publish(t, o);
         let world_result = match lock {
             Some(mut l) => run_world(&run, world, &mut l, &mut sink).map(|r| (r, l.report)),
             None => {
@@ -190,23 +204,28 @@ pub(crate) struct OutputPublisher {
     publishers: HashMap<&'static str, Arc<RawPublisher>>,
     /// The first failure, if any.
     pub(crate) failure: Option<String>,
+    tap: Option<Tap>,
 }
 
 impl OutputPublisher {
     /// Publishes through `node`, blocking on `handle` (call from a blocking thread).
-    pub(crate) fn new(node: Node, handle: tokio::runtime::Handle) -> Self {
+    pub(crate) fn new(node: Node, handle: tokio::runtime::Handle, tap: Option<Tap>) -> Self {
         Self {
             node,
             handle,
             publishers: HashMap::new(),
             failure: None,
+            tap,
         }
     }
 
-    /// Publishes one output.
-    pub(crate) fn publish(&mut self, o: &crate::ros::Output) {
+    /// Publishes one output of sim time `t` (ns).
+    pub(crate) fn publish(&mut self, t: u64, o: &crate::ros::Output) {
         if self.failure.is_some() {
             return;
+        }
+        if let Some(tap) = self.tap.as_mut() {
+            tap(t, o);
         }
         let publisher = match self.publishers.get(o.topic) {
             Some(p) => p.clone(),
