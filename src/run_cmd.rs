@@ -88,7 +88,7 @@ pub const EXECUTABLES: &[Executable] = &[
     },
     Executable {
         name: "sim",
-        about: "the built-in simulator: -p scenario:=FILE [-p set:=k=v,k=v] [-p lockstep:=true] publishes the vehicle or arm world under sim time (arm: executes joint_commands from arm_control and gripper/command, -p realtime_factor:=1.0)",
+        about: "the built-in simulator: -p scenario:=FILE [-p set:=k=v,k=v] [-p lockstep:=true] publishes the vehicle or arm world under sim time (arm: executes joint_commands from arm_control and gripper/command, -p realtime_factor:=1.0; -p builtin_controller:=true follows arm_controller/joint_trajectory itself)",
         main: |ctx, opts| Box::pin(sim(ctx, opts)),
     },
     Executable {
@@ -337,12 +337,13 @@ async fn sim(ctx: Context, opts: NodeOptions) -> Result<()> {
         embody_sim::scenario::WorldRun::Vehicle(run) => run,
         embody_sim::scenario::WorldRun::Arm(run) => {
             // The arm executes joint_commands (from the arm control node) and gripper/command,
-            // at real time unless realtime_factor says otherwise; lock-step on request.
+            // at real time unless realtime_factor says otherwise; lock-step on request; with
+            // builtin_controller it follows joint trajectories itself.
             let factor = p.declare("realtime_factor", 1.0, ParameterDescriptor::default())?;
             let embody::params::ParameterValue::Double(factor) = factor else {
                 bail!("parameter `realtime_factor` is a number");
             };
-            let timing = embody_sim::arm_node::ArmTiming {
+            let timing = embody_sim::arm_node::ArmNodeOptions {
                 realtime_factor: Some(factor),
                 lockstep: match (lockstep, timeout) {
                     (
@@ -350,6 +351,16 @@ async fn sim(ctx: Context, opts: NodeOptions) -> Result<()> {
                         embody::params::ParameterValue::Double(t),
                     ) => Some(crate::common::seconds(t, "command_timeout_s")?),
                     _ => None,
+                },
+                builtin_controller: match p.declare(
+                    "builtin_controller",
+                    false,
+                    ParameterDescriptor::new(
+                        "follow arm_controller/joint_trajectory without the arm control node",
+                    ),
+                )? {
+                    embody::params::ParameterValue::Bool(b) => b,
+                    _ => bail!("parameter `builtin_controller` is a boolean"),
                 },
             };
             let report = embody_sim::arm_node::run_arm_node(&node, run, timing).await?;

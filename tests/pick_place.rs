@@ -11,7 +11,7 @@ use embody::msgs::embody_msgs::msg::{ObjectClassification, PredictedObjects};
 use embody::qos::QosProfile;
 use embody::{Context, ContextOptions, NodeOptions, Router};
 use embody_manipulation::node::{Block, NodeConfig, run};
-use embody_sim::arm_node::{ArmTiming, run_arm_node};
+use embody_sim::arm_node::{ArmNodeOptions, run_arm_node};
 use embody_sim::scenario::{WorldRun, load_runs};
 use nalgebra::{Isometry3, Translation3, UnitQuaternion};
 use tokio::sync::watch;
@@ -124,9 +124,10 @@ async fn the_node_puts_a_cup_into_the_tray() {
     let sim = sim_ctx.create_node("sim").await.unwrap();
     // Twice real time: the node still has the time to plan between sim frames. Lock-step
     // with the arm controller, so every joint state is answered on time.
-    let timing = ArmTiming {
+    let timing = ArmNodeOptions {
         realtime_factor: Some(2.0),
         lockstep: Some(Duration::from_secs(30)),
+        builtin_controller: false,
     };
     let sim_task = tokio::spawn(async move { run_arm_node(&sim, &run_spec, timing).await });
 

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use embody::msgs::sensor_msgs::msg::JointState;
 use embody::msgs::std_msgs::msg::Float64;
+use embody::msgs::trajectory_msgs::msg::JointTrajectory;
 use embody::qos::{History, QosProfile};
 use embody::{Node, Time};
 
@@ -27,9 +28,9 @@ pub enum ArmNodeError {
     Middleware(String),
 }
 
-/// How the arm node keeps time with its controller.
+/// How the arm node keeps time with its controller, and which controller it has.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct ArmTiming {
+pub struct ArmNodeOptions {
     /// Sim seconds per wall second (1 = real time); `None` runs as fast as it can. A stack
     /// that plans in wall time (manipulation) needs a pace, or the arm idles through sim time
     /// while it thinks.
@@ -38,6 +39,10 @@ pub struct ArmTiming {
     /// `joint_commands` stamped with it, so no command is late; `None` takes commands as they
     /// arrive.
     pub lockstep: Option<Duration>,
+    /// Follow `arm_controller/joint_trajectory` with the simulator's own trajectory
+    /// follower, for a stack without the arm control node (not with lock-step: the joint
+    /// commands are then the simulator's own).
+    pub builtin_controller: bool,
 }
 
 /// What the node did besides the judged result.
@@ -49,7 +54,7 @@ pub struct ArmNodeReport {
     pub final_positions: Vec<f64>,
     /// Gripper opening at the last step (m).
     pub final_opening: f64,
-    /// Joint commands applied.
+    /// Joint commands (and, with the built-in controller, trajectories) applied.
     pub commands: u64,
     /// Commands refused, with why (unknown joints, missing values, ...).
     pub rejected: Vec<String>,
@@ -57,8 +62,9 @@ pub struct ArmNodeReport {
 
 struct Commands {
     joints: embody::Subscription<JointState>,
+    trajectories: Option<embody::Subscription<JointTrajectory>>,
     gripper: embody::Subscription<Float64>,
-    timing: ArmTiming,
+    timing: ArmNodeOptions,
     /// Wall-clock start of the paced run.
     started: Instant,
     handle: tokio::runtime::Handle,
@@ -159,6 +165,17 @@ impl ArmDriver for Commands {
                 }
             }
         }
+        while let Some(msg) = self.trajectories.as_ref().and_then(|t| t.try_recv()) {
+            let traj = embody_control::arm_node::trajectory_from_msg(&msg);
+            match world.arm_mut().command_trajectory(&traj) {
+                Ok(()) => self.accepted += 1,
+                Err(e) => {
+                    let why = format!("arm_controller/joint_trajectory refused: {e}");
+                    self.node.logger().warn(&why);
+                    self.rejected.push(why);
+                }
+            }
+        }
         while let Some(msg) = self.gripper.try_recv() {
             world.gripper_mut().command(msg.data);
         }
@@ -172,7 +189,7 @@ impl ArmDriver for Commands {
 pub async fn run_arm_node(
     node: &Node,
     run: &ArmScenarioRun,
-    timing: ArmTiming,
+    timing: ArmNodeOptions,
 ) -> Result<ArmNodeReport, ArmNodeError> {
     run_arm_node_tapped(node, run, timing, None).await
 }
@@ -181,7 +198,7 @@ pub async fn run_arm_node(
 pub async fn run_arm_node_tapped(
     node: &Node,
     run: &ArmScenarioRun,
-    timing: ArmTiming,
+    timing: ArmNodeOptions,
     tap: Option<crate::node::Tap>,
 ) -> Result<ArmNodeReport, ArmNodeError> {
     let world = build_world(run)?;
@@ -194,14 +211,31 @@ pub async fn run_arm_node_tapped(
         .create_subscription::<Float64>("gripper/command", qos)
         .await
         .map_err(|e| ArmNodeError::Middleware(format!("gripper/command: {e}")))?;
+    if timing.builtin_controller && timing.lockstep.is_some() {
+        return Err(ArmNodeError::Middleware(
+            "the built-in trajectory follower and lock-step exclude each other: lock-step waits for an arm controller's joint_commands".into(),
+        ));
+    }
+    let trajectories = if timing.builtin_controller {
+        Some(
+            node.create_subscription::<JointTrajectory>("arm_controller/joint_trajectory", qos)
+                .await
+                .map_err(|e| {
+                    ArmNodeError::Middleware(format!("arm_controller/joint_trajectory: {e}"))
+                })?,
+        )
+    } else {
+        None
+    };
     let handle = tokio::runtime::Handle::current();
     let node = node.clone();
     let run = run.clone();
     tokio::task::spawn_blocking(move || {
         let mut commands = Commands {
             joints,
+            trajectories,
             gripper,
-            timing: ArmTiming {
+            timing: ArmNodeOptions {
                 realtime_factor: timing.realtime_factor.filter(|f| f.is_finite() && *f > 0.0),
                 ..timing
             },

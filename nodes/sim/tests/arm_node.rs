@@ -1,6 +1,7 @@
 //! The arm world as a node in lock-step: every joint state waits for the `joint_commands`
 //! stamped with it. Driven by the arm control node following a FollowJointTrajectory goal,
 //! and by a hand-written commander whose malformed command is refused without ending the run.
+//! The built-in follower takes `arm_controller/joint_trajectory` without a controller node.
 //! (The gripper's `gripper/command` is exercised by the pick-and-place tests.)
 
 use std::path::Path;
@@ -15,7 +16,7 @@ use embody::msgs::trajectory_msgs::msg::JointTrajectoryPoint;
 use embody::qos::{History, QosProfile};
 use embody::wire::EntityKind;
 use embody::{Context, ContextOptions, NodeOptions, Router};
-use embody_sim::arm_node::{ArmTiming, run_arm_node};
+use embody_sim::arm_node::{ArmNodeOptions, run_arm_node};
 use embody_sim::scenario::arm::ArmScenarioRun;
 use embody_sim::scenario::{WorldRun, load_runs};
 
@@ -29,9 +30,10 @@ fn cups(seconds: &str) -> ArmScenarioRun {
     run
 }
 
-const LOCKSTEP: ArmTiming = ArmTiming {
+const LOCKSTEP: ArmNodeOptions = ArmNodeOptions {
     realtime_factor: None,
     lockstep: Some(Duration::from_secs(20)),
+    builtin_controller: false,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,4 +198,84 @@ async fn a_malformed_command_is_refused_and_the_run_goes_on() {
     let moved = report.final_positions[0] - home[0];
     assert!((moved - (0.0005 + 96.0 * 0.001)).abs() < 1e-9, "{moved}");
     assert!((report.final_positions[1] - home[1]).abs() < 1e-9);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_builtin_controller_follows_a_trajectory_topic() {
+    let run = cups("3");
+    let home = run.scenario.arm.initial_positions.clone().unwrap();
+    let ep = format!("tcp/127.0.0.1:{}", embody_testkit::free_loopback_port());
+    let _router = Router::start(std::slice::from_ref(&ep)).await.unwrap();
+    let commander_ctx = Context::with_options(ContextOptions::router(&ep))
+        .await
+        .unwrap();
+    let commander = commander_ctx.create_node("commander").await.unwrap();
+    let qos = QosProfile::default().history(History::KeepAll);
+    let trajectories = Arc::new(
+        commander
+            .create_publisher::<embody::msgs::trajectory_msgs::msg::JointTrajectory>(
+                "arm_controller/joint_trajectory",
+                qos,
+            )
+            .await
+            .unwrap(),
+    );
+    // On the first joint state: the shoulder +0.3 rad in 1 s, the other joints not named.
+    let sent = Arc::new(AtomicBool::new(false));
+    let once = sent.clone();
+    let _states = commander
+        .create_subscription_with::<JointState, _>(
+            "joint_states",
+            qos,
+            move |js: Arc<JointState>| {
+                if once.swap(true, Ordering::SeqCst) {
+                    return;
+                }
+                let msg = embody::msgs::trajectory_msgs::msg::JointTrajectory {
+                    joint_names: vec![js.name[0].clone()],
+                    points: vec![JointTrajectoryPoint {
+                        positions: vec![js.position[0] + 0.3],
+                        time_from_start: MsgDuration { sec: 1, nanosec: 0 },
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                };
+                trajectories.publish_now(msg).unwrap();
+            },
+        )
+        .await
+        .unwrap();
+    let ctx = Context::with_options(ContextOptions::router(&ep))
+        .await
+        .unwrap();
+    let graph = ctx.graph().await.unwrap();
+    graph
+        .wait_until(Duration::from_secs(20), |g| {
+            !g.endpoints("/arm_controller/joint_trajectory", EntityKind::Publisher)
+                .is_empty()
+                && !g
+                    .endpoints("/joint_states", EntityKind::Subscription)
+                    .is_empty()
+        })
+        .await
+        .unwrap();
+    let sim = ctx.create_node("sim").await.unwrap();
+    // Real time: 3 s of sim leave the commander ample time to answer the first frame.
+    let options = ArmNodeOptions {
+        realtime_factor: Some(1.0),
+        lockstep: None,
+        builtin_controller: true,
+    };
+    let report = run_arm_node(&sim, &run, options).await.unwrap();
+    assert!(sent.load(Ordering::SeqCst));
+    assert_eq!(report.commands, 1, "{report:?}");
+    let q = &report.final_positions;
+    assert!((q[0] - (home[0] + 0.3)).abs() < 1e-3, "{q:?}");
+    // Lock-step waits for an arm controller: the two exclude each other.
+    let both = ArmNodeOptions {
+        lockstep: Some(Duration::from_secs(1)),
+        ..options
+    };
+    let err = run_arm_node(&sim, &run, both).await.unwrap_err();
+    assert!(err.to_string().contains("exclude each other"), "{err}");
 }
