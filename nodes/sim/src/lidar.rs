@@ -285,6 +285,8 @@ pub struct Scan {
     pub points: Vec<LidarPoint>,
     /// One entry per scene object that at least one ray was aimed at, in scene order.
     pub visibility: Vec<Visibility>,
+    /// The single-plane cut of the same scan, when the scenario asks for a `LaserScan`.
+    pub laser: Option<LaserScan>,
 }
 
 /// Which scene objects a ray may hit is decided per object per scan, from its corners in the
@@ -511,7 +513,11 @@ impl Lidar {
                 rays_seen,
             })
             .collect();
-        Scan { points, visibility }
+        Scan {
+            points,
+            visibility,
+            laser: None,
+        }
     }
 
     /// A `LaserScan` of the channel closest to 0° elevation (the only one of a planar

@@ -352,6 +352,25 @@ impl SensorNoise {
     }
 }
 
+/// A simulated single-plane scan as `sensor_msgs/LaserScan` in the `lidar` frame.
+pub fn laser_scan(
+    l: &crate::lidar::LaserScan,
+    stamp_ns: i64,
+) -> embody_msgs::sensor_msgs::msg::LaserScan {
+    embody_msgs::sensor_msgs::msg::LaserScan {
+        header: header(stamp_ns, "lidar"),
+        angle_min: l.angle_min,
+        angle_max: l.angle_max,
+        angle_increment: l.angle_increment,
+        time_increment: l.time_increment,
+        scan_time: l.scan_time,
+        range_min: l.range_min,
+        range_max: l.range_max,
+        ranges: l.ranges.clone(),
+        intensities: l.intensities.clone(),
+    }
+}
+
 /// Everything due at sim time `stamp_ns` after a step: `/clock`, odometry, IMU, the
 /// `odom → base_link` transform, ground truth, and the lidar cloud when one was taken.
 pub fn frame(
@@ -438,6 +457,9 @@ pub fn frame(
             "sensing/lidar/points",
             &point_cloud(&scan.points, stamp_ns, "lidar"),
         ));
+        if let Some(l) = &scan.laser {
+            outputs.push(out("sensing/lidar/scan", &laser_scan(l, stamp_ns)));
+        }
         outputs.push(out(
             "sim/ground_truth/visibility",
             &ObjectVisibilities {

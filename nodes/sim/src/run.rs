@@ -288,8 +288,10 @@ pub fn build_world(run: &ScenarioRun) -> Result<World, RunError> {
     } else {
         None
     };
-    World::new(road, ego, actors, lidar, sc.step_s)
-        .map_err(|source| RunError::World { origin, source })
+    let mut world = World::new(road, ego, actors, lidar, sc.step_s)
+        .map_err(|source| RunError::World { origin, source })?;
+    world.set_laser_scan(sc.sensors.lidar.laser_scan);
+    Ok(world)
 }
 
 /// Who commands the ego each step.
@@ -511,6 +513,54 @@ mod tests {
         let gap = (4.0f64 * 50.0 / 3.6).max(30.0);
         assert!((r.sim_time_s - gap / (50.0 / 3.6)).abs() < 0.05, "{r:?}");
         assert_eq!(super::run(&run).unwrap(), r, "same scenario, same result");
+    }
+
+    #[test]
+    fn a_laser_scan_is_cut_from_every_lidar_scan_when_asked() {
+        use embody_msgs::Message;
+        let mut run = default_run("ncap/ccrs.yaml");
+        let mut collect = |run: &ScenarioRun| {
+            let mut scans = Vec::new();
+            let mut clouds = 0;
+            run_recorded(run, &mut |_, o| match o.topic {
+                "sensing/lidar/scan" => {
+                    scans.push(embody_msgs::sensor_msgs::msg::LaserScan::from_cdr(&o.data).unwrap())
+                }
+                "sensing/lidar/points" => clouds += 1,
+                _ => {}
+            })
+            .unwrap();
+            (scans, clouds)
+        };
+        let (scans, clouds) = collect(&run);
+        assert!(scans.is_empty() && clouds > 10, "off by default");
+        run.scenario.sensors.lidar.laser_scan = true;
+        // The plane closest to level is cut; a roof lidar's level beam would pass over the
+        // target car, so tilt the fan down to make its lowest-tilted beam 2° below level.
+        run.scenario.sensors.lidar.channels = Some(16);
+        run.scenario.sensors.lidar.min_elevation_deg = Some(-25.0);
+        run.scenario.sensors.lidar.max_elevation_deg = Some(-2.0);
+        let (scans, clouds) = collect(&run);
+        assert_eq!(scans.len(), clouds);
+        // Straight ahead: the stationary target, nearer scan after scan as the ego closes in
+        // at 50 km/h (1.39 m per 10 Hz scan), while the beam meets its rear.
+        let ahead: Vec<f32> = scans
+            .iter()
+            .map(|s| s.ranges[((0.0 - s.angle_min) / s.angle_increment).round() as usize])
+            .filter(|r| r.is_finite())
+            .collect();
+        // Before: the ground 51.6 m out (1.8 m below a 2° beam); near the end the beam runs
+        // over the target's boot. In between every scan is 1.39 m nearer the target.
+        let closing = ahead
+            .windows(2)
+            .filter(|w| (w[0] - w[1] - 1.389).abs() < 0.1)
+            .count();
+        assert!(closing >= 25, "{closing} of {ahead:?}");
+        assert!(ahead.iter().all(|r| *r <= 51.7), "{ahead:?}");
+        let s = &scans[0];
+        assert_eq!(s.header.frame_id, "lidar");
+        assert_eq!(s.ranges.len(), s.intensities.len());
+        assert!((s.scan_time - 0.1).abs() < 1e-6);
     }
 
     /// Whether the segment a–b crosses the convex polygon `poly`.

@@ -151,6 +151,8 @@ pub struct World {
     dt: f64,
     steps: u64,
     scans: u64,
+    /// Whether scans carry a `LaserScan` cut.
+    laser_scan: bool,
     measures: Measures,
 }
 
@@ -174,10 +176,16 @@ impl World {
             dt,
             steps: 0,
             scans: 0,
+            laser_scan: false,
             measures: Measures::default(),
         };
         w.measure()?;
         Ok(w)
+    }
+
+    /// Cut a single-plane `LaserScan` from every lidar scan as well.
+    pub fn set_laser_scan(&mut self, on: bool) {
+        self.laser_scan = on;
     }
 
     /// Simulation time (s), exact multiples of the step.
@@ -342,7 +350,10 @@ impl World {
         }
         let scene = self.scene()?;
         let pose = lidar.sensor_pose(&self.ego_pose());
-        let scan = lidar.scan_with_visibility(&pose, &scene, self.scans);
+        let mut scan = lidar.scan_with_visibility(&pose, &scene, self.scans);
+        if self.laser_scan {
+            scan.laser = Some(lidar.laser_scan(&pose, &scene, self.scans));
+        }
         self.scans += 1;
         Ok(Some(scan))
     }
