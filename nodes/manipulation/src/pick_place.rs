@@ -383,7 +383,8 @@ fn attempt(
 
     // Transport to pre-place: the object at the place pose, held the same way, raised. An
     // object symmetric about its axis may be set down turned by any of `place_yaws`: the
-    // first the arm can reach is taken.
+    // first the arm reaches, and reaches by a collision-free path, is taken (a turn whose
+    // wrist pose is boxed in by the arm's own links fails in the planner, not in IK).
     let mut reached = Err((
         PhaseKind::Transport,
         PhaseFailure::NoGrasp("no place orientation given".into()),
@@ -393,19 +394,22 @@ fn attempt(
             * nalgebra::UnitQuaternion::from_axis_angle(&nalgebra::Vector3::z_axis(), yaw);
         let place_tcp = turned * g.grasp.tcp_in_object;
         let pre_place_tcp = nalgebra::Translation3::new(0.0, 0.0, opts.place_approach) * place_tcp;
-        match pre_place_ik(&carrying, solver, &pre_place_tcp, &q_lifted) {
-            Ok(q) => {
-                reached = Ok((place_tcp, q));
+        let q = match pre_place_ik(&carrying, solver, &pre_place_tcp, &q_lifted) {
+            Ok(q) => q,
+            Err(e) => {
+                reached = Err((PhaseKind::Transport, PhaseFailure::Ik(e)));
+                continue;
+            }
+        };
+        match rrt::plan(&carrying, &q_lifted, &q, &opts.rrt) {
+            Ok(path) => {
+                reached = Ok((place_tcp, q, path));
                 break;
             }
-            Err(e) => reached = Err((PhaseKind::Transport, PhaseFailure::Ik(e))),
+            Err(e) => reached = Err((PhaseKind::Transport, e.into())),
         }
     }
-    let (place_tcp, q_pre_place) = reached?;
-    let path = at(
-        PhaseKind::Transport,
-        rrt::plan(&carrying, &q_lifted, &q_pre_place, &opts.rrt),
-    )?;
+    let (place_tcp, q_pre_place, path) = reached?;
     phases.push(motion(
         PhaseKind::Transport,
         timed(PhaseKind::Transport, &path)?,

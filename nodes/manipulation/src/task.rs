@@ -112,21 +112,29 @@ pub fn next_slot(
     best.map(|(p, _)| p)
 }
 
-/// The object to pick next: of those not yet in the tray and not given up on, the one
-/// nearest the arm's base (short moves first; a far one may be blocked by a near one).
+/// The object to pick next: of those not yet in the tray and not given up on, the one that
+/// failed least often so far, and of those the nearest the arm's base (short moves first; a
+/// far one may be blocked by a near one, and one that failed may work once others moved).
 pub fn next_object(
     objects: &[TaskObject],
     tray: &TrayGeometry,
     base: (f64, f64),
+    failures: &std::collections::HashMap<u64, u32>,
     given_up: &[u64],
 ) -> Option<TaskObject> {
+    let key = |o: &TaskObject| {
+        (
+            failures.get(&o.id).copied().unwrap_or(0),
+            (o.x - base.0).hypot(o.y - base.1),
+        )
+    };
     objects
         .iter()
         .filter(|o| !tray.holds(o.x, o.y) && !given_up.contains(&o.id))
         .min_by(|a, b| {
-            let da = (a.x - base.0).hypot(a.y - base.1);
-            let db = (b.x - base.0).hypot(b.y - base.1);
-            da.total_cmp(&db)
+            let (fa, da) = key(a);
+            let (fb, db) = key(b);
+            fa.cmp(&fb).then(da.total_cmp(&db))
         })
         .copied()
 }
@@ -200,13 +208,18 @@ mod tests {
     }
 
     #[test]
-    fn the_nearest_cup_outside_the_tray_comes_first() {
+    fn the_nearest_cup_outside_the_tray_comes_first_failures_last() {
         let t = tray();
         let objects = [cup(1, 0.6, -0.3), cup(2, 0.35, 0.0), cup(3, 0.0, 0.45)];
-        let first = next_object(&objects, &t, (0.0, 0.0), &[]).unwrap();
+        let none = std::collections::HashMap::new();
+        let first = next_object(&objects, &t, (0.0, 0.0), &none, &[]).unwrap();
         assert_eq!(first.id, 2);
-        let second = next_object(&objects, &t, (0.0, 0.0), &[2]).unwrap();
+        let second = next_object(&objects, &t, (0.0, 0.0), &none, &[2]).unwrap();
         assert_eq!(second.id, 1, "3 is in the tray");
-        assert_eq!(next_object(&objects, &t, (0.0, 0.0), &[1, 2]), None);
+        assert_eq!(next_object(&objects, &t, (0.0, 0.0), &none, &[1, 2]), None);
+        // After a failure the other one goes first.
+        let failed_once = std::collections::HashMap::from([(2, 1)]);
+        let retry = next_object(&objects, &t, (0.0, 0.0), &failed_once, &[]).unwrap();
+        assert_eq!(retry.id, 1);
     }
 }

@@ -176,7 +176,8 @@ pub async fn run(node: Node, config: TaskConfig) -> Result<(), NodeError> {
     while let Some(seen) = latest.take() {
         let all = cups(&seen);
         let list: Vec<TaskObject> = all.iter().map(|(o, _)| *o).collect();
-        let Some(target) = next_object(&list, &config.tray, config.base, &given_up) else {
+        let Some(target) = next_object(&list, &config.tray, config.base, &attempts, &given_up)
+        else {
             break;
         };
         let in_tray: Vec<TaskObject> = list
