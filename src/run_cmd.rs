@@ -374,7 +374,7 @@ async fn sim(ctx: Context, opts: NodeOptions) -> Result<()> {
                 r.arm_collisions,
                 r.limit_violations,
                 report.commands,
-                report.rejected.len(),
+                report.refused,
                 r.sim_time_s
             ));
             return Ok(());

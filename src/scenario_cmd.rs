@@ -36,8 +36,9 @@ pub struct RunArgs {
     /// they answer.
     #[arg(long)]
     bag: Option<PathBuf>,
-    /// Drive the ego with a stack started from this launch file (`embody launch`), in
-    /// lock-step: each simulator frame waits for the stack's `control/command`.
+    /// Drive the ego (or the arm) with a stack started from this launch file (`embody
+    /// launch`), in lock-step: each simulator frame waits for the stack's `control/command`
+    /// (the arm: each joint state for its `joint_commands`).
     #[arg(long, value_name = "LAUNCHFILE")]
     stack: Option<PathBuf>,
     /// Draw every run as an SVG into this directory, `<scenario>_<n>.svg`: the road from
@@ -124,14 +125,21 @@ where
     let result = match up {
         Ok(()) => {
             // The stack's topics into the bag (the simulator's own come through its tap).
-            if let Some(b) = bag {
-                b.follow_stack(&node, &graph, &me).await?;
+            // No `?` here: the stack must be stopped below whatever fails.
+            let followed = match bag {
+                Some(b) => b.follow_stack(&node, &graph, &me).await,
+                None => Ok(()),
+            };
+            match followed {
+                Ok(()) => {
+                    let r = sim(node).await;
+                    if let Some(b) = bag {
+                        b.stop_stack();
+                    }
+                    r
+                }
+                Err(e) => Err(e),
             }
-            let r = sim(node).await;
-            if let Some(b) = bag {
-                b.stop_stack();
-            }
-            r
         }
         Err(_) => Err(anyhow::anyhow!(
             "the stack from {} did not come up within 30 s (every process's node publishing, \

@@ -56,7 +56,9 @@ pub struct ArmNodeReport {
     pub final_opening: f64,
     /// Joint commands (and, with the built-in controller, trajectories) applied.
     pub commands: u64,
-    /// Commands refused, with why (unknown joints, missing values, ...).
+    /// Commands refused.
+    pub refused: u64,
+    /// Why, for the first 100 (unknown joints, missing values, ...).
     pub rejected: Vec<String>,
 }
 
@@ -69,7 +71,9 @@ struct Commands {
     started: Instant,
     handle: tokio::runtime::Handle,
     accepted: u64,
+    refused: u64,
     rejected: Vec<String>,
+    warnings: embody::logging::Throttle,
     node: Node,
 }
 
@@ -114,14 +118,23 @@ impl Commands {
         match applied {
             Ok(()) => self.accepted += 1,
             Err(e) => {
-                // A bad message from the network is reported, never fatal.
+                // A bad message from the network is reported, never fatal; a stream of them
+                // logs a line a second and keeps the first reasons.
                 let why = format!("joint_commands refused: {e}");
-                self.node.logger().warn(&why);
-                self.rejected.push(why);
+                if self.warnings.ready() {
+                    self.node.logger().warn(&why);
+                }
+                if self.rejected.len() < MAX_REASONS {
+                    self.rejected.push(why);
+                }
+                self.refused += 1;
             }
         }
     }
 }
+
+/// Refusal reasons a report keeps (the count goes on).
+const MAX_REASONS: usize = 100;
 
 impl ArmDriver for Commands {
     fn drive(&mut self, world: &mut ArmWorld, joint_states: bool) -> Result<(), String> {
@@ -172,7 +185,10 @@ impl ArmDriver for Commands {
                 Err(e) => {
                     let why = format!("arm_controller/joint_trajectory refused: {e}");
                     self.node.logger().warn(&why);
-                    self.rejected.push(why);
+                    if self.rejected.len() < MAX_REASONS {
+                        self.rejected.push(why);
+                    }
+                    self.refused += 1;
                 }
             }
         }
@@ -242,7 +258,9 @@ pub async fn run_arm_node_tapped(
             started: Instant::now(),
             handle: handle.clone(),
             accepted: 0,
+            refused: 0,
             rejected: Vec::new(),
+            warnings: embody::logging::Throttle::default(),
             node: node.clone(),
         };
         let mut out = OutputPublisher::new(node, handle, tap);
@@ -264,6 +282,7 @@ pub async fn run_arm_node_tapped(
                 final_positions,
                 final_opening,
                 commands: commands.accepted,
+                refused: commands.refused,
                 rejected: commands.rejected,
             }),
         }

@@ -187,7 +187,11 @@ async fn a_malformed_command_is_refused_and_the_run_goes_on() {
         .unwrap();
     let sim = ctx.create_node("sim").await.unwrap();
     let report = run_arm_node(&sim, &run, LOCKSTEP).await.unwrap();
-    assert_eq!(report.rejected.len(), 1, "{report:?}");
+    assert_eq!(
+        (report.refused, report.rejected.len()),
+        (1, 1),
+        "{report:?}"
+    );
     assert!(
         report.rejected[0].contains("`elbow_joint` missing"),
         "{report:?}"
