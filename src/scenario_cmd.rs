@@ -127,7 +127,7 @@ where
             // The stack's topics into the bag (the simulator's own come through its tap).
             // No `?` here: the stack must be stopped below whatever fails.
             let followed = match bag {
-                Some(b) => b.follow_stack(&node, &graph, &me).await,
+                Some(b) => b.follow_stack(&node, graph, &me).await,
                 None => Ok(()),
             };
             match followed {

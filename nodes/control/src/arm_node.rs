@@ -196,7 +196,7 @@ async fn follow(
     let (tx, rx) = oneshot::channel();
     let sent = requests.send(Request {
         trajectory: trajectory_from_msg(&goal.trajectory),
-        start: (stamp > 0).then(|| stamp as f64 * 1e-9),
+        start: (stamp > 0).then_some(stamp as f64 * 1e-9),
         reply: Some(tx),
     });
     if sent.is_err() {
@@ -343,7 +343,7 @@ pub async fn run(node: Node, config: ArmNodeConfig) -> Result<(), NodeError> {
             requests_tx
                 .send(Request {
                     trajectory: trajectory_from_msg(&m),
-                    start: (stamp > 0).then(|| stamp as f64 * 1e-9),
+                    start: (stamp > 0).then_some(stamp as f64 * 1e-9),
                     reply: None,
                 })
                 .ok();

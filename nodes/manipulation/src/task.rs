@@ -78,7 +78,8 @@ pub fn next_slot(
     let reach = packing.keep_out.max(radius) + packing.margin;
     let hx = 0.5 * tray.length - tray.wall - reach;
     let hy = 0.5 * tray.width - tray.wall - reach;
-    if hx < 0.0 || hy < 0.0 || !(packing.grid > 0.0) {
+    // A grid that is not a positive number (NaN included) places nothing.
+    if hx < 0.0 || hy < 0.0 || packing.grid.is_nan() || packing.grid <= 0.0 {
         return None;
     }
     let nx = (2.0 * hx / packing.grid).floor() as i64;

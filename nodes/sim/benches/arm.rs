@@ -9,11 +9,11 @@
 use std::path::Path;
 use std::time::Instant;
 
+use embody_control::joint_trajectory::{JointTrajectory, TrajectoryPoint};
 use embody_sim::arm_run::build_world;
 use embody_sim::depth::DepthCameraParams;
 use embody_sim::scenario::arm::ArmScenarioRun;
 use embody_sim::scenario::{WorldRun, load_runs};
-use embody_sim::trajectory::{JointTrajectory, TrajectoryPoint};
 
 fn scenario(camera: Option<(u32, u32)>) -> ArmScenarioRun {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/arm/cups_to_tray.yaml");

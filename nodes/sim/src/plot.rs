@@ -255,47 +255,6 @@ pub fn svg(title: &str, trace: &Trace) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_trace_becomes_an_svg_with_every_path() {
-        let frames: Vec<TraceFrame> = (0..=50)
-            .map(|k| {
-                let t = k as f64 * 0.1;
-                TraceFrame {
-                    t,
-                    ego: (10.0 * t, 1.75),
-                    speed: 10.0,
-                    accel: (0.0, 0.0),
-                    actors: vec![(60.0, 1.75)],
-                }
-            })
-            .collect();
-        let trace = Trace {
-            // Sampled every metre as the runner does; the plot keeps the part in view.
-            boundaries: [0.0, 3.5]
-                .iter()
-                .map(|&y| (0..=200).map(|x| (f64::from(x), y)).collect())
-                .collect(),
-            actor_names: vec!["target <gvt>".into()],
-            frames,
-            collision: Some((50.0, 1.75)),
-        };
-        let s = svg("ccrs & co", &trace);
-        assert!(s.starts_with("<svg") && s.ends_with("</svg>\n"));
-        // Title and names escaped; two boundaries, actor, ego, speed, two accelerations and
-        // the zero line are polylines.
-        assert!(s.contains("ccrs &amp; co") && s.contains("target &lt;gvt&gt;"));
-        assert_eq!(s.matches("<polyline").count(), 2 + 1 + 1 + 1 + 2 + 1);
-        assert!(s.contains(">collision<"));
-        // The ego starts at the panel's left edge and ends at its right edge.
-        assert!(s.contains("points=\"50.0,"));
-        assert!(s.contains("970.0,"));
-    }
-}
-
 /// The SVG text for an arm run titled `title`: the table from above as the run started and as
 /// it ended, with the tray, every object (same colour in both; cups as circles, boxes as
 /// rectangles; dashed where it started when it moved) and the arm base.
@@ -435,4 +394,45 @@ pub fn arm_svg(
     }
     let _ = writeln!(out, "</svg>");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trace_becomes_an_svg_with_every_path() {
+        let frames: Vec<TraceFrame> = (0..=50)
+            .map(|k| {
+                let t = k as f64 * 0.1;
+                TraceFrame {
+                    t,
+                    ego: (10.0 * t, 1.75),
+                    speed: 10.0,
+                    accel: (0.0, 0.0),
+                    actors: vec![(60.0, 1.75)],
+                }
+            })
+            .collect();
+        let trace = Trace {
+            // Sampled every metre as the runner does; the plot keeps the part in view.
+            boundaries: [0.0, 3.5]
+                .iter()
+                .map(|&y| (0..=200).map(|x| (f64::from(x), y)).collect())
+                .collect(),
+            actor_names: vec!["target <gvt>".into()],
+            frames,
+            collision: Some((50.0, 1.75)),
+        };
+        let s = svg("ccrs & co", &trace);
+        assert!(s.starts_with("<svg") && s.ends_with("</svg>\n"));
+        // Title and names escaped; two boundaries, actor, ego, speed, two accelerations and
+        // the zero line are polylines.
+        assert!(s.contains("ccrs &amp; co") && s.contains("target &lt;gvt&gt;"));
+        assert_eq!(s.matches("<polyline").count(), 2 + 1 + 1 + 1 + 2 + 1);
+        assert!(s.contains(">collision<"));
+        // The ego starts at the panel's left edge and ends at its right edge.
+        assert!(s.contains("points=\"50.0,"));
+        assert!(s.contains("970.0,"));
+    }
 }

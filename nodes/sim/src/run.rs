@@ -519,7 +519,7 @@ mod tests {
     fn a_laser_scan_is_cut_from_every_lidar_scan_when_asked() {
         use embody_msgs::Message;
         let mut run = default_run("ncap/ccrs.yaml");
-        let mut collect = |run: &ScenarioRun| {
+        let collect = |run: &ScenarioRun| {
             let mut scans = Vec::new();
             let mut clouds = 0;
             run_recorded(run, &mut |_, o| match o.topic {
