@@ -8,13 +8,14 @@ use nalgebra::{Point3, Vector3};
 use thiserror::Error;
 
 use crate::boxfit::{BoxMethod, convex_hull, fit_box, polygon_area};
+use crate::circle::{Circle, fit_circle};
 use crate::classify::{ClassifierMode, Shape, classify};
 use crate::cluster::{ClusterError, ClusterParams, DepthJumpParams, euclidean_clusters};
 use crate::ground::{
     GroundError, GroundGrid, GroundGridParams, GroundModel, Plane, PointLabel, RansacParams,
     fit_plane,
 };
-use crate::tracker::Detection;
+use crate::tracker::{Class, Detection};
 use crate::voxel::{Downsampled, VoxelError, VoxelGrid};
 
 /// Why segmentation could not be set up or run.
@@ -89,6 +90,38 @@ pub enum GroundMethod {
     Plane(RansacParams),
 }
 
+/// Which clusters above a table plane are objects standing on it, and where a round object's
+/// side is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TableObjectParams {
+    /// A cluster is on the table when its lowest point is at most this far above the plane
+    /// (m); arm links and a cup held in the air are not. Points within the plane's inlier band
+    /// were removed with the table, so an object's lowest kept point lies just above it.
+    pub max_base_height: f64,
+    /// Tallest object on the table (m, from the plane); a taller cluster (the arm standing on
+    /// the table, a person's arm reaching in) is not one.
+    pub max_height: f64,
+    /// Points within this distance below a cluster's top (m) belong to its top face, not its
+    /// side, and are left out of the circle fit.
+    pub rim: f64,
+    /// Fewest side points (voxels) a circle is fitted to.
+    pub min_side_points: usize,
+}
+
+impl TableObjectParams {
+    /// Defaults for cups and boxes up to 0.3 m tall seen by a depth camera with ~2 mm noise:
+    /// lowest point within 3 cm of the plane (its 8 mm inlier band plus noise and a voxel),
+    /// top faces 12 mm deep (the rim's voxels mix top and side), at least 8 side points.
+    pub fn table() -> Self {
+        Self {
+            max_base_height: 0.03,
+            max_height: 0.3,
+            rim: 0.012,
+            min_side_points: 8,
+        }
+    }
+}
+
 /// Everything the pipeline needs to know.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SegmentParams {
@@ -112,6 +145,9 @@ pub struct SegmentParams {
     /// Elevation step between a lidar's channels (rad); 0 for dense sensors. Objects far
     /// away are crossed by few channels, so their measured height is only a lower bound.
     pub vertical_resolution: f64,
+    /// With plane ground removal: keep only clusters standing on the plane and fit circles
+    /// to their sides; `None` keeps every cluster.
+    pub table_objects: Option<TableObjectParams>,
 }
 
 impl SegmentParams {
@@ -159,14 +195,17 @@ impl SegmentParams {
             classifier: ClassifierMode::Road,
             // HDL-32E: 32 channels from -30.67° to +10.67°.
             vertical_resolution: (41.34f64 / 31.0).to_radians(),
+            table_objects: None,
         }
     }
 
     /// Table defaults for a depth camera up to 1.5 m (horizontally) from the objects, points
     /// in the world frame: 5 mm voxels, the table top as a RANSAC plane within 15° of
     /// horizontal (8 mm inlier band; it and everything below it removed), 3D clusters with
-    /// 2 cm tolerance and at least 30 points, minimum-area boxes. The table top should be the
-    /// largest horizontal surface in view; if the floor shows more, raise `roi.min_dz` above it.
+    /// 2 cm tolerance and at least 30 points, minimum-area boxes, only clusters standing on the
+    /// table and at most 0.3 m tall ([`TableObjectParams::table`]), circles fitted to their
+    /// sides. The table top should be the largest horizontal surface in view; if the floor
+    /// shows more, raise `roi.min_dz` above it.
     pub fn table() -> Self {
         Self {
             roi: Roi {
@@ -195,6 +234,7 @@ impl SegmentParams {
             box_method: BoxMethod::MinAreaRect,
             classifier: ClassifierMode::Table,
             vertical_resolution: 0.0,
+            table_objects: Some(TableObjectParams::table()),
         }
     }
 
@@ -256,6 +296,31 @@ impl SegmentParams {
                 "must be finite and at least 0",
             ));
         }
+        if let Some(t) = &self.table_objects {
+            let positive = |name: &'static str, v: f64| {
+                if v.is_finite() && v > 0.0 {
+                    Ok(())
+                } else {
+                    Err(SegmentError::param(
+                        "table_objects.",
+                        name,
+                        v,
+                        "must be finite and greater than 0",
+                    ))
+                }
+            };
+            positive("max_base_height", t.max_base_height)?;
+            positive("max_height", t.max_height)?;
+            positive("rim", t.rim)?;
+            if t.min_side_points < 3 {
+                return Err(SegmentError::param(
+                    "table_objects.",
+                    "min_side_points",
+                    t.min_side_points as f64,
+                    "must be at least 3 (a circle needs three points)",
+                ));
+            }
+        }
         let v = self.vertical_resolution;
         if !(v.is_finite() && (0.0..0.5).contains(&v)) {
             return Err(SegmentError::param(
@@ -284,8 +349,11 @@ pub struct SegmentOutput {
     pub outside_roi: usize,
     /// Points with a NaN or infinite coordinate, skipped.
     pub dropped_nan: usize,
-    /// Clusters within the size limits (= detections).
+    /// Clusters within the size limits.
     pub clusters: usize,
+    /// Of those, clusters not standing on the table or taller than an object on it (table
+    /// mode): no detection.
+    pub off_table: usize,
 }
 
 /// Whether every coordinate of `p` is finite.
@@ -334,6 +402,21 @@ impl Ground {
             Ground::Plane(p) => p.height_at(x, y),
         }
     }
+}
+
+/// What became of one cluster.
+enum Detected {
+    /// An object.
+    Object(Detection),
+    /// Not standing on the table, or too tall for an object on it.
+    OffTable,
+    /// No box could be fitted (degenerate points).
+    Nothing,
+}
+
+/// Where a cluster stands relative to the table plane, and the circle through its side.
+struct OnTable {
+    circle: Option<Circle>,
 }
 
 /// The ground stage, built from [`GroundMethod`].
@@ -470,14 +553,17 @@ impl Segmenter {
             )?;
             out.clusters = clusters.len();
             for k in 0..clusters.len() {
-                let d = self.detect(
+                match self.detect(
                     &obstacles.points,
                     clusters.members(k),
                     clusters.weight(k),
                     &ground,
                     o,
-                );
-                out.detections.extend(d);
+                ) {
+                    Detected::Object(d) => out.detections.push(d),
+                    Detected::OffTable => out.off_table += 1,
+                    Detected::Nothing => {}
+                }
             }
             return Ok(out);
         }
@@ -509,8 +595,11 @@ impl Segmenter {
             for &c in clusters.members(k) {
                 members.extend_from_slice(cells.members(c as usize));
             }
-            let d = self.detect(&obstacles.points, &members, clusters.weight(k), &ground, o);
-            out.detections.extend(d);
+            match self.detect(&obstacles.points, &members, clusters.weight(k), &ground, o) {
+                Detected::Object(d) => out.detections.push(d),
+                Detected::OffTable => out.off_table += 1,
+                Detected::Nothing => {}
+            }
         }
         Ok(out)
     }
@@ -560,6 +649,38 @@ impl Segmenter {
         (range * (next.tan() - elevation.tan())).max(0.0)
     }
 
+    /// Whether a cluster stands on the table plane and is no taller than an object on it
+    /// (`None` if not), and the circle through its side points: those below its top face,
+    /// projected on the plane (assumed near horizontal, as the fit requires).
+    fn on_table(
+        t: &TableObjectParams,
+        plane: &Plane,
+        points: &[Point3<f32>],
+        members: &[u32],
+    ) -> Option<OnTable> {
+        let (mut base, mut top) = (f64::INFINITY, f64::NEG_INFINITY);
+        for &i in members {
+            let h = plane.signed_distance(&points[i as usize]);
+            base = base.min(h);
+            top = top.max(h);
+        }
+        if base > t.max_base_height || top > t.max_height {
+            return None;
+        }
+        let side: Vec<[f64; 2]> = members
+            .iter()
+            .map(|&i| points[i as usize])
+            .filter(|p| plane.signed_distance(p) < top - t.rim)
+            .map(|p| [f64::from(p.x), f64::from(p.y)])
+            .collect();
+        let circle = if side.len() >= t.min_side_points {
+            fit_circle(&side)
+        } else {
+            None
+        };
+        Some(OnTable { circle })
+    }
+
     /// Box and class of one cluster.
     fn detect(
         &self,
@@ -568,14 +689,23 @@ impl Segmenter {
         weight: usize,
         ground: &Ground,
         sensor: Point3<f64>,
-    ) -> Option<Detection> {
+    ) -> Detected {
+        let table = match (&self.params.table_objects, ground) {
+            (Some(t), Ground::Plane(plane)) => match Self::on_table(t, plane, points, members) {
+                Some(on) => Some(on),
+                None => return Detected::OffTable,
+            },
+            _ => None,
+        };
         let n = members.len() as f64;
         let (sx, sy) = members.iter().fold((0.0, 0.0), |(x, y), &i| {
             let p = points[i as usize];
             (x + f64::from(p.x), y + f64::from(p.y))
         });
         let floor = ground.height_at(sx / n, sy / n);
-        let b = fit_box(points, members, floor, self.params.box_method)?;
+        let Some(b) = fit_box(points, members, floor, self.params.box_method) else {
+            return Detected::Nothing;
+        };
         let fill = if self.params.classifier == ClassifierMode::Table && b.length * b.width > 0.0 {
             let xy: Vec<[f64; 2]> = members
                 .iter()
@@ -597,9 +727,10 @@ impl Segmenter {
             points: weight,
             fill,
             height_slack: self.height_slack(sx / n, sy / n, b.center.z + 0.5 * b.height, sensor),
+            circle: table.and_then(|t| t.circle),
         };
         let (class, confidence) = classify(self.params.classifier, &shape);
-        Some(Detection {
+        let mut d = Detection {
             x: b.center.x,
             y: b.center.y,
             z: b.center.z,
@@ -610,14 +741,19 @@ impl Segmenter {
             class,
             confidence,
             points: weight,
-        })
+        };
+        // A cup is where its circle is, and as wide as it: the box covers only the part seen.
+        if let (Class::Cup, Some(c)) = (class, shape.circle) {
+            (d.x, d.y, d.yaw) = (c.cx, c.cy, 0.0);
+            (d.length, d.width) = (2.0 * c.radius, 2.0 * c.radius);
+        }
+        Detected::Object(d)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tracker::Class;
 
     /// An upright box standing on z = `z0`.
     struct Solid {
