@@ -20,6 +20,10 @@ pub struct Circle {
     pub radius: f64,
     /// Root mean square of the points' distances from the circle (m).
     pub rms: f64,
+    /// Standard deviation of the centre (m, the larger axis of its covariance
+    /// `rms² (JᵀJ)⁻¹`): large for a short arc, where centre and radius trade off along the
+    /// line of sight. Infinite when not computed.
+    pub centre_std: f64,
 }
 
 /// Most Gauss-Newton steps after the algebraic fit; it converges in two or three.
@@ -90,26 +94,17 @@ pub fn taubin(xy: &[[f64; 2]]) -> Option<Circle> {
         cy,
         radius,
         rms: rms(xy, cx, cy, radius),
+        centre_std: f64::INFINITY,
     })
 }
 
 /// The circle nearest to `xy` in the geometric sense (least squares of the distances from
-/// it): Taubin's fit refined by Gauss-Newton steps, each kept only if it lowers the error.
+/// it): Taubin's fit refined by Gauss-Newton steps, each kept only if it lowers the error,
+/// with the centre's standard deviation.
 pub fn fit_circle(xy: &[[f64; 2]]) -> Option<Circle> {
     let mut best = taubin(xy)?;
     for _ in 0..REFINE_STEPS {
-        // Residual d_i - r and its gradient in (cx, cy, r).
-        let (mut jtj, mut jtr) = (Matrix3::<f64>::zeros(), Vector3::<f64>::zeros());
-        for p in xy {
-            let (dx, dy) = (p[0] - best.cx, p[1] - best.cy);
-            let d = dx.hypot(dy);
-            if d < 1e-12 {
-                continue;
-            }
-            let j = Vector3::new(-dx / d, -dy / d, -1.0);
-            jtj += j * j.transpose();
-            jtr += j * (d - best.radius);
-        }
+        let (jtj, jtr) = normal_equations(xy, &best);
         let Some(step) = jtj.lu().solve(&-jtr) else {
             break;
         };
@@ -124,12 +119,37 @@ pub fn fit_circle(xy: &[[f64; 2]]) -> Option<Circle> {
             cy,
             radius: r,
             rms: e,
+            centre_std: f64::INFINITY,
         };
         if done {
             break;
         }
     }
+    let (jtj, _) = normal_equations(xy, &best);
+    if let Some(inv) = jtj.try_inverse() {
+        let c = inv.fixed_view::<2, 2>(0, 0) * best.rms.powi(2);
+        // Larger eigenvalue of the symmetric 2 × 2 centre covariance.
+        let (m, d) = (0.5 * (c[(0, 0)] + c[(1, 1)]), 0.5 * (c[(0, 0)] - c[(1, 1)]));
+        let top = m + d.hypot(c[(0, 1)]);
+        best.centre_std = top.max(0.0).sqrt();
+    }
     Some(best)
+}
+
+/// `JᵀJ` and `Jᵀr` of the residuals `|p − c| − r` at `circle`, in `(cx, cy, r)`.
+fn normal_equations(xy: &[[f64; 2]], circle: &Circle) -> (Matrix3<f64>, Vector3<f64>) {
+    let (mut jtj, mut jtr) = (Matrix3::<f64>::zeros(), Vector3::<f64>::zeros());
+    for p in xy {
+        let (dx, dy) = (p[0] - circle.cx, p[1] - circle.cy);
+        let d = dx.hypot(dy);
+        if d < 1e-12 {
+            continue;
+        }
+        let j = Vector3::new(-dx / d, -dy / d, -1.0);
+        jtj += j * j.transpose();
+        jtr += j * (d - circle.radius);
+    }
+    (jtj, jtr)
 }
 
 #[cfg(test)]
@@ -199,8 +219,17 @@ mod tests {
                 assert!(e < 0.005, "arc {from}..{to}° seed {seed}: {c:?}, off {e}");
                 assert!((c.radius - cup.2).abs() < 0.005, "{c:?}");
                 assert!(c.rms < 0.003, "{c:?}");
+                // The claimed uncertainty covers the error (3 σ).
+                assert!(e < 3.0 * c.centre_std.max(1e-4), "{c:?}, off {e}");
             }
         }
+        // A short arc (60°) leaves the centre uncertain by more than a half arc does.
+        let half = fit_circle(&arc(cup, 90.0, 270.0, 60, 0.002, 3)).unwrap();
+        let short = fit_circle(&arc(cup, 150.0, 210.0, 20, 0.002, 3)).unwrap();
+        assert!(
+            short.centre_std > 3.0 * half.centre_std,
+            "{half:?} {short:?}"
+        );
         // Without noise, any arc gives the circle exactly.
         let c = fit_circle(&arc(cup, 100.0, 160.0, 20, 0.0, 1)).unwrap();
         assert!((c.cx - cup.0).hypot(c.cy - cup.1) < 1e-9, "{c:?}");
@@ -211,6 +240,31 @@ mod tests {
         let pts = arc((0.0, 0.0, 0.05), 0.0, 150.0, 30, 0.003, 7);
         let (a, g) = (taubin(&pts).unwrap(), fit_circle(&pts).unwrap());
         assert!(g.rms <= a.rms, "{a:?} {g:?}");
+    }
+
+    #[test]
+    fn a_box_corner_fits_no_circle_well() {
+        // The two visible faces of a box, seen from its corner, 1 mm apart along the edges.
+        for (a, b) in [
+            (0.08, 0.08),
+            (0.05, 0.05),
+            (0.04, 0.04),
+            (0.08, 0.03),
+            (0.06, 0.02),
+        ] {
+            let mut pts: Vec<[f64; 2]> = (0..=(a * 1e3) as usize)
+                .map(|k| [k as f64 * 1e-3, 0.0])
+                .collect();
+            pts.extend((1..=(b * 1e3) as usize).map(|k| [0.0, k as f64 * 1e-3]));
+            let c = fit_circle(&pts).unwrap();
+            // About 0.06 of the side (2.5 mm for a 4 cm cube, 5 mm for 8 cm): like a cup's
+            // noise for small boxes, hence the comparison with the rectangle in classify.rs.
+            let side = f64::max(a, b);
+            assert!(
+                c.rms > 0.05 * side && c.rms < 0.07 * side,
+                "{a} x {b}: {c:?}"
+            );
+        }
     }
 
     #[test]

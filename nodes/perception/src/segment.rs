@@ -7,9 +7,9 @@ use std::borrow::Cow;
 use nalgebra::{Point3, Vector3};
 use thiserror::Error;
 
-use crate::boxfit::{BoxMethod, convex_hull, fit_box, polygon_area};
-use crate::circle::{Circle, fit_circle};
-use crate::classify::{ClassifierMode, Shape, classify};
+use crate::boxfit::{BoxMethod, convex_hull, edge_rms, fit_box, min_area_rect, polygon_area};
+use crate::circle::fit_circle;
+use crate::classify::{ClassifierMode, Shape, SideFit, classify, may_be_cup};
 use crate::cluster::{ClusterError, ClusterParams, DepthJumpParams, euclidean_clusters};
 use crate::ground::{
     GroundError, GroundGrid, GroundGridParams, GroundModel, Plane, PointLabel, RansacParams,
@@ -106,18 +106,25 @@ pub struct TableObjectParams {
     pub rim: f64,
     /// Fewest side points (voxels) a circle is fitted to.
     pub min_side_points: usize,
+    /// A cup whose circle centre is less certain than this (m, one σ), or a cup-sized cluster
+    /// classed neither cup nor box, is left out of the frame: a short arc of a
+    /// mostly hidden cup can put it centimetres off, and a track coasting for a frame is
+    /// better than one pulled away from where a gripper should go.
+    pub max_centre_std: f64,
 }
 
 impl TableObjectParams {
     /// Defaults for cups and boxes up to 0.3 m tall seen by a depth camera with ~2 mm noise:
     /// lowest point within 3 cm of the plane (its 8 mm inlier band plus noise and a voxel),
-    /// top faces 12 mm deep (the rim's voxels mix top and side), at least 8 side points.
+    /// top faces 12 mm deep (the rim's voxels mix top and side), at least 8 side points, cup
+    /// centres certain to 2 mm (σ) or left out.
     pub fn table() -> Self {
         Self {
             max_base_height: 0.03,
             max_height: 0.3,
             rim: 0.012,
             min_side_points: 8,
+            max_centre_std: 0.003,
         }
     }
 }
@@ -202,7 +209,8 @@ impl SegmentParams {
     /// Table defaults for a depth camera up to 1.5 m (horizontally) from the objects, points
     /// in the world frame: 5 mm voxels, the table top as a RANSAC plane within 15° of
     /// horizontal (8 mm inlier band; it and everything below it removed), 3D clusters with
-    /// 2 cm tolerance and at least 30 points, minimum-area boxes, only clusters standing on the
+    /// 2 cm tolerance and at least 20 points (a cup half hidden behind the arm 1 m from the
+    /// camera keeps about 30), minimum-area boxes, only clusters standing on the
     /// table and at most 0.3 m tall ([`TableObjectParams::table`]), circles fitted to their
     /// sides. The table top should be the largest horizontal surface in view; if the floor
     /// shows more, raise `roi.min_dz` above it.
@@ -227,7 +235,7 @@ impl SegmentParams {
                 radial_growth: 0.0,
                 max_radial: 0.02,
                 depth_jumps: None,
-                min_points: 30,
+                min_points: 20,
                 max_points: 500_000,
             },
             cluster_z_scale: 1.0,
@@ -312,6 +320,7 @@ impl SegmentParams {
             positive("max_base_height", t.max_base_height)?;
             positive("max_height", t.max_height)?;
             positive("rim", t.rim)?;
+            positive("max_centre_std", t.max_centre_std)?;
             if t.min_side_points < 3 {
                 return Err(SegmentError::param(
                     "table_objects.",
@@ -354,6 +363,9 @@ pub struct SegmentOutput {
     /// Of those, clusters not standing on the table or taller than an object on it (table
     /// mode): no detection.
     pub off_table: usize,
+    /// Of those, cups whose centre the circle fit left too uncertain, and cup-sized clusters
+    /// classed neither cup nor box: no detection.
+    pub uncertain_cups: usize,
 }
 
 /// Whether every coordinate of `p` is finite.
@@ -410,13 +422,15 @@ enum Detected {
     Object(Detection),
     /// Not standing on the table, or too tall for an object on it.
     OffTable,
+    /// A cup whose centre is too uncertain, or a cup-sized cluster of no class.
+    Uncertain,
     /// No box could be fitted (degenerate points).
     Nothing,
 }
 
-/// Where a cluster stands relative to the table plane, and the circle through its side.
+/// A cluster standing on the table: how its side fits a circle and a rectangle.
 struct OnTable {
-    circle: Option<Circle>,
+    side: Option<SideFit>,
 }
 
 /// The ground stage, built from [`GroundMethod`].
@@ -562,6 +576,7 @@ impl Segmenter {
                 ) {
                     Detected::Object(d) => out.detections.push(d),
                     Detected::OffTable => out.off_table += 1,
+                    Detected::Uncertain => out.uncertain_cups += 1,
                     Detected::Nothing => {}
                 }
             }
@@ -598,6 +613,7 @@ impl Segmenter {
             match self.detect(&obstacles.points, &members, clusters.weight(k), &ground, o) {
                 Detected::Object(d) => out.detections.push(d),
                 Detected::OffTable => out.off_table += 1,
+                Detected::Uncertain => out.uncertain_cups += 1,
                 Detected::Nothing => {}
             }
         }
@@ -673,12 +689,18 @@ impl Segmenter {
             .filter(|p| plane.signed_distance(p) < top - t.rim)
             .map(|p| [f64::from(p.x), f64::from(p.y)])
             .collect();
-        let circle = if side.len() >= t.min_side_points {
-            fit_circle(&side)
+        let fit = if side.len() >= t.min_side_points {
+            fit_circle(&side).and_then(|circle| {
+                let rect = min_area_rect(&side)?;
+                Some(SideFit {
+                    circle,
+                    edge_rms: edge_rms(&side, &rect),
+                })
+            })
         } else {
             None
         };
-        Some(OnTable { circle })
+        Some(OnTable { side: fit })
     }
 
     /// Box and class of one cluster.
@@ -727,7 +749,7 @@ impl Segmenter {
             points: weight,
             fill,
             height_slack: self.height_slack(sx / n, sy / n, b.center.z + 0.5 * b.height, sensor),
-            circle: table.and_then(|t| t.circle),
+            side: table.and_then(|t| t.side),
         };
         let (class, confidence) = classify(self.params.classifier, &shape);
         let mut d = Detection {
@@ -743,7 +765,16 @@ impl Segmenter {
             points: weight,
         };
         // A cup is where its circle is, and as wide as it: the box covers only the part seen.
-        if let (Class::Cup, Some(c)) = (class, shape.circle) {
+        if let Some(t) = &self.params.table_objects
+            && may_be_cup(&shape)
+            && (class == Class::Unknown
+                || shape
+                    .side
+                    .is_some_and(|f| f.circle.centre_std > t.max_centre_std))
+        {
+            return Detected::Uncertain;
+        }
+        if let (Class::Cup, Some(SideFit { circle: c, .. })) = (class, shape.side) {
             (d.x, d.y, d.yaw) = (c.cx, c.cy, 0.0);
             (d.length, d.width) = (2.0 * c.radius, 2.0 * c.radius);
         }
