@@ -1130,6 +1130,120 @@ mod tests {
         }
     }
 
+    /// What a depth camera at `cam` sees of a table top at z = `top` (x 0.2..1, y −0.4..0.4)
+    /// and solid upright cylinders `(cx, cy, radius, z0, z1)`: rays every 0.2° over ±24° in
+    /// azimuth and ±30° in elevation around (0.45, −0.1, top), each hit moved along its ray
+    /// by Gaussian noise of 2 mm.
+    fn depth_view(
+        cam: [f64; 3],
+        top: f64,
+        cylinders: &[(f64, f64, f64, f64, f64)],
+    ) -> Vec<Point3<f32>> {
+        let mut seed = 0x1234_5678_u64;
+        let mut normal = move || {
+            let mut u = || {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((seed >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+            };
+            let (a, b) = (u(), u());
+            (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()
+        };
+        let look = [0.45 - cam[0], -0.1 - cam[1], top - cam[2]];
+        let (az0, el0) = (
+            look[1].atan2(look[0]),
+            look[2].atan2(look[0].hypot(look[1])),
+        );
+        let mut pts = Vec::new();
+        for i in -120..=120 {
+            for j in -150..=150 {
+                let (az, el) = (
+                    az0 + (i as f64 * 0.2).to_radians(),
+                    el0 + (j as f64 * 0.2).to_radians(),
+                );
+                let d = [el.cos() * az.cos(), el.cos() * az.sin(), el.sin()];
+                let mut t = if d[2] < 0.0 {
+                    (top - cam[2]) / d[2]
+                } else {
+                    f64::INFINITY
+                };
+                let at = |t: f64| [cam[0] + t * d[0], cam[1] + t * d[1], cam[2] + t * d[2]];
+                let on_table =
+                    |p: [f64; 3]| (0.2..1.0).contains(&p[0]) && (-0.4..0.4).contains(&p[1]);
+                if !on_table(at(t)) {
+                    t = f64::INFINITY;
+                }
+                for &(cx, cy, r, z0, z1) in cylinders {
+                    // Side: |o + t d − c| = r in the plane.
+                    let (ox, oy) = (cam[0] - cx, cam[1] - cy);
+                    let a = d[0] * d[0] + d[1] * d[1];
+                    let b = ox * d[0] + oy * d[1];
+                    let c = ox * ox + oy * oy - r * r;
+                    let disc = b * b - a * c;
+                    if disc >= 0.0 {
+                        let ts = (-b - disc.sqrt()) / a;
+                        let z = cam[2] + ts * d[2];
+                        if ts > 0.0 && (z0..=z1).contains(&z) {
+                            t = t.min(ts);
+                        }
+                    }
+                    // Top disc.
+                    if d[2] < 0.0 {
+                        let tt = (z1 - cam[2]) / d[2];
+                        let p = at(tt);
+                        if (p[0] - cx).hypot(p[1] - cy) <= r {
+                            t = t.min(tt);
+                        }
+                    }
+                }
+                if t.is_finite() {
+                    let p = at(t + 0.002 * normal());
+                    pts.push(Point3::new(p[0] as f32, p[1] as f32, p[2] as f32));
+                }
+            }
+        }
+        pts
+    }
+
+    #[test]
+    fn table_cups_are_centred_by_their_circle_and_only_what_stands_on_the_table_counts() {
+        // The arm world's camera, 1.4 m up at the front right; a 35 mm cup of which it sees
+        // the top and the near half of the side; a 5 cm arm link hanging 25 cm above the
+        // table; a 0.5 m column standing on it (the arm's base and upper arm); a cup held 4 cm
+        // above the table.
+        let top = 0.75;
+        let cup = (0.45, -0.2, 0.035);
+        let scene = [
+            (cup.0, cup.1, cup.2, top, top + 0.1),
+            (0.45, 0.15, 0.05, top + 0.25, top + 0.45),
+            (0.25, 0.3, 0.05, top, top + 0.5),
+            (0.7, 0.05, 0.035, top + 0.04, top + 0.14),
+        ];
+        let pts = depth_view([1.2, -0.6, 1.4], top, &scene);
+        let seg = Segmenter::new(SegmentParams::table()).unwrap();
+        let out = seg.segment(&pts, Point3::new(1.2, -0.6, 1.4)).unwrap();
+        assert_eq!(out.detections.len(), 1, "{:?}", out.detections);
+        assert_eq!(out.off_table, 3, "{out:?}");
+        let d = &out.detections[0];
+        assert_eq!(d.class, Class::Cup, "{d:?}");
+        let off = (d.x - cup.0).hypot(d.y - cup.1);
+        assert!(off < 0.003, "centre {off} m off: {d:?}");
+        assert!(
+            (d.length - 0.07).abs() < 0.006 && d.width == d.length,
+            "{d:?}"
+        );
+        assert!((d.height - 0.1).abs() < 0.01, "{d:?}");
+        // Without the support test the link, the column and the held cup are objects too.
+        let mut all = SegmentParams::table();
+        all.table_objects = None;
+        let out = Segmenter::new(all)
+            .unwrap()
+            .segment(&pts, Point3::new(1.2, -0.6, 1.4))
+            .unwrap();
+        assert_eq!(out.detections.len(), 4, "{:?}", out.detections);
+    }
+
     #[test]
     fn table_without_a_table_is_an_error() {
         let seg = Segmenter::new(SegmentParams::table()).unwrap();
