@@ -210,7 +210,7 @@ impl SegmentParams {
     /// in the world frame: 5 mm voxels, the table top as a RANSAC plane within 15° of
     /// horizontal (8 mm inlier band; it and everything below it removed), 3D clusters with
     /// 2 cm tolerance and at least 20 points (a cup half hidden behind the arm 1 m from the
-    /// camera keeps about 30), minimum-area boxes, only clusters standing on the
+    /// camera keeps 20 to 30), minimum-area boxes, only clusters standing on the
     /// table and at most 0.3 m tall ([`TableObjectParams::table`]), circles fitted to their
     /// sides. The table top should be the largest horizontal surface in view; if the floor
     /// shows more, raise `roi.min_dz` above it.
