@@ -17,6 +17,7 @@ use embody_perception::cloud::{read_xyz, transform};
 use embody_perception::eval::{EvalFrame, EvalParams, Report, class_name, evaluate};
 use embody_perception::pipeline::{Mode, Perception, PerceptionParams};
 use embody_perception::ros::{output_objects, predicted_objects, truth_objects};
+use embody_perception::segment::KeepOut;
 
 /// Perception commands.
 #[derive(Subcommand)]
@@ -171,6 +172,16 @@ fn read_bag(bag: &Bag, args: &EvalArgs, points_topic: &str) -> Result<Recorded> 
 /// Runs the pipeline over the recorded clouds, as the node would, in the truth's frame.
 fn offline_outputs(rec: &mut Recorded, frame: &str, mode: Mode) -> Result<()> {
     let mut perception = Perception::new(PerceptionParams::for_mode(mode))?;
+    // As the node does by default at the table: no object around the arm's base.
+    if mode == Mode::Table
+        && let Ok((base, _)) = rec.tf.lookup_transform(frame, "base_link", Time::ZERO)
+    {
+        perception.set_keep_out(vec![KeepOut {
+            x: base.translation.x,
+            y: base.translation.y,
+            radius: KeepOut::ARM_BASE_RADIUS,
+        }]);
+    }
     let mut skipped = 0usize;
     for (&stamp, cloud) in &rec.clouds {
         let pose = match rec

@@ -129,6 +129,24 @@ impl TableObjectParams {
     }
 }
 
+/// A vertical cylinder in which no object is reported: the base of an arm standing on the
+/// table, which once the arm leans away shows as a round, cup-sized cluster on the table.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KeepOut {
+    /// Axis x (m, the points' frame).
+    pub x: f64,
+    /// Axis y (m).
+    pub y: f64,
+    /// A cluster whose centre lies within this distance of the axis is no object (m).
+    pub radius: f64,
+}
+
+impl KeepOut {
+    /// Default keep-out radius around an arm's base axis (m): the base's circle centre lies
+    /// within a centimetre of its axis, and a cup touching a 5 cm base is 8.5 cm from it.
+    pub const ARM_BASE_RADIUS: f64 = 0.06;
+}
+
 /// Everything the pipeline needs to know.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SegmentParams {
@@ -360,8 +378,8 @@ pub struct SegmentOutput {
     pub dropped_nan: usize,
     /// Clusters within the size limits.
     pub clusters: usize,
-    /// Of those, clusters not standing on the table or taller than an object on it (table
-    /// mode): no detection.
+    /// Of those, clusters not standing on the table, taller than an object on it (table
+    /// mode) or centred in a keep-out cylinder: no detection.
     pub off_table: usize,
     /// Of those, cups whose centre the circle fit left too uncertain, and cup-sized clusters
     /// classed neither cup nor box: no detection.
@@ -448,6 +466,7 @@ pub struct Segmenter {
     /// Cells a tenth of the cluster tolerance, to merge points stacked by a squashed z.
     fine: VoxelGrid,
     ground: GroundStage,
+    keep_out: Vec<KeepOut>,
 }
 
 impl Segmenter {
@@ -475,12 +494,19 @@ impl Segmenter {
             voxels,
             fine,
             ground,
+            keep_out: Vec::new(),
         })
     }
 
     /// The parameters.
     pub fn params(&self) -> &SegmentParams {
         &self.params
+    }
+
+    /// Sets the places where no object is reported (in the points' frame); counted as
+    /// `off_table`.
+    pub fn set_keep_out(&mut self, keep_out: Vec<KeepOut>) {
+        self.keep_out = keep_out;
     }
 
     /// Finds the objects in `points` (z up); `sensor_origin` is the sensor position in the
@@ -773,6 +799,16 @@ impl Segmenter {
                     .is_some_and(|f| f.circle.centre_std > t.max_centre_std))
         {
             return Detected::Uncertain;
+        }
+        if let (Class::Cup, Some(SideFit { circle: c, .. })) = (class, shape.side) {
+            (d.x, d.y) = (c.cx, c.cy);
+        }
+        if self
+            .keep_out
+            .iter()
+            .any(|k| (d.x - k.x).hypot(d.y - k.y) < k.radius)
+        {
+            return Detected::OffTable;
         }
         if let (Class::Cup, Some(SideFit { circle: c, .. })) = (class, shape.side) {
             (d.x, d.y, d.yaw) = (c.cx, c.cy, 0.0);
@@ -1130,7 +1166,7 @@ mod tests {
         }
     }
 
-    /// What a depth camera at `cam` sees of a table top at z = `top` (x 0.2..1, y −0.4..0.4)
+    /// What a depth camera at `cam` sees of a table top at z = `top` (x −0.15..0.85, y −0.4..0.4)
     /// and solid upright cylinders `(cx, cy, radius, z0, z1)`: rays every 0.2° over ±24° in
     /// azimuth and ±30° in elevation around (0.45, −0.1, top), each hit moved along its ray
     /// by Gaussian noise of 2 mm.
@@ -1170,7 +1206,7 @@ mod tests {
                 };
                 let at = |t: f64| [cam[0] + t * d[0], cam[1] + t * d[1], cam[2] + t * d[2]];
                 let on_table =
-                    |p: [f64; 3]| (0.2..1.0).contains(&p[0]) && (-0.4..0.4).contains(&p[1]);
+                    |p: [f64; 3]| (-0.15..0.85).contains(&p[0]) && (-0.4..0.4).contains(&p[1]);
                 if !on_table(at(t)) {
                     t = f64::INFINITY;
                 }
@@ -1242,6 +1278,35 @@ mod tests {
             .segment(&pts, Point3::new(1.2, -0.6, 1.4))
             .unwrap();
         assert_eq!(out.detections.len(), 4, "{:?}", out.detections);
+    }
+
+    #[test]
+    fn the_arm_base_on_the_table_is_no_cup_once_kept_out() {
+        // The arm leaning away leaves its base, a 5 cm capsule 0.14 m tall, alone on the table
+        // at the origin: round and cup-sized. A cup 18 cm from its axis stays a cup.
+        let top = 0.75;
+        let scene = [
+            (0.0, 0.0, 0.05, top, top + 0.14),
+            (0.1, 0.15, 0.035, top, top + 0.1),
+        ];
+        let pts = depth_view([1.2, -0.6, 1.4], top, &scene);
+        let mut seg = Segmenter::new(SegmentParams::table()).unwrap();
+        let cam = Point3::new(1.2, -0.6, 1.4);
+        let out = seg.segment(&pts, cam).unwrap();
+        assert_eq!(out.detections.len(), 2, "{out:?}");
+        seg.set_keep_out(vec![KeepOut {
+            x: 0.0,
+            y: 0.0,
+            radius: KeepOut::ARM_BASE_RADIUS,
+        }]);
+        let out = seg.segment(&pts, cam).unwrap();
+        assert_eq!(out.detections.len(), 1, "{:?}", out.detections);
+        assert_eq!(out.off_table, 1);
+        let d = &out.detections[0];
+        assert!(
+            d.class == Class::Cup && (d.x - 0.1).hypot(d.y - 0.15) < 0.003,
+            "{d:?}"
+        );
     }
 
     #[test]
