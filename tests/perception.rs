@@ -99,6 +99,8 @@ async fn node_tracks_a_crossing_pedestrian_from_a_replayed_bag() {
         input: "/sensing/lidar/points".into(),
         frame: "odom".into(),
         tf_timeout: Duration::from_secs(5),
+        robot_base_frame: String::new(),
+        robot_base_radius: 0.0,
     };
     let task = tokio::spawn(run(node, config));
     let mut replay = Replay::new(&ctx).await.unwrap();
