@@ -1,4 +1,5 @@
-//! `embody perception eval BAG`: judge perception against the simulator's ground truth in a bag.
+//! `embody perception eval BAG`: judge perception against the simulator's ground truth in a bag,
+//! on the road (lidar) or at the table (depth camera).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -14,8 +15,9 @@ use embody_msgs::sensor_msgs::msg::PointCloud2;
 use embody_msgs::tf2_msgs::msg::TFMessage;
 use embody_perception::cloud::{read_xyz, transform};
 use embody_perception::eval::{EvalFrame, EvalParams, Report, class_name, evaluate};
-use embody_perception::pipeline::{Perception, PerceptionParams};
+use embody_perception::pipeline::{Mode, Perception, PerceptionParams};
 use embody_perception::ros::{output_objects, predicted_objects, truth_objects};
+use embody_perception::segment::KeepOut;
 
 /// Perception commands.
 #[derive(Subcommand)]
@@ -29,19 +31,26 @@ pub enum PerceptionCommand {
 pub struct EvalArgs {
     /// A bag with `sim/ground_truth/objects` (e.g. from `embody scenario run --bag`).
     bag: PathBuf,
-    /// Run the perception pipeline over the bag's lidar clouds even if the bag holds
+    /// Run the perception pipeline over the bag's clouds even if the bag holds
     /// `perception/objects` (without those it always does).
     #[arg(long)]
     offline: bool,
+    /// `road` (lidar, range bands 0-30-60-100 m), `table` (depth camera, one band up to
+    /// 3 m, per-object centre errors) or `auto`: table when the bag has
+    /// `/camera/depth/points` and no `/sensing/lidar/points`.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "road", "table"])]
+    mode: String,
     /// The recorded perception output topic.
     #[arg(long, default_value = "/perception/objects")]
     objects_topic: String,
-    /// The lidar topic for --offline.
-    #[arg(long, default_value = "/sensing/lidar/points")]
-    points_topic: String,
-    /// An output within this distance of a true object's centre matches it (m).
-    #[arg(long, default_value_t = 2.0)]
-    match_distance: f64,
+    /// The cloud topic for --offline [default: /sensing/lidar/points on the road,
+    /// /camera/depth/points at the table].
+    #[arg(long)]
+    points_topic: Option<String>,
+    /// An output within this distance of a true object's centre matches it (m)
+    /// [default: 2 on the road, 0.05 at the table: a gripper misses by less].
+    #[arg(long)]
+    match_distance: Option<f64>,
     /// Share of an object that must be visible for it to count towards recall.
     #[arg(long, default_value_t = 0.5)]
     visible: f64,
@@ -62,6 +71,22 @@ pub fn run(cmd: PerceptionCommand) -> Result<()> {
 
 const TRUTH: &str = "/sim/ground_truth/objects";
 const VISIBILITY: &str = "/sim/ground_truth/visibility";
+const LIDAR: &str = "/sensing/lidar/points";
+const DEPTH: &str = "/camera/depth/points";
+/// Ground truth up to this much older than a frame stands for it (ns): the arm world publishes
+/// truth at 50 Hz and depth clouds at 15 Hz, so most clouds fall between two truth stamps.
+const TRUTH_AGE_NS: i64 = 20_000_000;
+
+/// The mode `--mode` names, or the one the bag's topics suggest.
+fn mode_of(bag: &Bag, arg: &str) -> Mode {
+    let has = |name: &str| bag.connections.iter().any(|c| c.topic == name);
+    match arg {
+        "road" => Mode::Road,
+        "table" => Mode::Table,
+        _ if has(DEPTH) && !has(LIDAR) => Mode::Table,
+        _ => Mode::Road,
+    }
+}
 
 /// Everything the evaluation needs from a bag, keyed by header stamp (ns).
 #[derive(Default)]
@@ -77,7 +102,7 @@ fn stamp_ns(h: &embody_msgs::std_msgs::msg::Header) -> i64 {
     i64::from(h.stamp.sec) * 1_000_000_000 + i64::from(h.stamp.nanosec)
 }
 
-fn read_bag(bag: &Bag, args: &EvalArgs) -> Result<Recorded> {
+fn read_bag(bag: &Bag, args: &EvalArgs, points_topic: &str) -> Result<Recorded> {
     let topic = |name: &str| bag.connections.iter().find(|c| c.topic == name);
     if topic(TRUTH).is_none() {
         bail!(
@@ -90,14 +115,14 @@ fn read_bag(bag: &Bag, args: &EvalArgs) -> Result<Recorded> {
     wanted.push(if use_outputs {
         &args.objects_topic
     } else {
-        &args.points_topic
+        points_topic
     });
-    if !use_outputs && topic(&args.points_topic).is_none() {
+    if !use_outputs && topic(points_topic).is_none() {
         bail!(
             "{}: neither {} nor {} is in this bag",
             bag.path.display(),
             args.objects_topic,
-            args.points_topic
+            points_topic
         );
     }
     let names: Vec<String> = wanted.iter().map(|s| s.to_string()).collect();
@@ -145,8 +170,18 @@ fn read_bag(bag: &Bag, args: &EvalArgs) -> Result<Recorded> {
 }
 
 /// Runs the pipeline over the recorded clouds, as the node would, in the truth's frame.
-fn offline_outputs(rec: &mut Recorded, frame: &str) -> Result<()> {
-    let mut perception = Perception::new(PerceptionParams::road())?;
+fn offline_outputs(rec: &mut Recorded, frame: &str, mode: Mode) -> Result<()> {
+    let mut perception = Perception::new(PerceptionParams::for_mode(mode))?;
+    // As the node does by default at the table: no object around the arm's base.
+    if mode == Mode::Table
+        && let Ok((base, _)) = rec.tf.lookup_transform(frame, "base_link", Time::ZERO)
+    {
+        perception.set_keep_out(vec![KeepOut {
+            x: base.translation.x,
+            y: base.translation.y,
+            radius: KeepOut::ARM_BASE_RADIUS,
+        }]);
+    }
     let mut skipped = 0usize;
     for (&stamp, cloud) in &rec.clouds {
         let pose = match rec
@@ -179,7 +214,15 @@ fn offline_outputs(rec: &mut Recorded, frame: &str) -> Result<()> {
 
 fn eval(args: EvalArgs) -> Result<()> {
     let bag = Bag::open(&args.bag).with_context(|| format!("opening {}", args.bag.display()))?;
-    let mut rec = read_bag(&bag, &args)?;
+    let mode = mode_of(&bag, &args.mode);
+    let points_topic = args.points_topic.clone().unwrap_or_else(|| {
+        match mode {
+            Mode::Road => LIDAR,
+            Mode::Table => DEPTH,
+        }
+        .to_owned()
+    });
+    let mut rec = read_bag(&bag, &args, &points_topic)?;
     let frame = rec
         .truth
         .values()
@@ -188,11 +231,17 @@ fn eval(args: EvalArgs) -> Result<()> {
         .unwrap_or_else(|| "odom".into());
     let offline = rec.outputs.is_empty();
     if offline {
-        offline_outputs(&mut rec, &frame)?;
+        offline_outputs(&mut rec, &frame, mode)?;
     }
     let mut frames = Vec::new();
     for (stamp, output) in &rec.outputs {
-        let Some(truth) = rec.truth.get(stamp) else {
+        // The truth at the frame's stamp, else the latest one shortly before it.
+        let Some((_, truth)) = rec
+            .truth
+            .range(..=*stamp)
+            .next_back()
+            .filter(|(t, _)| *stamp - **t <= TRUTH_AGE_NS)
+        else {
             continue;
         };
         let sensor_frame = rec
@@ -217,16 +266,26 @@ fn eval(args: EvalArgs) -> Result<()> {
             args.bag.display()
         );
     }
-    let params = EvalParams {
-        match_distance: args.match_distance,
+    let mut params = EvalParams {
         visible_for_recall: args.visible,
         ..EvalParams::default()
     };
+    if mode == Mode::Table {
+        // Everything on a table is within reach of the camera: one band.
+        params.range_bands = vec![3.0];
+        params.match_distance = 0.05;
+    }
+    if let Some(d) = args.match_distance {
+        params.match_distance = d;
+    }
     let report = evaluate(&frames, &params);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report_json(&report))?);
     } else {
         print_report(&report, offline);
+        if mode == Mode::Table {
+            print_objects(&report);
+        }
         if args.frames {
             print_unmatched(&report);
         }
@@ -294,6 +353,25 @@ fn print_report(r: &Report, offline: bool) {
     }
 }
 
+/// Per truth object: how often found and how far off, in mm (what a grasp cares about).
+fn print_objects(r: &Report) {
+    println!("per object: frames matched / counted, centre error (mm):");
+    for o in &r.objects {
+        let e = o.position_error;
+        println!(
+            "  id {:<4} {:<8} {:>4} / {:<4} class ok {:>4}   mean {:>5.1} p95 {:>5.1} max {:>5.1}",
+            o.id,
+            class_name(o.class),
+            o.frames_matched,
+            o.frames_visible,
+            o.frames_class_correct,
+            e.mean * 1e3,
+            e.p95 * 1e3,
+            e.max * 1e3
+        );
+    }
+}
+
 fn print_unmatched(r: &Report) {
     println!("misses (truth without output) and false outputs, by frame:");
     for u in &r.unmatched {
@@ -346,8 +424,20 @@ fn report_json(r: &Report) -> serde_json::Value {
                    "range_m": s.range, "delay_frames": s.delay_frames, "delay_s": s.delay_s})
         })
         .collect();
+    let objects: Vec<_> = r
+        .objects
+        .iter()
+        .map(|o| {
+            let e = o.position_error;
+            json!({"id": o.id, "class": class_name(o.class), "frames_visible": o.frames_visible,
+                   "frames_matched": o.frames_matched,
+                   "frames_class_correct": o.frames_class_correct,
+                   "position_error_m": {"n": e.n, "mean": e.mean, "p95": e.p95, "max": e.max}})
+        })
+        .collect();
     json!({
         "frames": r.frames,
+        "objects": objects,
         "counts": counts,
         "position_error_m": stats(&r.position_error),
         "velocity_error_mps": stats(&r.velocity_error),

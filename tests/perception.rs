@@ -99,6 +99,8 @@ async fn node_tracks_a_crossing_pedestrian_from_a_replayed_bag() {
         input: "/sensing/lidar/points".into(),
         frame: "odom".into(),
         tf_timeout: Duration::from_secs(5),
+        robot_base_frame: String::new(),
+        robot_base_radius: 0.0,
     };
     let task = tokio::spawn(run(node, config));
     let mut replay = Replay::new(&ctx).await.unwrap();
@@ -338,6 +340,63 @@ fn eval_ccrm_finds_the_car_ahead_within_60_m() {
         correct as f64 >= 0.9 * matched as f64,
         "car classed car in {correct} of {matched} matches"
     );
+}
+
+// Issue 8's tabletop target: every cup found with its centre within 1 cm (the gripper opens
+// 0.085 m around a 0.07 m cup). Layout 0 is the one where two cups came out UNKNOWN and 2 cm
+// off; in layout 3 the arm hides part of a cup. The offline pipeline over a 2 s bag (30 depth
+// clouds, the stand-in arm holding still) is deterministic. README "Perception" has the
+// figures over all 20 layouts.
+#[test]
+fn eval_table_finds_every_cup_within_a_centimetre() {
+    for layout in [0, 3] {
+        let dir = temp_dir(&format!("cups-{layout}"));
+        record(
+            "scenarios/arm/cups_to_tray.yaml",
+            &[&format!("layout_seed={layout}"), "run_time_s=2"],
+            &dir,
+        );
+        let r = eval_json(&dir);
+        assert!(r["frames"].as_u64().unwrap() >= 29, "layout {layout}: {r}");
+        let cups: Vec<_> = r["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["class"] == "cup")
+            .collect();
+        assert_eq!(cups.len(), 3, "layout {layout}: {r}");
+        for o in cups {
+            let (seen, found) = (
+                o["frames_visible"].as_u64().unwrap(),
+                o["frames_matched"].as_u64().unwrap(),
+            );
+            // Found in 85 % of the frames: a track is confirmed by its third hit, so the first
+            // two have no output, and a frame whose view of a cup leaves its centre uncertain
+            // is left out.
+            assert!(
+                found as f64 >= 0.85 * seen as f64,
+                "layout {layout}: cup {o}"
+            );
+            assert_eq!(
+                o["frames_class_correct"], o["frames_matched"],
+                "layout {layout}: {o}"
+            );
+            let max = o["position_error_m"]["max"].as_f64().unwrap();
+            assert!(
+                max < 0.01,
+                "layout {layout}: cup {} off by {max} m",
+                o["id"]
+            );
+        }
+        // Nothing else (arm links, the tray) is reported near the truth or elsewhere.
+        let outputs: u64 = r["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["outputs"].as_u64().unwrap() - c["outputs_matched"].as_u64().unwrap())
+            .sum();
+        assert_eq!(outputs, 0, "layout {layout}: unmatched outputs in {r}");
+    }
 }
 
 #[test]

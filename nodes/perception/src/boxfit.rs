@@ -116,6 +116,26 @@ fn closeness(xy: &[[f64; 2]], theta: f64) -> f64 {
         .sum()
 }
 
+/// Root mean square distance of `xy` from the nearest edge of `rect`: about the sensor noise
+/// for the faces of a box, several millimetres for the arc of a cylinder.
+pub fn edge_rms(xy: &[[f64; 2]], rect: &Rect) -> f64 {
+    if xy.is_empty() {
+        return 0.0;
+    }
+    let (s, c) = rect.yaw.sin_cos();
+    let (hl, hw) = (0.5 * rect.length, 0.5 * rect.width);
+    let sum: f64 = xy
+        .iter()
+        .map(|p| {
+            let (dx, dy) = (p[0] - rect.cx, p[1] - rect.cy);
+            let a = (dx * c + dy * s).abs();
+            let b = (-dx * s + dy * c).abs();
+            (hl - a).abs().min((hw - b).abs()).powi(2)
+        })
+        .sum();
+    (sum / xy.len() as f64).sqrt()
+}
+
 /// Most points the angle search looks at; more add time but no accuracy for boxes.
 const SEARCH_POINTS: usize = 100;
 

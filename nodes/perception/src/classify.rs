@@ -12,6 +12,7 @@
 //! motorcycle 2.08 × 0.79 × 1.06, bicycle 1.89 × 0.5 × 1.2, adult 0.6 × 0.5 × 1.8,
 //! child 0.711 × 0.298 × 1.154, with room for real vehicles and people.
 
+use crate::circle::Circle;
 use crate::tracker::Class;
 
 /// Which set of classes applies.
@@ -40,6 +41,36 @@ pub struct Shape {
     /// highest return passes this far higher at the object's range, so the true top lies
     /// anywhere in between. 0 for dense sensors.
     pub height_slack: f64,
+    /// How the footprint of the object's side fits a circle and a rectangle (table objects);
+    /// `None` where none was fitted.
+    pub side: Option<SideFit>,
+}
+
+/// The footprint of an object's side (its points below the top face, on the table plane)
+/// against the two shapes on a table.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SideFit {
+    /// The circle through it, whose radius tells a cup's size however little of it is seen.
+    pub circle: Circle,
+    /// Root mean square distance from the nearest edge of its minimum-area rectangle (m).
+    pub edge_rms: f64,
+}
+
+impl SideFit {
+    /// 1 when the side is clearly round, 0 when it is clearly flat: the circle must fit at
+    /// least twice as closely as the rectangle's edges (a box corner fits a circle about as
+    /// badly as a cup's arc fits a rectangle: 0.06 × its side), and within [`ROUND_RMS`] to
+    /// [`NOT_ROUND_RMS`].
+    pub fn roundness(&self) -> f64 {
+        let rms = self.circle.rms;
+        let relative = if self.edge_rms > 0.0 {
+            ((1.0 - rms / self.edge_rms) / 0.5).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let absolute = ((NOT_ROUND_RMS - rms) / (NOT_ROUND_RMS - ROUND_RMS)).clamp(0.0, 1.0);
+        relative * absolute
+    }
 }
 
 /// An interval `[lo, hi]` of plausible sizes (m) around a typical one.
@@ -245,23 +276,43 @@ fn finish((class, score): (Class, f64), points: usize) -> (Class, f32) {
     }
 }
 
-/// Classifies an object on a table: round cups, boxy boxes.
+/// Distance from the fitted circle (rms, m) up to which a side counts as round: a depth
+/// camera's 2 mm range noise, averaged in 5 mm voxels, leaves about 1-2 mm on a cup.
+const ROUND_RMS: f64 = 0.003;
+/// Distance from the fitted circle (rms, m) from which a side is not round at all (the
+/// corner of a box fits a circle about this badly).
+const NOT_ROUND_RMS: f64 = 0.006;
+
+/// Cup diameters (m).
+const CUP_DIAMETER: Range = range(0.05, 0.12);
+/// Cup heights (m).
+const CUP_HEIGHT: Range = range(0.07, 0.15);
+
+/// Whether a table object has a cup's size (a cup-sized circle through its side, a cup's
+/// height), whatever its class: the short, nearly straight arc of a mostly hidden cup may fit
+/// a rectangle as well as a circle and be classed nothing, and then its box centre is
+/// centimetres off.
+pub fn may_be_cup(s: &Shape) -> bool {
+    s.side.is_some_and(|f| {
+        CUP_DIAMETER.fit(2.0 * f.circle.radius, TABLE_MARGIN) > 0.0
+            && CUP_HEIGHT.fit(s.height, TABLE_MARGIN) > 0.0
+    })
+}
+
+/// Classifies an object on a table: round cups, boxy boxes. A cup is judged by the circle
+/// through its side (its radius and how much better the points fit it than a rectangle) and
+/// its height, not by the box around its visible part, which for a half-seen cup is half as
+/// deep as wide; the hull of a partly hidden cup can fill its box like a box's would.
 pub fn classify_table(s: &Shape) -> (Class, f32) {
-    let diameter = range(0.05, 0.12);
-    // A cylinder's hull fills π/4 ≈ 0.785 of its box; a box's fills 1.
-    let roundness = ((0.95 - s.fill) / (0.95 - 0.88)).clamp(0.0, 1.0);
-    let aspect = if s.length > 0.0 {
-        s.width / s.length
-    } else {
-        0.0
-    };
-    let cup = diameter.fit(s.length, TABLE_MARGIN)
-        * diameter.fit(s.width, TABLE_MARGIN)
-        * range(0.07, 0.15).fit(s.height, TABLE_MARGIN)
-        * roundness
-        * ((aspect - 0.6) / 0.2).clamp(0.0, 1.0);
+    let round = s.side.map_or(0.0, |f| f.roundness());
+    let cup = s.side.map_or(0.0, |f| {
+        CUP_DIAMETER.fit(2.0 * f.circle.radius, TABLE_MARGIN)
+            * CUP_HEIGHT.fit(s.height, TABLE_MARGIN)
+            * round
+    });
+    // A box's hull fills its footprint; a cylinder's (seen whole, from above) about π/4.
+    let boxiness = ((s.fill - 0.85) / (0.92 - 0.85)).clamp(0.0, 1.0) * (1.0 - round);
     let side = range(0.03, 0.6);
-    let boxiness = ((s.fill - 0.85) / (0.92 - 0.85)).clamp(0.0, 1.0);
     let boxy = side.fit(s.length, TABLE_MARGIN)
         * side.fit(s.width, TABLE_MARGIN)
         * range(0.02, 0.5).fit(s.height, TABLE_MARGIN)
@@ -294,7 +345,19 @@ mod tests {
             points: 200,
             fill: 1.0,
             height_slack: 0.0,
+            side: None,
         }
+    }
+
+    fn circle(radius: f64, rms: f64, edge_rms: f64) -> Option<SideFit> {
+        let circle = Circle {
+            cx: 0.0,
+            cy: 0.0,
+            radius,
+            rms,
+            centre_std: 0.001,
+        };
+        Some(SideFit { circle, edge_rms })
     }
 
     #[test]
@@ -380,15 +443,45 @@ mod tests {
     fn cups_and_boxes() {
         let mut cup = shape(0.08, 0.08, 0.1);
         cup.fill = 0.78;
+        cup.side = circle(0.04, 0.0015, 0.006);
         assert_eq!(classify_table(&cup).0, Class::Cup);
         assert!(classify_table(&cup).1 > 0.9);
+        // Half a cup, its top hidden: its visible part's box is 8 × 4 cm and its hull fills
+        // 0.9 of it, like a box's, but its circle is still 4 cm and fits it closely.
+        let mut half = shape(0.08, 0.04, 0.1);
+        half.fill = 0.9;
+        half.side = circle(0.04, 0.0015, 0.005);
+        assert_eq!(classify_table(&half).0, Class::Cup);
+        // Round size, but without a circle (none fitted), with points far off it, or fitting
+        // the rectangle as well as the circle: no cup.
+        cup.side = None;
+        assert_ne!(classify_table(&cup).0, Class::Cup);
+        cup.side = circle(0.04, 0.007, 0.01);
+        assert_ne!(classify_table(&cup).0, Class::Cup);
+        cup.side = circle(0.04, 0.002, 0.002);
+        assert_ne!(classify_table(&cup).0, Class::Cup);
         let boxy = shape(0.2, 0.1, 0.1);
         assert_eq!(classify_table(&boxy).0, Class::Box);
-        // A small cube is a box, not a cup.
-        assert_eq!(classify_table(&shape(0.08, 0.08, 0.1)).0, Class::Box);
+        // A small cube is a box, not a cup: its corner fits a 2.4 cm circle within 2.5 mm
+        // (circle.rs), its edges within the noise.
+        let mut cube = shape(0.04, 0.04, 0.1);
+        cube.side = circle(0.024, 0.0025, 0.001);
+        assert_eq!(classify_table(&cube).0, Class::Box);
         let mut bowl = shape(0.25, 0.25, 0.08);
         bowl.fill = 0.78;
+        bowl.side = circle(0.125, 0.001, 0.02);
         assert_eq!(classify_table(&bowl).0, Class::Unknown);
-        assert_eq!(classify(ClassifierMode::Table, &cup).0, Class::Cup);
+        assert_eq!(classify(ClassifierMode::Table, &half).0, Class::Cup);
+        // Which have a cup's size at all: the half cup, also when its arc is too short to tell
+        // from a straight side (a cup mostly hidden by the arm in layout 3 of the arm world:
+        // its hull fills 0.77 of its box); not the bowl (too wide) or a flat lid (too low).
+        assert!(may_be_cup(&half));
+        half.side = circle(0.04, 0.0015, 0.0015);
+        half.fill = 0.77;
+        assert!(may_be_cup(&half) && classify_table(&half).0 == Class::Unknown);
+        assert!(!may_be_cup(&bowl));
+        let mut lid = shape(0.08, 0.08, 0.02);
+        lid.side = circle(0.04, 0.001, 0.005);
+        assert!(!may_be_cup(&lid));
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod assignment;
 pub mod boxfit;
+pub mod circle;
 pub mod classify;
 pub mod cloud;
 pub mod cluster;

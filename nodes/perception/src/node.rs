@@ -18,6 +18,7 @@ use nalgebra::Point3;
 use crate::cloud::{read_xyz, transform};
 use crate::pipeline::{Mode, Perception, PerceptionParams};
 use crate::ros::{detections, markers, predicted_objects};
+use crate::segment::KeepOut;
 
 /// Why the node stopped.
 #[derive(Debug, thiserror::Error)]
@@ -44,13 +45,19 @@ pub struct NodeConfig {
     pub frame: String,
     /// How long a cloud may wait for its transform (wall time, s).
     pub tf_timeout: Duration,
+    /// The frame of an arm's base standing on the table, whose surroundings within
+    /// `robot_base_radius` hold no object (table mode); empty for none.
+    pub robot_base_frame: String,
+    /// See `robot_base_frame` (m).
+    pub robot_base_radius: f64,
 }
 
 impl NodeConfig {
     /// Reads the node's parameters: `mode` (`road` | `table`), `frame` (default `odom` on the
     /// road, `world` at the table), `input` (default `sensing/lidar/points` /
     /// `camera/depth/points`), `max_range` (m), `cluster_tolerance` (m), `min_points`,
-    /// `horizon_s` (prediction), `tf_timeout_s`.
+    /// `horizon_s` (prediction), `tf_timeout_s`, `robot_base_frame` (table mode: default
+    /// `base_link`, empty for none) and `robot_base_radius` (m, default 0.06).
     pub fn from_parameters(node: &Node) -> Result<Self, NodeError> {
         let p = node.parameters();
         let err = |e: embody::params::ParamError| NodeError::Parameter(e.to_string());
@@ -118,11 +125,25 @@ impl NodeConfig {
             0.5,
             "how long a cloud waits for its transform (s)",
         )?;
+        // The arm's base stands on the table; once the arm leans away it is a round,
+        // cup-sized cluster.
+        let robot_base_frame = text(
+            "robot_base_frame",
+            if mode == Mode::Table { "base_link" } else { "" },
+            "frame of an arm's base on the table, where no object is reported (empty: none)",
+        )?;
+        let robot_base_radius = number(
+            "robot_base_radius",
+            KeepOut::ARM_BASE_RADIUS,
+            "no object is reported with its centre this close to robot_base_frame's axis (m)",
+        )?;
         Ok(Self {
             params,
             input,
             frame,
             tf_timeout: Duration::from_secs_f64(tf_timeout.max(0.0)),
+            robot_base_frame,
+            robot_base_radius,
         })
     }
 }
@@ -177,6 +198,7 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
         }
     };
     let mut frames = 0u64;
+    let mut base_known = false;
     while let Some(cloud) = clouds.recv().await {
         let started = Instant::now();
         let mut xyz = match read_xyz(&cloud) {
@@ -217,6 +239,19 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
         };
         transform(&mut xyz.points, &pose);
         let origin = Point3::from(pose.translation.vector);
+        // The base is fixed: looked up until found (published once, on tf_static).
+        if !base_known
+            && !config.robot_base_frame.is_empty()
+            && let Ok((base, _)) =
+                tf.lookup_transform(&config.frame, &config.robot_base_frame, Time::ZERO)
+        {
+            perception.set_keep_out(vec![KeepOut {
+                x: base.translation.x,
+                y: base.translation.y,
+                radius: config.robot_base_radius,
+            }]);
+            base_known = true;
+        }
         let frame = match perception.process(&xyz.points, origin, stamp.nanos as f64 * 1e-9) {
             Ok(f) => f,
             Err(e) => {
@@ -254,6 +289,8 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
                     kv("points", xyz.points.len().to_string()),
                     kv("non_finite_points", xyz.non_finite.to_string()),
                     kv("detections", frame.segments.detections.len().to_string()),
+                    kv("off_table", frame.segments.off_table.to_string()),
+                    kv("uncertain_cups", frame.segments.uncertain_cups.to_string()),
                     kv("tracks", frame.tracks.len().to_string()),
                     kv("frames", frames.to_string()),
                     kv("skipped_unreadable", count(&skipped.unreadable)),

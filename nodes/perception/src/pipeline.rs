@@ -4,7 +4,7 @@
 use nalgebra::Point3;
 
 use crate::prediction::{PredictedPath, PredictionError, PredictionParams, predict_paths};
-use crate::segment::{SegmentError, SegmentOutput, SegmentParams, Segmenter};
+use crate::segment::{KeepOut, SegmentError, SegmentOutput, SegmentParams, Segmenter};
 use crate::tracker::{Track, TrackState, Tracker, TrackerError, TrackerParams};
 
 /// Why perception could not start or could not take a frame.
@@ -109,6 +109,12 @@ impl Perception {
     /// The parameters.
     pub fn params(&self) -> &PerceptionParams {
         &self.params
+    }
+
+    /// Sets the places (in the tracking frame) where no object is reported, e.g. the base of
+    /// the arm on the table.
+    pub fn set_keep_out(&mut self, keep_out: Vec<KeepOut>) {
+        self.segmenter.set_keep_out(keep_out);
     }
 
     /// Takes one frame of points (in the tracking frame, z up) seen from `sensor_origin` at
