@@ -450,7 +450,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.starts_with("no executable `nope` (available: control, follow_lane, ")
+            err.starts_with("no executable `nope` (available: arm_control, control, follow_lane, ")
                 && err.contains(&format!("available: {})", executable_names().join(", "))),
             "{err}"
         );

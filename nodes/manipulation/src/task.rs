@@ -113,6 +113,19 @@ pub fn next_slot(
     best.map(|(p, _)| p)
 }
 
+/// What occupies the tray: the objects seen in it, and the ones this task put there that are
+/// not seen (a camera may not reach the tray, or see it partly), each once — a placement
+/// within `same` (m) of a seen object is that object.
+pub fn occupied(seen: &[TaskObject], placed: &[TaskObject], same: f64) -> Vec<TaskObject> {
+    let mut all = seen.to_vec();
+    for p in placed {
+        if !seen.iter().any(|o| (o.x - p.x).hypot(o.y - p.y) <= same) {
+            all.push(*p);
+        }
+    }
+    all
+}
+
 /// The object to pick next: of those not yet in the tray and not given up on, the one that
 /// failed least often so far, and of those the nearest the arm's base (short moves first; a
 /// far one may be blocked by a near one, and one that failed may work once others moved).
@@ -205,6 +218,23 @@ mod tests {
                     assert!((a.x - b.x).hypot(a.y - b.y) >= 0.035 + 0.0565);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn placements_the_camera_does_not_see_still_occupy_the_tray() {
+        let seen = [cup(7, -0.08, 0.41)];
+        let placed = [cup(1, -0.083, 0.406), cup(2, 0.083, 0.494)];
+        let all = occupied(&seen, &placed, 0.03);
+        // The first placement is the cup seen there; the second is not seen but is there.
+        assert_eq!(all.iter().map(|o| o.id).collect::<Vec<_>>(), [7, 2]);
+        let t = tray();
+        let (x, y) = next_slot(&t, 0.035, &all, &Packing::default()).unwrap();
+        for o in &all {
+            assert!(
+                (o.x - x).hypot(o.y - y) >= 0.035 + 0.0565,
+                "{x} {y} vs {o:?}"
+            );
         }
     }
 

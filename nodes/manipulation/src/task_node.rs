@@ -14,7 +14,7 @@ use embody::{Durability, Node, QosProfile, Time};
 use tokio::sync::watch;
 
 use crate::node::NodeError;
-use crate::task::{Packing, TaskObject, TrayGeometry, next_object, next_slot};
+use crate::task::{Packing, TaskObject, TrayGeometry, next_object, next_slot, occupied};
 
 /// What the task node was configured with.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,6 +172,8 @@ pub async fn run(node: Node, config: TaskConfig) -> Result<(), NodeError> {
     let mut attempts: HashMap<u64, u32> = HashMap::new();
     let mut given_up: Vec<u64> = Vec::new();
     let mut placed = 0usize;
+    // Where this task put objects: the camera may not see into the tray.
+    let mut placed_at: Vec<TaskObject> = Vec::new();
     let mut latest = settled(&mut objects, None, config.settle_s).await;
     while let Some(seen) = latest.take() {
         let all = cups(&seen);
@@ -180,11 +182,12 @@ pub async fn run(node: Node, config: TaskConfig) -> Result<(), NodeError> {
         else {
             break;
         };
-        let in_tray: Vec<TaskObject> = list
+        let seen_in_tray: Vec<TaskObject> = list
             .iter()
             .filter(|o| config.tray.holds(o.x, o.y))
             .copied()
             .collect();
+        let in_tray = occupied(&seen_in_tray, &placed_at, 0.03);
         let Some((x, y)) = next_slot(&config.tray, target.radius, &in_tray, &Packing::default())
         else {
             say(format!("the tray is full ({} in it)", in_tray.len()));
@@ -215,6 +218,7 @@ pub async fn run(node: Node, config: TaskConfig) -> Result<(), NodeError> {
         match outcome {
             Ok(r) if r.success => {
                 placed += 1;
+                placed_at.push(TaskObject { x, y, ..target });
                 say(format!(
                     "object {} placed ({:.4} m from the slot)",
                     target.id, r.placement_error
