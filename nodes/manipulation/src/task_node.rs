@@ -219,10 +219,14 @@ pub async fn run(node: Node, config: TaskConfig) -> Result<(), NodeError> {
             Ok(r) if r.success => {
                 placed += 1;
                 placed_at.push(TaskObject { x, y, ..target });
-                say(format!(
-                    "object {} placed ({:.4} m from the slot)",
-                    target.id, r.placement_error
-                ));
+                say(if r.placement_error >= 0.0 {
+                    format!(
+                        "object {} placed ({:.4} m from the slot)",
+                        target.id, r.placement_error
+                    )
+                } else {
+                    format!("object {} placed (not seen there afterwards)", target.id)
+                });
             }
             failed => {
                 let why = match failed {
