@@ -153,20 +153,31 @@ async fn the_node_puts_a_cup_into_the_tray() {
     // The cup's centre on the tray floor: table 0.75, floor 0.01, half the cup's height.
     goal.place_pose.pose.position.z = 0.75 + 0.01 + 0.5 * cup.dimensions.z;
     goal.place_pose.pose.orientation.w = 1.0;
-    // A goal naming no object fails at once and says where.
-    let missing = PickPlace_Goal {
-        object_id: 999,
-        ..goal.clone()
+    // A goal naming no object fails at once and says where. The node may not have its first
+    // joint state ("start") or objects message ("scene") yet: then ask again, until a deadline.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let refused = loop {
+        let missing = PickPlace_Goal {
+            object_id: 999,
+            ..goal.clone()
+        };
+        let bad = client
+            .send_goal(missing, Duration::from_secs(10))
+            .await
+            .unwrap()
+            .expect("accepted");
+        let (_status, refused) = client
+            .get_result(&bad, Duration::from_secs(30))
+            .await
+            .unwrap();
+        let waiting = refused.phase == "scene" || refused.phase == "start";
+        if !waiting || tokio::time::Instant::now() > deadline {
+            break refused;
+        }
+        // The objects arrive at 50 Hz of sim time: wait for the next one the client sees.
+        objects.mark_unchanged();
+        let _ = tokio::time::timeout(Duration::from_secs(5), objects.changed()).await;
     };
-    let bad = client
-        .send_goal(missing, Duration::from_secs(10))
-        .await
-        .unwrap()
-        .expect("accepted");
-    let (_status, refused) = client
-        .get_result(&bad, Duration::from_secs(30))
-        .await
-        .unwrap();
     assert!(!refused.success);
     assert_eq!(refused.phase, "select object", "{refused:?}");
     assert!(refused.reason.contains("no object 999"), "{refused:?}");
