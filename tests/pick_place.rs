@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use embody::msgs::embody_msgs::action::{PickPlace, PickPlace_Goal};
 use embody::msgs::embody_msgs::msg::{ObjectClassification, PredictedObjects};
+use embody::msgs::embody_msgs::srv::{MoveTo, MoveTo_Request};
 use embody::qos::QosProfile;
 use embody::{Context, ContextOptions, NodeOptions, Router};
 use embody_manipulation::node::{Block, NodeConfig, run};
@@ -62,6 +63,7 @@ async fn the_node_puts_a_cup_into_the_tray() {
     else {
         panic!("an arm run")
     };
+    let home = run_spec.scenario.arm.initial_positions.clone().unwrap();
     // Ground truth is the input here; the camera would only cost time.
     run_spec.scenario.camera = None;
 
@@ -197,7 +199,44 @@ async fn the_node_puts_a_cup_into_the_tray() {
         result.phase, result.reason
     );
 
+    // A single move back to the start pose through manipulation/move_to, then a goal of the
+    // wrong length, refused with the joint names.
+    let mover = client_node
+        .create_client::<MoveTo>("manipulation/move_to")
+        .await
+        .unwrap();
+    let back = mover
+        .call(
+            &MoveTo_Request {
+                joint_goal: home.clone(),
+                ..Default::default()
+            },
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    assert!(back.success, "{back:?}");
+    assert!(back.duration > 0.5, "{back:?}");
+    let short = mover
+        .call(
+            &MoveTo_Request {
+                joint_goal: vec![0.0; 2],
+                ..Default::default()
+            },
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !short.success && short.reason.contains("shoulder_pan_joint"),
+        "{short:?}"
+    );
+
     let report = sim_task.await.unwrap().unwrap();
+    let q = &report.final_positions;
+    for (a, b) in q.iter().zip(&home) {
+        assert!((a - b).abs() < 0.02, "back home: {q:?} vs {home:?}");
+    }
     manip_task.abort();
     control_task.abort();
     let after = objects.borrow().clone().unwrap();

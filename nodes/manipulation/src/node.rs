@@ -12,7 +12,8 @@ use embody::action::{GoalHandle, GoalOutcome};
 use embody::msgs::builtin_interfaces::msg::Duration as MsgDuration;
 use embody::msgs::embody_msgs::action::{PickPlace, PickPlace_Feedback, PickPlace_Result};
 use embody::msgs::embody_msgs::msg::{ObjectClassification, PredictedObjects};
-use embody::msgs::geometry_msgs::msg::Pose;
+use embody::msgs::embody_msgs::srv::{MoveTo, MoveTo_Request, MoveTo_Response};
+use embody::msgs::geometry_msgs::msg::{Pose, PoseStamped};
 use embody::msgs::sensor_msgs::msg::JointState;
 use embody::msgs::std_msgs::msg::Float64;
 use embody::msgs::trajectory_msgs::msg::{JointTrajectory, JointTrajectoryPoint};
@@ -370,6 +371,7 @@ struct Shared {
     // One goal at a time: the arm cannot do two pick and places at once.
     busy: Mutex<()>,
     node: Node,
+    tf: embody::tf::TransformListener,
 }
 
 fn result(success: bool, phase: &str, reason: String, placement_error: f64) -> PickPlace_Result {
@@ -428,6 +430,113 @@ impl Shared {
         }
     }
 
+    /// A pose given in any frame, in the world frame: `world` (or none) as it is, the base
+    /// link through the configured base pose, any other frame through TF.
+    async fn to_world(&self, pose: &PoseStamped) -> Result<Isometry3<f64>, String> {
+        let frame = pose.header.frame_id.trim_start_matches('/');
+        let local = pose_of(&pose.pose);
+        if frame.is_empty() || frame == "world" {
+            return Ok(local);
+        }
+        if frame == self.config.base_link {
+            return Ok(self.config.base_pose * local);
+        }
+        self.tf
+            .wait_for_transform("world", frame, Time::ZERO, Duration::from_secs(1))
+            .await
+            .map(|(t, _)| t * local)
+            .map_err(|e| format!("frame `{frame}`: {e}"))
+    }
+
+    /// Sends `trajectory` to the arm controller and waits until the joints have arrived.
+    async fn run_motion(&self, trajectory: &Trajectory) -> Result<(), String> {
+        let now = self.joints.borrow().stamp;
+        let msg = to_joint_trajectory(trajectory, &self.names, 0.1);
+        self.trajectories
+            .publish(msg)
+            .await
+            .map_err(|e| e.to_string())?;
+        let until = now + trajectory.duration();
+        self.wait_for(
+            until,
+            until + self.config.settle_timeout_s,
+            Some(trajectory.end()),
+        )
+        .await
+    }
+
+    /// A single collision-free move to a joint goal or a TCP pose (`manipulation/move_to`).
+    async fn move_to(&self, req: MoveTo_Request) -> MoveTo_Response {
+        let fail = |reason: String| MoveTo_Response {
+            success: false,
+            reason,
+            duration: 0.0,
+        };
+        let _one = self.busy.lock().await;
+        let Some(start) = self.current() else {
+            return fail("no joint_states for the chain".into());
+        };
+        let objects = self.objects.borrow().clone().unwrap_or_default();
+        let scene = match build_scene(self.robot.model.clone(), &self.config, &objects) {
+            Ok(s) => s,
+            Err(e) => return fail(e),
+        };
+        let options = PickPlaceOptions::new(self.robot.limits.clone(), &[]);
+        let planned = if !req.joint_goal.is_empty() {
+            if req.joint_goal.len() != start.len() {
+                return fail(format!(
+                    "joint_goal has {} values for {} joints ({})",
+                    req.joint_goal.len(),
+                    start.len(),
+                    self.names.join(", ")
+                ));
+            }
+            crate::rrt::plan(&scene, &start, &req.joint_goal, &options.rrt)
+                .map_err(|e| e.to_string())
+        } else {
+            let world = match self.to_world(&req.pose_goal).await {
+                Ok(p) => p,
+                Err(e) => return fail(e),
+            };
+            let goal = self.config.base_pose.inverse() * world;
+            {
+                if req.cartesian {
+                    crate::cartesian::linear_to(
+                        &scene,
+                        &self.robot.solver,
+                        &start,
+                        &goal,
+                        &options.cartesian,
+                    )
+                    .map(|p| p.waypoints)
+                    .map_err(|e| e.to_string())
+                } else {
+                    crate::pick_place::collision_free_ik(&scene, &self.robot.solver, &goal, &start)
+                        .and_then(|q| {
+                            crate::rrt::plan(&scene, &start, &q, &options.rrt)
+                                .map_err(|e| e.to_string())
+                        })
+                }
+            }
+        };
+        let path = match planned {
+            Ok(p) => p,
+            Err(e) => return fail(e),
+        };
+        let trajectory = match crate::timing::time_parameterize(&path, &self.robot.limits) {
+            Ok(t) => t,
+            Err(e) => return fail(e.to_string()),
+        };
+        match self.run_motion(&trajectory).await {
+            Ok(()) => MoveTo_Response {
+                success: true,
+                reason: String::new(),
+                duration: trajectory.duration(),
+            },
+            Err(e) => fail(e),
+        }
+    }
+
     async fn execute(&self, handle: &GoalHandle<PickPlace>) -> PickPlace_Result {
         let _one = self.busy.lock().await;
         let goal = &handle.goal;
@@ -445,7 +554,10 @@ impl Shared {
         let id = if goal.object_id != 0 {
             goal.object_id
         } else {
-            let target = pose_of(&goal.target_pose.pose).translation.vector;
+            let target = match self.to_world(&goal.target_pose).await {
+                Ok(t) => t.translation.vector,
+                Err(e) => return result(false, "select object", e, -1.0),
+            };
             match objects
                 .objects
                 .iter()
@@ -480,13 +592,11 @@ impl Shared {
             Ok(s) => s,
             Err(e) => return result(false, "scene", e, -1.0),
         };
-        let place_world = pose_of(&goal.place_pose.pose);
-        let place_base = if goal.place_pose.header.frame_id == self.config.base_link {
-            place_world
-        } else {
-            self.config.base_pose.inverse() * place_world
+        let place_world = match self.to_world(&goal.place_pose).await {
+            Ok(p) => p,
+            Err(e) => return result(false, "place pose", e, -1.0),
         };
-        let place_world = self.config.base_pose * place_base;
+        let place_base = self.config.base_pose.inverse() * place_world;
         let request = PickPlaceRequest {
             object: object_name(id),
             place_pose: place_base,
@@ -564,22 +674,10 @@ impl Shared {
                 })
                 .await;
             let now = self.joints.borrow().stamp;
-            if let Some(trajectory) = &phase.trajectory {
-                let msg = to_joint_trajectory(trajectory, &self.names, 0.1);
-                if let Err(e) = self.trajectories.publish(msg).await {
-                    return result(false, &name, e.to_string(), -1.0);
-                }
-                let until = now + trajectory.duration();
-                if let Err(e) = self
-                    .wait_for(
-                        until,
-                        until + self.config.settle_timeout_s,
-                        Some(trajectory.end()),
-                    )
-                    .await
-                {
-                    return result(false, &name, e, -1.0);
-                }
+            if let Some(trajectory) = &phase.trajectory
+                && let Err(e) = self.run_motion(trajectory).await
+            {
+                return result(false, &name, e, -1.0);
             }
             if let Some(action) = &phase.gripper {
                 let opening = match action {
@@ -665,6 +763,7 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
         objects,
         busy: Mutex::new(()),
         node: node.clone(),
+        tf: embody::tf::TransformListener::new(&node).await?,
     });
     let server_shared = shared.clone();
     let _server = node
@@ -687,7 +786,16 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
             },
         )
         .await?;
-    node.logger().info("manipulation/pick_place ready");
+    let move_shared = shared.clone();
+    let runtime = tokio::runtime::Handle::current();
+    // Service handlers run on the blocking pool: the move is planned and awaited there.
+    let _move_to = node
+        .create_service::<MoveTo, _>("manipulation/move_to", move |req: MoveTo_Request| {
+            runtime.block_on(move_shared.move_to(req))
+        })
+        .await?;
+    node.logger()
+        .info("manipulation/pick_place and manipulation/move_to ready");
     // The endpoints live as long as this future; the process ends it on shutdown.
     std::future::pending::<()>().await;
     Ok(())

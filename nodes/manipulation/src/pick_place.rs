@@ -394,7 +394,7 @@ fn attempt(
             * nalgebra::UnitQuaternion::from_axis_angle(&nalgebra::Vector3::z_axis(), yaw);
         let place_tcp = turned * g.grasp.tcp_in_object;
         let pre_place_tcp = nalgebra::Translation3::new(0.0, 0.0, opts.place_approach) * place_tcp;
-        let q = match pre_place_ik(&carrying, solver, &pre_place_tcp, &q_lifted) {
+        let q = match collision_free_ik(&carrying, solver, &pre_place_tcp, &q_lifted) {
             Ok(q) => q,
             Err(e) => {
                 reached = Err((PhaseKind::Transport, PhaseFailure::Ik(e)));
@@ -478,10 +478,10 @@ fn attempt(
     })
 }
 
-/// A collision-free IK solution for the pre-place pose: first from where the arm is, then
-/// from random seeds (a fixed stream), since a solution that collides is usually a
-/// different branch away from a free one.
-fn pre_place_ik(
+/// A collision-free IK solution for a pose of the chain's tip: first from `seed` (where the
+/// arm is), then from random seeds (a fixed stream), since a solution that collides is usually
+/// a different branch away from a free one.
+pub fn collision_free_ik(
     scene: &Scene,
     solver: &IkSolver,
     pose: &Isometry3<f64>,
