@@ -14,6 +14,7 @@ pub mod ik;
 pub mod kinematics;
 pub mod node;
 pub mod pick_place;
+pub mod pixel;
 pub mod rng;
 pub mod robot_model;
 pub mod rrt;

@@ -14,7 +14,7 @@ use embody::msgs::embody_msgs::action::{PickPlace, PickPlace_Feedback, PickPlace
 use embody::msgs::embody_msgs::msg::{ObjectClassification, PredictedObjects};
 use embody::msgs::embody_msgs::srv::{MoveTo, MoveTo_Request, MoveTo_Response};
 use embody::msgs::geometry_msgs::msg::{Pose, PoseStamped};
-use embody::msgs::sensor_msgs::msg::JointState;
+use embody::msgs::sensor_msgs::msg::{CameraInfo, JointState};
 use embody::msgs::std_msgs::msg::Float64;
 use embody::msgs::trajectory_msgs::msg::{JointTrajectory, JointTrajectoryPoint};
 use embody::params::{ParameterDescriptor, ParameterValue};
@@ -77,6 +77,8 @@ pub struct NodeConfig {
     pub tray_thickness: f64,
     /// Where tabletop objects come from (embody_msgs PredictedObjects, world frame).
     pub objects_topic: String,
+    /// The camera whose pixels PickPlace goals may name (`sensor_msgs/CameraInfo`).
+    pub camera_info_topic: String,
     /// Fraction of the URDF velocity limits the trajectories use.
     pub velocity_scale: f64,
     /// Joint error (rad) at which a motion counts as arrived.
@@ -154,6 +156,11 @@ impl NodeConfig {
             "sim/ground_truth/objects",
             "PredictedObjects in the world frame (perception/objects in table mode)",
         )?;
+        let camera_info_topic = text(
+            "camera_info_topic",
+            "camera/depth/camera_info",
+            "the camera whose pixels PickPlace goals may name",
+        )?;
         let velocity_scale = number(
             "velocity_scale",
             0.5,
@@ -177,6 +184,7 @@ impl NodeConfig {
             tray,
             tray_thickness,
             objects_topic,
+            camera_info_topic,
             velocity_scale,
             goal_tolerance,
             settle_timeout_s,
@@ -366,6 +374,7 @@ struct Shared {
     names: Vec<String>,
     joints: watch::Receiver<ArmState>,
     objects: watch::Receiver<Option<PredictedObjects>>,
+    camera_info: watch::Receiver<Option<CameraInfo>>,
     trajectories: Publisher<JointTrajectory>,
     gripper: Publisher<Float64>,
     // One goal at a time: the arm cannot do two pick and places at once.
@@ -446,6 +455,38 @@ impl Shared {
             .await
             .map(|(t, _)| t * local)
             .map_err(|e| format!("frame `{frame}`: {e}"))
+    }
+
+    /// The object the ray through pixel (`u`, `v`) of the camera on `camera_info_topic`
+    /// meets first.
+    async fn object_at_pixel(
+        &self,
+        u: f64,
+        v: f64,
+        objects: &PredictedObjects,
+    ) -> Result<u64, String> {
+        let info =
+            self.camera_info.borrow().clone().ok_or_else(|| {
+                format!("no camera_info on {} yet", self.config.camera_info_topic)
+            })?;
+        let ray = crate::pixel::pixel_ray(&info.k, u, v)
+            .ok_or_else(|| format!("camera_info has no focal length: k = {:?}", info.k))?;
+        let mut camera = PoseStamped::default();
+        camera.header.frame_id = info.header.frame_id.clone();
+        camera.pose.orientation.w = 1.0;
+        let camera = self.to_world(&camera).await?;
+        let candidates: Vec<(u64, nalgebra::Point3<f64>, f64)> = objects
+            .objects
+            .iter()
+            .map(|o| {
+                let c = pose_of(&o.pose).translation.vector;
+                let d = &o.dimensions;
+                (o.object_id, c.into(), 0.25 * (d.x + d.y))
+            })
+            .collect();
+        let origin = nalgebra::Point3::from(camera.translation.vector);
+        crate::pixel::object_on_ray(&origin, &(camera.rotation * ray), &candidates, 0.01)
+            .ok_or_else(|| format!("no object on the ray through pixel ({u:.1}, {v:.1})"))
     }
 
     /// Sends `trajectory` to the arm controller and waits until the joints have arrived.
@@ -553,6 +594,14 @@ impl Shared {
         };
         let id = if goal.object_id != 0 {
             goal.object_id
+        } else if goal.use_pixel {
+            match self
+                .object_at_pixel(goal.pixel_u, goal.pixel_v, &objects)
+                .await
+            {
+                Ok(id) => id,
+                Err(e) => return result(false, "select object", e, -1.0),
+            }
         } else {
             let target = match self.to_world(&goal.target_pose).await {
                 Ok(t) => t.translation.vector,
@@ -750,6 +799,16 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
             },
         )
         .await?;
+    let (info_tx, camera_info) = watch::channel(None);
+    let _camera_info = node
+        .create_subscription_with::<CameraInfo, _>(
+            &config.camera_info_topic,
+            QosProfile::keep_last(1),
+            move |i: Arc<CameraInfo>| {
+                info_tx.send_replace(Some((*i).clone()));
+            },
+        )
+        .await?;
     let qos = QosProfile::default().history(embody::History::KeepAll);
     let shared = Arc::new(Shared {
         trajectories: node
@@ -761,6 +820,7 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
         names,
         joints,
         objects,
+        camera_info,
         busy: Mutex::new(()),
         node: node.clone(),
         tf: embody::tf::TransformListener::new(&node).await?,
@@ -853,6 +913,7 @@ mod tests {
             },
             tray_thickness: 0.01,
             objects_topic: "sim/ground_truth/objects".into(),
+            camera_info_topic: "camera/depth/camera_info".into(),
             velocity_scale: 0.5,
             goal_tolerance: 0.01,
             settle_timeout_s: 3.0,

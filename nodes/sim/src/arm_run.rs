@@ -229,6 +229,30 @@ mod tests {
     }
 
     #[test]
+    fn camera_info_projects_every_depth_point_onto_its_pixel_centre() {
+        let mut world = build_world(&shipped(2)).unwrap();
+        let points = world.capture_if_due().expect("a frame at t = 0");
+        let info = crate::ros::camera_info(world.camera().unwrap(), 0);
+        let (fx, cx, fy, cy) = (info.k[0], info.k[2], info.k[4], info.k[5]);
+        assert_eq!((info.width, info.height), (160, 120));
+        assert_eq!(info.header.frame_id, crate::ros::DEPTH_FRAME);
+        assert!(points.len() > 10_000);
+        // Range noise moves a point along its ray, never off its pixel.
+        for p in &points {
+            let (x, y, z) = (f64::from(p.x), f64::from(p.y), f64::from(p.z));
+            let (u, v) = (fx * x / z + cx, fy * y / z + cy);
+            assert!(
+                (u - u.round()).abs() < 2e-3 && (v - v.round()).abs() < 2e-3,
+                "{u} {v}"
+            );
+            assert!((0.0..160.0).contains(&u.round()) && (0.0..120.0).contains(&v.round()));
+        }
+        let frame = crate::ros::arm_frame(&world, 0, true, Some(&points));
+        let topics: Vec<&str> = frame.iter().map(|o| o.topic).collect();
+        assert!(topics.contains(&"camera/depth/camera_info"), "{topics:?}");
+    }
+
+    #[test]
     fn depth_points_of_each_cup_lie_on_its_ground_truth_surface() {
         let mut world = build_world(&shipped(2)).unwrap();
         let pose = world.camera().unwrap().params().pose;

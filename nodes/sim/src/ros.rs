@@ -685,8 +685,40 @@ pub fn arm_frame(
             "camera/depth/points",
             &depth_cloud(points, stamp_ns, DEPTH_FRAME),
         ));
+        if let Some(camera) = world.camera() {
+            outputs.push(out(
+                "camera/depth/camera_info",
+                &camera_info(camera, stamp_ns),
+            ));
+        }
     }
     outputs
+}
+
+/// The depth camera's intrinsics as `sensor_msgs/CameraInfo` (pinhole, no distortion). ROS
+/// puts pixel centres at whole coordinates, the camera's rays go through `index + 0.5`, so
+/// the principal point is half a pixel before the image centre.
+pub fn camera_info(
+    camera: &crate::depth::DepthCamera,
+    stamp_ns: i64,
+) -> embody_msgs::sensor_msgs::msg::CameraInfo {
+    let p = camera.params();
+    let f = camera.focal_px();
+    let (cx, cy) = (
+        f64::from(p.width) / 2.0 - 0.5,
+        f64::from(p.height) / 2.0 - 0.5,
+    );
+    embody_msgs::sensor_msgs::msg::CameraInfo {
+        header: header(stamp_ns, DEPTH_FRAME),
+        height: p.height,
+        width: p.width,
+        distortion_model: "plumb_bob".into(),
+        d: vec![0.0; 5],
+        k: [f, 0.0, cx, 0.0, f, cy, 0.0, 0.0, 1.0],
+        r: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+        p: [f, 0.0, cx, 0.0, 0.0, f, cy, 0.0, 0.0, 0.0, 1.0, 0.0],
+        ..Default::default()
+    }
 }
 
 fn arm_state(world: &crate::arm_world::ArmWorld, stamp_ns: i64) -> [Output; 3] {
