@@ -1,7 +1,8 @@
-//! The whole arm stack from `launch/arm_ground_truth.launch.yaml` (manipulation, arm control,
-//! the tabletop task) puts the three cups of `scenarios/arm/cups_to_tray.yaml` into the tray
-//! through `embody scenario run --stack`: the simulator in lock-step with the arm controller,
-//! paced at real time because the manipulation node plans in wall time.
+//! The whole arm stack from `launch/arm.launch.yaml` (perception in table mode on the depth
+//! camera, manipulation, arm control, the tabletop task) puts the three cups of
+//! `scenarios/arm/cups_to_tray.yaml` into the tray through `embody scenario run --stack`: the
+//! simulator in lock-step with the arm controller, paced at real time because the
+//! manipulation node plans in wall time.
 
 use std::process::Command;
 
@@ -17,11 +18,11 @@ fn the_arm_stack_puts_three_cups_into_the_tray() {
             "--set",
             "layout_seed=0",
             // Sim time to spare for a debug build planning on a loaded machine: the three
-            // picks take about 27 s of it in a release build at twice real time.
+            // picks take about 26 s of it in a release build.
             "--set",
             "run_time_s=45",
             "--stack",
-            "launch/arm_ground_truth.launch.yaml",
+            "launch/arm.launch.yaml",
             "--realtime",
             "--plot",
         ])
@@ -54,7 +55,7 @@ fn the_arm_stack_puts_three_cups_into_the_tray() {
     let _ = std::fs::remove_dir_all(&plots);
     assert!(stderr.contains("1/1 runs passed"), "{stderr}");
     assert!(
-        stderr.contains("the arm by the stack of launch/arm_ground_truth.launch.yaml"),
+        stderr.contains("the arm by the stack of launch/arm.launch.yaml"),
         "{stderr}"
     );
 }
