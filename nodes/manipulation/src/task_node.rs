@@ -92,23 +92,20 @@ fn stamp_s(o: &PredictedObjects) -> f64 {
 }
 
 /// The cups of a perception message.
-fn cups(o: &PredictedObjects) -> Vec<(TaskObject, f64)> {
+fn cups(o: &PredictedObjects) -> Vec<TaskObject> {
     o.objects
         .iter()
         .filter(|o| o.classification.first().map(|c| c.label) == Some(ObjectClassification::CUP))
         .map(|o| {
             let p = &o.pose.position;
             let d = &o.dimensions;
-            (
-                TaskObject {
-                    id: o.object_id,
-                    x: p.x,
-                    y: p.y,
-                    height: d.z,
-                    radius: 0.25 * (d.x + d.y),
-                },
-                p.z,
-            )
+            TaskObject {
+                id: o.object_id,
+                x: p.x,
+                y: p.y,
+                height: d.z,
+                radius: 0.25 * (d.x + d.y),
+            }
         })
         .collect()
 }
@@ -176,8 +173,7 @@ pub async fn run(node: Node, config: TaskConfig) -> Result<(), NodeError> {
     let mut placed_at: Vec<TaskObject> = Vec::new();
     let mut latest = settled(&mut objects, None, config.settle_s).await;
     while let Some(seen) = latest.take() {
-        let all = cups(&seen);
-        let list: Vec<TaskObject> = all.iter().map(|(o, _)| *o).collect();
+        let list = cups(&seen);
         let Some(target) = next_object(&list, &config.tray, config.base, &attempts, &given_up)
         else {
             break;
