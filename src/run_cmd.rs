@@ -343,7 +343,7 @@ async fn sim(ctx: Context, opts: NodeOptions) -> Result<()> {
             let embody::params::ParameterValue::Double(factor) = factor else {
                 bail!("parameter `realtime_factor` is a number");
             };
-            let timing = embody_sim::arm_node::ArmNodeOptions {
+            let options = embody_sim::arm_node::ArmNodeOptions {
                 realtime_factor: Some(factor),
                 lockstep: match (lockstep, timeout) {
                     (
@@ -363,7 +363,7 @@ async fn sim(ctx: Context, opts: NodeOptions) -> Result<()> {
                     _ => bail!("parameter `builtin_controller` is a boolean"),
                 },
             };
-            let report = embody_sim::arm_node::run_arm_node(&node, run, timing).await?;
+            let report = embody_sim::arm_node::run_arm_node(&node, run, options).await?;
             let r = &report.result;
             node.logger().info(&format!(
                 "{}: {}/{} placed, placement error {:.3} m, {} arm contacts, {} limit violations, {} joint commands ({} refused), {:.1} s simulated",

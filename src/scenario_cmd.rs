@@ -194,13 +194,13 @@ async fn run_arm_with_stack(
 ) -> Result<ArmRunResult> {
     let tap = bag.map(RunBag::sim_tap);
     with_stack(launch, "/joint_commands", bag, |node| async move {
-        let timing = embody_sim::arm_node::ArmNodeOptions {
+        let options = embody_sim::arm_node::ArmNodeOptions {
             realtime_factor: Some(realtime_factor),
             lockstep: Some(timeout),
             builtin_controller: false,
         };
         Ok(
-            embody_sim::arm_node::run_arm_node_tapped(&node, r, timing, tap)
+            embody_sim::arm_node::run_arm_node_tapped(&node, r, options, tap)
                 .await?
                 .result,
         )

@@ -66,7 +66,7 @@ struct Commands {
     joints: embody::Subscription<JointState>,
     trajectories: Option<embody::Subscription<JointTrajectory>>,
     gripper: embody::Subscription<Float64>,
-    timing: ArmNodeOptions,
+    options: ArmNodeOptions,
     /// Wall-clock start of the paced run.
     started: Instant,
     handle: tokio::runtime::Handle,
@@ -138,15 +138,10 @@ const MAX_REASONS: usize = 100;
 
 impl ArmDriver for Commands {
     fn drive(&mut self, world: &mut ArmWorld, joint_states: bool) -> Result<(), String> {
-        if let Some(factor) = self.timing.realtime_factor {
-            // Sim time may run ahead of the wall clock by one step at most.
-            let due = self.started + Duration::from_secs_f64(world.time() / factor);
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
-            }
+        if let Some(factor) = self.options.realtime_factor {
+            crate::node::pace(self.started, factor, world.time());
         }
-        match self.timing.lockstep {
+        match self.options.lockstep {
             Some(timeout) if joint_states => {
                 let t = Time::from_nanos((world.time() * 1e9).round() as i64);
                 let joints = &self.joints;
@@ -205,16 +200,16 @@ impl ArmDriver for Commands {
 pub async fn run_arm_node(
     node: &Node,
     run: &ArmScenarioRun,
-    timing: ArmNodeOptions,
+    options: ArmNodeOptions,
 ) -> Result<ArmNodeReport, ArmNodeError> {
-    run_arm_node_tapped(node, run, timing, None).await
+    run_arm_node_tapped(node, run, options, None).await
 }
 
 /// [`run_arm_node`], handing each published message to `tap` as well.
 pub async fn run_arm_node_tapped(
     node: &Node,
     run: &ArmScenarioRun,
-    timing: ArmNodeOptions,
+    options: ArmNodeOptions,
     tap: Option<crate::node::Tap>,
 ) -> Result<ArmNodeReport, ArmNodeError> {
     let world = build_world(run)?;
@@ -227,12 +222,12 @@ pub async fn run_arm_node_tapped(
         .create_subscription::<Float64>("gripper/command", qos)
         .await
         .map_err(|e| ArmNodeError::Middleware(format!("gripper/command: {e}")))?;
-    if timing.builtin_controller && timing.lockstep.is_some() {
+    if options.builtin_controller && options.lockstep.is_some() {
         return Err(ArmNodeError::Middleware(
             "the built-in trajectory follower and lock-step exclude each other: lock-step waits for an arm controller's joint_commands".into(),
         ));
     }
-    let trajectories = if timing.builtin_controller {
+    let trajectories = if options.builtin_controller {
         Some(
             node.create_subscription::<JointTrajectory>("arm_controller/joint_trajectory", qos)
                 .await
@@ -251,9 +246,11 @@ pub async fn run_arm_node_tapped(
             joints,
             trajectories,
             gripper,
-            timing: ArmNodeOptions {
-                realtime_factor: timing.realtime_factor.filter(|f| f.is_finite() && *f > 0.0),
-                ..timing
+            options: ArmNodeOptions {
+                realtime_factor: options
+                    .realtime_factor
+                    .filter(|f| f.is_finite() && *f > 0.0),
+                ..options
             },
             started: Instant::now(),
             handle: handle.clone(),

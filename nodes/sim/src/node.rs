@@ -68,12 +68,7 @@ pub struct LockStepReport {
 impl Driver for LockStep {
     fn command(&mut self, world: &World, fresh: bool) -> Result<Command, String> {
         if let Some((start, factor)) = self.pace {
-            // Sim time may run ahead of the wall clock by one step at most.
-            let due = start + Duration::from_secs_f64(world.time() / factor);
-            let now = std::time::Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
-            }
+            pace(start, factor, world.time());
         }
         if !fresh {
             return Ok(self.last);
@@ -113,6 +108,16 @@ impl Driver for LockStep {
                 self.timeout
             )),
         }
+    }
+}
+
+/// Holds the calling (simulator) thread until the wall clock, `factor` sim seconds per wall
+/// second since `start`, reaches `sim_time`: sim time runs ahead by one step at most.
+pub(crate) fn pace(start: std::time::Instant, factor: f64, sim_time: f64) {
+    let due = start + Duration::from_secs_f64(sim_time / factor);
+    let now = std::time::Instant::now();
+    if due > now {
+        std::thread::sleep(due - now);
     }
 }
 

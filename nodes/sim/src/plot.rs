@@ -108,10 +108,9 @@ const COLOURS: [&str; 6] = [
     "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf",
 ];
 
-/// The SVG text for a run titled `title`.
-pub fn svg(title: &str, trace: &Trace) -> String {
+/// The opening of an SVG of `width` × `height` pixels with `title` across its top.
+fn open_svg(width: f64, height: f64, title: &str) -> String {
     let mut out = String::new();
-    let (width, height) = (1000.0, 640.0);
     let _ = writeln!(
         out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif">"#
@@ -121,6 +120,12 @@ pub fn svg(title: &str, trace: &Trace) -> String {
         r#"<text x="10" y="20" font-size="15" font-weight="bold">{}</text>"#,
         escape(title)
     );
+    out
+}
+
+/// The SVG text for a run titled `title`.
+pub fn svg(title: &str, trace: &Trace) -> String {
+    let mut out = open_svg(1000.0, 640.0, title);
     // Top-down: x along the data's extent, y exaggerated so lanes stay visible.
     let xs = trace
         .frames
@@ -265,17 +270,7 @@ pub fn arm_svg(
     base: (f64, f64),
 ) -> String {
     use crate::table::ObjectShape;
-    let mut out = String::new();
-    let (width, height) = (1000.0, 560.0);
-    let _ = writeln!(
-        out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif">"#
-    );
-    let _ = writeln!(
-        out,
-        r#"<text x="10" y="20" font-size="15" font-weight="bold">{}</text>"#,
-        escape(title)
-    );
+    let mut out = open_svg(1000.0, 560.0, title);
     let t = &start.table;
     // The table's corners (it may be turned), the base and the tray bound the view.
     let (c, sn) = (t.yaw.cos(), t.yaw.sin());
