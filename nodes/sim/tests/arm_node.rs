@@ -224,15 +224,29 @@ async fn the_builtin_controller_follows_a_trajectory_topic() {
             .await
             .unwrap(),
     );
-    // On the first joint state: the shoulder +0.3 rad in 1 s, the other joints not named.
+    // On the first joint state after the simulator's trajectory subscription shows in the
+    // graph (before that a message could reach nobody): the shoulder +0.3 rad in 1 s, the
+    // other joints not named.
     let sent = Arc::new(AtomicBool::new(false));
     let once = sent.clone();
+    let listening = Arc::new(AtomicBool::new(false));
+    let (flag, watcher) = (listening.clone(), commander_ctx.clone());
+    tokio::spawn(async move {
+        let g = watcher.graph().await.unwrap();
+        let up = g
+            .wait_until(Duration::from_secs(20), |g| {
+                !g.endpoints("/arm_controller/joint_trajectory", EntityKind::Subscription)
+                    .is_empty()
+            })
+            .await;
+        flag.store(up.is_ok(), Ordering::SeqCst);
+    });
     let _states = commander
         .create_subscription_with::<JointState, _>(
             "joint_states",
             qos,
             move |js: Arc<JointState>| {
-                if once.swap(true, Ordering::SeqCst) {
+                if !listening.load(Ordering::SeqCst) || once.swap(true, Ordering::SeqCst) {
                     return;
                 }
                 let msg = embody::msgs::trajectory_msgs::msg::JointTrajectory {
