@@ -125,6 +125,29 @@ fn interpolate(path: &PredictedPath, t: f64) -> Option<(f64, f64, f64, f64, f64)
     Some((a.x + vx * (t - a.t), a.y + vy * (t - a.t), yaw, vx, vy))
 }
 
+/// The future of an object without predictions: its current velocity, kept (the collision
+/// check extends a path beyond its last sample at its last velocity).
+pub fn constant_velocity_path(o: &Object) -> PredictedPath {
+    PredictedPath {
+        samples: vec![
+            crate::types::PathSample {
+                t: 0.0,
+                x: o.pose.x,
+                y: o.pose.y,
+                yaw: o.pose.yaw,
+            },
+            crate::types::PathSample {
+                t: 1.0,
+                x: o.pose.x + o.vx,
+                y: o.pose.y + o.vy,
+                yaw: o.pose.yaw,
+            },
+        ],
+        position_std: 0.2,
+        confidence: 1.0,
+    }
+}
+
 impl Obstacles {
     /// Resamples `objects` at `t = k·dt`, `k = 0..steps`; objects without paths move at
     /// constant velocity.
@@ -134,24 +157,7 @@ impl Obstacles {
             let discs = Discs::cover(o.length, o.width);
             let fallback;
             let paths: Vec<&PredictedPath> = if o.paths.iter().all(|p| p.samples.is_empty()) {
-                fallback = PredictedPath {
-                    samples: vec![
-                        crate::types::PathSample {
-                            t: 0.0,
-                            x: o.pose.x,
-                            y: o.pose.y,
-                            yaw: o.pose.yaw,
-                        },
-                        crate::types::PathSample {
-                            t: 1.0,
-                            x: o.pose.x + o.vx,
-                            y: o.pose.y + o.vy,
-                            yaw: o.pose.yaw,
-                        },
-                    ],
-                    position_std: 0.2,
-                    confidence: 1.0,
-                };
+                fallback = constant_velocity_path(o);
                 vec![&fallback]
             } else {
                 let likely: Vec<&PredictedPath> = o

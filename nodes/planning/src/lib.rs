@@ -14,7 +14,8 @@
 //!
 //! Modules, bottom up: [`polynomials`] (quintic/quartic), [`frenet`] (reference lines),
 //! [`idm`] and [`mobil`] (driver models), [`collision`] (discs against predictions),
-//! [`route`] (lanes and the ego's corridor), [`sampler`] (Werling sampling), [`had`]
+//! [`route`] (lanes and the ego's corridor), [`lane_prediction`] (map-based hypotheses for
+//! traffic), [`sampler`] (Werling sampling), [`had`]
 //! (behaviour), [`aes`] (threat assessment and evasion), [`planner`] (one cycle).
 
 pub mod aes;
@@ -22,6 +23,7 @@ pub mod collision;
 pub mod frenet;
 pub mod had;
 pub mod idm;
+pub mod lane_prediction;
 pub mod mobil;
 pub mod planner;
 pub mod polynomials;

@@ -4,6 +4,7 @@
 use crate::aes::{Aes, AesInputs, AesParams, AesState, AesStatus};
 use crate::collision::{CollisionParams, Discs, Obstacles};
 use crate::had::{Behaviour, EgoOnLane, Had, HadParams};
+use crate::lane_prediction::{AccelEstimator, LanePredictionParams, with_lane_paths};
 use crate::route::Lanes;
 use crate::sampler::{self, FrenetState, SamplerParams};
 use crate::types::{Inputs, LaneMap, PlanError, Trajectory, finite};
@@ -40,6 +41,8 @@ pub struct PlannerConfig {
     pub collision: CollisionParams,
     /// AES.
     pub aes: AesParams,
+    /// Map-based prediction of traffic.
+    pub lane_prediction: LanePredictionParams,
 }
 
 /// The result of one cycle.
@@ -63,6 +66,7 @@ pub struct Planner {
     config: PlannerConfig,
     had: Had,
     aes: Aes,
+    accel: AccelEstimator,
     // The lane map changes rarely (it is latched): its reference lines are kept until it does.
     lanes: Option<(LaneMap, Lanes)>,
 }
@@ -73,6 +77,7 @@ impl Planner {
         Self {
             had: Had::new(config.had),
             aes: Aes::new(config.aes),
+            accel: AccelEstimator::default(),
             config,
             lanes: None,
         }
@@ -111,6 +116,12 @@ impl Planner {
             return Err(PlanError::NoLanes);
         };
         let cfg = &self.config;
+        self.accel.observe(
+            inputs.time,
+            &inputs.objects,
+            cfg.lane_prediction.accel_window,
+        );
+        let predicted = with_lane_paths(lanes, &inputs.objects, &self.accel, &cfg.lane_prediction);
         let (base, at) = lanes.locate(e.x, e.y, e.yaw).ok_or(PlanError::OffMap)?;
         let line = &lanes.lanes[base].line;
         let corridor = lanes.corridor(base, at.s);
@@ -133,7 +144,7 @@ impl Planner {
 
         let sp = &cfg.sampler;
         let grid = sp.steps.max(cfg.aes.assessment_steps).max(cfg.aes.steps);
-        let mut obstacles = Obstacles::new(&inputs.objects, sp.dt, grid, &cfg.collision);
+        let mut obstacles = Obstacles::new(&predicted, sp.dt, grid, &cfg.collision);
         // Followers are whoever is right behind the ego now, in its own frame: lane frames
         // change under the ego while it crosses a lane line.
         let (cy, sy) = (e.yaw.cos(), e.yaw.sin());

@@ -140,7 +140,7 @@ impl Lanes {
     }
 
     /// Lateral offset at `s` of lane `other`'s centre in lane `base`'s frame.
-    fn offset(&self, base: usize, other: usize, s: f64) -> f64 {
+    pub(crate) fn offset(&self, base: usize, other: usize, s: f64) -> f64 {
         let (x, y, _) = self.lanes[base].line.point(s, 0.0);
         let f = self.lanes[other].line.project(x, y);
         let (ox, oy, _) = self.lanes[other].line.point(f.s, 0.0);
