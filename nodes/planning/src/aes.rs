@@ -659,7 +659,7 @@ impl Aes {
             self.reason = Reason::BrakingAvoids;
             return Some(self.start_brake(inp, (need + 0.5).min(p.max_decel), *nominal));
         }
-        Some(self.minimum_impact(inp, nominal))
+        Some(self.minimum_impact(inp))
     }
 
     fn start_brake(&mut self, inp: &AesInputs, decel: f64, lateral: Polynomial) -> Trajectory {
@@ -762,11 +762,17 @@ impl Aes {
         Some(t)
     }
 
-    fn minimum_impact(&mut self, inp: &AesInputs, nominal: &Polynomial) -> Trajectory {
+    /// Full braking, or a steer with braking that lowers the impact speed clearly. Braking
+    /// holds the current lateral position (as rendered), so it is judged along that too.
+    fn minimum_impact(&mut self, inp: &AesInputs) -> Trajectory {
         let p = self.params;
+        let straight = hold_lateral(&inp.start);
+        let nominal = &straight;
         let straight_hit = self.first_hit(inp, &inp.start, nominal, p.max_decel, true);
         let mut best_impact = straight_hit.map_or(0.0, |h| h.impact_speed);
         let mut chosen: Option<Candidate> = None;
+        // A follower that would run into a full stop: brake no harder than keeps the path free.
+        let rear = self.rear_risk(inp, p.max_decel);
         if inp.v >= p.min_steer_speed {
             let grip = 0.95 * p.friction * G;
             for mut c in self.evasive_candidates(inp, &inp.start, false) {
@@ -782,7 +788,12 @@ impl Aes {
                 // A collision is never traded for one with someone else, nor for a faster one;
                 // steering must gain clearly over straight braking to be worth it.
                 let impact = match (hit, straight_hit) {
-                    (None, _) => 0.0,
+                    (None, _) => {
+                        if rear {
+                            c.decel = self.gentlest_free(inp, &c.lateral, c.decel, false);
+                        }
+                        0.0
+                    }
                     (Some(h), Some(s)) if h.object == s.object => h.impact_speed,
                     _ => continue,
                 };
@@ -798,6 +809,12 @@ impl Aes {
         };
         let (lateral, decel, evasive, state) = match chosen {
             Some(c) => (c.lateral, c.decel, true, AesState::BrakeAndSteer),
+            None if straight_hit.is_none() && rear => (
+                *nominal,
+                self.gentlest_free(inp, nominal, p.max_decel, true),
+                false,
+                AesState::Brake,
+            ),
             None => (*nominal, p.max_decel, false, AesState::Brake),
         };
         self.enter(state, inp.time);
@@ -813,6 +830,25 @@ impl Aes {
         let t = self.render(inp, &active);
         self.active = Some(active);
         t
+    }
+
+    /// The gentlest braking, up to `max`, along `lateral` that meets nothing (`ahead_only`:
+    /// contacts from behind do not count); `max` when only that is free.
+    fn gentlest_free(
+        &self,
+        inp: &AesInputs,
+        lateral: &Polynomial,
+        max: f64,
+        ahead_only: bool,
+    ) -> f64 {
+        [2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+            .into_iter()
+            .take_while(|&d| d < max)
+            .find(|&d| {
+                self.first_hit(inp, &inp.start, lateral, d, ahead_only)
+                    .is_none()
+            })
+            .unwrap_or(max)
     }
 
     fn continue_active(
@@ -840,8 +876,12 @@ impl Aes {
             // Escalate when the chosen braking no longer suffices; at full braking only a
             // free evasion can still do better.
             if need > active.decel + 0.25 {
-                if active.decel < p.max_decel - 1e-9 && !active.minimum_impact {
-                    return self.intervene(inp, need, nominal);
+                if active.decel < p.max_decel - 1e-9 {
+                    return if active.minimum_impact {
+                        Some(self.minimum_impact(inp))
+                    } else {
+                        self.intervene(inp, need, nominal)
+                    };
                 }
                 if self.manoeuvres < p.max_manoeuvres
                     && inp.v >= p.min_steer_speed
@@ -900,7 +940,7 @@ impl Aes {
         };
         // Mid-evasion, full braking keeps the current lateral position rather than swerving
         // back across the threat.
-        let t = self.minimum_impact(inp, &hold_lateral(&inp.start));
+        let t = self.minimum_impact(inp);
         self.reason = reason;
         Some(t)
     }

@@ -333,4 +333,82 @@ mod tests {
         assert_eq!(out.behaviour, crate::had::Behaviour::Cruise);
         assert!(!out.had_blocked);
     }
+
+    /// Two lanes; a motorcycle 25 m ahead in the left one, 0.9 m into its way right and
+    /// moving right at 1.5 m/s, whose perception path turns on off the road (a turn rate
+    /// extrapolated from the start of a lane change), as a CTRV prediction does.
+    fn cut_in(planner: &mut Planner) -> Output {
+        let mut map = one_lane();
+        map.lanes[0].left = Some(2);
+        map.lanes.push(Lane {
+            id: 2,
+            centre: vec![(0.0, 3.5), (300.0, 3.5)],
+            width: 3.5,
+            speed_limit: Some(20.0),
+            left: None,
+            right: Some(1),
+        });
+        let (x0, y0, vx, vy): (f64, f64, f64, f64) = (35.0, 2.6, 9.0, -1.5);
+        let samples = (0..=50)
+            .map(|k| {
+                let t = 0.1 * f64::from(k);
+                // Heading turning right at 0.4 rad/s from the lane change's -0.165 rad.
+                let yaw = -0.165 - 0.4 * t;
+                let speed = vx.hypot(vy);
+                let (mut x, mut y) = (x0, y0);
+                for j in 0..k {
+                    let a = -0.165 - 0.4 * 0.1 * f64::from(j);
+                    x += speed * a.cos() * 0.1;
+                    y += speed * a.sin() * 0.1;
+                }
+                crate::types::PathSample { t, x, y, yaw }
+            })
+            .collect();
+        let bike = Object {
+            id: 7,
+            class: crate::types::ObjectClass::Motorcycle,
+            pose: Pose2 {
+                x: x0,
+                y: y0,
+                yaw: -0.165,
+            },
+            length: 2.1,
+            width: 0.8,
+            vx,
+            vy,
+            paths: vec![crate::types::PredictedPath {
+                samples,
+                position_std: 0.2,
+                confidence: 1.0,
+            }],
+        };
+        planner
+            .plan(&Inputs {
+                ego: EgoState {
+                    x: 10.0,
+                    v: 16.7,
+                    ..EgoState::default()
+                },
+                objects: vec![bike],
+                map,
+                ..Inputs::default()
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_cut_in_that_perception_predicts_off_the_road_is_expected_in_the_lane() {
+        // Perception's path alone: the motorcycle crosses the ego lane within a second and
+        // leaves the road long before the ego gets there, so nothing is in the way.
+        let mut config = PlannerConfig::default();
+        config.lane_prediction.min_speed = f64::INFINITY;
+        let alone = cut_in(&mut Planner::new(config));
+        assert!(!alone.had_blocked);
+        assert_eq!(alone.aes.state, AesState::Standby);
+        // With the lane hypothesis it ends up in the ego lane 25 m ahead at 9 m/s while the
+        // ego closes at 7.7 m/s: every plan HAD has meets it.
+        let mapped = cut_in(&mut Planner::new(PlannerConfig::default()));
+        assert!(mapped.had_blocked);
+        assert_eq!(mapped.had_contact.map(|h| h.object), Some(7));
+    }
 }

@@ -31,16 +31,20 @@ pub enum Control {
     },
 }
 
-/// An Ackermann command as the ego model's: a negative `acceleration` brakes at that rate,
-/// otherwise `speed` is the target speed (the actuator's own controller gets there).
+/// An Ackermann command as the ego model's: a negative `acceleration` brakes at that rate, a
+/// positive one is driven at until `speed` is reached, and zero means "get to `speed` as the
+/// actuator's own controller does" (ackermann_msgs: zero acceleration = as fast as possible).
 pub fn command_from(msg: &AckermannDriveStamped) -> Command {
     let d = &msg.drive;
+    let (speed, accel) = (f64::from(d.speed), f64::from(d.acceleration));
     Command {
         steering_angle: f64::from(d.steering_angle),
-        drive: if d.acceleration < 0.0 {
-            Drive::Accel(f64::from(d.acceleration))
+        drive: if accel < 0.0 {
+            Drive::Accel(accel)
+        } else if accel > 0.0 {
+            Drive::SpeedAt { speed, accel }
         } else {
-            Drive::Speed(f64::from(d.speed))
+            Drive::Speed(speed)
         },
     }
 }

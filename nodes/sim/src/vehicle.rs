@@ -317,6 +317,16 @@ pub enum Drive {
     Speed(f64),
     /// Target acceleration (m/s²; negative brakes).
     Accel(f64),
+    /// Accelerate at `accel` (m/s², positive) until `speed` (m/s) is reached, then hold it:
+    /// `ackermann_msgs/AckermannDrive` with a positive acceleration. A plain speed target
+    /// approaches through a proportional controller, which crawls when a planner keeps the
+    /// target just ahead of the current speed.
+    SpeedAt {
+        /// Speed to reach (m/s).
+        speed: f64,
+        /// Acceleration on the way (m/s²).
+        accel: f64,
+    },
 }
 
 /// One actuator command, the content of an `ackermann_msgs/AckermannDrive`.
@@ -330,11 +340,15 @@ pub struct Command {
 
 impl Command {
     fn validate(&self) -> Result<(), VehicleError> {
-        let (name, value) = match self.drive {
-            Drive::Speed(v) => ("speed", v),
-            Drive::Accel(a) => ("acceleration", a),
+        let (name, value, extra) = match self.drive {
+            Drive::Speed(v) => ("speed", v, None),
+            Drive::Accel(a) => ("acceleration", a, None),
+            Drive::SpeedAt { speed, accel } => ("speed", speed, Some(("acceleration", accel))),
         };
-        for (name, value) in [("steering_angle", self.steering_angle), (name, value)] {
+        for (name, value) in [("steering_angle", self.steering_angle), (name, value)]
+            .into_iter()
+            .chain(extra)
+        {
             if !value.is_finite() {
                 return Err(VehicleError::InvalidCommand { name, value });
             }
@@ -480,6 +494,14 @@ impl Vehicle {
         let wanted = match cmd.drive {
             Drive::Accel(a) => a,
             Drive::Speed(v) => p.speed_gain * (v.clamp(0.0, p.max_speed) - s.vx),
+            Drive::SpeedAt { speed, accel } => {
+                let v = speed.clamp(0.0, p.max_speed);
+                if s.vx < v {
+                    accel.max(0.0)
+                } else {
+                    p.speed_gain * (v - s.vx)
+                }
+            }
         };
         let mut target = wanted.clamp(-p.max_decel, p.max_accel);
         if s.vx >= p.max_speed {
@@ -815,6 +837,57 @@ mod tests {
         check_friction_circle(1.0, 9.0, 0.2);
         check_friction_circle(1.0, 6.0, 0.5);
         check_friction_circle(0.3, 9.0, 0.1);
+    }
+
+    #[test]
+    fn a_speed_with_an_acceleration_is_reached_at_that_acceleration() {
+        // 10 → 20 m/s at 2 m/s² with a 0.1 s drive lag: the lag costs about τ·a = 0.2 m/s of
+        // speed, so 20 m/s is reached about 0.1 s after the lag-free 5 s, and not overshot by
+        // more than the lag lets through.
+        let mut car = Vehicle::new(
+            VehicleParams {
+                drive_time_constant: 0.1,
+                ..VehicleParams::default()
+            },
+            VehicleState::at(0.0, 0.0, 0.0, 10.0),
+        )
+        .unwrap();
+        let cmd = Command {
+            steering_angle: 0.0,
+            drive: Drive::SpeedAt {
+                speed: 20.0,
+                accel: 2.0,
+            },
+        };
+        let dt = 0.01;
+        let mut reached = None;
+        let mut top: f64 = 0.0;
+        for i in 1..=1000 {
+            car.step(&cmd, dt).unwrap();
+            top = top.max(car.speed());
+            if reached.is_none() && car.speed() >= 20.0 - 1e-6 {
+                reached = Some(i as f64 * dt);
+            }
+        }
+        let reached = reached.expect("reached 20 m/s");
+        assert!((reached - 5.1).abs() < 0.05, "reached after {reached} s");
+        assert!(top < 20.25, "overshoot to {top}");
+        assert!((car.speed() - 20.0).abs() < 0.01, "{}", car.speed());
+        // A plain speed target with the same 0.1 s-ahead error crawls instead: the speed
+        // controller's 2/s gain turns a 0.2 m/s lead into 0.4 m/s².
+        let mut crawl = Vehicle::new(
+            VehicleParams::default(),
+            VehicleState::at(0.0, 0.0, 0.0, 10.0),
+        )
+        .unwrap();
+        for _ in 0..100 {
+            let lead = Command {
+                steering_angle: 0.0,
+                drive: Drive::Speed(crawl.speed() + 0.2),
+            };
+            crawl.step(&lead, dt).unwrap();
+        }
+        assert!(crawl.speed() < 10.5, "{}", crawl.speed());
     }
 
     #[test]
