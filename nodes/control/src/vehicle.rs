@@ -111,7 +111,9 @@ pub struct ControllerParams {
 impl Default for ControllerParams {
     fn default() -> Self {
         Self {
-            lookahead_time: 0.3,
+            // 0.3 s was underdamped at highway speed: a lane change at 120 km/h swung into a
+            // growing oscillation and spun the car.
+            lookahead_time: 0.8,
             min_lookahead: 3.0,
             max_lookahead: 30.0,
             speed_preview: 0.1,

@@ -3,6 +3,7 @@
 
 use crate::aes::{Aes, AesInputs, AesParams, AesState, AesStatus};
 use crate::collision::{CollisionParams, Discs, Obstacles};
+use crate::frenet::ReferenceLine;
 use crate::had::{Behaviour, EgoOnLane, Had, HadParams};
 use crate::lane_prediction::{AccelEstimator, LanePredictionParams, with_lane_paths};
 use crate::route::Lanes;
@@ -69,6 +70,49 @@ pub struct Planner {
     accel: AccelEstimator,
     // The lane map changes rarely (it is latched): its reference lines are kept until it does.
     lanes: Option<(LaneMap, Lanes)>,
+    previous: Option<PreviousPlan>,
+}
+
+/// HAD's last trajectory, to continue laterally.
+#[derive(Debug, Clone, PartialEq)]
+struct PreviousPlan {
+    time: f64,
+    trajectory: Trajectory,
+}
+
+/// How far (m) the car may be beside its previous plan for HAD to continue it.
+const CONTINUE_LATERAL_ERROR: f64 = 0.5;
+
+impl PreviousPlan {
+    /// Offset, rate and acceleration the plan had for `time` in `line`'s frame, if it covers
+    /// that time and the car at lateral offset `measured_d` is close to it.
+    fn lateral_at(
+        &self,
+        time: f64,
+        line: &ReferenceLine,
+        measured_d: f64,
+    ) -> Option<(f64, f64, f64)> {
+        let points = &self.trajectory.points;
+        let dt = points
+            .get(1)
+            .map(|p| p.t - points[0].t)
+            .filter(|dt| *dt > 0.0)?;
+        let k = ((time - self.time) / dt).round();
+        if !(k >= 1.0) {
+            return None;
+        }
+        let k = k as usize;
+        let (a, b, c) = (points.get(k - 1)?, points.get(k)?, points.get(k + 1)?);
+        let rate = |p: &crate::types::TrajectoryPoint| {
+            let f = line.project(p.x, p.y);
+            (
+                f.d,
+                p.v * crate::frenet::wrap_angle(p.yaw - line.heading(f.s)).sin(),
+            )
+        };
+        let ((_, ra), (d, rb), (_, rc)) = (rate(a), rate(b), rate(c));
+        ((d - measured_d).abs() <= CONTINUE_LATERAL_ERROR).then(|| (d, rb, (rc - ra) / (2.0 * dt)))
+    }
 }
 
 impl Planner {
@@ -80,6 +124,7 @@ impl Planner {
             accel: AccelEstimator::default(),
             config,
             lanes: None,
+            previous: None,
         }
     }
 
@@ -182,10 +227,22 @@ impl Planner {
         let speed_ref = |t: f64| (v + decision.accel * t / 1.5).clamp(0.0, decision.desired_speed);
         // HAD plans from an acceleration inside its own limits: starting from the measured one
         // would let the tracking controller's overshoot ratchet the braking up cycle by cycle.
+        // Laterally, HAD continues its previous plan while the car follows it: replanning
+        // from the measured lateral state each cycle restarts a lane change from wherever
+        // the tracking lag left the car, so the lag compounds into a late swing and an
+        // overshoot (a spin at 120 km/h). Werling et al. plan from the previous trajectory too.
+        let lateral = self
+            .previous
+            .as_ref()
+            .and_then(|prev| prev.lateral_at(inputs.time, line, start.d))
+            .unwrap_or((start.d, start.d_d, start.d_dd));
         let had_start = FrenetState {
             s_dd: start
                 .s_dd
                 .clamp(-cfg.had.max_decel, sampler_params.max_accel),
+            d: lateral.0,
+            d_d: lateral.1,
+            d_dd: lateral.2,
             ..start
         };
         let plan = sampler::plan(
@@ -231,11 +288,16 @@ impl Planner {
         }
         let had_blocked = plan.as_ref().is_none_or(|p| p.hit.is_some());
         let had_contact = plan.as_ref().and_then(|p| p.hit);
+        let from_had = aes_trajectory.is_none() && plan.is_some();
         let trajectory = match (aes_trajectory, plan) {
             (Some(t), _) => t,
             (None, Some(p)) => p.trajectory,
             (None, None) => sampler::stopping(line, &start, cfg.had.max_decel, sp),
         };
+        self.previous = from_had.then(|| PreviousPlan {
+            time: inputs.time,
+            trajectory: trajectory.clone(),
+        });
         Ok(Output {
             trajectory,
             aes: status,
