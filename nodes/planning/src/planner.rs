@@ -459,6 +459,38 @@ mod tests {
     }
 
     #[test]
+    fn the_previous_plan_is_continued_laterally_only_while_the_car_is_on_it() {
+        // A lane change planned at t = 10: d(t) = 0.5·t², along x at 20 m/s.
+        let points = (0..50)
+            .map(|k| {
+                let t = 0.1 * f64::from(k);
+                crate::types::TrajectoryPoint {
+                    t,
+                    x: 20.0 * t,
+                    y: 0.5 * t * t,
+                    yaw: (t / 20.0).atan(),
+                    v: 20.0_f64.hypot(t),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        let prev = PreviousPlan {
+            time: 10.0,
+            trajectory: Trajectory { points },
+        };
+        let line = ReferenceLine::new(&[(-10.0, 0.0), (200.0, 0.0)]).unwrap();
+        // At t = 10.3 the plan is at d = 0.045 m moving out at 0.3 m/s, accelerating at 1 m/s².
+        let (d, rate, accel) = prev.lateral_at(10.3, &line, 0.1).expect("on the plan");
+        assert!((d - 0.045).abs() < 1e-9, "{d}");
+        assert!((rate - 0.3).abs() < 1e-9, "{rate}");
+        assert!((accel - 1.0).abs() < 1e-6, "{accel}");
+        // 0.6 m beside it, or before its second sample, or past its end: measure instead.
+        assert_eq!(prev.lateral_at(10.3, &line, 0.645), None);
+        assert_eq!(prev.lateral_at(10.0, &line, 0.0), None);
+        assert_eq!(prev.lateral_at(15.0, &line, 12.0), None);
+    }
+
+    #[test]
     fn a_cut_in_that_perception_predicts_off_the_road_is_expected_in_the_lane() {
         // Perception's path alone: the motorcycle crosses the ego lane within a second and
         // leaves the road long before the ego gets there, so nothing is in the way.
