@@ -68,7 +68,9 @@ impl Default for HadParams {
         Self {
             idm: IdmParams::default(),
             mobil: MobilParams::default(),
-            max_decel: 3.5,
+            // The comfort limit is 3.5 m/s²; tracking overshoots the plan by up to 0.4 (PI on
+            // speed, actuator lag), so HAD plans with 3.0.
+            max_decel: 3.0,
             curve_lat_accel: 2.0,
             default_speed: 50.0 / 3.6,
             lane_change_cooldown: 4.0,
