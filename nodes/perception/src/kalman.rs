@@ -571,6 +571,19 @@ impl MotionFilter {
         }
     }
 
+    /// Moves the position estimate by `offset`, leaving velocity and covariances alone: for a
+    /// change in what the position refers to (a box's centre when the box is redrawn), which
+    /// is no measurement of motion.
+    pub fn translate(&mut self, offset: &Vector2<f64>) {
+        // Both states begin with (x, y).
+        let state = match self {
+            Self::Cv(f) => f.state.as_mut_slice(),
+            Self::Ctrv(f) => f.state.as_mut_slice(),
+        };
+        state[0] += offset.x;
+        state[1] += offset.y;
+    }
+
     /// Position (x, y).
     pub fn position(&self) -> Vector2<f64> {
         match self {
