@@ -616,6 +616,14 @@ impl MotionFilter {
         }
     }
 
+    /// Heading (rad) and its variance; `None` for CV, which has no heading state.
+    pub fn heading(&self) -> Option<(f64, f64)> {
+        match self {
+            Self::Cv(_) => None,
+            Self::Ctrv(f) => Some((f.state[3], f.covariance[(3, 3)])),
+        }
+    }
+
     /// Yaw rate (rad/s); 0 for CV.
     pub fn yaw_rate(&self) -> f64 {
         match self {
