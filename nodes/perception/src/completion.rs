@@ -20,6 +20,10 @@ pub fn typical_footprint(class: Class) -> Option<(f64, f64)> {
     }
 }
 
+/// Below this cosine between a box axis and the line of sight the axis runs across the view
+/// (more than 60° off it): both of its ends are in sight, so its seen extent is whole.
+const ACROSS_VIEW_COS: f64 = 0.5;
+
 /// Grows `d` to its class's typical footprint, keeping the faces nearest `sensor` in place.
 pub fn complete(d: &mut Detection, sensor: Point3<f64>) {
     let Some((length, width)) = typical_footprint(d.class) else {
@@ -28,9 +32,13 @@ pub fn complete(d: &mut Detection, sensor: Point3<f64>) {
     let u = Vector2::new(d.yaw.cos(), d.yaw.sin());
     let v = Vector2::new(-u.y, u.x);
     let to_box = Vector2::new(d.x - sensor.x, d.y - sensor.y);
-    // A box about as long as the class is wide and thin besides is the vehicle's front or
-    // rear: its length runs along the box's short axis.
-    let end_on = d.length <= width * 1.3 && d.width < width * 0.6;
+    let sight = to_box.try_normalize(f64::EPSILON);
+    let across_view = sight.is_some_and(|s| s.dot(&u).abs() < ACROSS_VIEW_COS);
+    // A box about as long as the class is wide is the vehicle's front or rear when it is thin
+    // besides, or when it lies across the line of sight: a roof lidar close by sees a bonnet
+    // or boot behind the face, so the box has depth, but along the view, where the rest of
+    // the vehicle hides, not across it, where both ends of the face are in sight.
+    let end_on = d.length <= width * 1.3 && (d.width < width * 0.6 || across_view);
     let (along, across, seen_len, seen_wid, yaw) = if end_on {
         (v, u, d.width, d.length, d.yaw + std::f64::consts::FRAC_PI_2)
     } else {
@@ -40,7 +48,12 @@ pub fn complete(d: &mut Detection, sensor: Point3<f64>) {
         if seen >= typical {
             return (seen, Vector2::zeros());
         }
-        let away = if to_box.dot(&axis) >= 0.0 { 1.0 } else { -1.0 };
+        // The hidden part lies away from the sensor when the sensor looks at the box from
+        // beyond one end of the seen extent. From opposite its middle neither end is farther,
+        // and picking one by the sign of a projection near zero made the centre jump from
+        // side to side between frames; in between, the shift grows with the offset.
+        let half = (seen / 2.0).max(f64::EPSILON);
+        let away = (to_box.dot(&axis) / half).clamp(-1.0, 1.0);
         (typical, axis * away * (typical - seen) / 2.0)
     };
     let (new_len, shift_len) = grow(seen_len, length, along);
@@ -54,6 +67,8 @@ pub fn complete(d: &mut Detection, sensor: Point3<f64>) {
 
 #[cfg(test)]
 mod tests {
+    use std::f64::consts::FRAC_PI_2;
+
     use super::*;
 
     fn detection(class: Class, x: f64, y: f64, yaw: f64, length: f64, width: f64) -> Detection {
@@ -90,6 +105,37 @@ mod tests {
         complete(&mut d, Point3::new(0.0, 0.0, 1.8));
         assert!((d.y - (-3.0 - 0.75)).abs() < 1e-9 && (d.x - 15.0).abs() < 1e-9);
         assert_eq!((d.length, d.width), (4.4, 1.8));
+    }
+
+    #[test]
+    fn a_car_close_behind_seen_with_its_bonnet_grows_along_the_view() {
+        // A follower 14 m behind a roof lidar: its front face is 1.68 m across (y) and the
+        // bonnet behind it gives the box 1.28 m of depth along x. The car's length runs
+        // along x, away from the sensor: centre 43.8 − (4.4 − 1.28) / 2 = 42.24. With the
+        // sensor a centimetre to either side the centre stays in the lane (growing the 1.68 m
+        // face to a length put it at y = 1.75 ± 1.36, flipping with the sign of the offset).
+        for sensor_y in [1.74, 1.75, 1.76] {
+            let mut d = detection(Class::Car, 43.8, 1.75, FRAC_PI_2, 1.68, 1.28);
+            complete(&mut d, Point3::new(60.0, sensor_y, 1.9));
+            assert!((d.x - 42.24).abs() < 1e-9, "{d:?}");
+            assert!((d.y - 1.75).abs() < 1e-3, "{d:?}");
+            assert_eq!((d.length, d.width), (4.4, 1.8));
+            assert!(d.yaw.sin().abs() < 1e-9, "{d:?}");
+        }
+    }
+
+    #[test]
+    fn a_parked_cars_side_seen_at_a_grazing_angle_grows_away_from_the_lane() {
+        // The left side of a car parked 19.5 m ahead and 1.8 m to the right of the sensor: a
+        // 3.9 m line 8 cm deep, 6° off the line of sight. Its width axis is nearly at right
+        // angles to the view, but the sensor looks from well beyond the line's edge: the car
+        // lies on the far side, centre y = −0.09 − (1.8 − 0.08) / 2 = −0.95, x grows by 0.25.
+        let mut d = detection(Class::Car, 166.49, -0.09, 0.0, 3.9, 0.08);
+        complete(&mut d, Point3::new(147.0, 1.75, 1.9));
+        assert!(
+            (d.x - 166.74).abs() < 1e-9 && (d.y + 0.95).abs() < 1e-9,
+            "{d:?}"
+        );
     }
 
     #[test]

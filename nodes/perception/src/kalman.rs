@@ -571,6 +571,19 @@ impl MotionFilter {
         }
     }
 
+    /// Moves the position estimate by `offset`, leaving velocity and covariances alone: for a
+    /// change in what the position refers to (a box's centre when the box is redrawn), which
+    /// is no measurement of motion.
+    pub fn translate(&mut self, offset: &Vector2<f64>) {
+        // Both states begin with (x, y).
+        let state = match self {
+            Self::Cv(f) => f.state.as_mut_slice(),
+            Self::Ctrv(f) => f.state.as_mut_slice(),
+        };
+        state[0] += offset.x;
+        state[1] += offset.y;
+    }
+
     /// Position (x, y).
     pub fn position(&self) -> Vector2<f64> {
         match self {
@@ -600,6 +613,14 @@ impl MotionFilter {
         match self {
             Self::Cv(f) => f.velocity_covariance(),
             Self::Ctrv(f) => f.velocity_covariance(),
+        }
+    }
+
+    /// Heading (rad) and its variance; `None` for CV, which has no heading state.
+    pub fn heading(&self) -> Option<(f64, f64)> {
+        match self {
+            Self::Cv(_) => None,
+            Self::Ctrv(f) => Some((f.state[3], f.covariance[(3, 3)])),
         }
     }
 
