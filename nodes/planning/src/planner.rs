@@ -98,7 +98,7 @@ impl PreviousPlan {
             .map(|p| p.t - points[0].t)
             .filter(|dt| *dt > 0.0)?;
         let k = ((time - self.time) / dt).round();
-        if !(k >= 1.0) {
+        if !k.is_finite() || k < 1.0 {
             return None;
         }
         let k = k as usize;
