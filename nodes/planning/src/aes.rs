@@ -27,6 +27,9 @@ pub struct AesParams {
     pub warn_off: f64,
     /// Needed deceleration beyond HAD's comfort at which AES intervenes (m/s²).
     pub trigger: f64,
+    /// The same for a pedestrian, child or cyclist (m/s²): they change course at will and
+    /// HAD's braking (up to 3.0) is no plan for one crossing ahead.
+    pub trigger_vulnerable: f64,
     /// Time the threat must stay gone before an intervention or warning ends (s).
     pub release_time: f64,
     /// Time spent in Hold after a stop or an evasion (s).
@@ -60,11 +63,13 @@ impl Default for AesParams {
             friction: 1.0,
             lat_fraction: 0.8,
             max_decel: 9.0,
-            // HAD plans braking up to 3.0 m/s²: AES warns as the need nears that and takes
-            // over half a m/s² beyond it, so no band of needs is left to neither.
+            // HAD plans braking up to 3.0 m/s²: AES warns as the need nears that. It takes
+            // over at 4.5 for vehicles, whose tracks jitter (a parked car's lateral noise
+            // must not brake the car at 6 m/s²), and half a m/s² beyond HAD for people.
             warn_on: 2.5,
             warn_off: 1.5,
-            trigger: 3.5,
+            trigger: 4.5,
+            trigger_vulnerable: 3.5,
             release_time: 0.5,
             hold_time: 1.0,
             return_time: 1.0,
@@ -222,6 +227,8 @@ pub struct AesInputs<'a> {
     pub objects: &'a [FrenetObject],
     /// Ids of those objects, by index.
     pub ids: &'a [u64],
+    /// Ids of pedestrians, children and cyclists.
+    pub vulnerable: &'a [u64],
     /// HAD's lateral plan d(t), the path the ego is about to drive.
     pub nominal: Option<Polynomial>,
     /// Driver override.
@@ -408,6 +415,11 @@ impl Aes {
             }
         }
         let need = required.unwrap_or(f64::INFINITY);
+        let trigger = if coast.is_some_and(|h| inp.vulnerable.contains(&h.object)) {
+            p.trigger_vulnerable
+        } else {
+            p.trigger
+        };
         let status = AesStatus {
             state: self.state,
             ttc,
@@ -450,7 +462,7 @@ impl Aes {
             None => {
                 if matches!(self.state, AesState::Hold | AesState::Return) {
                     // Hand back to HAD after a pause, unless a new threat needs an intervention.
-                    if need > p.trigger && inp.v > 0.5 {
+                    if need > trigger && inp.v > 0.5 {
                         self.intervene(inp, need, &nominal)
                     } else if self.state == AesState::Hold
                         && self.reason == Reason::Stopped
@@ -469,7 +481,7 @@ impl Aes {
                         }
                         None
                     }
-                } else if need > p.trigger && inp.v > 0.5 {
+                } else if need > trigger && inp.v > 0.5 {
                     self.intervene(inp, need, &nominal)
                 } else if need > p.warn_on
                     || self.state == AesState::Warn && calm_for < p.release_time

@@ -172,6 +172,12 @@ impl Planner {
         let corridor = lanes.corridor(base, at.s);
         let fobjects = lanes.objects(base, &inputs.objects);
         let ids: Vec<u64> = inputs.objects.iter().map(|o| o.id).collect();
+        let vulnerable: Vec<u64> = inputs
+            .objects
+            .iter()
+            .filter(|o| o.class.is_vulnerable())
+            .map(|o| o.id)
+            .collect();
 
         let heading = line.heading(at.s);
         let kappa = line.curvature(at.s);
@@ -274,6 +280,7 @@ impl Planner {
             obstacles: &obstacles,
             objects: &fobjects,
             ids: &ids,
+            vulnerable: &vulnerable,
             // AES judges the path HAD is about to drive, unless HAD itself is blocked: then
             // the lane the ego is in.
             nominal: plan.as_ref().filter(|p| p.hit.is_none()).map(|p| p.lateral),
