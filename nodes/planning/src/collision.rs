@@ -154,7 +154,14 @@ impl Obstacles {
     pub fn new(objects: &[Object], dt: f64, steps: usize, params: &CollisionParams) -> Self {
         let mut tracks = Vec::with_capacity(objects.len());
         for o in objects {
-            let discs = Discs::cover(o.length, o.width);
+            // A box may come wider than long ((w, l, yaw + π/2) is the same rectangle as
+            // (l, w, yaw)); discs along its short side would each be as wide as its long one
+            // and reach far beyond it, so the discs run along the long side.
+            let (discs, turn) = if o.width > o.length {
+                (Discs::cover(o.width, o.length), std::f64::consts::FRAC_PI_2)
+            } else {
+                (Discs::cover(o.length, o.width), 0.0)
+            };
             let fallback;
             let paths: Vec<&PredictedPath> = if o.paths.iter().all(|p| p.samples.is_empty()) {
                 fallback = constant_velocity_path(o);
@@ -198,7 +205,13 @@ impl Obstacles {
                         bbox[2].max(x + reach),
                         bbox[3].max(y + reach),
                     ];
-                    samples.push(Sample { x, y, yaw, vx, vy });
+                    samples.push(Sample {
+                        x,
+                        y,
+                        yaw: yaw + turn,
+                        vx,
+                        vy,
+                    });
                     inflation.push(grow);
                 }
                 if samples.len() == steps {
@@ -345,6 +358,32 @@ mod tests {
             vx,
             ..Object::default()
         }
+    }
+
+    #[test]
+    fn a_box_given_wider_than_long_is_covered_along_its_long_side() {
+        // A parked car published as 1.8 long and 4.4 wide at yaw −π/2: the same footprint as
+        // 4.4 × 1.8 along x. Its side is 0.9 m from the ego's path's, so driving past is free
+        // (discs along its 1.8 m side would reach 2.38 m from its centre, 0.6 m into the ego).
+        let mut parked = car(1, 20.0, -2.7, 0.0);
+        parked.pose.yaw = -std::f64::consts::FRAC_PI_2;
+        (parked.length, parked.width) = (1.8, 4.4);
+        let obstacles = Obstacles::new(&[parked], 0.1, 40, &CollisionParams::default());
+        let ego = Discs::cover(4.5, 1.6);
+        let path: Vec<Sample> = (0..40)
+            .map(|k| Sample {
+                x: 1.0 * f64::from(k),
+                vx: 10.0,
+                ..Sample::default()
+            })
+            .collect();
+        assert_eq!(obstacles.first_hit(&ego, &path, 0.0), None);
+        // 1.5 m further left it is hit.
+        let mut closer = car(1, 20.0, -1.2, 0.0);
+        closer.pose.yaw = -std::f64::consts::FRAC_PI_2;
+        (closer.length, closer.width) = (1.8, 4.4);
+        let obstacles = Obstacles::new(&[closer], 0.1, 40, &CollisionParams::default());
+        assert!(obstacles.first_hit(&ego, &path, 0.0).is_some());
     }
 
     #[test]
