@@ -781,8 +781,7 @@ impl Aes {
     fn minimum_impact(&mut self, inp: &AesInputs) -> Trajectory {
         let p = self.params;
         let straight = hold_lateral(&inp.start);
-        let nominal = &straight;
-        let straight_hit = self.first_hit(inp, &inp.start, nominal, p.max_decel, true);
+        let straight_hit = self.first_hit(inp, &inp.start, &straight, p.max_decel, true);
         let mut best_impact = straight_hit.map_or(0.0, |h| h.impact_speed);
         let mut chosen: Option<Candidate> = None;
         // A follower that would run into a full stop: brake no harder than keeps the path free.
@@ -824,12 +823,12 @@ impl Aes {
         let (lateral, decel, evasive, state) = match chosen {
             Some(c) => (c.lateral, c.decel, true, AesState::BrakeAndSteer),
             None if straight_hit.is_none() && rear => (
-                *nominal,
-                self.gentlest_free(inp, nominal, p.max_decel, true),
+                straight,
+                self.gentlest_free(inp, &straight, p.max_decel, true),
                 false,
                 AesState::Brake,
             ),
-            None => (*nominal, p.max_decel, false, AesState::Brake),
+            None => (straight, p.max_decel, false, AesState::Brake),
         };
         self.enter(state, inp.time);
         let active = Active {
