@@ -257,6 +257,10 @@ pub struct TrackerParams {
     /// the other end of the same cluster, and a new track is not handed a centre jump as a
     /// velocity.
     pub extent_tolerance: Option<f64>,
+    /// Extent along its motion (m) that a walking person's box is measured against: a moving
+    /// person is placed by its leading end less half this (see `person_reference`); `None`
+    /// places people by their box centres.
+    pub person_depth: Option<f64>,
     /// Motion parameters, indexed by [`Class::index`].
     pub classes: [ClassParams; Class::COUNT],
 }
@@ -335,6 +339,9 @@ impl TrackerParams {
             class_vote_decay: 0.9,
             initial_yaw_rate_std: 0.3,
             extent_tolerance: Some(1.0),
+            // Euro NCAP's child target is 0.71 m long along its heading, an adult about as
+            // much mid-stride.
+            person_depth: Some(0.7),
             classes,
         }
     }
@@ -372,6 +379,7 @@ impl TrackerParams {
             class_vote_decay: 0.95,
             initial_yaw_rate_std: 0.3,
             extent_tolerance: None,
+            person_depth: None,
             classes,
         }
     }
@@ -439,6 +447,9 @@ impl TrackerParams {
                 "yaw_from_velocity_min_speed and initial_yaw_rate_std must be finite and >= 0",
             );
         }
+        if self.person_depth.is_some_and(|v| !pos_finite(v)) {
+            return bad("person_depth must be finite and > 0");
+        }
         if self.extent_tolerance.is_some_and(|v| !pos_finite(v)) {
             return bad("extent_tolerance must be finite and > 0");
         }
@@ -485,6 +496,8 @@ pub struct StepReport {
     pub created: Vec<u64>,
     /// Ids of tracks deleted this frame.
     pub deleted: Vec<u64>,
+    /// Unmatched detections not tracked because they lie within a vehicle's footprint.
+    pub vehicle_parts: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -621,6 +634,32 @@ fn place(
         ends,
         reshaped,
     }
+}
+
+/// Slowest motion (m/s) whose direction is trusted to say which end of a person's box leads.
+const PERSON_MIN_SPEED: f64 = 0.5;
+
+/// Extent of a `length` × `width` box at `yaw` along the unit vector `m`.
+fn extent_along(length: f64, width: f64, yaw: f64, m: &Vector2<f64>) -> f64 {
+    let u = Vector2::new(yaw.cos(), yaw.sin());
+    length * u.dot(m).abs() + width * (u.x * m.y - u.y * m.x).abs()
+}
+
+/// Where a moving person's box puts the person: its leading end less half a person's `depth`.
+///
+/// A child stepping out from behind a parked car shows a sliver that grows for half a second
+/// while the car still hides the rest; the sliver's centre moves at half the child's speed,
+/// and a track fed centres starts at half the speed and catches up late. The leading end is
+/// the child's own from the first frame. A person seen whole (the box as deep as a person or
+/// deeper) is placed by its centre.
+fn person_reference(
+    centre: Vector2<f64>,
+    (length, width, yaw): (f64, f64, f64),
+    m: &Vector2<f64>,
+    depth: f64,
+) -> Vector2<f64> {
+    let seen = extent_along(length, width, yaw, m);
+    centre + m * ((seen - depth).min(0.0) / 2.0)
 }
 
 /// Unknown votes count half: "unclassified" is weak evidence against a specific class.
@@ -833,8 +872,35 @@ impl Tracker {
         self.share_merged(t, dt, detections, &track_to_det, holders, &r);
         self.advance_states(t, &mut report);
 
+        // A box lying mostly within a vehicle's tracked footprint is a part of it (the side of
+        // a parked car the ego drives past breaks into pieces at grazing angles), not a new
+        // object: tracked on its own, each piece's jumping centre reads as a fast phantom
+        // beside the ego. Nothing real stands inside a car.
+        let vehicles: Vec<GroundBox> = self
+            .tracks
+            .iter()
+            .filter(|e| {
+                e.state != TrackState::Tentative && matches!(e.class, Class::Car | Class::Truck)
+            })
+            .map(TrackEntry::ground_box)
+            .collect();
         for (col, &di) in valid.iter().enumerate() {
             if matched_dets[col].is_none() {
+                let d = &detections[di];
+                let footprint = GroundBox {
+                    centre: Vector2::new(d.x, d.y),
+                    yaw: d.yaw,
+                    length: d.length,
+                    width: d.width,
+                };
+                let inside_vehicle = d.length.max(d.width) < 3.0
+                    && vehicles
+                        .iter()
+                        .any(|v| v.overlap(&footprint) > MAX_SHARED_OVERLAP);
+                if inside_vehicle {
+                    report.vehicle_parts += 1;
+                    continue;
+                }
                 let id = self.spawn(t, &detections[di], &r);
                 report.track_of_detection[di] = Some(id);
                 report.created.push(id);
@@ -988,7 +1054,28 @@ impl Tracker {
             d,
             params.extent_tolerance,
         );
-        let z = placement.centre;
+        let mut z = placement.centre;
+        // A moving person (or a small unknown, which a person stepping out is at first) is
+        // measured by its leading end; see `person_reference`.
+        let person_like = |c: Class| matches!(c, Class::Pedestrian | Class::Child | Class::Unknown);
+        let motion = if entry.hits == 1 {
+            (z - entry.first_position) / (t - entry.last_update_time).max(1e-3)
+        } else {
+            entry.filter.velocity()
+        };
+        if let Some(depth) = params.person_depth
+            && person_like(entry.class)
+            && person_like(d.class)
+            && d.length.max(d.width) < 1.5 * depth
+            && motion.norm() > PERSON_MIN_SPEED
+        {
+            let m = motion.normalize();
+            z = person_reference(z, (d.length, d.width, d.yaw), &m, depth);
+            if entry.hits == 1 {
+                let first = (entry.length, entry.width, entry.yaw);
+                entry.first_position = person_reference(entry.first_position, first, &m, depth);
+            }
+        }
         // How much of the new box's size the track takes on. A tentative track has one box to
         // go by, and a reshaped second one replaces it, so that the next hit is judged
         // against the latest view. For an established track a box reshaped against its own
@@ -2000,5 +2087,64 @@ mod tests {
         assert_eq!(t.motion.model(), MotionModel::Ctrv);
         assert!((t.vx - 14.5).abs() < 0.3 && t.vy.abs() < 0.3, "{t:?}");
         assert!((t.y - 1.75).abs() < 0.05 && t.yaw.abs() < 0.05, "{t:?}");
+    }
+
+    #[test]
+    fn a_child_stepping_out_from_behind_a_car_has_its_speed_from_the_second_frame() {
+        // The child walks left (+y) at 1.4 m/s out from behind a car whose edge is at y = 0;
+        // its 0.7 m are hidden up to there, so its box grows from a 10 cm sliver. The
+        // slivers' centres move at 0.7 m/s; their leading ends at the child's speed.
+        let mut tr = road();
+        let seen = |k: u32| {
+            let lead = 0.1 + 0.14 * f64::from(k);
+            let low = (lead - 0.7).max(0.0);
+            Detection {
+                y: (low + lead) / 2.0,
+                length: 0.3,
+                width: lead - low,
+                ..det(20.0, 0.0, Class::Child, 0.6)
+            }
+        };
+        let id = tr.step(0.0, &[seen(0)]).unwrap().track_of_detection[0].unwrap();
+        tr.step(0.1, &[seen(1)]).unwrap();
+        let t = tr.track(id).unwrap();
+        assert_eq!(t.state, TrackState::Confirmed);
+        assert!((t.vy - 1.4).abs() < 1e-9 && t.vx.abs() < 1e-9, "{t:?}");
+        // Whole from frame 5 on; the speed stays while the box keeps growing and after.
+        for k in 2..9 {
+            tr.step(0.1 * f64::from(k), &[seen(k)]).unwrap();
+            let t = tr.track(id).unwrap();
+            assert!((t.vy - 1.4).abs() < 0.02, "frame {k}: {t:?}");
+        }
+        // Placed by the leading end less half a child's depth: on the child's centre.
+        let t = tr.track(id).unwrap();
+        assert!((t.y - (0.1 + 0.14 * 8.0 - 0.35)).abs() < 0.02, "{t:?}");
+    }
+
+    #[test]
+    fn pieces_of_a_tracked_car_make_no_new_tracks() {
+        let mut tr = road();
+        let car = car_box(20.0, -3.0, 4.4, Class::Car, 0.9);
+        for k in 0..3 {
+            tr.step(0.1 * f64::from(k), &[car]).unwrap();
+        }
+        assert_eq!(tr.tracks()[0].state, TrackState::Confirmed);
+        // The car's side breaks up: a 0.8 m piece inside its footprint. A child steps out
+        // 0.3 m beside it.
+        let piece = Detection {
+            length: 0.8,
+            width: 0.3,
+            ..det(19.0, -3.5, Class::Unknown, 0.5)
+        };
+        let child = Detection {
+            length: 0.3,
+            width: 0.4,
+            ..det(20.0, -1.6, Class::Child, 0.6)
+        };
+        let r = tr.step(0.3, &[car, piece, child]).unwrap();
+        assert_eq!(r.vehicle_parts, 1);
+        assert_eq!(r.track_of_detection[1], None);
+        assert_eq!(r.created.len(), 1);
+        assert_eq!(r.track_of_detection[2], Some(r.created[0]));
     }
 }

@@ -40,6 +40,87 @@ impl Default for OcclusionParams {
     }
 }
 
+/// How HAD lets a road user cross its lane: it arrives at the crossing point only after the
+/// user has left the ego's corridor, rather than stopping for it as for a leader. Stopping
+/// for a child who is about to clear the lane invites the car behind into the ego.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CrossingParams {
+    /// Lateral speed from which a road user moving more across the lane than along it is
+    /// crossing (m/s).
+    pub min_speed: f64,
+    /// Lateral clearance beyond the ego's and the user's half widths (m).
+    pub lateral_margin: f64,
+    /// Distance kept before the user's near edge along the lane (m).
+    pub gap: f64,
+    /// Time the user must have been out of the corridor before the ego arrives (s).
+    pub clear_time: f64,
+    /// The ego passes in front only when it has passed this long before the user arrives (s).
+    pub ahead_time: f64,
+}
+
+impl Default for CrossingParams {
+    fn default() -> Self {
+        Self {
+            // Tracked lateral velocities of cars keeping their lane jitter up to 0.5 m/s.
+            min_speed: 0.6,
+            lateral_margin: 0.5,
+            gap: 1.5,
+            clear_time: 0.7,
+            ahead_time: 1.5,
+        }
+    }
+}
+
+/// A road user moving across the lane more than along it, faster than `min_speed`.
+pub fn is_crossing(o: &FrenetObject, min_speed: f64) -> bool {
+    o.v_d.abs() >= min_speed && o.v_d.abs() > o.v_s.abs()
+}
+
+/// The strongest acceleration that brings the ego's front to a crossing user's path no
+/// earlier than the user has left the ego's corridor; `None` when the user does not constrain
+/// the ego (passed already, moving away, or the ego is through well before the user comes).
+pub fn yield_accel(ego: &EgoOnLane, o: &FrenetObject, p: &CrossingParams) -> Option<f64> {
+    let w = ego.width / 2.0 + o.half_width + p.lateral_margin;
+    let rel = o.at.d - ego.at.d;
+    if o.v_d == 0.0 {
+        return None;
+    }
+    // Times at which the user enters and leaves |rel(t)| < w.
+    let (enter, leave) = if o.v_d > 0.0 {
+        ((-w - rel) / o.v_d, (w - rel) / o.v_d)
+    } else {
+        ((rel - w) / -o.v_d, (rel + w) / -o.v_d)
+    };
+    if leave <= 0.0 {
+        return None;
+    }
+    let front = ego.at.s + ego.length / 2.0;
+    let rear = ego.at.s - ego.length / 2.0;
+    let gap = o.at.s - o.half_length - front - p.gap;
+    if o.at.s + o.half_length < rear {
+        return None;
+    }
+    let v = ego.v.max(0.0);
+    // Through before the user comes: the rear passes the user's far edge in time.
+    let through = o.at.s + o.half_length + p.gap - rear;
+    if enter > 0.0 && v > 0.1 && through / v + p.ahead_time < enter {
+        return None;
+    }
+    if gap <= 0.0 {
+        // Beside the ego already: nothing a comfortable plan can do; AES's matter.
+        return None;
+    }
+    let t = leave + p.clear_time;
+    // The strongest constant acceleration that reaches the gap no earlier than `t` (positive
+    // when there is room to spare, so a car waiting at the crossing creeps up rather than
+    // leaves); if the car would stop before `t` on it, it has to stop short of the path.
+    let a = 2.0 * (gap - v * t) / (t * t);
+    if a < 0.0 && v / -a < t {
+        return Some(-v * v / (2.0 * gap));
+    }
+    Some(a)
+}
+
 /// HAD parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HadParams {
@@ -61,6 +142,8 @@ pub struct HadParams {
     pub pass_below: f64,
     /// Occlusion speed.
     pub occlusion: OcclusionParams,
+    /// Yielding to crossing road users.
+    pub crossing: CrossingParams,
 }
 
 impl Default for HadParams {
@@ -77,6 +160,7 @@ impl Default for HadParams {
             min_lane_change_speed: 5.0,
             pass_below: 0.9,
             occlusion: OcclusionParams::default(),
+            crossing: CrossingParams::default(),
         }
     }
 }
@@ -99,6 +183,11 @@ pub enum Behaviour {
     /// Slowing for an occluded area beside the lane.
     Occlusion {
         /// The occluding object's id.
+        object: u64,
+    },
+    /// Letting a road user cross the lane ahead.
+    Yield {
+        /// The crossing user's id.
         object: u64,
     },
 }
@@ -138,17 +227,21 @@ pub struct Had {
 }
 
 /// Leader and follower of the ego in a corridor of the ego's width centred at `offset`.
+/// Road users crossing the lane (see [`is_crossing`]) are neither: they are yielded to.
 pub fn traffic(
     ego: &EgoOnLane,
     offset: f64,
     objects: &[FrenetObject],
+    crossing_speed: f64,
 ) -> (LaneTraffic, Option<usize>) {
     let mut t = LaneTraffic::default();
     let mut leader_index = None;
     let front = ego.at.s + ego.length / 2.0;
     let rear = ego.at.s - ego.length / 2.0;
     for o in objects {
-        if (o.at.d - offset).abs() >= ego.width / 2.0 + o.half_width + 0.3 {
+        if (o.at.d - offset).abs() >= ego.width / 2.0 + o.half_width + 0.3
+            || is_crossing(o, crossing_speed)
+        {
             continue;
         }
         if o.at.s >= ego.at.s {
@@ -208,7 +301,7 @@ impl Had {
         let base = &lanes.lanes[corridor.base];
         let desired_speed = base.speed_limit.unwrap_or(p.default_speed);
         let idm = p.idm.with_desired_speed(desired_speed);
-        let (current, leader_index) = traffic(ego, 0.0, fobjects);
+        let (current, leader_index) = traffic(ego, 0.0, fobjects, p.crossing.min_speed);
         let mut accel = idm.accel(ego.v, to_leader(current.leader));
         let mut behaviour = match (leader_index, current.leader) {
             (Some(i), Some(l))
@@ -234,7 +327,7 @@ impl Had {
                     .and_then(|i| corridor.slot_of(i))
                 {
                     Some(slot) => {
-                        let (target, _) = traffic(ego, slot.offset, fobjects);
+                        let (target, _) = traffic(ego, slot.offset, fobjects, p.crossing.min_speed);
                         let still_safe = target.follower.is_none_or(|f| {
                             let driver = idm.with_desired_speed(f.speed.max(desired_speed));
                             driver.accel(
@@ -278,7 +371,7 @@ impl Had {
                 let Some(slot) = corridor.slot_of(side) else {
                     continue;
                 };
-                let (target, _) = traffic(ego, slot.offset, fobjects);
+                let (target, _) = traffic(ego, slot.offset, fobjects, p.crossing.min_speed);
                 if let Decision::Change { incentive } =
                     mobil::evaluate(&idm, &p.mobil, ego.v, ego.length, &current, &target)
                     && best.is_none_or(|(b, _)| incentive > b)
@@ -308,7 +401,7 @@ impl Had {
                 },
                 LateralTarget { d: 0.0, cost: 3.0 },
             ];
-            let (target, _) = traffic(ego, slot.offset, fobjects);
+            let (target, _) = traffic(ego, slot.offset, fobjects, p.crossing.min_speed);
             accel = accel.min(idm.accel(ego.v, to_leader(target.leader)));
             behaviour = Behaviour::ChangeLane { to };
         }
@@ -354,11 +447,115 @@ impl Had {
             }
         }
 
+        for f in fobjects {
+            if !is_crossing(f, p.crossing.min_speed) {
+                continue;
+            }
+            if let Some(a) = yield_accel(ego, f, &p.crossing)
+                && a < accel
+            {
+                accel = a;
+                behaviour = Behaviour::Yield {
+                    object: objects[f.index].id,
+                };
+            }
+        }
+
         HadDecision {
             targets,
             accel: accel.clamp(-p.max_decel, p.idm.max_accel),
             desired_speed,
             behaviour,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ego(v: f64) -> EgoOnLane {
+        EgoOnLane {
+            at: Frenet { s: 0.0, d: 0.0 },
+            v,
+            length: 4.5,
+            width: 1.8,
+        }
+    }
+
+    /// A child 0.3 m deep and 0.7 m wide walking across the lane at `v_d`.
+    fn walker(s: f64, d: f64, v_d: f64) -> FrenetObject {
+        FrenetObject {
+            index: 0,
+            at: Frenet { s, d },
+            v_s: 0.0,
+            v_d,
+            half_length: 0.15,
+            half_width: 0.35,
+        }
+    }
+
+    fn yield_to(s: f64, d: f64, v_d: f64, v: f64) -> Option<f64> {
+        yield_accel(&ego(v), &walker(s, d, v_d), &CrossingParams::default())
+    }
+
+    #[test]
+    fn a_crossing_child_is_passed_behind_with_the_gentlest_braking() {
+        // The corridor is 0.9 + 0.35 + 0.5 = 1.75 m either side of the ego: a child 2.5 m to
+        // the right walking left at 1.5 m/s leaves it after 4.25 / 1.5 = 2.83 s; the ego
+        // must not reach 1.5 m before it earlier than 0.7 s after that, t = 3.53 s.
+        let t = 4.25 / 1.5 + 0.7;
+        // 40 m ahead the gap is 40 − 0.15 − 2.25 − 1.5 = 36.1 m: at 10 m/s the ego gets there
+        // just after; it may even speed up a little.
+        let a = yield_to(40.0, -2.5, 1.5, 10.0).unwrap();
+        assert!((a - 2.0 * (36.1 - 10.0 * t) / (t * t)).abs() < 1e-9, "{a}");
+        assert!(a > 0.0 && a < 0.2, "{a}");
+        // 25 m ahead (gap 21.1 m) it brakes at 2.28 m/s² and arrives still rolling.
+        let a = yield_to(25.0, -2.5, 1.5, 10.0).unwrap();
+        assert!((a - 2.0 * (21.1 - 10.0 * t) / (t * t)).abs() < 1e-9, "{a}");
+        assert!(10.0 / -a > t, "{a}");
+        // 20 m ahead that braking would stop it before the child is through: it stops short
+        // of the child's path instead, v² / (2·gap).
+        let a = yield_to(20.0, -2.5, 1.5, 10.0).unwrap();
+        assert!((a + 100.0 / (2.0 * 16.1)).abs() < 1e-9, "{a}");
+    }
+
+    #[test]
+    fn a_child_that_is_through_or_far_off_does_not_slow_the_ego() {
+        // Already left of the corridor and walking on.
+        assert_eq!(yield_to(25.0, 2.5, 1.5, 10.0), None);
+        // 8 m to the side: the ego's rear is 1.5 m past its path 1.39 s from now, 1.5 s
+        // sooner than the child (4.17 s) reaches the corridor.
+        assert_eq!(yield_to(10.0, -8.0, 1.5, 10.0), None);
+        // Beside the ego's rear already: no longer ahead.
+        assert_eq!(yield_to(-3.0, -1.0, 1.5, 10.0), None);
+    }
+
+    #[test]
+    fn a_car_waiting_at_the_crossing_creeps_up_only_as_the_child_clears() {
+        // Standing with 1.1 m to go while the child is in front of it: the bound is a gentle
+        // positive acceleration that brings the ego there 0.7 s after the child has left.
+        let t = 1.75 / 1.5 + 0.7;
+        let a = yield_to(5.0, 0.0, 1.5, 0.0).unwrap();
+        assert!((a - 2.0 * 1.1 / (t * t)).abs() < 1e-9, "{a}");
+    }
+
+    #[test]
+    fn crossing_users_are_neither_leaders_nor_followers() {
+        let crossing = walker(20.0, 0.0, 1.5);
+        let (t, leader) = traffic(&ego(10.0), 0.0, &[crossing], 0.6);
+        assert!(t.leader.is_none() && leader.is_none());
+        // The same child standing in the lane is a leader to stop behind.
+        let standing = walker(20.0, 0.0, 0.0);
+        let (t, leader) = traffic(&ego(10.0), 0.0, &[standing], 0.6);
+        assert_eq!(leader, Some(0));
+        assert!((t.leader.unwrap().gap - (20.0 - 0.15 - 2.25)).abs() < 1e-9);
+        // A car changing lanes moves more along the lane than across it: still a leader.
+        let car = FrenetObject {
+            v_s: 15.0,
+            v_d: 1.0,
+            ..walker(20.0, 0.5, 1.0)
+        };
+        assert!(!is_crossing(&car, 0.6));
     }
 }

@@ -218,6 +218,7 @@ pub fn aes_status(header: &Header, out: &Output) -> AesStatusMsg {
             Behaviour::Follow { .. } => "follow",
             Behaviour::ChangeLane { .. } => "change_lane",
             Behaviour::Occlusion { .. } => "occlusion",
+            Behaviour::Yield { .. } => "yield",
         }
         .into(),
         ..AesStatusMsg::default()
