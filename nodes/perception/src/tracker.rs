@@ -872,10 +872,11 @@ impl Tracker {
         self.share_merged(t, dt, detections, &track_to_det, holders, &r);
         self.advance_states(t, &mut report);
 
-        // A box lying mostly within a vehicle's tracked footprint is a part of it (the side of
-        // a parked car the ego drives past breaks into pieces at grazing angles), not a new
-        // object: tracked on its own, each piece's jumping centre reads as a fast phantom
-        // beside the ego. Nothing real stands inside a car.
+        // A box lying mostly within a vehicle's tracked footprint (or holding most of it) is
+        // that vehicle seen again, not a new object: the side of a parked car the ego drives
+        // past breaks into pieces at grazing angles, or comes as a second, differently
+        // completed box, and tracked on its own each reads as a phantom moving beside the ego.
+        // Two real objects do not share most of a footprint.
         let vehicles: Vec<GroundBox> = self
             .tracks
             .iter()
@@ -893,10 +894,9 @@ impl Tracker {
                     length: d.length,
                     width: d.width,
                 };
-                let inside_vehicle = d.length.max(d.width) < 3.0
-                    && vehicles
-                        .iter()
-                        .any(|v| v.overlap(&footprint) > MAX_SHARED_OVERLAP);
+                let inside_vehicle = vehicles
+                    .iter()
+                    .any(|v| v.overlap(&footprint) > MAX_SHARED_OVERLAP);
                 if inside_vehicle {
                     report.vehicle_parts += 1;
                     continue;

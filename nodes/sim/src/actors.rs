@@ -41,6 +41,9 @@ const GROUND_Z: f64 = 0.0;
 /// point and would otherwise fire a step late.
 const TIME_EPS: f64 = 1e-9;
 
+/// A speed within this of a phase's target (m/s) has reached it.
+const SPEED_EPS: f64 = 1e-6;
+
 /// Below this speed (m/s) an actor keeps its heading instead of taking it from a zero velocity.
 const STILL_SPEED: f64 = 1e-9;
 
@@ -439,6 +442,9 @@ pub enum Trigger {
     Time(f64),
     /// This long (s) after the previous phase started (or after the first step, for phase 0).
     Delay(f64),
+    /// When what the previous phase set in motion is over (see [`PhaseEnd`]); at once for
+    /// phase 0.
+    PreviousEnded,
     /// When the ego is within `distance` (m).
     EgoWithin {
         /// Distance threshold (m).
@@ -457,11 +463,26 @@ pub enum Trigger {
     },
 }
 
+/// When a phase is over, for a following phase triggered by [`Trigger::PreviousEnded`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhaseEnd {
+    /// Never: keeping a speed, standing, following the ego.
+    Never,
+    /// When the longitudinal mode's speed is reached (accelerating, braking).
+    Speed,
+    /// When the lateral manoeuvre is done (a lane change).
+    Lateral,
+    /// At the end of the route (a crossing's destination, the last waypoint).
+    RouteEnd,
+}
+
 /// One step of an actor's script: from its trigger on, the given modes replace the current ones.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Phase {
     /// When the phase starts.
     pub trigger: Trigger,
+    /// When it is over.
+    pub end: PhaseEnd,
     /// New longitudinal mode, or `None` to keep the current one.
     pub longitudinal: Option<Longitudinal>,
     /// New lateral mode, or `None` to keep the current one (a manoeuvre under way continues).
@@ -473,9 +494,16 @@ impl Phase {
     pub fn on(trigger: Trigger) -> Self {
         Self {
             trigger,
+            end: PhaseEnd::Never,
             longitudinal: None,
             lateral: None,
         }
+    }
+
+    /// The same phase, over at `end`.
+    pub fn ends(mut self, end: PhaseEnd) -> Self {
+        self.end = end;
+        self
     }
 
     /// The same phase with a longitudinal mode.
@@ -601,6 +629,16 @@ enum Path {
 }
 
 impl Path {
+    /// Path position of the route's end: the last knot or point.
+    fn end(&self) -> f64 {
+        match self {
+            // One knot is a lane followed for ever.
+            Path::Road { knots } if knots.len() < 2 => f64::INFINITY,
+            Path::Road { knots } => knots.last().map_or(f64::INFINITY, |k| k.0),
+            Path::Polyline { cumulative, .. } => cumulative.last().copied().unwrap_or(0.0),
+        }
+    }
+
     /// Path offset and its slope `dd/ds` at `s` (road paths).
     fn offset(knots: &[(f64, f64)], s: f64) -> (f64, f64) {
         let i = knots.partition_point(|&(ks, _)| ks <= s);
@@ -993,7 +1031,8 @@ impl Actor {
                 self.started[index - 1].unwrap_or(first_t)
             };
             let phase = self.phases[index];
-            if !self.triggered(&phase.trigger, ego, road, t, previous) {
+            let previous_over = index == 0 || self.phase_over(index - 1, t);
+            if !self.triggered(&phase.trigger, ego, road, t, previous, previous_over) {
                 break;
             }
             self.started[index] = Some(t);
@@ -1009,6 +1048,20 @@ impl Actor {
         }
     }
 
+    /// Whether what phase `index` (started) set in motion is over.
+    fn phase_over(&self, index: usize, t: f64) -> bool {
+        match self.phases[index].end {
+            PhaseEnd::Never => false,
+            PhaseEnd::Speed => match self.longitudinal {
+                Longitudinal::Speed { target, .. } => (self.speed - target).abs() <= SPEED_EPS,
+                Longitudinal::Brake { to_speed, .. } => self.speed <= to_speed + SPEED_EPS,
+                _ => false,
+            },
+            PhaseEnd::Lateral => self.manoeuvre.is_none_or(|m| m.done(t, self.u)),
+            PhaseEnd::RouteEnd => self.u >= self.path.end(),
+        }
+    }
+
     fn triggered(
         &self,
         trigger: &Trigger,
@@ -1016,9 +1069,11 @@ impl Actor {
         road: &Road,
         t: f64,
         previous: f64,
+        previous_over: bool,
     ) -> bool {
         match *trigger {
             Trigger::Immediately => true,
+            Trigger::PreviousEnded => previous_over,
             Trigger::Time(at) => t >= at - TIME_EPS,
             Trigger::Delay(delay) => t >= previous + delay - TIME_EPS,
             Trigger::EgoWithin { distance, measure } => {
@@ -1334,7 +1389,7 @@ fn waypoint_values(index: usize, coords: &[f64], speed: Option<f64>) -> Result<(
 
 fn validate_trigger(trigger: &Trigger) -> Result<(), ActorError> {
     match *trigger {
-        Trigger::Immediately => Ok(()),
+        Trigger::Immediately | Trigger::PreviousEnded => Ok(()),
         Trigger::Time(t) => finite("trigger time", t),
         Trigger::Delay(delay) => non_negative("trigger delay", delay),
         Trigger::EgoWithin { distance, .. } => finite("trigger distance", distance),
@@ -2058,6 +2113,64 @@ mod tests {
         // The speed is along the lane: 10 s at 15 m/s is 150 m of lane, not of reference line
         // (chords under-measure arcs by at most (0.75 m)³·κ²/24, negligible here).
         assert!((travelled - 150.0).abs() < 1e-3, "{travelled}");
+    }
+
+    #[test]
+    fn a_phase_without_a_trigger_starts_when_the_previous_one_is_over() {
+        // A motorcycle at 11 m/s changes lanes over 2 s from t = 1, then brakes at 4 m/s²:
+        // braking starts when the lane change is done (t = 3), not when it starts.
+        let road = straight();
+        let bike = Actor::new(
+            3,
+            ActorKind::Motorcycle,
+            Route::Lane { s: 50.0, d: 5.25 },
+            11.0,
+            &road,
+        )
+        .unwrap()
+        .with_phases(vec![
+            Phase::on(Trigger::Time(1.0))
+                .lateral(Lateral::MoveTo {
+                    d: 1.75,
+                    span: Span::Time(2.0),
+                })
+                .ends(PhaseEnd::Lateral),
+            Phase::on(Trigger::PreviousEnded)
+                .longitudinal(Longitudinal::Brake {
+                    decel: 4.0,
+                    to_speed: 0.0,
+                })
+                .ends(PhaseEnd::Speed),
+            Phase::on(Trigger::PreviousEnded).lateral(Lateral::MoveTo {
+                d: 3.0,
+                span: Span::Time(1.0),
+            }),
+        ])
+        .unwrap();
+        let mut bike = bike;
+        let dt = 0.05;
+        let mut braking_from = None;
+        let mut moving_again_at = None;
+        for k in 0..200 {
+            let t = f64::from(k) * dt;
+            let before = bike.speed();
+            bike.step(dt, &far_ego(), &road, t).unwrap();
+            if braking_from.is_none() && bike.speed() < before - 1e-9 {
+                braking_from = Some(t);
+            }
+            let d = road.to_frenet(bike.position()).d;
+            if moving_again_at.is_none() && d > 1.75 + 1e-6 && t > 4.0 {
+                moving_again_at = Some(t);
+            }
+        }
+        let from = braking_from.expect("it brakes");
+        assert!((from - 3.0).abs() <= dt + 1e-9, "braking from t = {from}");
+        // Stopped after 11 / 4 = 2.75 s more (t = 5.75): then the third phase moves it.
+        let again = moving_again_at.expect("the third phase starts");
+        assert!(
+            (again - 5.75).abs() <= 2.0 * dt + 1e-9,
+            "third phase at t = {again}"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use nalgebra::Point2;
 
 use crate::actors::{
-    self, Actor, FollowParams, Longitudinal, Measure, Phase, Route, Span, Trigger,
+    self, Actor, FollowParams, Longitudinal, Measure, Phase, PhaseEnd, Route, Span, Trigger,
 };
 use crate::lidar::Lidar;
 use crate::scenario::{
@@ -101,7 +101,8 @@ fn lateral_d(run: &ScenarioRun, lateral: Lateral) -> f64 {
 
 fn trigger(t: Option<SpecTrigger>) -> Trigger {
     match t {
-        None => Trigger::Immediately,
+        // The first phase has no previous one: `PreviousEnded` starts it at once.
+        None => Trigger::PreviousEnded,
         Some(SpecTrigger::Time(t)) => Trigger::Time(t),
         // Distances in scenarios are along the road, bumper to bumper.
         Some(SpecTrigger::EgoDistance(d)) => Trigger::EgoWithin {
@@ -130,7 +131,13 @@ fn actor(
     };
     let mut phases = Vec::new();
     for (i, p) in spec.phases.iter().enumerate() {
-        let mut phase = Phase::on(trigger(p.trigger));
+        let end = match &p.action {
+            Action::KeepSpeed | Action::Stand | Action::FollowEgo { .. } => PhaseEnd::Never,
+            Action::AccelerateTo { .. } | Action::Brake { .. } => PhaseEnd::Speed,
+            Action::LaneChange { .. } => PhaseEnd::Lateral,
+            Action::Cross { .. } | Action::Waypoints(_) => PhaseEnd::RouteEnd,
+        };
+        let mut phase = Phase::on(trigger(p.trigger)).ends(end);
         phase = match &p.action {
             // Hold the speed the actor has: its start speed first, later whatever the previous
             // phase left it at (the previous mode, with its target reached, continues).
