@@ -140,6 +140,13 @@ pub struct HadParams {
     pub min_lane_change_speed: f64,
     /// Share of the desired speed below which a leader is passed.
     pub pass_below: f64,
+    /// How long (s) the same leader must have been that slow before a pass is considered,
+    /// unless it is slower than `pass_at_once` of the desired speed: a lead car first seen at
+    /// range comes as a part-box with a speed a tenth off for a few frames, while a blocked
+    /// lane must be cleared at once.
+    pub pass_after: f64,
+    /// Share of the desired speed below which a leader is passed without waiting.
+    pub pass_at_once: f64,
     /// Occlusion speed.
     pub occlusion: OcclusionParams,
     /// Yielding to crossing road users.
@@ -159,6 +166,8 @@ impl Default for HadParams {
             lane_change_cooldown: 4.0,
             min_lane_change_speed: 5.0,
             pass_below: 0.9,
+            pass_after: 0.5,
+            pass_at_once: 0.75,
             occlusion: OcclusionParams::default(),
             crossing: CrossingParams::default(),
         }
@@ -224,6 +233,8 @@ pub struct Had {
     params: HadParams,
     changing_to: Option<u32>,
     last_change: f64,
+    /// The slow leader's id and since when it has been slow.
+    slow_leader: Option<(u64, f64)>,
 }
 
 /// Leader and follower of the ego in a corridor of the ego's width centred at `offset`.
@@ -274,6 +285,7 @@ impl Had {
             params,
             changing_to: None,
             last_change: f64::NEG_INFINITY,
+            slow_leader: None,
         }
     }
 
@@ -313,6 +325,24 @@ impl Had {
             }
             _ => Behaviour::Cruise,
         };
+
+        // A leader worth passing: clearly slower than the desired speed (IDM brakes a little
+        // behind a leader at the desired speed too), and for a while.
+        let slow = match (leader_index, current.leader) {
+            (Some(i), Some(l)) if l.speed < p.pass_below * desired_speed => Some(objects[i].id),
+            _ => None,
+        };
+        self.slow_leader = match (slow, self.slow_leader) {
+            (Some(id), Some((same, since))) if id == same => Some((id, since)),
+            (Some(id), _) => Some((id, time)),
+            (None, _) => None,
+        };
+        let pass_worthy = current
+            .leader
+            .is_some_and(|l| l.speed < p.pass_at_once * desired_speed)
+            || self
+                .slow_leader
+                .is_some_and(|(_, since)| time - since >= p.pass_after);
 
         // Finish, keep or abort a lane change in progress.
         if let Some(to) = self.changing_to {
@@ -358,11 +388,7 @@ impl Had {
             }
         } else if time - self.last_change >= p.lane_change_cooldown
             && ego.v >= p.min_lane_change_speed
-            // IDM brakes a little behind a leader at the desired speed too; only a leader
-            // clearly slower than the desired speed is worth passing.
-            && current
-                .leader
-                .is_some_and(|l| l.speed < p.pass_below * desired_speed)
+            && pass_worthy
         {
             let mut best: Option<(f64, u32)> = None;
             // Slower traffic is passed on the left only: passing on the right (into the slow

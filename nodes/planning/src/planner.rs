@@ -97,21 +97,28 @@ impl PreviousPlan {
             .get(1)
             .map(|p| p.t - points[0].t)
             .filter(|dt| *dt > 0.0)?;
-        let k = ((time - self.time) / dt).round();
-        if !k.is_finite() || k < 1.0 {
+        // Between samples: the planner may run faster than the trajectory's 0.1 s grid (the
+        // ground-truth stack plans at 50 Hz, and rounding to a sample never continued its
+        // plan: lane changes at 130 km/h were re-planned from the lagging car every cycle and
+        // swung 1.4 m past the lane centre).
+        let at = (time - self.time) / dt;
+        if !at.is_finite() || at <= 0.0 {
             return None;
         }
-        let k = k as usize;
-        let (a, b, c) = (points.get(k - 1)?, points.get(k)?, points.get(k + 1)?);
-        let rate = |p: &crate::types::TrajectoryPoint| {
+        let i = at.floor() as usize;
+        let frac = at - at.floor();
+        let (a, b) = (points.get(i)?, points.get(i + 1)?);
+        let state = |p: &crate::types::TrajectoryPoint| {
             let f = line.project(p.x, p.y);
             (
                 f.d,
                 p.v * crate::frenet::wrap_angle(p.yaw - line.heading(f.s)).sin(),
             )
         };
-        let ((_, ra), (d, rb), (_, rc)) = (rate(a), rate(b), rate(c));
-        ((d - measured_d).abs() <= CONTINUE_LATERAL_ERROR).then(|| (d, rb, (rc - ra) / (2.0 * dt)))
+        let ((da, ra), (db, rb)) = (state(a), state(b));
+        let d = da + frac * (db - da);
+        let rate = ra + frac * (rb - ra);
+        ((d - measured_d).abs() <= CONTINUE_LATERAL_ERROR).then_some((d, rate, (rb - ra) / dt))
     }
 }
 
@@ -494,6 +501,12 @@ mod tests {
         // 0.6 m beside it, or before its second sample, or past its end: measure instead.
         assert_eq!(prev.lateral_at(10.3, &line, 0.645), None);
         assert_eq!(prev.lateral_at(10.0, &line, 0.0), None);
+        // Between samples (a planner at 50 Hz): interpolated between t = 0.2 and 0.3, d = 0.0325
+        // m (the plan's 0.03125 within the chord), rate 0.25 m/s, acceleration 1 m/s².
+        let (d, rate, accel) = prev.lateral_at(10.25, &line, 0.0).expect("on the plan");
+        assert!((d - 0.0325).abs() < 1e-6, "{d}");
+        assert!((rate - 0.25).abs() < 1e-3, "{rate}");
+        assert!((accel - 1.0).abs() < 1e-3, "{accel}");
         assert_eq!(prev.lateral_at(15.0, &line, 12.0), None);
     }
 
@@ -511,5 +524,71 @@ mod tests {
         let mapped = cut_in(&mut Planner::new(PlannerConfig::default()));
         assert!(mapped.had_blocked);
         assert_eq!(mapped.had_contact.map(|h| h.object), Some(7));
+    }
+
+    #[test]
+    fn a_somewhat_slow_leader_is_passed_only_once_it_has_been_slow_for_half_a_second() {
+        let mut map = one_lane();
+        map.lanes[0].left = Some(2);
+        map.lanes.push(Lane {
+            id: 2,
+            centre: vec![(0.0, 3.5), (300.0, 3.5)],
+            width: 3.5,
+            speed_limit: Some(20.0),
+            left: None,
+            right: Some(1),
+        });
+        // A car 40 m ahead at 16 m/s (0.8 of the limit); the ego at 20 m/s.
+        let inputs = |time: f64, id: u64| Inputs {
+            time,
+            ego: EgoState {
+                x: 10.0 + 20.0 * time,
+                v: 20.0,
+                ..EgoState::default()
+            },
+            objects: vec![Object {
+                id,
+                class: crate::types::ObjectClass::Car,
+                pose: Pose2 {
+                    x: 55.0 + 16.0 * time,
+                    y: 0.0,
+                    yaw: 0.0,
+                },
+                length: 4.5,
+                width: 1.8,
+                vx: 16.0,
+                ..Object::default()
+            }],
+            map: map.clone(),
+            ..Inputs::default()
+        };
+        let mut planner = Planner::new(PlannerConfig::default());
+        let behaviour = |planner: &mut Planner, t: f64, id: u64| {
+            planner.plan(&inputs(t, id)).unwrap().behaviour
+        };
+        for t in [0.0, 0.1, 0.2, 0.3] {
+            assert!(matches!(
+                behaviour(&mut planner, t, 4),
+                crate::had::Behaviour::Follow { object: 4 }
+            ));
+        }
+        // Re-identified as another track at 0.4 s: slow since then.
+        for t in [0.4, 0.5, 0.6, 0.8] {
+            assert!(matches!(
+                behaviour(&mut planner, t, 5),
+                crate::had::Behaviour::Follow { object: 5 }
+            ));
+        }
+        assert_eq!(
+            behaviour(&mut planner, 0.9, 5),
+            crate::had::Behaviour::ChangeLane { to: 2 }
+        );
+        // At 0.6 of the limit (below `pass_at_once`, 0.75) it is passed at once.
+        let mut slower = inputs(0.0, 4);
+        slower.objects[0].vx = 12.0;
+        let out = Planner::new(PlannerConfig::default())
+            .plan(&slower)
+            .unwrap();
+        assert_eq!(out.behaviour, crate::had::Behaviour::ChangeLane { to: 2 });
     }
 }

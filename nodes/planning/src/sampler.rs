@@ -264,7 +264,9 @@ pub fn plan(problem: &Problem, speed_ref: impl Fn(f64) -> f64, p: &SamplerParams
             .skip(1)
             .position(|q| q.v == 0.0)
             .map(|i| i + 1);
-        let d_end = c.lateral.eval(f64::MAX)[0];
+        // At the end of the move, not at t = ∞: a rounding-level end velocity times f64::MAX
+        // made the end offset infinite, and so every candidate that stops "unfinished".
+        let d_end = c.lateral.eval(c.lateral.duration())[0];
         let unfinished =
             stop.is_some_and(|k| (c.lateral.eval(k as f64 * p.dt)[0] - d_end).abs() > 0.3);
         // A start already beyond the range (after an evasion or an overshoot) must not rule
@@ -429,5 +431,56 @@ mod tests {
             |_| 20.0,
             p,
         )
+    }
+
+    #[test]
+    fn a_car_slightly_off_centre_can_plan_a_stop() {
+        // 0.2 m left of the centre at 8 m/s, a parked car 15 m ahead: a quartic stop over T
+        // covers 4·T m, so only stops within 3–4 s are free, and they must end their small
+        // lateral move before the car stands. (The move's end offset used to be taken at
+        // t = f64::MAX, where a rounding-level end velocity made it infinite: every stop was
+        // "unfinished" and the planner had only colliding plans left.)
+        let line = ReferenceLine::new(&[(0.0, 0.0), (500.0, 0.0)]).unwrap();
+        let parked = crate::types::Object {
+            id: 1,
+            pose: crate::types::Pose2 {
+                x: 10.0 + 2.25 + 15.0 + 2.25,
+                y: 0.0,
+                yaw: 0.0,
+            },
+            length: 4.5,
+            width: 1.8,
+            ..crate::types::Object::default()
+        };
+        let obstacles = Obstacles::new(&[parked], 0.1, 50, &CollisionParams::default());
+        let ego = Discs::cover(4.5, 1.8);
+        let start = FrenetState {
+            s: 10.0,
+            s_d: 8.0,
+            d: 0.2,
+            ..FrenetState::default()
+        };
+        let targets = [LateralTarget { d: 0.0, cost: 0.0 }];
+        let p = SamplerParams::default();
+        let plan = plan(
+            &Problem {
+                line: &line,
+                start,
+                targets: &targets,
+                obstacles: &obstacles,
+                ego: &ego,
+                centre_range: (-1.0, 1.0),
+            },
+            |_| 0.0,
+            &p,
+        )
+        .expect("a plan");
+        assert_eq!(plan.hit, None);
+        let last = plan.trajectory.points.last().unwrap();
+        assert_eq!(last.v, 0.0, "{last:?}");
+        assert!(
+            last.x < 10.0 + 15.0 + 1e-6 && last.y.abs() < 0.05,
+            "{last:?}"
+        );
     }
 }

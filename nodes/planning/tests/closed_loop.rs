@@ -13,6 +13,7 @@ use embody_planning::{
 };
 
 const DT: f64 = 0.01;
+/// Simulation steps per planning cycle by default (10 Hz, as the perception stack plans).
 const PLAN_EVERY: usize = 10;
 const WHEELBASE: f64 = 2.579;
 const EGO_LENGTH: f64 = 4.508;
@@ -191,6 +192,8 @@ struct Run {
     config: PlannerConfig,
     duration: f64,
     driver_override: bool,
+    /// Simulation steps per planning cycle.
+    plan_every: usize,
 }
 
 impl Run {
@@ -210,6 +213,7 @@ impl Run {
             config: PlannerConfig::default(),
             duration: 20.0,
             driver_override: false,
+            plan_every: PLAN_EVERY,
         }
     }
 
@@ -227,7 +231,7 @@ impl Run {
         let mut command_accel = 0.0;
         for k in 0..steps {
             let t = k as f64 * DT;
-            if k % PLAN_EVERY == 0 {
+            if k % self.plan_every == 0 {
                 let inputs = Inputs {
                     time: t,
                     ego: EgoState {
@@ -1117,4 +1121,40 @@ fn a_motorcycle_cutting_in_and_braking_is_not_hit() {
         rec.collisions, rec.peak_decel, rec.peak_lat_accel, rec.min_speed
     );
     assert!(rec.collisions.is_empty(), "{:?}", rec.collisions);
+}
+
+#[test]
+fn a_lane_change_at_130_kmh_ends_on_the_lane_centre() {
+    // A truck at 90 km/h 100 m ahead; the left lane is free. Planned at 50 Hz, as the
+    // ground-truth stack plans, so every cycle falls between the previous plan's samples.
+    // (In the simulator, whose car lags its plan more than this harness's, such a change
+    // swung 1.4 m past the centre while the continuation failed between samples.)
+    let mut run = Run::new(130.0 / 3.6, road(2, 130.0 / 3.6));
+    run.actors.push(Actor::new(
+        1,
+        ObjectClass::Truck,
+        100.0 + 6.0,
+        0.0,
+        25.0,
+        (12.0, 2.5),
+    ));
+    run.duration = 12.0;
+    // At 50 Hz, as the ground-truth stack plans: between the plan's 0.1 s samples.
+    run.plan_every = 2;
+    let rec = run.go();
+    let max_y = rec
+        .ego
+        .iter()
+        .map(|e| e.2)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let end_y = rec.ego.last().map(|e| e.2).unwrap_or_default();
+    println!(
+        "130 km/h lane change: max y {max_y:.2} m, end y {end_y:.2} m, peak lateral {:.2} m/s², peak decel {:.2}",
+        rec.peak_lat_accel, rec.peak_decel
+    );
+    assert!(end_y > 3.2, "did not change lanes: {end_y}");
+    assert!(max_y < 3.5 + 0.3, "overshoot to {max_y}");
+    assert!(rec.peak_lat_accel < 2.0, "{}", rec.peak_lat_accel);
+    assert!(!rec.intervened(), "{:?}", rec.manoeuvres);
+    assert!(rec.collisions.is_empty());
 }
