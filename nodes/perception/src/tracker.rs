@@ -876,12 +876,17 @@ impl Tracker {
         // that vehicle seen again, not a new object: the side of a parked car the ego drives
         // past breaks into pieces at grazing angles, or comes as a second, differently
         // completed box, and tracked on its own each reads as a phantom moving beside the ego.
-        // Two real objects do not share most of a footprint.
+        // Two real objects do not share most of a footprint. Only vehicles that had their own
+        // box this frame count: an unmatched box over a vehicle that had none is most likely
+        // that vehicle, moved or reshaped beyond its gate (a crossing cyclist classed as a
+        // car), and dropping it would leave the object unseen while its old track coasts.
         let vehicles: Vec<GroundBox> = self
             .tracks
             .iter()
             .filter(|e| {
-                e.state != TrackState::Tentative && matches!(e.class, Class::Car | Class::Truck)
+                e.state != TrackState::Tentative
+                    && e.misses == 0
+                    && matches!(e.class, Class::Car | Class::Truck)
             })
             .map(TrackEntry::ground_box)
             .collect();
@@ -2146,5 +2151,18 @@ mod tests {
         assert_eq!(r.track_of_detection[1], None);
         assert_eq!(r.created.len(), 1);
         assert_eq!(r.track_of_detection[2], Some(r.created[0]));
+        // A frame without the car's own box: a box over the car that cannot update it (classed
+        // a bicycle) is most likely the car itself and is tracked, not dropped.
+        let bike = Detection {
+            length: 1.8,
+            width: 0.6,
+            ..det(21.0, -3.0, Class::Bicycle, 0.6)
+        };
+        let r = tr.step(0.4, &[bike]).unwrap();
+        assert_eq!(r.vehicle_parts, 0);
+        assert_eq!(r.created.len(), 1);
+        // With the car's own box there, the same box is a piece of it.
+        let r = tr.step(0.5, &[car, bike]).unwrap();
+        assert!(r.track_of_detection[1].is_none_or(|id| !r.created.contains(&id)));
     }
 }
