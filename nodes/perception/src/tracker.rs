@@ -488,7 +488,8 @@ pub enum TrackerError {
 /// What one [`Tracker::step`] did.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StepReport {
-    /// For each input detection, the id of the track it updated or created; `None` if rejected.
+    /// For each input detection, the id of the track it updated or created; `None` if rejected
+    /// or taken for a part of a tracked vehicle (see `vehicle_parts`).
     pub track_of_detection: Vec<Option<u64>>,
     /// Number of detections rejected as invalid (NaN, negative size, confidence out of range).
     pub rejected_detections: usize,
