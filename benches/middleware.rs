@@ -526,9 +526,16 @@ fn main() {
             csv.push(format!("BENCH_CSV,throughput_cpu,{row},{:.3},{:.3},{:.3},{:.3},{ratio:.3}", raw.send_cpu, raw.recv_cpu, e.send_cpu, e.recv_cpu));
         }
         let intra = intra_latency(&ep, 1024 * 1024, if quick { 100 } else { 1000 }).await;
-        let speedup = us(inter_1mb) / us(intra);
-        println!("\nintra-process 1 MB delivery p50 {:.3} us vs between processes {:.1} us: {speedup:.0}x faster", us(intra), us(inter_1mb));
-        csv.push(format!("BENCH_CSV,intra,1048576,{:.1},{:.1},{speedup:.1}", us(intra), us(inter_1mb)));
+        if inter_1mb.is_zero() {
+            // No 1 MB ping-pong ran (`--throughput-only`, or `--sizes` without 1 MB): there is
+            // nothing between processes to compare with.
+            println!("\nintra-process 1 MB delivery p50 {:.3} us (no 1 MB ping-pong between processes ran to compare)", us(intra));
+            csv.push(format!("BENCH_CSV,intra,1048576,{:.1},,", us(intra)));
+        } else {
+            let speedup = us(inter_1mb) / us(intra);
+            println!("\nintra-process 1 MB delivery p50 {:.3} us vs between processes {:.1} us: {speedup:.0}x faster", us(intra), us(inter_1mb));
+            csv.push(format!("BENCH_CSV,intra,1048576,{:.1},{:.1},{speedup:.1}", us(intra), us(inter_1mb)));
+        }
         println!();
         for l in csv {
             println!("{l}");
