@@ -436,8 +436,8 @@ mod tests {
     #[test]
     fn a_car_slightly_off_centre_can_plan_a_stop() {
         // 0.2 m left of the centre at 8 m/s, a parked car 15 m ahead: a quartic stop over T
-        // covers 4·T m, so only stops within 3–4 s are free, and they must end their small
-        // lateral move before the car stands. (The move's end offset used to be taken at
+        // covers 4·T m and peaks at 1.5·8/T m/s², so only the 3 s stop (12 m, 4 m/s²) is free,
+        // and it must end its small lateral move before the car stands. (The move's end offset used to be taken at
         // t = f64::MAX, where a rounding-level end velocity made it infinite: every stop was
         // "unfinished" and the planner had only colliding plans left.)
         let line = ReferenceLine::new(&[(0.0, 0.0), (500.0, 0.0)]).unwrap();
