@@ -80,11 +80,11 @@ pub fn is_crossing(o: &FrenetObject, min_speed: f64) -> bool {
 /// earlier than the user has left the ego's corridor; `None` when the user does not constrain
 /// the ego (passed already, moving away, or the ego is through well before the user comes).
 pub fn yield_accel(ego: &EgoOnLane, o: &FrenetObject, p: &CrossingParams) -> Option<f64> {
-    let w = ego.width / 2.0 + o.half_width + p.lateral_margin;
-    let rel = o.at.d - ego.at.d;
     if o.v_d == 0.0 {
         return None;
     }
+    let w = ego.width / 2.0 + o.half_width + p.lateral_margin;
+    let rel = o.at.d - ego.at.d;
     // Times at which the user enters and leaves |rel(t)| < w.
     let (enter, leave) = if o.v_d > 0.0 {
         ((-w - rel) / o.v_d, (w - rel) / o.v_d)

@@ -410,10 +410,8 @@ mod tests {
         assert!(!out.had_blocked);
     }
 
-    /// Two lanes; a motorcycle 25 m ahead in the left one, 0.9 m into its way right and
-    /// moving right at 1.5 m/s, whose perception path turns on off the road (a turn rate
-    /// extrapolated from the start of a lane change), as a CTRV prediction does.
-    fn cut_in(planner: &mut Planner) -> Output {
+    /// `one_lane` and a second lane to its left, 3.5 m over.
+    fn two_lanes() -> LaneMap {
         let mut map = one_lane();
         map.lanes[0].left = Some(2);
         map.lanes.push(Lane {
@@ -424,6 +422,14 @@ mod tests {
             left: None,
             right: Some(1),
         });
+        map
+    }
+
+    /// Two lanes; a motorcycle 25 m ahead in the left one, 0.9 m into its way right and
+    /// moving right at 1.5 m/s, whose perception path turns on off the road (a turn rate
+    /// extrapolated from the start of a lane change), as a CTRV prediction does.
+    fn cut_in(planner: &mut Planner) -> Output {
+        let map = two_lanes();
         let (x0, y0, vx, vy): (f64, f64, f64, f64) = (35.0, 2.6, 9.0, -1.5);
         let samples = (0..=50)
             .map(|k| {
@@ -528,16 +534,7 @@ mod tests {
 
     #[test]
     fn a_somewhat_slow_leader_is_passed_only_once_it_has_been_slow_for_half_a_second() {
-        let mut map = one_lane();
-        map.lanes[0].left = Some(2);
-        map.lanes.push(Lane {
-            id: 2,
-            centre: vec![(0.0, 3.5), (300.0, 3.5)],
-            width: 3.5,
-            speed_limit: Some(20.0),
-            left: None,
-            right: Some(1),
-        });
+        let map = two_lanes();
         // A car 40 m ahead at 16 m/s (0.8 of the limit); the ego at 20 m/s.
         let inputs = |time: f64, id: u64| Inputs {
             time,

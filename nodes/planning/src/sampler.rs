@@ -406,10 +406,21 @@ mod tests {
         assert!((last.y - 3.5).abs() < 0.01);
         assert!((last.v - 20.0).abs() < 0.01);
         // With the target lane outside the allowed range, it stays in lane.
-        let stay = plan_in(&line, &obstacles, &ego, start, &targets, (-1.0, 1.0), &p);
+        let stay = plan_in(
+            &line,
+            &obstacles,
+            &ego,
+            start,
+            &targets,
+            (-1.0, 1.0),
+            20.0,
+            &p,
+        );
         assert!(stay.is_none_or(|s| s.trajectory.points.iter().all(|q| q.y <= 1.0 + 1e-9)));
     }
 
+    /// Plans with the end speed `v_ref` for every duration.
+    #[allow(clippy::too_many_arguments)]
     fn plan_in(
         line: &ReferenceLine,
         obstacles: &Obstacles,
@@ -417,6 +428,7 @@ mod tests {
         start: FrenetState,
         targets: &[LateralTarget],
         centre_range: (f64, f64),
+        v_ref: f64,
         p: &SamplerParams,
     ) -> Option<Plan> {
         plan(
@@ -428,7 +440,7 @@ mod tests {
                 ego,
                 centre_range,
             },
-            |_| 20.0,
+            |_| v_ref,
             p,
         )
     }
@@ -462,16 +474,14 @@ mod tests {
         };
         let targets = [LateralTarget { d: 0.0, cost: 0.0 }];
         let p = SamplerParams::default();
-        let plan = plan(
-            &Problem {
-                line: &line,
-                start,
-                targets: &targets,
-                obstacles: &obstacles,
-                ego: &ego,
-                centre_range: (-1.0, 1.0),
-            },
-            |_| 0.0,
+        let plan = plan_in(
+            &line,
+            &obstacles,
+            &ego,
+            start,
+            &targets,
+            (-1.0, 1.0),
+            0.0,
             &p,
         )
         .expect("a plan");

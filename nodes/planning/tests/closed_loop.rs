@@ -157,6 +157,14 @@ struct Record {
 }
 
 impl Record {
+    /// The ego's largest y over the run (m).
+    fn max_y(&self) -> f64 {
+        self.ego
+            .iter()
+            .map(|e| e.2)
+            .fold(f64::NEG_INFINITY, f64::max)
+    }
+
     fn intervened(&self) -> bool {
         self.states.iter().any(|s| {
             matches!(
@@ -706,11 +714,7 @@ fn a_stationary_car_revealed_too_late_to_brake_is_steered_around() {
         .filter(|s| *s != AesState::Standby)
         .collect();
     states.dedup();
-    let max_y = rec
-        .ego
-        .iter()
-        .map(|e| e.2)
-        .fold(f64::NEG_INFINITY, f64::max);
+    let max_y = rec.max_y();
     println!(
         "steer: states {states:?}, peak a_y {:.2} m/s², peak decel {:.2}, max y {max_y:.2} m",
         rec.peak_lat_accel, rec.peak_decel
@@ -741,11 +745,7 @@ fn with_the_escape_lane_occupied_it_brakes_for_the_lowest_impact_speed() {
     run.actors.push(side);
     run.duration = 8.0;
     let rec = run.go();
-    let max_y = rec
-        .ego
-        .iter()
-        .map(|e| e.2)
-        .fold(f64::NEG_INFINITY, f64::max);
+    let max_y = rec.max_y();
     let mut impact = None;
     for (k, e) in rec.ego.iter().enumerate() {
         let (cx, _) = rec.actors[0][k];
@@ -980,11 +980,7 @@ fn an_evasion_whose_path_becomes_blocked_gets_one_more_manoeuvre() {
         .iter()
         .filter(|m| matches!(m.0, AesState::Steer | AesState::BrakeAndSteer))
         .count();
-    let max_y = rec
-        .ego
-        .iter()
-        .map(|e| e.2)
-        .fold(f64::NEG_INFINITY, f64::max);
+    let max_y = rec.max_y();
     let (_, _, y_end, _) = *rec.ego.last().expect("samples");
     println!(
         "second manoeuvre: collisions {:?}, evasions {evasions}, counted {}, max y {max_y:.2}, end y {y_end:.2}, {:?}",
@@ -1021,11 +1017,7 @@ fn aes_does_not_steer_into_oncoming_or_fast_closing_traffic() {
         run.actors.push(other);
         run.duration = 8.0;
         let rec = run.go();
-        let max_y = rec
-            .ego
-            .iter()
-            .map(|e| e.2)
-            .fold(f64::NEG_INFINITY, f64::max);
+        let max_y = rec.max_y();
         let mut states: Vec<AesState> = rec
             .states
             .iter()
@@ -1142,11 +1134,7 @@ fn a_lane_change_at_130_kmh_ends_on_the_lane_centre() {
     // At 50 Hz, as the ground-truth stack plans: between the plan's 0.1 s samples.
     run.plan_every = 2;
     let rec = run.go();
-    let max_y = rec
-        .ego
-        .iter()
-        .map(|e| e.2)
-        .fold(f64::NEG_INFINITY, f64::max);
+    let max_y = rec.max_y();
     let end_y = rec.ego.last().map(|e| e.2).unwrap_or_default();
     println!(
         "130 km/h lane change: max y {max_y:.2} m, end y {end_y:.2} m, peak lateral {:.2} m/s², peak decel {:.2}",

@@ -2120,7 +2120,7 @@ mod tests {
         // A motorcycle at 11 m/s changes lanes over 2 s from t = 1, then brakes at 4 m/s²:
         // braking starts when the lane change is done (t = 3), not when it starts.
         let road = straight();
-        let bike = Actor::new(
+        let mut bike = Actor::new(
             3,
             ActorKind::Motorcycle,
             Route::Lane { s: 50.0, d: 5.25 },
@@ -2147,7 +2147,6 @@ mod tests {
             }),
         ])
         .unwrap();
-        let mut bike = bike;
         let dt = 0.05;
         let mut braking_from = None;
         let mut moving_again_at = None;
