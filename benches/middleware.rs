@@ -2,7 +2,8 @@
 //! run. Ping-pong latency between two processes (RTT/2, p50 and p99) at 8 B to 4 MB,
 //! throughput at 8 B and 64 KB, and embody's intra-process path against the inter-process one.
 //!
-//! Run: `cargo bench --bench middleware` (add `-- --quick` for fewer samples). The second
+//! Run: `cargo bench --bench middleware` (add `-- --quick` for fewer samples, `--rounds N`
+//! for N interleaved throughput rounds, 5 by default, `--throughput-only`). The second
 //! process is this binary again, started with `EMBODY_BENCH_ROLE`.
 //!
 //! Fairness of the throughput rows: both receivers do what an application needs to use the
@@ -198,81 +199,141 @@ fn iterations(size: usize, quick: bool) -> usize {
     if quick { n / 10 } else { n }
 }
 
-async fn raw_pingpong(ep: &str, size: usize, n: usize) -> Lat {
-    let _pong = Kill(spawn("raw-pong", ep, size, 0));
-    let s = raw_session(ep).await;
-    let ping = s
-        .declare_publisher("bench/ping")
-        .congestion_control(CongestionControl::Block)
-        .await
-        .unwrap();
-    let sub = s.declare_subscriber("bench/pong").await.unwrap();
-    let payload = vec![7u8; size];
-    // Until the route exists pings are lost; retry the first one.
-    loop {
-        ping.put(payload.clone()).await.unwrap();
-        if tokio::time::timeout(Duration::from_millis(100), sub.recv_async())
+/// One side of the ping-pong: a pinger in this process and its pong process.
+enum Pinger {
+    Raw {
+        _pong: Kill,
+        _session: zenoh::Session,
+        ping: zenoh::pubsub::Publisher<'static>,
+        sub: zenoh::pubsub::Subscriber<zenoh::handlers::FifoChannelHandler<zenoh::sample::Sample>>,
+        payload: Vec<u8>,
+    },
+    Embody {
+        _pong: Kill,
+        _ctx: Context,
+        _node: embody::Node,
+        ping: embody::Publisher<UInt8MultiArray>,
+        sub: embody::Subscription<UInt8MultiArray>,
+        msg: Arc<UInt8MultiArray>,
+    },
+}
+
+impl Pinger {
+    async fn raw(ep: &str, size: usize) -> Self {
+        let pong = Kill(spawn("raw-pong", ep, size, 0));
+        let session = raw_session(ep).await;
+        let ping = session
+            .declare_publisher("bench/ping")
+            .congestion_control(CongestionControl::Block)
             .await
-            .is_ok()
-        {
-            break;
+            .unwrap();
+        let sub = session.declare_subscriber("bench/pong").await.unwrap();
+        let payload = vec![7u8; size];
+        // Until the route exists pings are lost; retry the first one.
+        loop {
+            ping.put(payload.clone()).await.unwrap();
+            if tokio::time::timeout(Duration::from_millis(100), sub.recv_async())
+                .await
+                .is_ok()
+            {
+                break;
+            }
+        }
+        while sub.try_recv().ok().flatten().is_some() {}
+        Pinger::Raw {
+            _pong: pong,
+            _session: session,
+            ping,
+            sub,
+            payload,
         }
     }
-    while sub.try_recv().ok().flatten().is_some() {}
-    let mut rtts = Vec::with_capacity(n);
-    for _ in 0..n + n / 10 {
-        let t = Instant::now();
-        ping.put(payload.clone()).await.unwrap();
-        sub.recv_async().await.unwrap();
-        rtts.push(t.elapsed() / 2);
+
+    async fn embody(ep: &str, size: usize) -> Self {
+        let pong = Kill(spawn("embody-pong", ep, size, 0));
+        let ctx = embody_ctx(ep).await;
+        let node = ctx.create_node("ping").await.unwrap();
+        let ping = node
+            .create_publisher::<UInt8MultiArray>("ping", qos())
+            .await
+            .unwrap();
+        let sub = node
+            .create_subscription::<UInt8MultiArray>("pong", qos())
+            .await
+            .unwrap();
+        ping.wait_for_remote_subscriber(Duration::from_secs(20))
+            .await
+            .unwrap();
+        let msg = Arc::new(msg(size));
+        loop {
+            ping.publish(msg.clone()).await.unwrap();
+            if tokio::time::timeout(Duration::from_millis(100), sub.recv())
+                .await
+                .is_ok()
+            {
+                break;
+            }
+        }
+        while sub.try_recv().is_some() {}
+        Pinger::Embody {
+            _pong: pong,
+            _ctx: ctx,
+            _node: node,
+            ping,
+            sub,
+            msg,
+        }
     }
-    rtts.drain(..n / 10); // warm-up
-    rtts.sort();
-    Lat {
-        p50: percentile(&rtts, 0.5),
-        p99: percentile(&rtts, 0.99),
+
+    /// One round trip, halved.
+    async fn once(&self) -> Duration {
+        let t = Instant::now();
+        match self {
+            Pinger::Raw {
+                ping, sub, payload, ..
+            } => {
+                ping.put(payload.clone()).await.unwrap();
+                sub.recv_async().await.unwrap();
+            }
+            Pinger::Embody { ping, sub, msg, .. } => {
+                ping.publish(msg.clone()).await.unwrap();
+                sub.recv().await.unwrap();
+            }
+        }
+        t.elapsed() / 2
+    }
+
+    /// `n` round trips (RTT/2 each).
+    async fn block(&self, n: usize, into: &mut Vec<Duration>) {
+        for _ in 0..n {
+            into.push(self.once().await);
+        }
     }
 }
 
-async fn embody_pingpong(ep: &str, size: usize, n: usize) -> Lat {
-    let _pong = Kill(spawn("embody-pong", ep, size, 0));
-    let c = embody_ctx(ep).await;
-    let node = c.create_node("ping").await.unwrap();
-    let ping = node
-        .create_publisher::<UInt8MultiArray>("ping", qos())
-        .await
-        .unwrap();
-    let sub = node
-        .create_subscription::<UInt8MultiArray>("pong", qos())
-        .await
-        .unwrap();
-    ping.wait_for_remote_subscriber(Duration::from_secs(20))
-        .await
-        .unwrap();
-    let m = Arc::new(msg(size));
-    loop {
-        ping.publish(m.clone()).await.unwrap();
-        if tokio::time::timeout(Duration::from_millis(100), sub.recv())
-            .await
-            .is_ok()
-        {
-            break;
+/// Ping-pong latency of raw zenoh and embody at one size. Both pairs of processes are up at
+/// once and take turns in ten blocks, so a change of load on the shared machine during the
+/// run falls on both sides alike instead of on whichever ran second.
+async fn pingpong(ep: &str, size: usize, n: usize) -> (Lat, Lat) {
+    let raw = Pinger::raw(ep, size).await;
+    let emb = Pinger::embody(ep, size).await;
+    let (mut r, mut e) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    // Warm-up, not counted.
+    raw.block(n / 10, &mut Vec::new()).await;
+    emb.block(n / 10, &mut Vec::new()).await;
+    const BLOCKS: usize = 10;
+    for _ in 0..BLOCKS {
+        raw.block(n.div_ceil(BLOCKS), &mut r).await;
+        emb.block(n.div_ceil(BLOCKS), &mut e).await;
+    }
+    let lat = |mut v: Vec<Duration>| {
+        v.sort();
+        Lat {
+            p50: percentile(&v, 0.5),
+            p99: percentile(&v, 0.99),
         }
-    }
-    while sub.try_recv().is_some() {}
-    let mut rtts = Vec::with_capacity(n);
-    for _ in 0..n + n / 10 {
-        let t = Instant::now();
-        ping.publish(m.clone()).await.unwrap();
-        sub.recv().await.unwrap();
-        rtts.push(t.elapsed() / 2);
-    }
-    rtts.drain(..n / 10);
-    rtts.sort();
-    Lat {
-        p50: percentile(&rtts, 0.5),
-        p99: percentile(&rtts, 0.99),
-    }
+    };
+    (lat(r), lat(e))
 }
 
 /// Messages per second and MB/s seen by the receiving process.
@@ -420,6 +481,27 @@ async fn intra_latency(ep: &str, size: usize, n: usize) -> Duration {
     percentile(&lat, 0.5)
 }
 
+/// One round's throughput row: raw, embody, their ratio.
+fn print_rate_row(row: &str, raw: &Rate, e: &Rate, note: &str) {
+    let ratio = e.msgs / raw.msgs;
+    println!(
+        "{row:>9} | {:>12.0} {:>10.1} | {:>12.0} {:>10.1} | {ratio:>8.2}x{note}",
+        raw.msgs, raw.mb, e.msgs, e.mb
+    );
+}
+
+/// Median of a non-empty sample (mean of the middle two for an even count).
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    }
+}
+
 fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
@@ -482,8 +564,7 @@ fn main() {
         let mut inter_1mb = Duration::ZERO;
         for size in sizes.into_iter().filter(|_| !throughput_only) {
             let n = iterations(size, quick);
-            let raw = raw_pingpong(&ep, size, n).await;
-            let emb = embody_pingpong(&ep, size, n).await;
+            let (raw, emb) = pingpong(&ep, size, n).await;
             if size == 1024 * 1024 {
                 inter_1mb = emb.p50;
             }
@@ -494,36 +575,52 @@ fn main() {
         if latency_only {
             return;
         }
-        println!("\nthroughput, one publisher to a subscriber in another process");
-        let mut cpu_rows = Vec::new();
+        // Throughput on a shared 2-core machine moves by ±0.15 from run to run, so the rows
+        // repeat raw and embody back to back `--rounds N` times and the verdict is the median
+        // ratio of the rounds, each round's pair having seen the same load.
+        let rounds: usize = args.iter().position(|a| a == "--rounds").and_then(|i| args.get(i + 1)).and_then(|r| r.parse().ok()).unwrap_or(if quick { 1 } else { 5 }).max(1);
+        println!("\nthroughput, one publisher to a subscriber in another process ({rounds} interleaved rounds)");
         println!("{:>9} | {:>12} {:>10} | {:>12} {:>10} | {:>9}", "size", "raw msg/s", "raw MB/s", "embody msg/s", "MB/s", "ratio");
+        let mut cpu_rows: Vec<(String, Vec<Rate>, Vec<Rate>)> = Vec::new();
         for (size, count) in [(8usize, if quick { 20_000 } else { 200_000 }), (64 * 1024, if quick { 500 } else { 5_000 })] {
-            let raw = throughput(&ep, false, size, count, false).await;
-            let e = throughput(&ep, true, size, count, false).await;
-            let (rr, rmb, er, emb) = (raw.msgs, raw.mb, e.msgs, e.mb);
-            let ratio = er / rr;
-            println!("{size:>9} | {rr:>12.0} {rmb:>10.1} | {er:>12.0} {emb:>10.1} | {ratio:>8.2}x");
-            csv.push(format!("BENCH_CSV,throughput,{size},{rr:.0},{rmb:.1},{er:.0},{emb:.1},{ratio:.3}"));
-            cpu_rows.push((size.to_string(), raw, e));
+            let mut rows: Vec<(&str, Vec<(Rate, Rate)>)> = vec![(if size == 8 { "8" } else { "65536" }, Vec::new())];
             if size == 8 {
-                // The same raw zenoh, sending embody's wire bytes (CDR + attachment) and
-                // decoding the CDR on receipt: what is left of the ratio is embody's code,
-                // not the rmw_zenoh protocol.
-                let wire = throughput(&ep, false, size, count, true).await;
-                let wr = wire.msgs;
-                let wratio = er / wr;
-                println!("{:>9} | {wr:>12.0} {:>10} | {er:>12.0} {emb:>10.1} | {wratio:>8.2}x  (raw sends the same wire bytes)", "8 wire", "");
-                csv.push(format!("BENCH_CSV,throughput_wire_bytes,{size},{wr:.0},,{er:.0},{emb:.1},{wratio:.3}"));
-                cpu_rows.push(("8 wire".to_owned(), wire, e));
+                rows.push(("8 wire", Vec::new()));
+            }
+            for _ in 0..rounds {
+                let raw = throughput(&ep, false, size, count, false).await;
+                let e = throughput(&ep, true, size, count, false).await;
+                print_rate_row(rows[0].0, &raw, &e, "");
+                rows[0].1.push((raw, e));
+                if size == 8 {
+                    // The same raw zenoh, sending embody's wire bytes (CDR + attachment) and
+                    // decoding the CDR on receipt: what is left of the ratio is embody's
+                    // code, not the rmw_zenoh protocol.
+                    let wire = throughput(&ep, false, size, count, true).await;
+                    print_rate_row("8 wire", &wire, &e, "  (raw sends the same wire bytes)");
+                    rows[1].1.push((wire, e));
+                }
+            }
+            for (row, pairs) in rows {
+                let ratios: Vec<f64> = pairs.iter().map(|(r, e)| e.msgs / r.msgs).collect();
+                let med = median(&ratios);
+                let (lo, hi) = (ratios.iter().cloned().fold(f64::MAX, f64::min), ratios.iter().cloned().fold(0.0, f64::max));
+                let raw_med = median(&pairs.iter().map(|(r, _)| r.msgs).collect::<Vec<_>>());
+                let e_med = median(&pairs.iter().map(|(_, e)| e.msgs).collect::<Vec<_>>());
+                println!("{row:>9} | median of {rounds}: raw {raw_med:.0} msg/s, embody {e_med:.0} msg/s, ratio {med:.2}x (rounds {lo:.2}x to {hi:.2}x)");
+                csv.push(format!("BENCH_CSV,throughput,{row},{raw_med:.0},{:.1},{e_med:.0},{:.1},{med:.3}", raw_med * size as f64 / 1e6, e_med * size as f64 / 1e6));
+                cpu_rows.push((row.to_owned(), pairs.iter().map(|p| p.0).collect(), pairs.iter().map(|p| p.1).collect()));
             }
         }
         // msg/s depends on whatever else the machine runs; CPU time per message much less.
-        println!("\nCPU time per message (us), sending + receiving process");
+        println!("\nCPU time per message (us), sending + receiving process, median of the rounds");
         println!("{:>9} | {:>8} {:>8} | {:>8} {:>8} | {:>9}", "size", "raw send", "recv", "embody", "recv", "raw/embody");
         for (row, raw, e) in cpu_rows {
-            let ratio = (raw.send_cpu + raw.recv_cpu) / (e.send_cpu + e.recv_cpu);
-            println!("{row:>9} | {:>8.2} {:>8.2} | {:>8.2} {:>8.2} | {ratio:>8.2}x", raw.send_cpu, raw.recv_cpu, e.send_cpu, e.recv_cpu);
-            csv.push(format!("BENCH_CSV,throughput_cpu,{row},{:.3},{:.3},{:.3},{:.3},{ratio:.3}", raw.send_cpu, raw.recv_cpu, e.send_cpu, e.recv_cpu));
+            let m = |v: &[Rate], f: fn(&Rate) -> f64| median(&v.iter().map(f).collect::<Vec<_>>());
+            let (rs, rr, es, er) = (m(&raw, |r| r.send_cpu), m(&raw, |r| r.recv_cpu), m(&e, |r| r.send_cpu), m(&e, |r| r.recv_cpu));
+            let ratio = (rs + rr) / (es + er);
+            println!("{row:>9} | {rs:>8.2} {rr:>8.2} | {es:>8.2} {er:>8.2} | {ratio:>8.2}x");
+            csv.push(format!("BENCH_CSV,throughput_cpu,{row},{rs:.3},{rr:.3},{es:.3},{er:.3},{ratio:.3}"));
         }
         let intra = intra_latency(&ep, 1024 * 1024, if quick { 100 } else { 1000 }).await;
         if inter_1mb.is_zero() {

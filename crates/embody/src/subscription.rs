@@ -139,11 +139,24 @@ impl AsRef<[u8]> for ZenohBuffer {
 /// Payloads at least this large are shared with zenoh rather than copied.
 const SHARE_ABOVE: usize = 16 * 1024;
 
-/// Whether to share a payload: only a large single-slice one (zenoh reassembles big
-/// messages into a buffer of their own); sharing a small one would pin zenoh's receive
-/// batch, and decoding it from a borrowed slice costs nothing extra.
-fn worth_sharing(z: &zenoh::bytes::ZBytes) -> bool {
-    z.len() >= SHARE_ABOVE && z.slices().count() == 1
+/// A received payload as the message decoder gets it. A large one is shared, so its byte
+/// sequences reach the message without another copy: a single-slice payload (one that fit
+/// a batch) as zenoh's own buffer, a fragmented one (zenoh keeps a message larger than a
+/// batch as one slice per fragment: 86 for 4 MB) joined once into a buffer of its own. A
+/// small one is borrowed: sharing it would pin zenoh's receive batch, and decoding from a
+/// borrowed slice costs nothing extra.
+fn received(z: &zenoh::bytes::ZBytes) -> Payload<'_> {
+    if z.len() < SHARE_ABOVE {
+        // Contiguous payloads are borrowed; a fragmented small one is joined (one copy).
+        return match z.to_bytes() {
+            std::borrow::Cow::Borrowed(b) => Payload::Slice(b),
+            std::borrow::Cow::Owned(v) => Payload::Shared(Bytes::from(v)),
+        };
+    }
+    match z.to_bytes() {
+        std::borrow::Cow::Borrowed(_) => Payload::Shared(Bytes::from_owner(ZenohBuffer(z.clone()))),
+        std::borrow::Cow::Owned(v) => Payload::Shared(Bytes::from(v)),
+    }
 }
 
 /// What a wire subscription listens to.
@@ -208,23 +221,11 @@ pub(crate) async fn declare_wire_subscription(
                 return;
             }
         };
-        let z = sample.payload();
-        if worth_sharing(z) {
-            let payload = Payload::Shared(Bytes::from_owner(ZenohBuffer(z.clone())));
-            deliver(Incoming {
-                key,
-                payload,
-                attachment,
-            });
-        } else {
-            // Contiguous payloads are borrowed; only fragmented ones are joined (one copy).
-            let bytes = z.to_bytes();
-            deliver(Incoming {
-                key,
-                payload: Payload::Slice(&bytes),
-                attachment,
-            });
-        }
+        deliver(Incoming {
+            key,
+            payload: received(sample.payload()),
+            attachment,
+        });
     };
     let session = &ctx.inner.session;
     let origin = if remote_only {
@@ -592,5 +593,39 @@ impl RawSubscription {
 impl Drop for RawSubscription {
     fn drop(&mut self) {
         self.queue.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zenoh::bytes::ZBytes;
+
+    #[test]
+    fn large_payloads_are_shared_and_fragmented_ones_joined_once() {
+        let small = ZBytes::from(vec![1u8; 100]);
+        assert!(matches!(received(&small), Payload::Slice(s) if s == [1u8; 100].as_slice()));
+
+        // One slice: the message's bytes are zenoh's own buffer, not a copy.
+        let whole = ZBytes::from(vec![2u8; 20_000]);
+        let zenoh_ptr = whole.to_bytes().as_ptr();
+        match received(&whole) {
+            Payload::Shared(b) => assert_eq!(b.as_ptr(), zenoh_ptr),
+            Payload::Slice(_) => panic!("a 20 kB payload was borrowed, so decoding copies it"),
+        }
+
+        // Fragments, as zenoh delivers a message larger than a batch: joined in order.
+        let mut w = ZBytes::writer();
+        w.append(ZBytes::from(vec![3u8; 70_000]));
+        w.append(ZBytes::from(vec![4u8; 10_000]));
+        let fragmented = w.finish();
+        assert_eq!(fragmented.slices().count(), 2);
+        match received(&fragmented) {
+            Payload::Shared(b) => {
+                assert_eq!(b.len(), 80_000);
+                assert_eq!((b[69_999], b[70_000]), (3, 4));
+            }
+            Payload::Slice(_) => panic!("a fragmented payload must be joined into a shared buffer"),
+        }
     }
 }
