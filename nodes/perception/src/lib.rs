@@ -13,6 +13,7 @@ pub mod kalman;
 pub mod node;
 pub mod pipeline;
 pub mod prediction;
+pub mod roofs;
 pub mod ros;
 pub mod segment;
 pub mod tracker;

@@ -15,6 +15,7 @@ use crate::ground::{
     GroundError, GroundGrid, GroundGridParams, GroundModel, Plane, PointLabel, RansacParams,
     fit_plane,
 };
+use crate::roofs::{RoofStripParams, join_roof_strips};
 use crate::tracker::{Class, Detection};
 use crate::voxel::{Downsampled, VoxelError, VoxelGrid};
 
@@ -173,6 +174,9 @@ pub struct SegmentParams {
     /// With plane ground removal: keep only clusters standing on the plane and fit circles
     /// to their sides; `None` keeps every cluster.
     pub table_objects: Option<TableObjectParams>,
+    /// Join a close vehicle's roof strip, seen by one ring metres behind its front, to the
+    /// front ([`crate::roofs`]); `None` keeps clusters as they are.
+    pub roof_strips: Option<RoofStripParams>,
 }
 
 impl SegmentParams {
@@ -221,6 +225,7 @@ impl SegmentParams {
             // HDL-32E: 32 channels from -30.67° to +10.67°.
             vertical_resolution: (41.34f64 / 31.0).to_radians(),
             table_objects: None,
+            roof_strips: Some(RoofStripParams::road()),
         }
     }
 
@@ -261,6 +266,7 @@ impl SegmentParams {
             classifier: ClassifierMode::Table,
             vertical_resolution: 0.0,
             table_objects: Some(TableObjectParams::table()),
+            roof_strips: None,
         }
     }
 
@@ -290,6 +296,14 @@ impl SegmentParams {
                 "min_dz",
                 r.min_dz,
                 "must be finite",
+            ));
+        }
+        if let Some((name, value, reason)) = self.roof_strips.as_ref().and_then(|r| r.invalid()) {
+            return Err(SegmentError::param(
+                "roof_strips.",
+                name,
+                f64::from(value),
+                reason,
             ));
         }
         if !(r.max_dz.is_finite() && r.max_dz > r.min_dz) {
@@ -378,6 +392,8 @@ pub struct SegmentOutput {
     pub dropped_nan: usize,
     /// Clusters within the size limits.
     pub clusters: usize,
+    /// Of those, roof strips joined to the vehicle in front of them.
+    pub roof_strips: usize,
     /// Of those, clusters not standing on the table, taller than an object on it (table
     /// mode) or centred in a keep-out cylinder: no detection.
     pub off_table: usize,
@@ -584,59 +600,58 @@ impl Segmenter {
                 .map(|p| Point3::new(p.x, p.y, p.z * scale))
                 .collect()
         };
-        if scale == 1.0 {
+        // Each cluster's points (indices into `obstacles.points`) and sensor-point weight.
+        let mut found: Vec<(Vec<u32>, usize)> = if scale == 1.0 {
             let clusters = euclidean_clusters(
                 &clustered,
                 Some(&obstacles.counts),
                 &self.params.cluster,
                 sensor,
             )?;
-            out.clusters = clusters.len();
-            for k in 0..clusters.len() {
-                match self.detect(
-                    &obstacles.points,
-                    clusters.members(k),
-                    clusters.weight(k),
-                    &ground,
-                    o,
-                ) {
-                    Detected::Object(d) => out.detections.push(d),
-                    Detected::OffTable => out.off_table += 1,
-                    Detected::Uncertain => out.uncertain_cups += 1,
-                    Detected::Nothing => {}
+            (0..clusters.len())
+                .map(|k| (clusters.members(k).to_vec(), clusters.weight(k)))
+                .collect()
+        } else {
+            // Squashing z stacks each lidar column's returns on one spot: clustering one
+            // centroid per fine cell instead of every point keeps the point-pair tests few;
+            // the boxes still see every point.
+            let cells = self.fine.index(&clustered);
+            let mut reps = Vec::with_capacity(cells.len());
+            let mut rep_weights = Vec::with_capacity(cells.len());
+            for c in 0..cells.len() {
+                let m = cells.members(c);
+                let (mut x, mut y, mut z, mut w) = (0.0f32, 0.0f32, 0.0f32, 0u32);
+                for &i in m {
+                    let q = clustered[i as usize];
+                    x += q.x;
+                    y += q.y;
+                    z += q.z;
+                    w += obstacles.counts[i as usize];
                 }
+                let n = m.len() as f32;
+                reps.push(Point3::new(x / n, y / n, z / n));
+                rep_weights.push(w);
             }
-            return Ok(out);
+            let clusters =
+                euclidean_clusters(&reps, Some(&rep_weights), &self.params.cluster, sensor)?;
+            (0..clusters.len())
+                .map(|k| {
+                    let members = clusters
+                        .members(k)
+                        .iter()
+                        .flat_map(|&c| cells.members(c as usize).iter().copied())
+                        .collect();
+                    (members, clusters.weight(k))
+                })
+                .collect()
+        };
+        out.clusters = found.len();
+        if let Some(roofs) = &self.params.roof_strips {
+            let eye = Point3::new(o.x as f32, o.y as f32, o.z as f32);
+            out.roof_strips = join_roof_strips(&obstacles.points, &mut found, eye, roofs);
         }
-        // Squashing z stacks each lidar column's returns on one spot: clustering one centroid
-        // per fine cell instead of every point keeps the point-pair tests few; the boxes
-        // still see every point.
-        let cells = self.fine.index(&clustered);
-        let mut reps = Vec::with_capacity(cells.len());
-        let mut rep_weights = Vec::with_capacity(cells.len());
-        for c in 0..cells.len() {
-            let m = cells.members(c);
-            let (mut x, mut y, mut z, mut w) = (0.0f32, 0.0f32, 0.0f32, 0u32);
-            for &i in m {
-                let q = clustered[i as usize];
-                x += q.x;
-                y += q.y;
-                z += q.z;
-                w += obstacles.counts[i as usize];
-            }
-            let n = m.len() as f32;
-            reps.push(Point3::new(x / n, y / n, z / n));
-            rep_weights.push(w);
-        }
-        let clusters = euclidean_clusters(&reps, Some(&rep_weights), &self.params.cluster, sensor)?;
-        out.clusters = clusters.len();
-        let mut members = Vec::new();
-        for k in 0..clusters.len() {
-            members.clear();
-            for &c in clusters.members(k) {
-                members.extend_from_slice(cells.members(c as usize));
-            }
-            match self.detect(&obstacles.points, &members, clusters.weight(k), &ground, o) {
+        for (members, weight) in &found {
+            match self.detect(&obstacles.points, members, *weight, &ground, o) {
                 Detected::Object(d) => out.detections.push(d),
                 Detected::OffTable => out.off_table += 1,
                 Detected::Uncertain => out.uncertain_cups += 1,
@@ -897,6 +912,46 @@ mod tests {
             }
         }
         pts
+    }
+
+    #[test]
+    fn a_car_close_behind_is_one_detection_with_its_roof_strip() {
+        // Front face 9.5 m behind the sensor: the ring at -2.9° meets it at 1.32 m, the next
+        // one (-1.6°) passes over its edge and lands on the 1.43 m roof 13.1 m out.
+        let car = Solid {
+            cx: -11.75,
+            cy: 0.0,
+            yaw: 0.0,
+            l: 4.5,
+            w: 1.8,
+            h: 1.43,
+            z0: 0.0,
+        };
+        let pts = lidar([0.0, 0.0, 1.8], 32, 0.2, &[car]);
+        let origin = Point3::new(0.0, 0.0, 1.8);
+        let split = SegmentParams {
+            roof_strips: None,
+            ..SegmentParams::road()
+        };
+        let out = Segmenter::new(split)
+            .unwrap()
+            .segment(&pts, origin)
+            .unwrap();
+        assert_eq!(out.detections.len(), 2, "{:?}", out.detections);
+        let out = Segmenter::new(SegmentParams::road())
+            .unwrap()
+            .segment(&pts, origin)
+            .unwrap();
+        assert_eq!(out.roof_strips, 1);
+        let [d] = out.detections.as_slice() else {
+            panic!("{:?}", out.detections)
+        };
+        assert_eq!(d.class, Class::Car);
+        // Face at -9.5 m, strip at -13.1 m: the box spans both.
+        assert!(
+            d.x - d.length / 2.0 < -13.0 && d.x + d.length / 2.0 > -9.6,
+            "{d:?}"
+        );
     }
 
     #[test]
