@@ -58,14 +58,19 @@ fn msg(size: usize) -> UInt8MultiArray {
 /// The second process: echo pings back, or count what arrives.
 async fn child(role: &str, ep: &str, size: usize, count: usize) {
     match role {
-        "raw-pong" => {
+        "raw-pong" | "raw-pong-read" => {
+            // Each raw pair has keys of its own: two pongs on one key would answer every ping
+            // twice.
             let s = raw_session(ep).await;
             let pong = s
-                .declare_publisher("bench/pong")
+                .declare_publisher(format!("bench/{role}/pong"))
                 .congestion_control(CongestionControl::Block)
                 .await
                 .unwrap();
-            let sub = s.declare_subscriber("bench/ping").await.unwrap();
+            let sub = s
+                .declare_subscriber(format!("bench/{role}/ping"))
+                .await
+                .unwrap();
             println!("ready");
             while let Ok(sample) = sub.recv_async().await {
                 pong.put(sample.payload().clone()).await.unwrap();
@@ -209,6 +214,9 @@ enum Pinger {
         ping: zenoh::pubsub::Publisher<'static>,
         sub: zenoh::pubsub::Subscriber<zenoh::handlers::FifoChannelHandler<zenoh::sample::Sample>>,
         payload: Vec<u8>,
+        /// Make the echoed payload contiguous on receipt, as an application reading it must
+        /// (zenoh hands a message larger than a batch over as one slice per fragment).
+        read: bool,
     },
     Embody {
         _pong: Kill,
@@ -221,15 +229,19 @@ enum Pinger {
 }
 
 impl Pinger {
-    async fn raw(ep: &str, size: usize) -> Self {
-        let pong = Kill(spawn("raw-pong", ep, size, 0));
+    async fn raw(ep: &str, size: usize, read: bool) -> Self {
+        let role = if read { "raw-pong-read" } else { "raw-pong" };
+        let pong = Kill(spawn(role, ep, size, 0));
         let session = raw_session(ep).await;
         let ping = session
-            .declare_publisher("bench/ping")
+            .declare_publisher(format!("bench/{role}/ping"))
             .congestion_control(CongestionControl::Block)
             .await
             .unwrap();
-        let sub = session.declare_subscriber("bench/pong").await.unwrap();
+        let sub = session
+            .declare_subscriber(format!("bench/{role}/pong"))
+            .await
+            .unwrap();
         let payload = vec![7u8; size];
         // Until the route exists pings are lost; retry the first one.
         loop {
@@ -248,6 +260,7 @@ impl Pinger {
             ping,
             sub,
             payload,
+            read,
         }
     }
 
@@ -292,10 +305,17 @@ impl Pinger {
         let t = Instant::now();
         match self {
             Pinger::Raw {
-                ping, sub, payload, ..
+                ping,
+                sub,
+                payload,
+                read,
+                ..
             } => {
                 ping.put(payload.clone()).await.unwrap();
-                sub.recv_async().await.unwrap();
+                let sample = sub.recv_async().await.unwrap();
+                if *read {
+                    std::hint::black_box(sample.payload().to_bytes());
+                }
             }
             Pinger::Embody { ping, sub, msg, .. } => {
                 ping.publish(msg.clone()).await.unwrap();
@@ -313,29 +333,33 @@ impl Pinger {
     }
 }
 
-/// Ping-pong latency of raw zenoh and embody at one size. Both pairs of processes are up at
-/// once and take turns in ten blocks, so a change of load on the shared machine during the
-/// run falls on both sides alike instead of on whichever ran second.
-async fn pingpong(ep: &str, size: usize, n: usize) -> (Lat, Lat) {
-    let raw = Pinger::raw(ep, size).await;
-    let emb = Pinger::embody(ep, size).await;
-    let (mut r, mut e) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    // Warm-up, not counted.
-    raw.block(n / 10, &mut Vec::new()).await;
-    emb.block(n / 10, &mut Vec::new()).await;
+/// Ping-pong latency at one size of raw zenoh (payload untouched), raw zenoh whose pinger
+/// makes the echo contiguous, and embody. All three pairs of processes are up at once and take
+/// turns in ten blocks, so a change of load on the shared machine during the run falls on
+/// every side alike instead of on whichever ran last.
+async fn pingpong(ep: &str, size: usize, n: usize) -> [Lat; 3] {
+    let sides = [
+        Pinger::raw(ep, size, false).await,
+        Pinger::raw(ep, size, true).await,
+        Pinger::embody(ep, size).await,
+    ];
+    let mut samples: [Vec<Duration>; 3] = Default::default();
+    for side in &sides {
+        side.block(n / 10, &mut Vec::new()).await; // warm-up, not counted
+    }
     const BLOCKS: usize = 10;
     for _ in 0..BLOCKS {
-        raw.block(n.div_ceil(BLOCKS), &mut r).await;
-        emb.block(n.div_ceil(BLOCKS), &mut e).await;
+        for (side, into) in sides.iter().zip(samples.iter_mut()) {
+            side.block(n.div_ceil(BLOCKS), into).await;
+        }
     }
-    let lat = |mut v: Vec<Duration>| {
+    samples.map(|mut v| {
         v.sort();
         Lat {
             p50: percentile(&v, 0.5),
             p99: percentile(&v, 0.99),
         }
-    };
-    (lat(r), lat(e))
+    })
 }
 
 /// Messages per second and MB/s seen by the receiving process.
@@ -562,17 +586,20 @@ fn main() {
         let malloc = if std::env::args().any(|a| a == "--default-malloc") { "glibc defaults" } else { "tuned (embody::tune_allocator_for_large_messages)" };
         println!("malloc: {malloc}");
         println!("ping-pong latency between two processes (RTT/2), reliable, through a local router (peer-to-peer data)");
-        println!("{:>9} | {:>12} {:>12} | {:>12} {:>12} | {:>9} {:>9}", "size", "raw p50 us", "raw p99 us", "embody p50", "embody p99", "p50 ratio", "p99 ratio");
+        println!("(\"read\": raw zenoh's pinger makes each echo contiguous, as embody must to hand over a message)");
+        println!("{:>9} | {:>12} {:>12} | {:>12} | {:>12} {:>12} | {:>9} {:>9} | {:>10}", "size", "raw p50 us", "raw p99 us", "read p50", "embody p50", "embody p99", "p50 ratio", "p99 ratio", "vs read");
         let mut inter_1mb = Duration::ZERO;
         for size in sizes.into_iter().filter(|_| !throughput_only) {
             let n = iterations(size, quick);
-            let (raw, emb) = pingpong(&ep, size, n).await;
+            let [raw, read, emb] = pingpong(&ep, size, n).await;
             if size == 1024 * 1024 {
                 inter_1mb = emb.p50;
             }
             let (r50, r99) = (us(emb.p50) / us(raw.p50), us(emb.p99) / us(raw.p99));
-            println!("{size:>9} | {:>12.1} {:>12.1} | {:>12.1} {:>12.1} | {r50:>8.2}x {r99:>8.2}x", us(raw.p50), us(raw.p99), us(emb.p50), us(emb.p99));
+            let rr50 = us(emb.p50) / us(read.p50);
+            println!("{size:>9} | {:>12.1} {:>12.1} | {:>12.1} | {:>12.1} {:>12.1} | {r50:>8.2}x {r99:>8.2}x | {rr50:>9.2}x", us(raw.p50), us(raw.p99), us(read.p50), us(emb.p50), us(emb.p99));
             csv.push(format!("BENCH_CSV,latency,{size},{:.1},{:.1},{:.1},{:.1},{r50:.3},{r99:.3}", us(raw.p50), us(raw.p99), us(emb.p50), us(emb.p99)));
+            csv.push(format!("BENCH_CSV,latency_read,{size},{:.1},{:.1},{:.1},{:.1},{rr50:.3},{:.3}", us(read.p50), us(read.p99), us(emb.p50), us(emb.p99), us(emb.p99) / us(read.p99)));
         }
         if latency_only {
             return;
