@@ -62,17 +62,78 @@ impl RoofStripParams {
     }
 }
 
-/// How the sensor sees one cluster.
+/// A cluster's extent in range and height, cheap to take for every cluster.
 #[derive(Debug, Clone, Copy)]
-struct View {
-    /// Bearing of the first point; the span is measured relative to it.
-    reference: f32,
-    az_lo: f32,
-    az_hi: f32,
+struct Extent {
     r_min: f32,
     r_max: f32,
     z_min: f32,
     z_max: f32,
+}
+
+impl Extent {
+    fn of(points: &[Point3<f32>], members: &[u32], sensor: Point3<f32>) -> Self {
+        let mut e = Extent {
+            r_min: f32::MAX,
+            r_max: 0.0,
+            z_min: f32::MAX,
+            z_max: f32::MIN,
+        };
+        for &i in members {
+            let p = points[i as usize];
+            let r = (p.x - sensor.x).hypot(p.y - sensor.y);
+            e.r_min = e.r_min.min(r);
+            e.r_max = e.r_max.max(r);
+            e.z_min = e.z_min.min(p.z);
+            e.z_max = e.z_max.max(p.z);
+        }
+        e
+    }
+
+    fn is_strip(&self, p: &RoofStripParams) -> bool {
+        self.z_max - self.z_min <= p.max_strip_height
+    }
+
+    /// Whether `strip` lies where this cluster's roof would: behind its nearest point, within
+    /// a vehicle's depth of it, at its top height.
+    fn may_carry(&self, strip: &Extent, p: &RoofStripParams) -> bool {
+        strip.r_min > self.r_min
+            && strip.r_max - self.r_min <= p.max_depth
+            && strip.z_min >= self.z_max - p.below_top
+            && strip.z_max <= self.z_max + p.above_top
+    }
+}
+
+/// A cluster's azimuth span seen from the sensor, relative to the bearing of its first
+/// point. Taken only for clusters that pass the cheap tests: it costs an `atan2` per point.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    reference: f32,
+    lo: f32,
+    hi: f32,
+}
+
+impl Span {
+    fn of(points: &[Point3<f32>], members: &[u32], sensor: Point3<f32>) -> Self {
+        let bearing = |i: u32| {
+            let p = points[i as usize];
+            (p.y - sensor.y).atan2(p.x - sensor.x)
+        };
+        let reference = members.first().map_or(0.0, |&i| bearing(i));
+        let (mut lo, mut hi) = (f32::MAX, f32::MIN);
+        for &i in members {
+            let az = angle_diff(bearing(i), reference);
+            lo = lo.min(az);
+            hi = hi.max(az);
+        }
+        Span { reference, lo, hi }
+    }
+
+    /// Whether `inner` lies within this span widened by `margin` on both sides.
+    fn contains(&self, inner: &Span, margin: f32) -> bool {
+        let shift = angle_diff(inner.reference, self.reference);
+        inner.lo + shift >= self.lo - margin && inner.hi + shift <= self.hi + margin
+    }
 }
 
 /// Angle `a - b` wrapped into (-π, π].
@@ -85,48 +146,6 @@ fn angle_diff(a: f32, b: f32) -> f32 {
     }
 }
 
-impl View {
-    fn of(points: &[Point3<f32>], members: &[u32], sensor: Point3<f32>) -> Option<Self> {
-        let first = points[*members.first()? as usize];
-        let reference = (first.y - sensor.y).atan2(first.x - sensor.x);
-        let mut v = View {
-            reference,
-            az_lo: f32::MAX,
-            az_hi: f32::MIN,
-            r_min: f32::MAX,
-            r_max: 0.0,
-            z_min: f32::MAX,
-            z_max: f32::MIN,
-        };
-        for &i in members {
-            let p = points[i as usize];
-            let (dx, dy) = (p.x - sensor.x, p.y - sensor.y);
-            let az = angle_diff(dy.atan2(dx), reference);
-            let r = dx.hypot(dy);
-            v.az_lo = v.az_lo.min(az);
-            v.az_hi = v.az_hi.max(az);
-            v.r_min = v.r_min.min(r);
-            v.r_max = v.r_max.max(r);
-            v.z_min = v.z_min.min(p.z);
-            v.z_max = v.z_max.max(p.z);
-        }
-        Some(v)
-    }
-
-    /// Whether `strip` can only be the roof of the vehicle whose front this cluster is.
-    fn carries_roof(&self, strip: &View, p: &RoofStripParams) -> bool {
-        let shift = angle_diff(strip.reference, self.reference);
-        let within_span = strip.az_lo + shift >= self.az_lo - p.azimuth_margin
-            && strip.az_hi + shift <= self.az_hi + p.azimuth_margin;
-        within_span
-            && strip.z_max - strip.z_min <= p.max_strip_height
-            && strip.r_min > self.r_min
-            && strip.r_max - self.r_min <= p.max_depth
-            && strip.z_min >= self.z_max - p.below_top
-            && strip.z_max <= self.z_max + p.above_top
-    }
-}
-
 /// Joins roof strips to the cluster in front of them. `clusters` holds each cluster's point
 /// indices and weight; a joined strip's points and weight move to its front cluster (the
 /// nearest candidate) and the strip is removed. Returns how many strips were joined.
@@ -136,25 +155,32 @@ pub fn join_roof_strips(
     sensor: Point3<f32>,
     params: &RoofStripParams,
 ) -> usize {
-    let views: Vec<Option<View>> = clusters
+    let extents: Vec<Extent> = clusters
         .iter()
-        .map(|(m, _)| View::of(points, m, sensor))
+        .map(|(m, _)| Extent::of(points, m, sensor))
         .collect();
+    let mut spans: Vec<Option<Span>> = vec![None; clusters.len()];
+    let mut span =
+        |k: usize| *spans[k].get_or_insert_with(|| Span::of(points, &clusters[k].0, sensor));
     // Decided on the clusters as segmented, so a joined strip never carries a second one.
     let mut into: Vec<Option<usize>> = vec![None; clusters.len()];
-    for (b, strip) in views.iter().enumerate() {
-        let Some(strip) = strip else { continue };
-        if strip.z_max - strip.z_min > params.max_strip_height {
+    for (b, strip) in extents.iter().enumerate() {
+        if clusters[b].0.is_empty() || !strip.is_strip(params) {
             continue;
         }
-        into[b] = views
-            .iter()
-            .enumerate()
-            .filter(|&(a, _)| a != b)
-            .filter_map(|(a, v)| Some((a, v.as_ref()?)))
-            .filter(|(_, front)| front.carries_roof(strip, params))
-            .min_by(|x, y| x.1.r_min.total_cmp(&y.1.r_min))
-            .map(|(a, _)| a);
+        let mut best: Option<usize> = None;
+        for (a, front) in extents.iter().enumerate() {
+            if a == b || clusters[a].0.is_empty() || !front.may_carry(strip, params) {
+                continue;
+            }
+            if best.is_some_and(|k| extents[k].r_min <= front.r_min) {
+                continue;
+            }
+            if span(a).contains(&span(b), params.azimuth_margin) {
+                best = Some(a);
+            }
+        }
+        into[b] = best;
     }
     // A front that is itself joined elsewhere is not a front.
     for b in 0..into.len() {
