@@ -59,6 +59,8 @@ pub struct Output {
     pub had_blocked: bool,
     /// The mildest predicted contact of HAD's trajectory when it is blocked.
     pub had_contact: Option<crate::collision::Hit>,
+    /// The acceleration HAD's behaviour asked for (m/s²).
+    pub had_accel: f64,
 }
 
 /// The planner with its memory between cycles.
@@ -318,6 +320,7 @@ impl Planner {
             behaviour: decision.behaviour,
             had_blocked,
             had_contact,
+            had_accel: decision.accel,
         })
     }
 }

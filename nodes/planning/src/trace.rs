@@ -32,7 +32,7 @@ impl Trace {
         let a = &out.aes;
         let first = out.trajectory.points.get(5);
         let line = format!(
-            "t={:.2} x={:.2} y={:.2} yaw={:.3} v={:.2} a={:.2} beh={:?} blocked={} state={:?} reason={:?} man={:?} n={} ttc={:?} need={:?} obj={:?} hit={:?} p5=({:.2},{:.2},v{:.2},a{:.2})\n",
+            "t={:.2} x={:.2} y={:.2} yaw={:.3} v={:.2} a={:.2} beh={:?} want={:.2} blocked={} state={:?} reason={:?} man={:?} n={} ttc={:?} need={:?} obj={:?} hit={:?} p5=({:.2},{:.2},v{:.2},a{:.2})\n",
             inputs.time,
             e.x,
             e.y,
@@ -40,6 +40,7 @@ impl Trace {
             e.v,
             e.a,
             out.behaviour,
+            out.had_accel,
             out.had_blocked,
             a.state,
             a.reason,
