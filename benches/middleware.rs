@@ -48,6 +48,50 @@ async fn raw_session(ep: &str) -> zenoh::Session {
     zenoh::open(config).await.expect("session")
 }
 
+/// One side of a raw ping-pong: a blocking publisher on `bench/{pair}/{out}` and a
+/// subscriber on `bench/{pair}/{inp}`. Each raw pair has keys of its own: two pongs on one
+/// key would answer every ping twice.
+type RawEnds = (
+    zenoh::pubsub::Publisher<'static>,
+    zenoh::pubsub::Subscriber<zenoh::handlers::FifoChannelHandler<zenoh::sample::Sample>>,
+);
+
+async fn raw_ends(s: &zenoh::Session, pair: &str, out: &str, inp: &str) -> RawEnds {
+    let publisher = s
+        .declare_publisher(format!("bench/{pair}/{out}"))
+        .congestion_control(CongestionControl::Block)
+        .await
+        .unwrap();
+    let sub = s
+        .declare_subscriber(format!("bench/{pair}/{inp}"))
+        .await
+        .unwrap();
+    (publisher, sub)
+}
+
+/// One side of an embody ping-pong: node `name` publishing on `out`, subscribed to `inp`.
+async fn embody_ends(
+    ctx: &Context,
+    name: &str,
+    out: &str,
+    inp: &str,
+) -> (
+    embody::Node,
+    embody::Publisher<UInt8MultiArray>,
+    embody::Subscription<UInt8MultiArray>,
+) {
+    let node = ctx.create_node(name).await.unwrap();
+    let publisher = node
+        .create_publisher::<UInt8MultiArray>(out, qos())
+        .await
+        .unwrap();
+    let sub = node
+        .create_subscription::<UInt8MultiArray>(inp, qos())
+        .await
+        .unwrap();
+    (node, publisher, sub)
+}
+
 fn msg(size: usize) -> UInt8MultiArray {
     UInt8MultiArray {
         data: vec![7; size].into(),
@@ -59,18 +103,8 @@ fn msg(size: usize) -> UInt8MultiArray {
 async fn child(role: &str, ep: &str, size: usize, count: usize) {
     match role {
         "raw-pong" | "raw-pong-read" => {
-            // Each raw pair has keys of its own: two pongs on one key would answer every ping
-            // twice.
             let s = raw_session(ep).await;
-            let pong = s
-                .declare_publisher(format!("bench/{role}/pong"))
-                .congestion_control(CongestionControl::Block)
-                .await
-                .unwrap();
-            let sub = s
-                .declare_subscriber(format!("bench/{role}/ping"))
-                .await
-                .unwrap();
+            let (pong, sub) = raw_ends(&s, role, "pong", "ping").await;
             println!("ready");
             while let Ok(sample) = sub.recv_async().await {
                 pong.put(sample.payload().clone()).await.unwrap();
@@ -78,15 +112,7 @@ async fn child(role: &str, ep: &str, size: usize, count: usize) {
         }
         "embody-pong" => {
             let c = embody_ctx(ep).await;
-            let node = c.create_node("pong").await.unwrap();
-            let publisher = node
-                .create_publisher::<UInt8MultiArray>("pong", qos())
-                .await
-                .unwrap();
-            let sub = node
-                .create_subscription::<UInt8MultiArray>("ping", qos())
-                .await
-                .unwrap();
+            let (_node, publisher, sub) = embody_ends(&c, "pong", "pong", "ping").await;
             println!("ready");
             while let Some(m) = sub.recv().await {
                 publisher.publish(m).await.unwrap();
@@ -233,15 +259,7 @@ impl Pinger {
         let role = if read { "raw-pong-read" } else { "raw-pong" };
         let pong = Kill(spawn(role, ep, size, 0));
         let session = raw_session(ep).await;
-        let ping = session
-            .declare_publisher(format!("bench/{role}/ping"))
-            .congestion_control(CongestionControl::Block)
-            .await
-            .unwrap();
-        let sub = session
-            .declare_subscriber(format!("bench/{role}/pong"))
-            .await
-            .unwrap();
+        let (ping, sub) = raw_ends(&session, role, "ping", "pong").await;
         let payload = vec![7u8; size];
         // Until the route exists pings are lost; retry the first one.
         loop {
@@ -267,15 +285,7 @@ impl Pinger {
     async fn embody(ep: &str, size: usize) -> Self {
         let pong = Kill(spawn("embody-pong", ep, size, 0));
         let ctx = embody_ctx(ep).await;
-        let node = ctx.create_node("ping").await.unwrap();
-        let ping = node
-            .create_publisher::<UInt8MultiArray>("ping", qos())
-            .await
-            .unwrap();
-        let sub = node
-            .create_subscription::<UInt8MultiArray>("pong", qos())
-            .await
-            .unwrap();
+        let (node, ping, sub) = embody_ends(&ctx, "ping", "ping", "pong").await;
         ping.wait_for_remote_subscriber(Duration::from_secs(20))
             .await
             .unwrap();
