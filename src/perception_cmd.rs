@@ -350,6 +350,12 @@ fn print_report(r: &Report, offline: bool) {
                 _ => "never".into(),
             }
         );
+        if let Some(g) = s.glimpsed_at {
+            println!(
+                "         (glimpsed at {g:.2} s, then hidden again: counted from {:.2} s)",
+                s.visible_at
+            );
+        }
     }
 }
 
@@ -421,7 +427,8 @@ fn report_json(r: &Report) -> serde_json::Value {
         .iter()
         .map(|s| {
             json!({"id": s.id, "class": class_name(s.class), "visible_at": s.visible_at,
-                   "range_m": s.range, "delay_frames": s.delay_frames, "delay_s": s.delay_s})
+                   "range_m": s.range, "glimpsed_at": s.glimpsed_at,
+                   "delay_frames": s.delay_frames, "delay_s": s.delay_s})
         })
         .collect();
     let objects: Vec<_> = r

@@ -66,7 +66,8 @@ pub struct EvalParams {
     /// A truth object counts for recall when at least this share of it is visible
     /// ("unoccluded").
     pub visible_for_recall: f64,
-    /// An object counts as newly visible at the first frame with at least this share.
+    /// An object counts as newly visible at the first frame with at least this share; one
+    /// that drops below it again before a track covers it is newly visible when it returns.
     pub visible_for_delay: f64,
     /// Velocity is judged once a track has followed its object this long, s.
     pub velocity_settle_s: f64,
@@ -147,10 +148,15 @@ pub struct FirstSight {
     pub id: u64,
     /// Its class.
     pub class: Class,
-    /// First frame stamp with the object at least `visible_for_delay` visible, s.
+    /// Frame stamp from which the object stayed at least `visible_for_delay` visible until a
+    /// track covered it (or the end), s.
     pub visible_at: f64,
     /// Range then, m.
     pub range: f64,
+    /// Stamp of the first frame it was that visible, if it was hidden again before being
+    /// covered: a far object glimpsed by one ray of three past a parked car, then hidden by
+    /// it, could not be seen in between, and the delay is not counted from the glimpse.
+    pub glimpsed_at: Option<f64>,
     /// Frames from that one to the first frame it was matched; `None` if never.
     pub delay_frames: Option<usize>,
     /// The same in seconds.
@@ -299,7 +305,9 @@ pub fn evaluate(frames: &[EvalFrame], params: &EvalParams) -> Report {
     // Per truth id: the track that last covered it, and since when that pairing holds.
     let mut last_track: HashMap<u64, (u64, f64)> = HashMap::new();
     // Per truth id: (frame index and stamp it became visible, its entry in first_sight).
-    let mut appeared: HashMap<u64, (usize, f64, usize)> = HashMap::new();
+    // Per truth object: where its first sight is in the report, and the frame index and stamp
+    // from which it has been visible without a break (`None` while hidden).
+    let mut appeared: HashMap<u64, (usize, Option<(usize, f64)>)> = HashMap::new();
     // Per truth id: its report and its centre errors.
     let mut objects: BTreeMap<u64, (ObjectReport, Vec<f64>)> = BTreeMap::new();
 
@@ -358,20 +366,39 @@ pub fn evaluate(frames: &[EvalFrame], params: &EvalParams) -> Report {
             let name = class_name(t.class).to_owned();
             let matched = truth_match.get(&i).map(|&(j, d)| (&frame.output[j], d));
 
-            if visible >= params.visible_for_delay && !appeared.contains_key(&t.id) {
-                appeared.insert(t.id, (k, frame.t, report.first_sight.len()));
-                report.first_sight.push(FirstSight {
-                    id: t.id,
-                    class: t.class,
-                    visible_at: frame.t,
-                    range: r,
-                    delay_frames: None,
-                    delay_s: None,
-                });
+            let in_view = visible >= params.visible_for_delay;
+            match appeared.get_mut(&t.id) {
+                None if in_view => {
+                    appeared.insert(t.id, (report.first_sight.len(), Some((k, frame.t))));
+                    report.first_sight.push(FirstSight {
+                        id: t.id,
+                        class: t.class,
+                        visible_at: frame.t,
+                        range: r,
+                        glimpsed_at: None,
+                        delay_frames: None,
+                        delay_s: None,
+                    });
+                }
+                Some((entry, since)) if report.first_sight[*entry].delay_frames.is_none() => {
+                    let sight = &mut report.first_sight[*entry];
+                    match (in_view, *since) {
+                        (false, Some(_)) => *since = None,
+                        (true, None) => {
+                            sight.glimpsed_at.get_or_insert(sight.visible_at);
+                            (sight.visible_at, sight.range) = (frame.t, r);
+                            *since = Some((k, frame.t));
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {}
             }
-            if let (Some(&(k0, t0, entry)), Some(_)) = (appeared.get(&t.id), matched) {
+            if let (Some(&(entry, since)), Some(_)) = (appeared.get(&t.id), matched) {
                 let sight = &mut report.first_sight[entry];
                 if sight.delay_frames.is_none() {
+                    // Covered while hidden again: found before it could be seen once more.
+                    let (k0, t0) = since.unwrap_or((k, frame.t));
                     sight.delay_frames = Some(k - k0);
                     sight.delay_s = Some(frame.t - t0);
                 }
@@ -562,6 +589,41 @@ mod tests {
         );
         assert_eq!(child.frames_class_correct, 0);
         assert!((child.position_error.max - 0.1).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_delay_restarts_when_a_glimpsed_object_is_hidden_again() {
+        // A child 60 m away: one ray of three reaches it in frame 0 (a glimpse past a parked
+        // car), none in frames 1 and 2, it steps out in frame 3 and is tracked from frame 4.
+        // A car visible throughout is tracked from frame 2, with a dip to 20 % in frame 1.
+        let visible = [0.34, 0.0, 0.0, 0.6, 0.8, 0.9];
+        let frames: Vec<EvalFrame> = (0..6)
+            .map(|k| EvalFrame {
+                t: k as f64 * 0.1,
+                sensor: (0.0, 0.0),
+                truth: vec![
+                    truth(1, Class::Child, 60.0, 0.0, visible[k]),
+                    truth(2, Class::Car, 30.0, 0.0, if k == 1 { 0.2 } else { 1.0 }),
+                ],
+                output: [(k >= 4).then(|| output(5, Class::Child, 60.1, 0.0))]
+                    .into_iter()
+                    .flatten()
+                    .chain((k >= 2).then(|| output(6, Class::Car, 30.2, 0.0)))
+                    .collect(),
+            })
+            .collect();
+        let r = evaluate(&frames, &EvalParams::default());
+        let sight = |id| r.first_sight.iter().find(|s| s.id == id).unwrap().clone();
+        let child = sight(1);
+        assert_eq!(child.glimpsed_at, Some(0.0));
+        assert!((child.visible_at - 0.3).abs() < 1e-9, "{child:?}");
+        assert_eq!(child.delay_frames, Some(1));
+        assert!((child.delay_s.unwrap() - 0.1).abs() < 1e-9);
+        // Dipping below 30 % restarts the car's clock too: from frame 2, matched at once.
+        let car = sight(2);
+        assert_eq!((car.glimpsed_at, car.delay_frames), (Some(0.0), Some(0)));
+        // Once covered, later dips change nothing.
+        assert_eq!(r.first_sight.len(), 2);
     }
 
     #[test]
