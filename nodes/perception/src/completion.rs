@@ -82,7 +82,6 @@ mod tests {
             height: 1.4,
             class,
             confidence: 0.8,
-            seen_depth: length.min(width),
             points: 100,
         }
     }
