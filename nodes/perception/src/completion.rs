@@ -82,6 +82,7 @@ mod tests {
             height: 1.4,
             class,
             confidence: 0.8,
+            seen_depth: length.min(width),
             points: 100,
         }
     }

@@ -357,6 +357,7 @@ mod tests {
                 height: 1.5,
                 class,
                 confidence: 0.9,
+                seen_depth: 1.8,
                 points: 200,
             };
             let dets = [

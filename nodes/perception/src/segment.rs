@@ -803,6 +803,7 @@ impl Segmenter {
             height: b.height,
             class,
             confidence,
+            seen_depth: b.length.min(b.width),
             points: weight,
         };
         // A cup is where its circle is, and as wide as it: the box covers only the part seen.
