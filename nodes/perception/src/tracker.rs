@@ -785,10 +785,9 @@ impl TrackEntry {
     /// Whether `d` is one face of this established track's object, boxed and classed on its
     /// own: a strip no deeper than [`FACE_MAX_DEPTH`], as long as one of the track's sides
     /// and lying along it, classed as something smaller, and less surely than the track's
-    /// class is established. A strip is ambiguous (a car's back seen by one ring is a
-    /// bicycle's side as much); which reading wins is a matter of evidence: a crossing
-    /// cyclist first boxed as a car by a few weak guesses, then clearly seen as a bicycle,
-    /// is a bicycle.
+    /// class is established. A strip is ambiguous (a motorcycle's back is a child's size);
+    /// which reading wins is a matter of evidence: a track built from a few weak guesses
+    /// does not swallow a box clearly seen as something else.
     fn shows_face(&self, d: &Detection, params: &TrackerParams) -> bool {
         if self.state == TrackState::Tentative
             || !self.published_class(params).may_show_a_face_as(d.class)
