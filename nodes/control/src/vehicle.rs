@@ -4,6 +4,23 @@
 
 use thiserror::Error;
 
+/// Standard gravity (m/s²).
+const G: f64 = 9.81;
+
+/// Grip held back from braking per m/s² of cornering (see [`braking_limit`]).
+const CORNERING_RESERVE: f64 = 0.3;
+
+/// Strongest braking (m/s², positive) beside `lateral` m/s² of cornering: inside the friction
+/// circle, less a reserve that grows with the cornering. Braking up to the circle while
+/// swerving leaves the rear tyres nothing to hold the yaw with (at 100 km/h, 8.5 m/s² with a
+/// 1 m swerve spun the simulated car into the obstacle it was avoiding); straight braking
+/// keeps the whole circle.
+pub fn braking_limit(limits: &ControlLimits, lateral: f64) -> f64 {
+    let grip = limits.friction * G;
+    let a_y = lateral.abs().min(grip);
+    ((grip * grip - a_y * a_y).sqrt() - CORNERING_RESERVE * a_y).clamp(0.0, limits.max_decel)
+}
+
 /// Why no command can be computed.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum ControlError {
@@ -70,6 +87,8 @@ pub struct ControlLimits {
     pub max_decel: f64,
     /// Fastest change of the acceleration command (m/s³).
     pub max_jerk: f64,
+    /// Tyre-road friction μ assumed when braking in a curve (as AES assumes).
+    pub friction: f64,
 }
 
 impl Default for ControlLimits {
@@ -83,6 +102,7 @@ impl Default for ControlLimits {
             max_accel: 3.5,
             max_decel: 10.0,
             max_jerk: 30.0,
+            friction: 1.0,
         }
     }
 }
@@ -297,7 +317,8 @@ impl TrackingController {
             // Hold the car at standstill.
             accel = accel.min(-1.0);
         }
-        let accel = accel.clamp(-lim.max_decel, lim.max_accel);
+        let lateral = state.v * state.v * steering_angle.tan() / lim.wheelbase;
+        let accel = accel.clamp(-braking_limit(lim, lateral), lim.max_accel);
         let max_da = lim.max_jerk * dt;
         let accel = last.acceleration + (accel - last.acceleration).clamp(-max_da, max_da);
         let command = Command {
@@ -371,6 +392,53 @@ mod tests {
         let b = c.command(&state, &brake, 0.02, 0.01).unwrap();
         assert!((b.acceleration - first.acceleration.min(second.acceleration)).abs() <= 0.3 + 1e-9);
         assert!(b.jerk >= -30.0 - 1e-9);
+    }
+
+    #[test]
+    fn braking_while_swerving_keeps_a_reserve_inside_the_friction_circle() {
+        let lim = ControlLimits::default();
+        // Straight: the whole circle, μ·g = 9.81 (the brakes could give 10).
+        assert!((braking_limit(&lim, 0.0) - 9.81).abs() < 1e-12);
+        // 3.924 m/s² of cornering (AES's 0.4 g): √(9.81² − 3.924²) − 0.3·3.924 = 7.8138.
+        assert!((braking_limit(&lim, -3.924) - 7.8138).abs() < 1e-4);
+        // At the friction limit nothing is left for braking.
+        assert_eq!(braking_limit(&lim, 12.0), 0.0);
+        // Half the friction: the circle shrinks with it.
+        let wet = ControlLimits {
+            friction: 0.5,
+            ..lim
+        };
+        assert!((braking_limit(&wet, 0.0) - 4.905).abs() < 1e-12);
+
+        // A full-braking trajectory at 25 m/s with the wheels turned 0.015 rad (3.6 m/s² of
+        // cornering on a 2.579 m wheelbase): the command stops at the limit, not at -10.
+        let mut c = TrackingController::new(ControllerParams::default());
+        let state = VehicleState {
+            v: 25.0,
+            ..VehicleState::default()
+        };
+        let turning: Vec<TrajectoryPoint> = (0..50)
+            .map(|k| {
+                let t = k as f64 * 0.1;
+                TrajectoryPoint {
+                    t,
+                    x: 25.0 * t,
+                    y: 0.5 * (25.0 * t) * (25.0 * t) * 0.015 / 2.579,
+                    v: 25.0,
+                    a: -10.0,
+                    ..TrajectoryPoint::default()
+                }
+            })
+            .collect();
+        let mut cmd = c.command(&state, &turning, 0.0, 0.01).unwrap();
+        for k in 1..100 {
+            cmd = c.command(&state, &turning, k as f64 * 0.01, 0.01).unwrap();
+        }
+        let lateral = 25.0 * 25.0 * cmd.steering_angle.tan() / 2.579;
+        assert!(lateral > 1.0, "{cmd:?}");
+        let limit = braking_limit(&c.params.limits, lateral);
+        assert!(limit < 9.0, "{limit}");
+        assert!((cmd.acceleration + limit).abs() < 1e-9, "{cmd:?} {limit}");
     }
 
     #[test]

@@ -48,6 +48,10 @@ pub struct AesParams {
     pub follower_reaction: f64,
     /// Deceleration assumed for a follower (m/s²).
     pub follower_decel: f64,
+    /// Clearance an evasion must keep when it is chosen over braking that would avoid the
+    /// threat only to spare a close follower (m): a swerve that passes a crossing child by a
+    /// hand's width is worse than the follower's hard braking.
+    pub rear_evasion_margin: f64,
     /// Most consecutive evasive manoeuvres.
     pub max_manoeuvres: u8,
     /// Steps of the evasive manoeuvres' collision check on the planner grid.
@@ -65,11 +69,14 @@ impl Default for AesParams {
             max_decel: 9.0,
             // HAD plans braking up to 3.0 m/s²: AES warns as the need nears that. It takes
             // over at 4.5 for vehicles, whose tracks jitter (a parked car's lateral noise
-            // must not brake the car at 6 m/s²), and half a m/s² beyond HAD for people.
+            // must not brake the car at 6 m/s²), and as soon as HAD cannot stop for people
+            // (the need's 0.5 grid makes that 3.5): a jerk-limited yield builds up its braking
+            // over half a second, and waiting in Warn at a need of 3.5 while it does left a
+            // crossing child to a late swerve.
             warn_on: 2.5,
             warn_off: 1.5,
             trigger: 4.5,
-            trigger_vulnerable: 3.5,
+            trigger_vulnerable: 3.0,
             release_time: 0.5,
             hold_time: 1.0,
             return_time: 1.0,
@@ -80,6 +87,7 @@ impl Default for AesParams {
             edge_tolerance: 0.3,
             follower_reaction: 1.0,
             follower_decel: 6.0,
+            rear_evasion_margin: 0.5,
             max_manoeuvres: 2,
             steps: 40,
             assessment_steps: 80,
@@ -263,6 +271,26 @@ pub struct Aes {
     calm_since: Option<f64>,
 }
 
+/// What an evasion must keep to be taken.
+#[derive(Debug, Clone, Copy)]
+struct EvasionRule {
+    /// Clearance to every object (m).
+    margin: f64,
+    /// Only evasions whose braking leaves a close follower safe: one taken to spare the
+    /// follower must not brake it into danger after all.
+    spare_follower: bool,
+}
+
+impl EvasionRule {
+    /// Any free evasion with the usual clearance.
+    fn any(p: &AesParams) -> Self {
+        Self {
+            margin: p.margin,
+            spare_follower: false,
+        }
+    }
+}
+
 struct Candidate {
     lateral: Polynomial,
     decel: f64,
@@ -277,6 +305,19 @@ fn hold_lateral(s: &FrenetState) -> Polynomial {
     Polynomial::quintic([s.d, s.d_d, s.d_dd], [end, 0.0, 0.0], 1.0).unwrap_or(
         Polynomial::quintic([s.d, 0.0, 0.0], [s.d, 0.0, 0.0], 1.0).expect("1 s is positive"),
     )
+}
+
+/// The rest of `lat` from `elapsed` seconds on, as a path of its own (a quintic's rest is the
+/// quintic between the same states); a finished path holds its end.
+fn remaining(lat: &Polynomial, elapsed: f64) -> Polynomial {
+    let [e, e_d, e_dd, _] = lat.eval(lat.duration());
+    let rest = lat.duration() - elapsed;
+    let [d, d_d, d_dd, _] = lat.eval(elapsed);
+    if rest < 0.01 {
+        // Too short to carry its own curve: hold where it ends (no drift: it ends at rest).
+        return Polynomial::quintic([d, 0.0, 0.0], [d, 0.0, 0.0], 1.0).expect("1 s is positive");
+    }
+    Polynomial::quintic([d, d_d, d_dd], [e, e_d, e_dd], rest).expect("rest is positive")
 }
 
 /// Map-frame trajectory and collision samples of lateral `lat` with braking `decel` after
@@ -463,7 +504,7 @@ impl Aes {
                 if matches!(self.state, AesState::Hold | AesState::Return) {
                     // Hand back to HAD after a pause, unless a new threat needs an intervention.
                     if need > trigger && inp.v > 0.5 {
-                        self.intervene(inp, need, &nominal)
+                        self.intervene(inp, need)
                     } else if self.state == AesState::Hold
                         && self.reason == Reason::Stopped
                         && inp.time - self.since < p.hold_time
@@ -482,7 +523,7 @@ impl Aes {
                         None
                     }
                 } else if need > trigger && inp.v > 0.5 {
-                    self.intervene(inp, need, &nominal)
+                    self.intervene(inp, need)
                 } else if need > p.warn_on
                     || self.state == AesState::Warn && calm_for < p.release_time
                 {
@@ -502,7 +543,7 @@ impl Aes {
                     None
                 }
             }
-            Some(active) => self.continue_active(inp, &active, need, clear_for, &nominal),
+            Some(active) => self.continue_active(inp, &active, need, clear_for),
         };
         (self.status(status), trajectory)
     }
@@ -607,6 +648,7 @@ impl Aes {
         lateral: &Polynomial,
         decel: f64,
         ahead_only: bool,
+        margin: f64,
     ) -> Option<Hit> {
         let steps = self.params.steps.min(inp.obstacles.steps());
         let (_, samples) = motion(
@@ -621,20 +663,13 @@ impl Aes {
             (inp.obstacles.dt(), steps),
         );
         if ahead_only {
-            inp.obstacles
-                .first_hit_ahead(inp.ego, &samples, self.params.margin)
+            inp.obstacles.first_hit_ahead(inp.ego, &samples, margin)
         } else {
-            inp.obstacles
-                .first_hit(inp.ego, &samples, self.params.margin)
+            inp.obstacles.first_hit(inp.ego, &samples, margin)
         }
     }
 
-    fn intervene(
-        &mut self,
-        inp: &AesInputs,
-        need: f64,
-        nominal: &Polynomial,
-    ) -> Option<Trajectory> {
+    fn intervene(&mut self, inp: &AesInputs, need: f64) -> Option<Trajectory> {
         let p = self.params;
         // A threat right after an evasion continues the same intervention: its manoeuvres count
         // towards the limit.
@@ -653,37 +688,47 @@ impl Aes {
         let rear = brake_ok && self.rear_risk(inp, brake_decel);
         if brake_ok && !rear {
             self.reason = Reason::BrakingAvoids;
-            return Some(self.start_brake(inp, brake_decel, *nominal));
+            return Some(self.start_brake(inp, brake_decel));
         }
         if inp.v >= p.min_steer_speed
-            && let Some(t) = self.evade(
-                inp,
-                &inp.start.clone(),
-                if rear {
-                    Reason::RearTraffic
-                } else {
-                    Reason::BrakingTooLate
-                },
-            )
+            && let Some(t) = if rear {
+                // Braking would avoid the threat: a swerve must be clearly free to be better.
+                self.evade(
+                    inp,
+                    &inp.start.clone(),
+                    Reason::RearTraffic,
+                    EvasionRule {
+                        margin: p.rear_evasion_margin,
+                        spare_follower: true,
+                    },
+                )
+            } else {
+                self.evade(
+                    inp,
+                    &inp.start.clone(),
+                    Reason::BrakingTooLate,
+                    EvasionRule::any(&p),
+                )
+            }
         {
             return Some(t);
         }
         if brake_ok {
             // The follower is at risk but there is no way out: brake just hard enough.
             self.reason = Reason::BrakingAvoids;
-            return Some(self.start_brake(inp, (need + 0.5).min(p.max_decel), *nominal));
+            return Some(self.start_brake(inp, (need + 0.5).min(p.max_decel)));
         }
         Some(self.minimum_impact(inp))
     }
 
-    fn start_brake(&mut self, inp: &AesInputs, decel: f64, lateral: Polynomial) -> Trajectory {
+    fn start_brake(&mut self, inp: &AesInputs, decel: f64) -> Trajectory {
         self.manoeuvre = Manoeuvre::Brake { decel };
         self.enter(AesState::Brake, inp.time);
         let active = Active {
             lane: inp.lane,
             start_time: inp.time,
             start: inp.start,
-            lateral,
+            lateral: hold_lateral(&inp.start),
             decel,
             evasive: false,
             minimum_impact: false,
@@ -696,7 +741,11 @@ impl Aes {
     fn render(&self, inp: &AesInputs, a: &Active) -> Trajectory {
         let dt = inp.obstacles.dt();
         let steps = inp.trajectory_steps;
-        // Braking restarts from the current state each cycle; an evasion keeps its geometry.
+        // Braking restarts its speed profile from the current state each cycle but keeps the
+        // lateral path it started with: settling from wherever the car is now would let a car
+        // that starts to yaw under hard braking drag its own path along (a positive feedback
+        // that turned the car 0.24 rad while braking from 100 km/h). An evasion keeps its
+        // geometry.
         let (points, _) = if a.evasive {
             motion(
                 self.line_of(inp, a),
@@ -710,10 +759,16 @@ impl Aes {
                 (dt, steps),
             )
         } else {
+            let lateral = if a.lane == inp.lane {
+                remaining(&a.lateral, inp.time - a.start_time)
+            } else {
+                // Another lane's frame: its lateral numbers mean something else here.
+                hold_lateral(&inp.start)
+            };
             motion(
                 inp.line,
                 &inp.start,
-                &hold_lateral(&inp.start),
+                &lateral,
                 Profile {
                     decel: a.decel,
                     delay: 0.0,
@@ -725,11 +780,13 @@ impl Aes {
         Trajectory { points }
     }
 
+    /// The cheapest evasion from `start` that keeps `rule`, if any.
     fn evade(
         &mut self,
         inp: &AesInputs,
         start: &FrenetState,
         reason: Reason,
+        rule: EvasionRule,
     ) -> Option<Trajectory> {
         if self.manoeuvres >= self.params.max_manoeuvres {
             return None;
@@ -738,8 +795,9 @@ impl Aes {
         let best = self
             .evasive_candidates(inp, start, rear)
             .into_iter()
+            .filter(|c| !rule.spare_follower || c.decel == 0.0 || !self.rear_risk(inp, c.decel))
             .find(|c| {
-                self.first_hit(inp, start, &c.lateral, c.decel, false)
+                self.first_hit(inp, start, &c.lateral, c.decel, false, rule.margin)
                     .is_none()
             })?;
         self.manoeuvres += 1;
@@ -781,7 +839,7 @@ impl Aes {
     fn minimum_impact(&mut self, inp: &AesInputs) -> Trajectory {
         let p = self.params;
         let straight = hold_lateral(&inp.start);
-        let straight_hit = self.first_hit(inp, &inp.start, &straight, p.max_decel, true);
+        let straight_hit = self.first_hit(inp, &inp.start, &straight, p.max_decel, true, p.margin);
         let mut best_impact = straight_hit.map_or(0.0, |h| h.impact_speed);
         let mut chosen: Option<Candidate> = None;
         // A follower that would run into a full stop: brake no harder than keeps the path free.
@@ -797,7 +855,7 @@ impl Aes {
                     .max(0.0)
                     .sqrt()
                     .min(p.max_decel);
-                let hit = self.first_hit(inp, &inp.start, &c.lateral, c.decel, false);
+                let hit = self.first_hit(inp, &inp.start, &c.lateral, c.decel, false, p.margin);
                 // A collision is never traded for one with someone else, nor for a faster one;
                 // steering must gain clearly over straight braking to be worth it.
                 let impact = match (hit, straight_hit) {
@@ -858,7 +916,7 @@ impl Aes {
             .into_iter()
             .take_while(|&d| d < max)
             .find(|&d| {
-                self.first_hit(inp, &inp.start, lateral, d, ahead_only)
+                self.first_hit(inp, &inp.start, lateral, d, ahead_only, self.params.margin)
                     .is_none()
             })
             .unwrap_or(max)
@@ -870,7 +928,6 @@ impl Aes {
         active: &Active,
         need: f64,
         clear_for: f64,
-        nominal: &Polynomial,
     ) -> Option<Trajectory> {
         let p = self.params;
         if !active.evasive {
@@ -893,12 +950,17 @@ impl Aes {
                     return if active.minimum_impact {
                         Some(self.minimum_impact(inp))
                     } else {
-                        self.intervene(inp, need, nominal)
+                        self.intervene(inp, need)
                     };
                 }
                 if self.manoeuvres < p.max_manoeuvres
                     && inp.v >= p.min_steer_speed
-                    && let Some(t) = self.evade(inp, &inp.start.clone(), Reason::BrakingTooLate)
+                    && let Some(t) = self.evade(
+                        inp,
+                        &inp.start.clone(),
+                        Reason::BrakingTooLate,
+                        EvasionRule::any(&p),
+                    )
                 {
                     return Some(t);
                 }
@@ -938,7 +1000,12 @@ impl Aes {
         }
         if self.manoeuvres < p.max_manoeuvres && inp.v >= p.min_steer_speed {
             let used = self.manoeuvres;
-            if let Some(t) = self.evade(inp, &inp.start.clone(), Reason::PathBlocked) {
+            if let Some(t) = self.evade(
+                inp,
+                &inp.start.clone(),
+                Reason::PathBlocked,
+                EvasionRule::any(&p),
+            ) {
                 self.manoeuvres = used + 1;
                 return Some(t);
             }
@@ -1075,6 +1142,83 @@ mod tests {
             state(&mut planner, 0.75, 200.0).state,
             super::AesState::Standby
         );
+    }
+
+    #[test]
+    fn with_a_close_follower_a_swerve_must_pass_a_pedestrian_clearly_to_beat_braking() {
+        // 30 km/h in a single lane; a pedestrian stands in its right half 12 m ahead and a car
+        // follows 3 m behind at the same speed. AES's braking (6 m/s²) would endanger the
+        // follower; the lane leaves room for a 1.0 m swerve to the left that passes the
+        // pedestrian by 0.75 m box to box, less than 0.5 m once the discs' rounding and the
+        // prediction's std-dev are counted (at y = -1.0 it is taken with either clearance).
+        let v = 30.0 / 3.6;
+        let mut i = inputs(200.0, v);
+        i.map.lanes[0].speed_limit = Some(v);
+        i.objects = vec![
+            Object {
+                id: 1,
+                class: ObjectClass::Pedestrian,
+                pose: Pose2 {
+                    x: 2.254 + 12.0 + 0.25,
+                    y: -0.9,
+                    yaw: 0.0,
+                },
+                length: 0.5,
+                width: 0.5,
+                ..Object::default()
+            },
+            Object {
+                id: 2,
+                class: ObjectClass::Car,
+                pose: Pose2 {
+                    x: -2.254 - 3.0 - 2.25,
+                    y: 0.0,
+                    yaw: 0.0,
+                },
+                length: 4.5,
+                width: 1.8,
+                vx: v,
+                ..Object::default()
+            },
+        ];
+        let decide = |margin: f64| {
+            let mut config = PlannerConfig::default();
+            config.aes.rear_evasion_margin = margin;
+            Planner::new(config).plan(&i).unwrap().aes
+        };
+        let s = decide(super::AesParams::default().rear_evasion_margin);
+        let need = s.required_decel.unwrap();
+        assert!((3.5..=6.0).contains(&need), "{s:?}");
+        // A swerve that close is not worth sparing the follower: brake just beyond the need.
+        assert_eq!(s.state, super::AesState::Brake, "{s:?}");
+        assert_eq!(s.manoeuvre, super::Manoeuvre::Brake { decel: need + 0.5 });
+        // Held only to the clearance every manoeuvre keeps, the same swerve is taken.
+        let s = decide(super::AesParams::default().margin);
+        assert_eq!(s.reason, super::Reason::RearTraffic, "{s:?}");
+        assert!(
+            matches!(s.manoeuvre, super::Manoeuvre::Evade { side: super::Side::Left, shift, .. } if shift <= 1.0),
+            "{s:?}"
+        );
+    }
+
+    #[test]
+    fn braking_keeps_the_lateral_path_it_started_with() {
+        // 35 m behind a stationary car at 20 m/s: AES brakes straight.
+        let mut planner = Planner::new(PlannerConfig::default());
+        let first = planner.plan(&inputs(35.0, 20.0)).unwrap();
+        assert_eq!(first.aes.state, super::AesState::Brake, "{:?}", first.aes);
+        // A cycle later the car has turned 0.05 rad to the left and moved 0.2 m, as a car
+        // starting to yaw under hard braking does.
+        let mut i = inputs(33.0, 19.0);
+        i.time = 0.1;
+        i.ego.y = 0.2;
+        i.ego.yaw = 0.05;
+        let out = planner.plan(&i).unwrap();
+        assert_eq!(out.aes.state, super::AesState::Brake, "{:?}", out.aes);
+        // The path leads back to the line braking started on (y = 0); settling from the new
+        // state would have carried on along the drift to y ≈ 0.67.
+        let ys: Vec<f64> = out.trajectory.points.iter().map(|p| p.y).collect();
+        assert!(ys.iter().all(|y| y.abs() < 0.05), "{ys:?}");
     }
 
     #[test]
