@@ -954,7 +954,8 @@ impl Tracker {
         // box this frame count: an unmatched box over a vehicle that had none is most likely
         // that vehicle, moved or reshaped beyond its gate (a crossing cyclist classed as a
         // car), and dropping it would leave the object unseen while its old track coasts.
-        let vehicles: Vec<GroundBox> = self
+        // With each vehicle, the evidence for its class (used below).
+        let vehicles: Vec<(GroundBox, f32)> = self
             .tracks
             .iter()
             .filter(|e| {
@@ -962,8 +963,28 @@ impl Tracker {
                     && e.misses == 0
                     && matches!(e.class, Class::Car | Class::Truck)
             })
-            .map(TrackEntry::ground_box)
+            .map(|e| (e.ground_box(), e.votes[e.class.index()]))
             .collect();
+        // A two-wheeler or unknown track lying mostly within such a vehicle is a part of it
+        // that was tracked on its own before the vehicle was recognised: a car's rear seen
+        // alone far away is boxed and classed as a two-wheeler, and that track lived on 1.8 m
+        // behind the car's centre, taking the rear-face detections the car's track should
+        // have had, with a velocity of its own that swung into the ego's lane. It goes once
+        // the vehicle's class has more evidence than the part's whole track: then the next
+        // such box is the vehicle's face (`shows_face`), and dropping it sooner only let that
+        // box start a fresh part with an untried velocity. People are left alone: a person
+        // is never dropped on inference.
+        self.tracks.retain(|e| {
+            let part = matches!(e.class.group(), 0 | 2)
+                && vehicles.iter().any(|(v, votes)| {
+                    *votes > e.votes.iter().sum::<f32>()
+                        && v.overlap(&e.ground_box()) > MAX_SHARED_OVERLAP
+                });
+            if part {
+                report.deleted.push(e.id);
+            }
+            !part
+        });
         for (col, &di) in valid.iter().enumerate() {
             if matched_dets[col].is_none() {
                 let d = &detections[di];
@@ -975,7 +996,7 @@ impl Tracker {
                 };
                 let inside_vehicle = vehicles
                     .iter()
-                    .any(|v| v.overlap(&footprint) > MAX_SHARED_OVERLAP);
+                    .any(|(v, _)| v.overlap(&footprint) > MAX_SHARED_OVERLAP);
                 if inside_vehicle {
                     report.vehicle_parts += 1;
                     continue;
@@ -2126,9 +2147,10 @@ mod tests {
     fn a_lost_fragment_is_not_revived_by_a_merged_cluster() {
         // Recorded in CPNCO at 20 km/h: a parked car's rear face is first boxed across the
         // road and classed bicycle (two frames: a confirmed track), then the car is seen whole
-        // and tracked as a car, and the fragment's track coasts. When the car's cluster later
-        // swallows its neighbour, the merged box's low end lines up with the old fragment: it
-        // must not bring the fragment back as a second object on the car.
+        // and tracked as a car, and the fragment's track, inside the car, is dropped (it used to
+        // coast). When the car's cluster later swallows its neighbour, the merged box's low end
+        // lines up with the old fragment: it must not bring the fragment back as a second
+        // object on the car.
         let mut tr = road();
         let mut face = det(49.4, -0.95, Class::Bicycle, 0.98);
         (face.yaw, face.length, face.width) = (FRAC_PI_2, 1.8, 0.6);
@@ -2144,8 +2166,8 @@ mod tests {
         let merged = car_box(52.7, -0.95, 7.2, Class::Unknown, 0.92);
         let r = tr.step(0.8, &[merged]).unwrap();
         assert_eq!(r.track_of_detection[0], car_id);
-        let f = tr.track(fragment).unwrap();
-        assert_eq!((f.state, f.hits), (TrackState::Lost, 2), "{f:?}");
+        assert!(tr.track(fragment).is_none());
+        assert!(r.created.is_empty());
     }
 
     #[test]
@@ -2349,5 +2371,56 @@ mod tests {
         let car_track = tr.track(id.unwrap()).unwrap();
         assert_eq!(car_track.class, Class::Car);
         assert!((car_track.length - 4.4).abs() < 0.05, "{car_track:?}");
+    }
+
+    #[test]
+    fn a_two_wheeler_track_found_inside_a_recognised_car_is_dropped() {
+        // A car 60 m ahead driving at 20 m/s: first only its rear is seen, boxed 1.8 × 0.6 m
+        // and classed motorcycle, and tracked as one. From the sixth frame the whole car is
+        // seen too (a second box from the same scan, as a completed cluster comes), with the
+        // rear still boxed on its own. A real motorcycle rides in the next lane beside it.
+        let mut tr = road();
+        let rear = |x: f64| Detection {
+            yaw: FRAC_PI_2,
+            length: 1.8,
+            width: 0.6,
+            seen_depth: 0.1,
+            ..det(x, 1.75, Class::Motorcycle, 0.6)
+        };
+        let rider = |x: f64| Detection {
+            length: 2.1,
+            width: 0.8,
+            seen_depth: 0.8,
+            ..det(x, 5.25, Class::Motorcycle, 0.8)
+        };
+        let mut part = None;
+        let mut other = None;
+        for k in 0..5 {
+            let x = 60.0 + 2.0 * f64::from(k);
+            let r = tr.step(0.1 * f64::from(k), &[rear(x), rider(x)]).unwrap();
+            part = r.track_of_detection[0];
+            other = r.track_of_detection[1];
+        }
+        let part = part.unwrap();
+        let other = other.unwrap();
+        assert_eq!(tr.track(part).unwrap().state, TrackState::Confirmed);
+        let mut deleted = Vec::new();
+        let mut car = None;
+        for k in 5..12 {
+            let x = 60.0 + 2.0 * f64::from(k);
+            let whole = car_box(x + 1.9, 1.75, 4.4, Class::Car, 0.9);
+            let r = tr
+                .step(0.1 * f64::from(k), &[whole, rear(x), rider(x)])
+                .unwrap();
+            car = r.track_of_detection[0];
+            deleted.extend(r.deleted);
+        }
+        // Dropped once the car's own track is confirmed; the rider beside it stays.
+        assert!(deleted.contains(&part), "{deleted:?}");
+        assert!(tr.track(part).is_none());
+        assert!(tr.track(other).is_some());
+        let car = tr.track(car.unwrap()).unwrap();
+        assert_eq!(car.class, Class::Car);
+        assert_eq!(car.state, TrackState::Confirmed);
     }
 }
