@@ -151,8 +151,21 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
             map: map.clone(),
             driver_override,
         };
+        let header = embody::msgs::std_msgs::msg::Header {
+            stamp: objs.header.stamp.clone(),
+            frame_id: objs.header.frame_id.clone(),
+        };
         let out = match planner.plan(&inputs) {
             Ok(out) => out,
+            Err(crate::types::PlanError::OffMap) => {
+                // On no lane (turned across the road after a skid): stop rather than fall
+                // silent and leave control waiting for a trajectory.
+                if warnings.ready() {
+                    log.warn("the ego is on no lane: braking to a stop along its heading");
+                }
+                traj_pub.publish_now(trajectory(&header, &planner.stop_straight(&ego)))?;
+                continue;
+            }
             Err(e) => {
                 if warnings.ready() {
                     log.warn(&format!("skipping a cycle: {e}"));
@@ -161,10 +174,6 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
             }
         };
         trace.cycle(&inputs, &out);
-        let header = embody::msgs::std_msgs::msg::Header {
-            stamp: objs.header.stamp.clone(),
-            frame_id: objs.header.frame_id.clone(),
-        };
         traj_pub.publish_now(trajectory(&header, &out.trajectory))?;
         path_pub.publish_now(path(&header, &out.trajectory))?;
         status_pub.publish_now(aes_status(&header, &out))?;

@@ -142,6 +142,35 @@ impl Planner {
         &self.config
     }
 
+    /// Full braking straight along the ego's heading, on the planner's time grid: what to
+    /// follow when [`Planner::plan`] finds the ego on no lane ([`PlanError::OffMap`]), e.g.
+    /// turned across the road after a skid. Silence would leave control to wait out its
+    /// trajectory timeout (2 s) before it brakes.
+    pub fn stop_straight(&self, ego: &crate::types::EgoState) -> Trajectory {
+        let (dt, steps) = (self.config.sampler.dt, self.config.sampler.steps);
+        let decel = self.config.aes.max_decel;
+        let v0 = ego.v.max(0.0);
+        let t_stop = v0 / decel;
+        let (c, sn) = (ego.yaw.cos(), ego.yaw.sin());
+        let points = (0..steps)
+            .map(|k| {
+                let t = k as f64 * dt;
+                let tb = t.min(t_stop);
+                let s = v0 * tb - 0.5 * decel * tb * tb;
+                crate::types::TrajectoryPoint {
+                    t,
+                    x: ego.x + s * c,
+                    y: ego.y + s * sn,
+                    yaw: ego.yaw,
+                    v: (v0 - decel * t).max(0.0),
+                    a: if t < t_stop { -decel } else { 0.0 },
+                    curvature: 0.0,
+                }
+            })
+            .collect();
+        Trajectory { points }
+    }
+
     /// One cycle.
     pub fn plan(&mut self, inputs: &Inputs) -> Result<Output, PlanError> {
         let e = &inputs.ego;
@@ -375,6 +404,18 @@ mod tests {
         inputs.objects.clear();
         inputs.ego.y = 50.0;
         assert_eq!(planner.plan(&inputs), Err(PlanError::OffMap));
+        // Off the map, the fallback brakes at AES's full 9 m/s² along the heading: from
+        // 10 m/s at 45° it stands after 1.11 s and 5.56 m.
+        inputs.ego.v = 10.0;
+        inputs.ego.yaw = std::f64::consts::FRAC_PI_4;
+        let stop = planner.stop_straight(&inputs.ego);
+        let last = stop.points.last().unwrap();
+        assert_eq!(last.v, 0.0);
+        let run = (last.x - inputs.ego.x).hypot(last.y - inputs.ego.y);
+        assert!((run - 100.0 / 18.0).abs() < 1e-9, "{run}");
+        assert!((last.x - inputs.ego.x - (last.y - inputs.ego.y)).abs() < 1e-9);
+        assert_eq!(stop.points[0].a, -9.0);
+        assert!(stop.points.windows(2).all(|w| w[1].v <= w[0].v));
         inputs.map.lanes[0].left = Some(9);
         assert!(matches!(
             planner.plan(&inputs),
