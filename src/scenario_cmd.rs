@@ -270,6 +270,7 @@ fn json_row(r: &RunResult, score: f64) -> serde_json::Value {
         "evasive_manoeuvres": r.evasive_manoeuvres,
         "max_lat_accel": r.max_lat_accel,
         "max_decel": r.max_decel,
+        "max_rear_slip_deg": r.max_rear_slip_deg,
         "other_collisions": r.other_collisions,
         "passed": r.passed,
         "sim_time_s": r.sim_time_s,
@@ -295,7 +296,7 @@ fn arm_json_row(r: &ArmRunResult) -> serde_json::Value {
 fn vehicle_header(out: &mut impl Write) -> std::io::Result<()> {
     writeln!(
         out,
-        "{:<28} {:<44} {:>9} {:>8} {:>8} {:>6} {:>7} {:>7} {:>5} {:>6}",
+        "{:<28} {:<44} {:>9} {:>8} {:>8} {:>6} {:>7} {:>7} {:>6} {:>5} {:>6}",
         "scenario",
         "parameters",
         "outcome",
@@ -304,6 +305,7 @@ fn vehicle_header(out: &mut impl Write) -> std::io::Result<()> {
         "manoeu",
         "max lat",
         "max dec",
+        "slip°",
         "other",
         "pass"
     )
@@ -381,7 +383,7 @@ fn vehicle_row(out: &mut impl Write, res: &RunResult) -> std::io::Result<()> {
     let params: Vec<String> = res.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
     writeln!(
         out,
-        "{:<28} {:<44} {:>9} {:>8} {:>8} {:>6} {:>7} {:>7} {:>5} {:>6}",
+        "{:<28} {:<44} {:>9} {:>8} {:>8} {:>6} {:>7} {:>7} {:>6} {:>5} {:>6}",
         res.scenario,
         params.join(" "),
         if res.collision {
@@ -398,6 +400,7 @@ fn vehicle_row(out: &mut impl Write, res: &RunResult) -> std::io::Result<()> {
         res.evasive_manoeuvres,
         format!("{:.2}", res.max_lat_accel),
         format!("{:.2}", res.max_decel),
+        format!("{:.1}", res.max_rear_slip_deg),
         res.other_collisions,
         if res.passed { "yes" } else { "no" },
     )

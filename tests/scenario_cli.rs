@@ -55,6 +55,7 @@ fn a_run_prints_a_row_and_writes_the_documented_json_fields() {
         "evasive_manoeuvres",
         "max_lat_accel",
         "max_decel",
+        "max_rear_slip_deg",
         "other_collisions",
     ] {
         assert!(r.get(field).is_some(), "{field} missing: {r}");

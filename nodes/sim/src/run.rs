@@ -83,6 +83,8 @@ pub struct RunResult {
     pub max_lat_accel: f64,
     /// Largest deceleration (m/s²).
     pub max_decel: f64,
+    /// Largest rear-axle side slip (degrees; see [`crate::world::Measures::max_rear_slip_deg`]).
+    pub max_rear_slip_deg: f64,
     /// Collisions between other road users.
     pub other_collisions: u32,
     /// Whether the outcome is what the scenario's `expected` asks for.
@@ -433,7 +435,8 @@ pub fn run_world(
         && e.min_gap_m.is_none_or(|g| m.min_gap >= g)
         && e.max_impact_speed_kmh.is_none_or(|v| impact_kmh <= v)
         && e.max_decel.is_none_or(|v| m.max_decel <= v)
-        && e.max_lat_accel.is_none_or(|v| m.max_lat_accel <= v);
+        && e.max_lat_accel.is_none_or(|v| m.max_lat_accel <= v)
+        && e.max_rear_slip_deg.is_none_or(|v| m.max_rear_slip_deg <= v);
     Ok(RunResult {
         scenario: sc.name.clone(),
         params: run.params.clone(),
@@ -444,6 +447,7 @@ pub fn run_world(
         evasive_manoeuvres: m.evasive_manoeuvres(),
         max_lat_accel: m.max_lat_accel,
         max_decel: m.max_decel,
+        max_rear_slip_deg: m.max_rear_slip_deg,
         other_collisions: other,
         passed,
         sim_time_s: world.time(),

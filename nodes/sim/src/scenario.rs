@@ -666,6 +666,8 @@ pub struct Expected {
     pub max_decel: Option<f64>,
     /// Largest allowed ego lateral acceleration (m/s²).
     pub max_lat_accel: Option<f64>,
+    /// Largest allowed side slip at the ego's rear axle (degrees): the car must not slide or spin.
+    pub max_rear_slip_deg: Option<f64>,
     /// Whether other traffic may collide (e.g. a follower running into the ego counts).
     pub other_collisions: Option<bool>,
 }
@@ -2072,6 +2074,7 @@ impl Cx<'_> {
                 "max_impact_speed_kmh",
                 "max_decel",
                 "max_lat_accel",
+                "max_rear_slip_deg",
                 "other_collisions",
             ],
         )?;
@@ -2085,6 +2088,7 @@ impl Cx<'_> {
             )?,
             max_decel: self.checked_opt(&o, "max_decel", Rule::Positive)?,
             max_lat_accel: self.checked_opt(&o, "max_lat_accel", Rule::Positive)?,
+            max_rear_slip_deg: self.checked_opt(&o, "max_rear_slip_deg", Rule::Positive)?,
             other_collisions: self.bool_opt(&o, "other_collisions")?,
         })
     }

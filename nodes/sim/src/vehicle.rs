@@ -419,6 +419,14 @@ impl Vehicle {
         self.state.vy.atan2(self.state.vx)
     }
 
+    /// Side slip at the rear axle (rad): the rear tyres' slip angle, zero while they roll
+    /// without sliding however sharply the car turns (the CG's β also holds the geometric
+    /// part, several degrees in a slow tight turn); large when the rear breaks away.
+    pub fn rear_slip(&self) -> f64 {
+        let lateral = self.state.vy - self.params.cg_to_rear_axle * self.state.yaw_rate;
+        lateral.atan2(self.state.vx)
+    }
+
     /// Yaw rate (rad/s).
     pub fn yaw_rate(&self) -> f64 {
         self.state.yaw_rate

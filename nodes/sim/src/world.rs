@@ -39,6 +39,9 @@ pub struct Collision {
     pub relative_speed: f64,
 }
 
+/// Slowest ego speed (m/s) at which side slip is measured.
+pub const SIDE_SLIP_MIN_SPEED: f64 = 3.0;
+
 /// What a run is judged by.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measures {
@@ -50,6 +53,10 @@ pub struct Measures {
     pub max_lat_accel: f64,
     /// Largest deceleration of the ego (m/s², positive).
     pub max_decel: f64,
+    /// Largest side slip at the ego's rear axle while faster than [`SIDE_SLIP_MIN_SPEED`]
+    /// (degrees, see `Vehicle::rear_slip`): how far the rear slides, the stability measure of
+    /// an evasion (near standstill any angle is possible and says nothing).
+    pub max_rear_slip_deg: f64,
     /// Collisions between actors (pairs of ids), e.g. a follower running into a braking lead.
     pub other_collisions: Vec<(u32, u32)>,
     /// Whether the ego's centre left the road.
@@ -131,6 +138,7 @@ impl Default for Measures {
             min_gap: f64::INFINITY,
             max_lat_accel: 0.0,
             max_decel: 0.0,
+            max_rear_slip_deg: 0.0,
             other_collisions: Vec::new(),
             left_road: false,
             swings: 0,
@@ -271,6 +279,11 @@ impl World {
         let m = &mut self.measures;
         m.max_lat_accel = m.max_lat_accel.max(acc.y.abs());
         m.max_decel = m.max_decel.max(-acc.x);
+        if self.ego.speed() > SIDE_SLIP_MIN_SPEED {
+            m.max_rear_slip_deg = m
+                .max_rear_slip_deg
+                .max(self.ego.rear_slip().abs().to_degrees());
+        }
         if !self.road.is_on_road(self.ego.position()) {
             m.left_road = true;
         }
@@ -620,6 +633,9 @@ mod tests {
             "{}",
             w.measures().max_lat_accel
         );
+        // A steady 1.1 m/s² curve: the car slides a fraction of a degree off its heading.
+        let slip = w.measures().max_rear_slip_deg;
+        assert!(slip > 0.01 && slip < 1.0, "{slip}");
     }
 
     #[test]
