@@ -304,7 +304,6 @@ pub fn evaluate(frames: &[EvalFrame], params: &EvalParams) -> Report {
     let mut vel: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     // Per truth id: the track that last covered it, and since when that pairing holds.
     let mut last_track: HashMap<u64, (u64, f64)> = HashMap::new();
-    // Per truth id: (frame index and stamp it became visible, its entry in first_sight).
     // Per truth object: where its first sight is in the report, and the frame index and stamp
     // from which it has been visible without a break (`None` while hidden).
     let mut appeared: HashMap<u64, (usize, Option<(usize, f64)>)> = HashMap::new();

@@ -975,10 +975,10 @@ impl Tracker {
         // box start a fresh part with an untried velocity. People are left alone: a person
         // is never dropped on inference.
         self.tracks.retain(|e| {
+            let own: f32 = e.votes.iter().sum();
             let part = matches!(e.class.group(), 0 | 2)
                 && vehicles.iter().any(|(v, votes)| {
-                    *votes > e.votes.iter().sum::<f32>()
-                        && v.overlap(&e.ground_box()) > MAX_SHARED_OVERLAP
+                    *votes > own && v.overlap(&e.ground_box()) > MAX_SHARED_OVERLAP
                 });
             if part {
                 report.deleted.push(e.id);

@@ -39,8 +39,8 @@ pub struct Collision {
     pub relative_speed: f64,
 }
 
-/// Slowest ego speed (m/s) at which side slip is measured.
-pub const SIDE_SLIP_MIN_SPEED: f64 = 3.0;
+/// Slowest ego speed (m/s) at which the rear axle's side slip is measured.
+pub const REAR_SLIP_MIN_SPEED: f64 = 3.0;
 
 /// What a run is judged by.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +53,7 @@ pub struct Measures {
     pub max_lat_accel: f64,
     /// Largest deceleration of the ego (m/s², positive).
     pub max_decel: f64,
-    /// Largest side slip at the ego's rear axle while faster than [`SIDE_SLIP_MIN_SPEED`]
+    /// Largest side slip at the ego's rear axle while faster than [`REAR_SLIP_MIN_SPEED`]
     /// (degrees, see `Vehicle::rear_slip`): how far the rear slides, the stability measure of
     /// an evasion (near standstill any angle is possible and says nothing).
     pub max_rear_slip_deg: f64,
@@ -279,7 +279,7 @@ impl World {
         let m = &mut self.measures;
         m.max_lat_accel = m.max_lat_accel.max(acc.y.abs());
         m.max_decel = m.max_decel.max(-acc.x);
-        if self.ego.speed() > SIDE_SLIP_MIN_SPEED {
+        if self.ego.speed() > REAR_SLIP_MIN_SPEED {
             m.max_rear_slip_deg = m
                 .max_rear_slip_deg
                 .max(self.ego.rear_slip().abs().to_degrees());
