@@ -1,14 +1,14 @@
-//! Kalman filters on the ground plane: constant velocity (linear KF) and CTRV (EKF).
+//! Kalman filters on the ground plane: constant velocity (linear KF), CTRV and CTRA (EKFs).
 //!
-//! Both observe position only; the tracker decides which model a class uses (see
+//! All observe position (the turning models also a box's axis); the tracker decides which model a class uses (see
 //! `tracker.rs`). Covariance updates use the Joseph form followed by symmetrisation, so the
 //! covariance stays symmetric positive semi-definite even with poorly conditioned gains.
 
 use std::f64::consts::PI;
 
 use nalgebra::{
-    Cholesky, Matrix2, Matrix2x4, Matrix2x5, Matrix3, Matrix4, Matrix5, SMatrix, SVector, Vector2,
-    Vector3, Vector4, Vector5,
+    Cholesky, Matrix2, Matrix3, Matrix4, Matrix5, Matrix6, SMatrix, SVector, Vector2, Vector3,
+    Vector4, Vector5, Vector6,
 };
 use thiserror::Error;
 
@@ -33,6 +33,8 @@ pub enum MotionModel {
     Cv,
     /// Constant turn rate and velocity: state (x, y, v, yaw, yaw_rate).
     Ctrv,
+    /// Constant turn rate and acceleration: state (x, y, v, yaw, yaw_rate, a).
+    Ctra,
 }
 
 /// Continuous white-noise accelerations driving the motion models.
@@ -45,8 +47,27 @@ pub enum MotionModel {
 pub struct ProcessNoise {
     /// Linear acceleration intensity (m/s²·√s).
     pub accel_std: f64,
-    /// Yaw acceleration intensity (rad/s²·√s); used by CTRV only.
+    /// Yaw acceleration intensity (rad/s²·√s); used by CTRV and CTRA.
     pub yaw_accel_std: f64,
+    /// Jerk intensity (m/s³·√s) driving CTRA's acceleration state; unused by the others.
+    pub jerk_std: f64,
+}
+
+/// Covariance added to a (position, velocity, acceleration) chain by continuous white jerk of
+/// intensity `q` over `dt`.
+fn cwnj_block(q: f64, dt: f64) -> Matrix3<f64> {
+    let (t2, t3) = (dt * dt, dt * dt * dt);
+    Matrix3::new(
+        t3 * t2 / 20.0,
+        t2 * t2 / 8.0,
+        t3 / 6.0,
+        t2 * t2 / 8.0,
+        t3 / 3.0,
+        t2 / 2.0,
+        t3 / 6.0,
+        t2 / 2.0,
+        dt,
+    ) * q
 }
 
 /// Covariance added to a (position, rate) pair by continuous white noise of intensity `q`
@@ -108,7 +129,7 @@ fn check_finite<const R: usize, const C: usize>(m: &SMatrix<f64, R, C>) -> Resul
 }
 
 fn check_noise(n: &ProcessNoise) -> Result<(), KalmanError> {
-    if n.accel_std.is_finite() && n.yaw_accel_std.is_finite() {
+    if n.accel_std.is_finite() && n.yaw_accel_std.is_finite() && n.jerk_std.is_finite() {
         Ok(())
     } else {
         Err(KalmanError::NonFinite)
@@ -140,6 +161,19 @@ fn joseph_update<const N: usize, const M: usize>(
     Ok((x_new, p_new))
 }
 
+/// The propagated state and covariance F P Fᵀ + Q, both checked finite.
+fn propagate<const N: usize>(
+    state: SVector<f64, N>,
+    covariance: &SMatrix<f64, N, N>,
+    f: &SMatrix<f64, N, N>,
+    q: &SMatrix<f64, N, N>,
+) -> Result<(SVector<f64, N>, SMatrix<f64, N, N>), KalmanError> {
+    let cov = symmetrise(&(f * covariance * f.transpose() + q));
+    check_finite(&state)?;
+    check_finite(&cov)?;
+    Ok((state, cov))
+}
+
 fn position_innovation<const N: usize>(
     x: &SVector<f64, N>,
     p: &SMatrix<f64, N, N>,
@@ -164,8 +198,12 @@ pub struct CvFilter {
     pub covariance: Matrix4<f64>,
 }
 
-fn h_cv() -> Matrix2x4<f64> {
-    Matrix2x4::new(1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+/// Observation of the position, the first two entries of every state here.
+fn h_position<const N: usize>() -> SMatrix<f64, 2, N> {
+    let mut h = SMatrix::<f64, 2, N>::zeros();
+    h[(0, 0)] = 1.0;
+    h[(1, 1)] = 1.0;
+    h
 }
 
 impl CvFilter {
@@ -250,12 +288,7 @@ impl CvFilter {
             q[(axis + 2, axis)] = pv;
             q[(axis + 2, axis + 2)] = vv;
         }
-        let state = f * self.state;
-        let cov = symmetrise(&(f * self.covariance * f.transpose() + q));
-        check_finite(&state)?;
-        check_finite(&cov)?;
-        self.state = state;
-        self.covariance = cov;
+        (self.state, self.covariance) = propagate(f * self.state, &self.covariance, &f, &q)?;
         Ok(())
     }
 
@@ -265,7 +298,7 @@ impl CvFilter {
         z: &Vector2<f64>,
         r: &Matrix2<f64>,
     ) -> Result<Innovation<2>, KalmanError> {
-        position_innovation(&self.state, &self.covariance, &h_cv(), z, r)
+        position_innovation(&self.state, &self.covariance, &h_position::<4>(), z, r)
     }
 
     /// Updates with a position measurement `z` with covariance `r`.
@@ -275,7 +308,13 @@ impl CvFilter {
         r: &Matrix2<f64>,
     ) -> Result<(), KalmanError> {
         let inn = self.position_innovation(z, r)?;
-        let (x, p) = joseph_update(&self.state, &self.covariance, &h_cv(), &inn.residual, r)?;
+        let (x, p) = joseph_update(
+            &self.state,
+            &self.covariance,
+            &h_position::<4>(),
+            &inn.residual,
+            r,
+        )?;
         self.state = x;
         self.covariance = p;
         Ok(())
@@ -285,17 +324,114 @@ impl CvFilter {
 /// Below this |yaw_rate| (rad/s) CTRV uses the straight-line limit (second-order in ω).
 const CTRV_MIN_YAW_RATE: f64 = 1e-4;
 
-/// CTRV extended Kalman filter, state (x, y, v, yaw, yaw_rate); v may go negative (reversing).
+/// Extended Kalman filter of a turning model: the state begins (x, y, v, yaw, yaw_rate), v
+/// may go negative (reversing). See [`CtrvFilter`] and [`CtraFilter`].
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct CtrvFilter {
-    /// State (x, y, v, yaw, yaw_rate).
-    pub state: Vector5<f64>,
+pub struct TurningFilter<const N: usize> {
+    /// State.
+    pub state: SVector<f64, N>,
     /// State covariance.
-    pub covariance: Matrix5<f64>,
+    pub covariance: SMatrix<f64, N, N>,
 }
 
-fn h_ctrv() -> Matrix2x5<f64> {
-    Matrix2x5::new(1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
+/// CTRV extended Kalman filter, state (x, y, v, yaw, yaw_rate).
+pub type CtrvFilter = TurningFilter<5>;
+
+/// CTRA extended Kalman filter, state (x, y, v, yaw, yaw_rate, a): CTRV with the speed's
+/// rate of change, for road users that brake hard (a braking motorcycle is followed ≈ 1 m/s
+/// behind by CTRV at its noise).
+pub type CtraFilter = TurningFilter<6>;
+
+impl<const N: usize> TurningFilter<N> {
+    /// Filter with the given state and covariance.
+    pub fn new(state: SVector<f64, N>, covariance: SMatrix<f64, N, N>) -> Self {
+        Self { state, covariance }
+    }
+
+    /// Position (x, y).
+    pub fn position(&self) -> Vector2<f64> {
+        Vector2::new(self.state[0], self.state[1])
+    }
+
+    /// Cartesian velocity (vx, vy).
+    pub fn velocity(&self) -> Vector2<f64> {
+        let (s, c) = self.state[3].sin_cos();
+        Vector2::new(self.state[2] * c, self.state[2] * s)
+    }
+
+    /// Position covariance.
+    pub fn position_covariance(&self) -> Matrix2<f64> {
+        self.covariance.fixed_view::<2, 2>(0, 0).into_owned()
+    }
+
+    /// Cartesian velocity covariance, linearised from (v, yaw).
+    pub fn velocity_covariance(&self) -> Matrix2<f64> {
+        let (v, (s, c)) = (self.state[2], self.state[3].sin_cos());
+        let j = Matrix2::new(c, -v * s, s, v * c);
+        symmetrise(&(j * self.covariance.fixed_view::<2, 2>(2, 2) * j.transpose()))
+    }
+
+    /// Innovation of a position measurement `z` with covariance `r`.
+    pub fn position_innovation(
+        &self,
+        z: &Vector2<f64>,
+        r: &Matrix2<f64>,
+    ) -> Result<Innovation<2>, KalmanError> {
+        position_innovation(&self.state, &self.covariance, &h_position::<N>(), z, r)
+    }
+
+    /// Updates with a position measurement `z` with covariance `r`.
+    pub fn update_position(
+        &mut self,
+        z: &Vector2<f64>,
+        r: &Matrix2<f64>,
+    ) -> Result<(), KalmanError> {
+        let h = h_position::<N>();
+        let inn = self.position_innovation(z, r)?;
+        let (mut x, p) = joseph_update(&self.state, &self.covariance, &h, &inn.residual, r)?;
+        x[3] = wrap_angle(x[3]);
+        self.state = x;
+        self.covariance = p;
+        Ok(())
+    }
+
+    /// Updates with a position and a box yaw that is ambiguous by π (std `yaw_std`, rad).
+    ///
+    /// Of `yaw` and `yaw + π` the one nearer the state's yaw is used: a box does not say
+    /// which end is the front, the sign of `v` absorbs the choice.
+    pub fn update_position_yaw(
+        &mut self,
+        z: &Vector2<f64>,
+        yaw: f64,
+        r: &Matrix2<f64>,
+        yaw_std: f64,
+    ) -> Result<(), KalmanError> {
+        check_finite(z)?;
+        check_finite(r)?;
+        if !yaw.is_finite() || !yaw_std.is_finite() {
+            return Err(KalmanError::NonFinite);
+        }
+        let mut yaw_residual = wrap_angle(yaw - self.state[3]);
+        if yaw_residual > PI / 2.0 {
+            yaw_residual -= PI;
+        } else if yaw_residual <= -PI / 2.0 {
+            yaw_residual += PI;
+        }
+        let mut h = SMatrix::<f64, 3, N>::zeros();
+        h[(0, 0)] = 1.0;
+        h[(1, 1)] = 1.0;
+        h[(2, 3)] = 1.0;
+        let pos = self.position();
+        let residual = Vector3::new(z.x - pos.x, z.y - pos.y, yaw_residual);
+        let mut r3 = Matrix3::zeros();
+        r3.fixed_view_mut::<2, 2>(0, 0).copy_from(r);
+        r3[(2, 2)] = yaw_std * yaw_std;
+        let (mut x, p) = joseph_update(&self.state, &self.covariance, &h, &residual, &r3)?;
+        x[3] = wrap_angle(x[3]);
+        self.state = x;
+        self.covariance = p;
+        Ok(())
+    }
 }
 
 /// CTRV motion: the propagated state and the Jacobian of the transition.
@@ -331,11 +467,6 @@ pub fn ctrv_transition(s: &Vector5<f64>, dt: f64) -> (Vector5<f64>, Matrix5<f64>
 }
 
 impl CtrvFilter {
-    /// Filter with the given state and covariance.
-    pub fn new(state: Vector5<f64>, covariance: Matrix5<f64>) -> Self {
-        Self { state, covariance }
-    }
-
     /// Converts a CV estimate; `yaw_hint` (e.g. the box yaw) is used when the velocity is
     /// too uncertain to define a heading. The yaw rate starts at 0 with std `yaw_rate_std`.
     pub fn from_cv(cv: &CvFilter, yaw_hint: f64, yaw_rate_std: f64) -> Self {
@@ -391,129 +522,134 @@ impl CtrvFilter {
         CvFilter::new(Vector4::new(self.state[0], self.state[1], v * c, v * s), p)
     }
 
-    /// Position (x, y).
-    pub fn position(&self) -> Vector2<f64> {
-        Vector2::new(self.state[0], self.state[1])
-    }
-
-    /// Cartesian velocity (vx, vy).
-    pub fn velocity(&self) -> Vector2<f64> {
-        let (s, c) = self.state[3].sin_cos();
-        Vector2::new(self.state[2] * c, self.state[2] * s)
-    }
-
-    /// Position covariance.
-    pub fn position_covariance(&self) -> Matrix2<f64> {
-        self.covariance.fixed_view::<2, 2>(0, 0).into_owned()
-    }
-
-    /// Cartesian velocity covariance, linearised from (v, yaw).
-    pub fn velocity_covariance(&self) -> Matrix2<f64> {
-        let (v, (s, c)) = (self.state[2], self.state[3].sin_cos());
-        let j = Matrix2::new(c, -v * s, s, v * c);
-        symmetrise(&(j * self.covariance.fixed_view::<2, 2>(2, 2) * j.transpose()))
-    }
-
     /// Propagates by `dt` with white longitudinal and yaw acceleration noise.
     pub fn predict(&mut self, dt: f64, noise: &ProcessNoise) -> Result<(), KalmanError> {
         check_dt(dt)?;
         check_noise(noise)?;
         let (state, f) = ctrv_transition(&self.state, dt);
-        // Longitudinal noise acts on (distance along the heading, v), yaw noise on
-        // (yaw, yaw_rate); the heading at the start of the step maps the distance to (x, y),
-        // which is accurate while yaw_rate·dt is small.
-        let (s, c) = self.state[3].sin_cos();
-        let u = Vector2::new(c, s);
-        let (pp, pv, vv) = cwna_block(noise.accel_std * noise.accel_std, dt);
-        let (yy, yw, ww) = cwna_block(noise.yaw_accel_std * noise.yaw_accel_std, dt);
-        let mut q = Matrix5::zeros();
-        q.fixed_view_mut::<2, 2>(0, 0)
-            .copy_from(&(u * u.transpose() * pp));
-        q.fixed_view_mut::<2, 1>(0, 2).copy_from(&(u * pv));
-        q.fixed_view_mut::<1, 2>(2, 0)
-            .copy_from(&(u.transpose() * pv));
-        q[(2, 2)] = vv;
-        q[(3, 3)] = yy;
-        q[(3, 4)] = yw;
-        q[(4, 3)] = yw;
-        q[(4, 4)] = ww;
-        let cov = symmetrise(&(f * self.covariance * f.transpose() + q));
-        check_finite(&state)?;
-        check_finite(&cov)?;
-        self.state = state;
-        self.covariance = cov;
-        Ok(())
-    }
-
-    /// Innovation of a position measurement `z` with covariance `r`.
-    pub fn position_innovation(
-        &self,
-        z: &Vector2<f64>,
-        r: &Matrix2<f64>,
-    ) -> Result<Innovation<2>, KalmanError> {
-        position_innovation(&self.state, &self.covariance, &h_ctrv(), z, r)
-    }
-
-    /// Updates with a position measurement `z` with covariance `r`.
-    pub fn update_position(
-        &mut self,
-        z: &Vector2<f64>,
-        r: &Matrix2<f64>,
-    ) -> Result<(), KalmanError> {
-        let inn = self.position_innovation(z, r)?;
-        let (mut x, p) = joseph_update(&self.state, &self.covariance, &h_ctrv(), &inn.residual, r)?;
-        x[3] = wrap_angle(x[3]);
-        self.state = x;
-        self.covariance = p;
-        Ok(())
-    }
-
-    /// Updates with a position and a box yaw that is ambiguous by π (std `yaw_std`, rad).
-    ///
-    /// Of `yaw` and `yaw + π` the one nearer the state's yaw is used: a box does not say
-    /// which end is the front, the sign of `v` absorbs the choice.
-    pub fn update_position_yaw(
-        &mut self,
-        z: &Vector2<f64>,
-        yaw: f64,
-        r: &Matrix2<f64>,
-        yaw_std: f64,
-    ) -> Result<(), KalmanError> {
-        check_finite(z)?;
-        check_finite(r)?;
-        if !yaw.is_finite() || !yaw_std.is_finite() {
-            return Err(KalmanError::NonFinite);
-        }
-        let mut yaw_residual = wrap_angle(yaw - self.state[3]);
-        if yaw_residual > PI / 2.0 {
-            yaw_residual -= PI;
-        } else if yaw_residual <= -PI / 2.0 {
-            yaw_residual += PI;
-        }
-        let mut h = SMatrix::<f64, 3, 5>::zeros();
-        h[(0, 0)] = 1.0;
-        h[(1, 1)] = 1.0;
-        h[(2, 3)] = 1.0;
-        let pos = self.position();
-        let residual = Vector3::new(z.x - pos.x, z.y - pos.y, yaw_residual);
-        let mut r3 = Matrix3::zeros();
-        r3.fixed_view_mut::<2, 2>(0, 0).copy_from(r);
-        r3[(2, 2)] = yaw_std * yaw_std;
-        let (mut x, p) = joseph_update(&self.state, &self.covariance, &h, &residual, &r3)?;
-        x[3] = wrap_angle(x[3]);
-        self.state = x;
-        self.covariance = p;
+        let q = turning_noise::<5>(self.state[3], noise, dt);
+        (self.state, self.covariance) = propagate(state, &self.covariance, &f, &q)?;
         Ok(())
     }
 }
 
-/// A track's filter: one of the two motion models.
+/// Process noise of the turning models' shared states: longitudinal noise on (distance along
+/// the heading, v), yaw noise on (yaw, yaw_rate). The heading at the start of the step maps
+/// the distance to (x, y), which is accurate while yaw_rate·dt is small.
+fn turning_noise<const N: usize>(yaw: f64, noise: &ProcessNoise, dt: f64) -> SMatrix<f64, N, N> {
+    let (s, c) = yaw.sin_cos();
+    let u = Vector2::new(c, s);
+    let (pp, pv, vv) = cwna_block(noise.accel_std * noise.accel_std, dt);
+    let (yy, yw, ww) = cwna_block(noise.yaw_accel_std * noise.yaw_accel_std, dt);
+    let mut q = SMatrix::<f64, N, N>::zeros();
+    q.fixed_view_mut::<2, 2>(0, 0)
+        .copy_from(&(u * u.transpose() * pp));
+    q.fixed_view_mut::<2, 1>(0, 2).copy_from(&(u * pv));
+    q.fixed_view_mut::<1, 2>(2, 0)
+        .copy_from(&(u.transpose() * pv));
+    q[(2, 2)] = vv;
+    q[(3, 3)] = yy;
+    q[(3, 4)] = yw;
+    q[(4, 3)] = yw;
+    q[(4, 4)] = ww;
+    q
+}
+
+/// CTRA motion: the propagated state and the Jacobian of the transition.
+///
+/// The position moves along CTRV's arc at the step's mean speed. A speed that the
+/// acceleration would take through zero stops at zero instead, with the acceleration gone:
+/// braking ends at a standstill, it does not reverse the object. (A decaying acceleration,
+/// Singer's model, was tried to keep long predictions tame: its time constant of 2 s left
+/// a steady 4 m/s² braking estimated at 3 m/s² and 0.25 m/s behind.)
+pub fn ctra_transition(s: &Vector6<f64>, dt: f64) -> (Vector6<f64>, Matrix6<f64>) {
+    let (v, a) = (s[2], s[5]);
+    let dv = a * dt;
+    let stops = v * a < 0.0 && dv.abs() > v.abs();
+    // Mean speed over the step and its derivatives by v and a.
+    let (v_mean, dmean_dv, dmean_da, v_next, a_next) = if stops {
+        // Decelerating uniformly for the fraction v / −dv of the step, then at rest.
+        let mean = -v * v / (2.0 * dv);
+        (mean, -v / dv, -mean / a, 0.0, 0.0)
+    } else {
+        (v + dv / 2.0, 1.0, dt / 2.0, v + dv, a)
+    };
+    let turning = Vector5::new(s[0], s[1], v_mean, s[3], s[4]);
+    let (moved, j5) = ctrv_transition(&turning, dt);
+    let mut j = Matrix6::zeros();
+    for row in [0, 1, 3, 4] {
+        for col in [0, 1, 3, 4] {
+            j[(row, col)] = j5[(row, col)];
+        }
+        j[(row, 2)] = j5[(row, 2)] * dmean_dv;
+        j[(row, 5)] = j5[(row, 2)] * dmean_da;
+    }
+    if !stops {
+        j[(2, 2)] = 1.0;
+        j[(2, 5)] = dt;
+        j[(5, 5)] = 1.0;
+    }
+    let next = Vector6::new(moved[0], moved[1], v_next, moved[3], moved[4], a_next);
+    (next, j)
+}
+
+impl CtraFilter {
+    /// Extends a CTRV estimate with an acceleration of 0 ± `accel_std`.
+    pub fn from_ctrv(ctrv: &CtrvFilter, accel_std: f64) -> Self {
+        let mut p = Matrix6::zeros();
+        p.fixed_view_mut::<5, 5>(0, 0).copy_from(&ctrv.covariance);
+        p[(5, 5)] = accel_std * accel_std;
+        let s = ctrv.state;
+        Self::new(Vector6::new(s[0], s[1], s[2], s[3], s[4], 0.0), p)
+    }
+
+    /// Drops the acceleration (its marginal: the other states' estimate is unchanged).
+    pub fn to_ctrv(&self) -> CtrvFilter {
+        CtrvFilter::new(
+            self.state.fixed_rows::<5>(0).into_owned(),
+            self.covariance.fixed_view::<5, 5>(0, 0).into_owned(),
+        )
+    }
+
+    /// Propagates by `dt` with white jerk, longitudinal and yaw acceleration noise.
+    pub fn predict(&mut self, dt: f64, noise: &ProcessNoise) -> Result<(), KalmanError> {
+        check_dt(dt)?;
+        check_noise(noise)?;
+        let (state, f) = ctra_transition(&self.state, dt);
+        let mut q = turning_noise::<6>(self.state[3], noise, dt);
+        // Jerk acts on the chain (distance along the heading, v, a).
+        let (s, c) = self.state[3].sin_cos();
+        let mut m = SMatrix::<f64, 6, 3>::zeros();
+        m[(0, 0)] = c;
+        m[(1, 0)] = s;
+        m[(2, 1)] = 1.0;
+        m[(5, 2)] = 1.0;
+        q += m * cwnj_block(noise.jerk_std * noise.jerk_std, dt) * m.transpose();
+        (self.state, self.covariance) = propagate(state, &self.covariance, &f, &q)?;
+        Ok(())
+    }
+}
+
+/// A track's filter: one of the motion models.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum MotionFilter {
     /// Constant velocity.
     Cv(CvFilter),
     /// Constant turn rate and velocity.
     Ctrv(CtrvFilter),
+    /// Constant turn rate and acceleration.
+    Ctra(CtraFilter),
+}
+
+/// What a filter switching to a richer model starts its new states with.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ModelPrior {
+    /// Heading (rad) to use when the velocity is too uncertain to give one (e.g. a box yaw).
+    pub yaw_hint: f64,
+    /// Std of the initial yaw rate (rad/s), which starts at 0.
+    pub yaw_rate_std: f64,
+    /// Std of the initial acceleration (m/s²), which starts at 0.
+    pub accel_std: f64,
 }
 
 impl MotionFilter {
@@ -522,6 +658,7 @@ impl MotionFilter {
         match self {
             Self::Cv(_) => MotionModel::Cv,
             Self::Ctrv(_) => MotionModel::Ctrv,
+            Self::Ctra(_) => MotionModel::Ctra,
         }
     }
 
@@ -530,6 +667,7 @@ impl MotionFilter {
         match self {
             Self::Cv(f) => f.predict(dt, noise),
             Self::Ctrv(f) => f.predict(dt, noise),
+            Self::Ctra(f) => f.predict(dt, noise),
         }
     }
 
@@ -542,10 +680,11 @@ impl MotionFilter {
         match self {
             Self::Cv(f) => f.position_innovation(z, r),
             Self::Ctrv(f) => f.position_innovation(z, r),
+            Self::Ctra(f) => f.position_innovation(z, r),
         }
     }
 
-    /// Updates with a position and, for CTRV, a π-ambiguous box yaw if given.
+    /// Updates with a position and, for the turning models, a π-ambiguous box yaw if given.
     pub fn update_pose(
         &mut self,
         z: &Vector2<f64>,
@@ -555,6 +694,7 @@ impl MotionFilter {
     ) -> Result<(), KalmanError> {
         match (self, box_yaw) {
             (Self::Ctrv(f), Some(yaw)) => f.update_position_yaw(z, yaw, r, yaw_std),
+            (Self::Ctra(f), Some(yaw)) => f.update_position_yaw(z, yaw, r, yaw_std),
             (this, _) => this.update_position(z, r),
         }
     }
@@ -568,6 +708,7 @@ impl MotionFilter {
         match self {
             Self::Cv(f) => f.update_position(z, r),
             Self::Ctrv(f) => f.update_position(z, r),
+            Self::Ctra(f) => f.update_position(z, r),
         }
     }
 
@@ -575,13 +716,32 @@ impl MotionFilter {
     /// change in what the position refers to (a box's centre when the box is redrawn), which
     /// is no measurement of motion.
     pub fn translate(&mut self, offset: &Vector2<f64>) {
-        // Both states begin with (x, y).
+        // All states begin with (x, y).
         let state = match self {
             Self::Cv(f) => f.state.as_mut_slice(),
             Self::Ctrv(f) => f.state.as_mut_slice(),
+            Self::Ctra(f) => f.state.as_mut_slice(),
         };
         state[0] += offset.x;
         state[1] += offset.y;
+    }
+
+    /// The estimate as CV (what a standing object's prediction starts from).
+    pub fn to_cv(&self) -> CvFilter {
+        match self {
+            Self::Cv(f) => *f,
+            Self::Ctrv(f) => f.to_cv(),
+            Self::Ctra(f) => f.to_ctrv().to_cv(),
+        }
+    }
+
+    /// The turning models' shared five states (CTRA without its acceleration); `None` for CV.
+    fn turning(&self) -> Option<CtrvFilter> {
+        match self {
+            Self::Cv(_) => None,
+            Self::Ctrv(f) => Some(*f),
+            Self::Ctra(f) => Some(f.to_ctrv()),
+        }
     }
 
     /// Position (x, y).
@@ -589,6 +749,7 @@ impl MotionFilter {
         match self {
             Self::Cv(f) => f.position(),
             Self::Ctrv(f) => f.position(),
+            Self::Ctra(f) => f.position(),
         }
     }
 
@@ -597,6 +758,7 @@ impl MotionFilter {
         match self {
             Self::Cv(f) => f.velocity(),
             Self::Ctrv(f) => f.velocity(),
+            Self::Ctra(f) => f.velocity(),
         }
     }
 
@@ -605,6 +767,7 @@ impl MotionFilter {
         match self {
             Self::Cv(f) => f.position_covariance(),
             Self::Ctrv(f) => f.position_covariance(),
+            Self::Ctra(f) => f.position_covariance(),
         }
     }
 
@@ -613,33 +776,54 @@ impl MotionFilter {
         match self {
             Self::Cv(f) => f.velocity_covariance(),
             Self::Ctrv(f) => f.velocity_covariance(),
+            Self::Ctra(f) => f.velocity_covariance(),
         }
     }
 
     /// Heading (rad) and its variance; `None` for CV, which has no heading state.
     pub fn heading(&self) -> Option<(f64, f64)> {
-        match self {
-            Self::Cv(_) => None,
-            Self::Ctrv(f) => Some((f.state[3], f.covariance[(3, 3)])),
-        }
+        self.turning().map(|f| (f.state[3], f.covariance[(3, 3)]))
+    }
+
+    /// Direction of travel (rad): the heading, turned by π when the speed is negative
+    /// (reversing); `None` for CV.
+    pub fn travel_heading(&self) -> Option<f64> {
+        self.turning().map(|f| {
+            if f.state[2] < 0.0 {
+                wrap_angle(f.state[3] + PI)
+            } else {
+                f.state[3]
+            }
+        })
     }
 
     /// Yaw rate (rad/s); 0 for CV.
     pub fn yaw_rate(&self) -> f64 {
+        self.turning().map_or(0.0, |f| f.state[4])
+    }
+
+    /// Acceleration along the heading (m/s²); 0 for the models without one.
+    pub fn acceleration(&self) -> f64 {
         match self {
-            Self::Cv(_) => 0.0,
-            Self::Ctrv(f) => f.state[4],
+            Self::Ctra(f) => f.state[5],
+            _ => 0.0,
         }
     }
 
-    /// Converts to `model`, keeping the estimate; `yaw_hint` and `yaw_rate_std` seed CTRV.
-    pub fn converted(&self, model: MotionModel, yaw_hint: f64, yaw_rate_std: f64) -> Self {
-        match (self, model) {
-            (Self::Cv(f), MotionModel::Ctrv) => {
-                Self::Ctrv(CtrvFilter::from_cv(f, yaw_hint, yaw_rate_std))
-            }
-            (Self::Ctrv(f), MotionModel::Cv) => Self::Cv(f.to_cv()),
-            _ => *self,
+    /// Converts to `model`, keeping the estimate; `prior` seeds the states that are new.
+    pub fn converted(&self, model: MotionModel, prior: &ModelPrior) -> Self {
+        if model == self.model() {
+            return *self;
+        }
+        let turning = match self {
+            Self::Cv(f) => CtrvFilter::from_cv(f, prior.yaw_hint, prior.yaw_rate_std),
+            Self::Ctrv(f) => *f,
+            Self::Ctra(f) => f.to_ctrv(),
+        };
+        match model {
+            MotionModel::Cv => Self::Cv(turning.to_cv()),
+            MotionModel::Ctrv => Self::Ctrv(turning),
+            MotionModel::Ctra => Self::Ctra(CtraFilter::from_ctrv(&turning, prior.accel_std)),
         }
     }
 }
@@ -659,6 +843,7 @@ mod tests {
         let noise = ProcessNoise {
             accel_std: 1.0,
             yaw_accel_std: 0.0,
+            jerk_std: 0.0,
         };
         let r = Matrix2::identity() * 0.25;
         let mut f = CvFilter::new(Vector4::new(0.0, 0.0, 1.0, 0.0), Matrix4::identity());
@@ -720,6 +905,7 @@ mod tests {
         let noise = ProcessNoise {
             accel_std: 0.7,
             yaw_accel_std: 0.2,
+            jerk_std: 0.0,
         };
         let start = CvFilter::from_two_positions(
             Vector2::zeros(),
@@ -783,6 +969,7 @@ mod tests {
         let noise = ProcessNoise {
             accel_std: 1.0,
             yaw_accel_std: 1.0,
+            jerk_std: 0.0,
         };
         assert_eq!(f.predict(-0.1, &noise), Err(KalmanError::InvalidDt(-0.1)));
         assert!(f.predict(f64::NAN, &noise).is_err());
@@ -806,6 +993,7 @@ mod tests {
         let quiet = ProcessNoise {
             accel_std: 0.0,
             yaw_accel_std: 0.0,
+            jerk_std: 0.0,
         };
         let mut f = CtrvFilter::new(
             Vector5::new(0.0, 0.0, 2.0, 0.0, 0.5),
@@ -849,25 +1037,32 @@ mod tests {
     #[test]
     fn ctrv_jacobian_matches_finite_differences() {
         for &w in &[0.0, 1e-5, 0.4, -1.2] {
-            let s = Vector5::new(1.0, -2.0, 4.0, 0.7, w);
-            let dt = 0.3;
-            let (_, j) = ctrv_transition(&s, dt);
-            for col in 0..5 {
-                let h = 1e-6;
-                let mut sp = s;
-                let mut sm = s;
-                sp[col] += h;
-                sm[col] -= h;
-                let (fp, _) = ctrv_transition(&sp, dt);
-                let (fm, _) = ctrv_transition(&sm, dt);
-                for row in 0..5 {
-                    let d = if row == 3 {
-                        wrap_angle(fp[row] - fm[row])
-                    } else {
-                        fp[row] - fm[row]
-                    };
-                    close(j[(row, col)], d / (2.0 * h), 1e-5);
-                }
+            jacobian_matches_finite_differences(&Vector5::new(1.0, -2.0, 4.0, 0.7, w), |s| {
+                ctrv_transition(s, 0.3)
+            });
+        }
+    }
+
+    /// Central differences of `transition` around `s` against its Jacobian (row 3, the yaw,
+    /// compared wrapped).
+    fn jacobian_matches_finite_differences<const N: usize>(
+        s: &SVector<f64, N>,
+        transition: impl Fn(&SVector<f64, N>) -> (SVector<f64, N>, SMatrix<f64, N, N>),
+    ) {
+        let (_, j) = transition(s);
+        for col in 0..N {
+            let h = 1e-6;
+            let (mut sp, mut sm) = (*s, *s);
+            sp[col] += h;
+            sm[col] -= h;
+            let (fp, fm) = (transition(&sp).0, transition(&sm).0);
+            for row in 0..N {
+                let d = if row == 3 {
+                    wrap_angle(fp[row] - fm[row])
+                } else {
+                    fp[row] - fm[row]
+                };
+                close(j[(row, col)], d / (2.0 * h), 1e-5);
             }
         }
     }
@@ -918,6 +1113,112 @@ mod tests {
             Err(KalmanError::NonFinite)
         );
         close(f.state[3], 0.075, 1e-12);
+    }
+
+    #[test]
+    fn ctra_moves_at_the_mean_speed_and_brakes_to_a_standstill() {
+        // 10 m/s, −4 m/s², straight along x, dt 0.1: 9.6 m/s after, 0.98 m on.
+        let (next, _) = ctra_transition(&Vector6::new(0.0, 0.0, 10.0, 0.0, 0.0, -4.0), 0.1);
+        close(next[0], 0.98, 1e-12);
+        close(next[2], 9.6, 1e-12);
+        close(next[5], -4.0, 0.0);
+        // 1 m/s, −4 m/s², dt 0.5: −2 m/s would reverse it; it stops after 0.25 s instead,
+        // 1²/(2·4) = 0.125 m on, and stays stopped.
+        let (stop, j) = ctra_transition(&Vector6::new(0.0, 0.0, 1.0, 0.0, 0.0, -4.0), 0.5);
+        close(stop[0], 0.125, 1e-12);
+        close(stop[2], 0.0, 0.0);
+        close(stop[5], 0.0, 0.0);
+        close(j[(2, 2)], 0.0, 0.0);
+        // Accelerating from a standstill is not a stop.
+        let (go, _) = ctra_transition(&Vector6::new(0.0, 0.0, 0.0, 0.0, 0.0, 2.0), 0.5);
+        assert!(go[2] > 0.8 && go[0] > 0.2, "{go}");
+    }
+
+    #[test]
+    fn ctra_jacobian_matches_finite_differences() {
+        // Moving on (a = ±1.5, w = 0 or turning) and stopping within the step (v 0.3, a −4).
+        for &(v, w, a) in &[
+            (4.0, 0.0, -1.5),
+            (4.0, 0.4, 1.5),
+            (-2.0, -1.2, 1.0),
+            (0.3, 0.2, -4.0),
+        ] {
+            jacobian_matches_finite_differences(&Vector6::new(1.0, -2.0, v, 0.7, w, a), |s| {
+                ctra_transition(s, 0.3)
+            });
+        }
+    }
+
+    #[test]
+    fn ctra_follows_hard_braking_that_ctrv_lags() {
+        // A motorcycle at 11.1 m/s brakes at 4 m/s² from t = 1 s; exact positions at 10 Hz.
+        // CTRV at a motorcycle's former noise (1.1 m/s²·√s) trails it by about 1 m/s; CTRA
+        // at the road defaults (white acceleration 1, jerk 2, starting at 0 ± 1 m/s²) learns
+        // the deceleration and catches up.
+        let r = Matrix2::identity() * 0.15 * 0.15;
+        let truth = |t: f64| {
+            let tb = (t - 1.0).max(0.0);
+            (11.1 * t - 2.0 * tb * tb, 11.1 - 4.0 * tb)
+        };
+        let start = Matrix5::from_diagonal(&Vector5::new(0.02, 0.02, 1.0, 0.01, 0.01));
+        let mut ctrv = CtrvFilter::new(Vector5::new(0.0, 0.0, 11.1, 0.0, 0.0), start);
+        let mut ctra = CtraFilter::from_ctrv(&ctrv, 1.0);
+        let old = ProcessNoise {
+            accel_std: 1.1,
+            yaw_accel_std: 0.25,
+            jerk_std: 0.0,
+        };
+        let new = ProcessNoise {
+            accel_std: 1.0,
+            yaw_accel_std: 0.25,
+            jerk_std: 2.0,
+        };
+        for k in 1..=22 {
+            let (x, _) = truth(f64::from(k) * 0.1);
+            let z = Vector2::new(x, 0.0);
+            ctrv.predict(0.1, &old).unwrap();
+            ctrv.update_position(&z, &r).unwrap();
+            ctra.predict(0.1, &new).unwrap();
+            ctra.update_position(&z, &r).unwrap();
+        }
+        // At 2.2 s the true speed is 6.3 m/s: CTRV reads 7.31, CTRA 6.45 (a = −3.4).
+        let (_, v) = truth(2.2);
+        assert!(ctrv.state[2] - v > 0.8, "CTRV {} vs {v}", ctrv.state[2]);
+        assert!(
+            (ctra.state[2] - v).abs() < 0.2,
+            "CTRA {} vs {v}",
+            ctra.state[2]
+        );
+        assert!((ctra.state[5] + 4.0).abs() < 0.8, "a = {}", ctra.state[5]);
+    }
+
+    #[test]
+    fn ctra_converts_to_the_other_models_and_back() {
+        let ctrv = CtrvFilter::new(
+            Vector5::new(1.0, 2.0, 5.0, 0.3, 0.1),
+            Matrix5::identity() * 0.1,
+        );
+        let prior = ModelPrior {
+            yaw_hint: 0.0,
+            yaw_rate_std: 0.3,
+            accel_std: 3.0,
+        };
+        let ctra = MotionFilter::Ctrv(ctrv).converted(MotionModel::Ctra, &prior);
+        let MotionFilter::Ctra(f) = ctra else {
+            panic!("{ctra:?}")
+        };
+        close(f.state[5], 0.0, 0.0);
+        close(f.covariance[(5, 5)], 9.0, 1e-12);
+        assert_eq!(ctra.velocity(), MotionFilter::Ctrv(ctrv).velocity());
+        assert_eq!(
+            ctra.converted(MotionModel::Ctrv, &prior),
+            MotionFilter::Ctrv(ctrv)
+        );
+        assert_eq!(
+            ctra.converted(MotionModel::Cv, &prior),
+            MotionFilter::Cv(ctrv.to_cv())
+        );
+        assert_eq!(ctra.travel_heading(), Some(0.3));
     }
 
     #[test]

@@ -134,11 +134,8 @@ pub fn predict_motion(
     if stationary {
         // Mean velocity zero, but its uncertainty kept: a standing object may start moving,
         // and the cone around it must say so.
-        let mut cv = match filter {
-            MotionFilter::Cv(f) => f,
-            MotionFilter::Ctrv(f) => f.to_cv(),
-        };
-        cv = CvFilter::new(
+        let cv = filter.to_cv();
+        let cv = CvFilter::new(
             Vector4::new(cv.state[0], cv.state[1], 0.0, 0.0),
             cv.covariance,
         );
@@ -156,16 +153,9 @@ pub fn predict_motion(
     for k in 1..=steps {
         filter.predict(params.step_s, noise)?;
         let p = filter.position();
-        let heading = match (&filter, stationary) {
-            (_, true) | (MotionFilter::Cv(_), false) => yaw,
-            // A reversing CTRV track (v < 0) faces opposite to its state yaw.
-            (MotionFilter::Ctrv(f), false) => {
-                if f.state[2] < 0.0 {
-                    f.state[3] + std::f64::consts::PI
-                } else {
-                    f.state[3]
-                }
-            }
+        let heading = match filter.travel_heading() {
+            Some(h) if !stationary => h,
+            _ => yaw,
         };
         points.push(point(
             k as f64 * params.step_s,
@@ -210,14 +200,15 @@ pub fn predict_paths(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kalman::{CtrvFilter, MotionModel};
+    use crate::kalman::{CtraFilter, CtrvFilter, MotionModel};
     use crate::tracker::{Class, Detection, TrackState, Tracker};
-    use nalgebra::{Matrix4, Matrix5, Vector5};
+    use nalgebra::{Matrix4, Matrix5, Matrix6, Vector5, Vector6};
 
     fn quiet() -> ProcessNoise {
         ProcessNoise {
             accel_std: 0.0,
             yaw_accel_std: 0.0,
+            jerk_std: 0.0,
         }
     }
 
@@ -271,6 +262,7 @@ mod tests {
         let noise = ProcessNoise {
             accel_std: 1.0,
             yaw_accel_std: 0.2,
+            jerk_std: 0.0,
         };
         let pts = predict_motion(&MotionFilter::Ctrv(f), 0.0, false, &noise, &params).unwrap();
         assert_eq!(pts.len(), 51);
@@ -281,6 +273,26 @@ mod tests {
         assert!((end.x - 10.0).abs() < 1e-9 && (end.y - 10.0).abs() < 1e-9);
         assert!((end.yaw - std::f64::consts::FRAC_PI_2).abs() < 1e-9);
         assert_growing(&pts);
+    }
+
+    #[test]
+    fn a_braking_two_wheeler_is_predicted_to_stop_not_to_reverse() {
+        // 8 m/s along x braking at 4 m/s²: at rest after 2 s and 8 m, and there to the end of
+        // the 5 s horizon, facing forward.
+        let f = CtraFilter::new(
+            Vector6::new(0.0, 0.0, 8.0, 0.0, 0.0, -4.0),
+            Matrix6::identity() * 1e-3,
+        );
+        let params = PredictionParams {
+            horizon_s: 5.0,
+            step_s: 0.1,
+            stationary_speed: 0.3,
+        };
+        let pts = predict_motion(&MotionFilter::Ctra(f), 0.0, false, &quiet(), &params).unwrap();
+        assert!((pts[10].x - 6.0).abs() < 1e-9, "{:?}", pts[10]);
+        for p in &pts[20..] {
+            assert!((p.x - 8.0).abs() < 1e-9 && p.yaw.abs() < 1e-12, "{p:?}");
+        }
     }
 
     #[test]
