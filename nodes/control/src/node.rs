@@ -153,6 +153,7 @@ pub async fn run(node: Node, config: NodeConfig) -> Result<(), NodeError> {
             y: p.position.y + config.cg_to_centre * yaw.sin(),
             yaw,
             v: o.twist.twist.linear.x.hypot(o.twist.twist.linear.y),
+            yaw_rate: o.twist.twist.angular.z,
         };
         let dt = last_t.map_or(0.02, |l| (t - l).max(1e-3));
         last_t = Some(t);

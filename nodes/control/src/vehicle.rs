@@ -70,6 +70,8 @@ pub struct VehicleState {
     pub yaw: f64,
     /// Speed (m/s).
     pub v: f64,
+    /// Measured yaw rate (rad/s, positive left); 0 where none is measured.
+    pub yaw_rate: f64,
 }
 
 /// Actuator limits.
@@ -317,7 +319,12 @@ impl TrackingController {
             // Hold the car at standstill.
             accel = accel.min(-1.0);
         }
-        let lateral = state.v * state.v * steering_angle.tan() / lim.wheelbase;
+        // The cornering the tyres carry is what the car does, not only what the wheels are
+        // turned to: after a swerve the body still yaws while the steering is straight again
+        // (0.5 rad/s at 18 m/s, 9 m/s² of cornering, with the wheels at −0.03 rad), and braking
+        // at 9.7 m/s² on top of that spun the car through 65° at the rear axle.
+        let commanded = state.v * state.v * steering_angle.tan() / lim.wheelbase;
+        let lateral = commanded.abs().max((state.v * state.yaw_rate).abs());
         let accel = accel.clamp(-braking_limit(lim, lateral), lim.max_accel);
         let max_da = lim.max_jerk * dt;
         let accel = last.acceleration + (accel - last.acceleration).clamp(-max_da, max_da);
@@ -439,6 +446,23 @@ mod tests {
         let limit = braking_limit(&c.params.limits, lateral);
         assert!(limit < 9.0, "{limit}");
         assert!((cmd.acceleration + limit).abs() < 1e-9, "{cmd:?} {limit}");
+
+        // Straight wheels on a straight path, but the body still yawing at 0.5 rad/s at 18 m/s
+        // from the swerve before: 9 m/s² of cornering leaves √(9.81² − 9²) − 0.3·9 = 1.20.
+        let mut c = TrackingController::new(ControllerParams::default());
+        let yawing = VehicleState {
+            v: 18.0,
+            yaw_rate: -0.5,
+            ..VehicleState::default()
+        };
+        let straight_stop = straight(18.0, -10.0);
+        let mut cmd = c.command(&yawing, &straight_stop, 0.0, 0.01).unwrap();
+        for k in 1..100 {
+            cmd = c
+                .command(&yawing, &straight_stop, k as f64 * 0.01, 0.01)
+                .unwrap();
+        }
+        assert!((cmd.acceleration + 1.2033).abs() < 1e-3, "{cmd:?}");
     }
 
     #[test]

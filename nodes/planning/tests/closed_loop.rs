@@ -345,6 +345,7 @@ impl Run {
                     y: self.ego.y,
                     yaw: self.ego.yaw,
                     v: self.ego.v,
+                    yaw_rate: 0.0,
                 };
                 let cmd = controller
                     .command(&state, &trajectory, t - plan_time, DT)
