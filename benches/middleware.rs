@@ -372,16 +372,22 @@ async fn pingpong(ep: &str, size: usize, n: usize) -> [Lat; 3] {
     })
 }
 
-/// Messages per second and MB/s seen by the receiving process.
-/// `wire_like`: the raw side sends what embody puts on the wire for the same message (the
-/// CDR encoding and the 33-byte rmw_zenoh attachment), to separate protocol from code cost.
-async fn throughput(
-    ep: &str,
-    embody_side: bool,
-    size: usize,
-    count: usize,
-    wire_like: bool,
-) -> Rate {
+/// What the raw zenoh side of a throughput run sends.
+#[derive(Clone, Copy, PartialEq)]
+enum RawLoad {
+    /// The payload bytes alone.
+    Plain,
+    /// The payload bytes with an attachment of rmw_zenoh's size (33 bytes), received as
+    /// plain: the protocol's own cost, which every rmw_zenoh message pays.
+    Attached,
+    /// What embody puts on the wire for the same message (the CDR encoding and the
+    /// attachment), decoded on receipt: separates protocol from code cost.
+    Wire,
+}
+
+/// Messages per second and MB/s seen by the receiving process (`raw` is ignored for embody).
+async fn throughput(ep: &str, embody_side: bool, size: usize, count: usize, raw: RawLoad) -> Rate {
+    let wire_like = raw == RawLoad::Wire;
     let role = if embody_side {
         "embody-sink"
     } else if wire_like {
@@ -431,13 +437,13 @@ async fn throughput(
         tokio::time::timeout(Duration::from_secs(20), matched)
             .await
             .unwrap();
-        let (payload, attachment) = if wire_like {
-            (
+        let (payload, attachment) = match raw {
+            RawLoad::Wire => (
                 embody_msgs::Message::to_cdr(&msg(size)).unwrap(),
                 Some([1u8; 33]),
-            )
-        } else {
-            (vec![7u8; size], None)
+            ),
+            RawLoad::Attached => (vec![7u8; size], Some([1u8; 33])),
+            RawLoad::Plain => (vec![7u8; size], None),
         };
         let cpu0 = cpu_ns();
         for _ in 0..count {
@@ -588,7 +594,8 @@ fn main() {
         // only, for profilers (`perf record`, `valgrind --tool=callgrind`).
         if let Some(side) = args.iter().position(|a| a == "--profile").and_then(|i| args.get(i + 1)) {
             let count = args.iter().position(|a| a == "--count").and_then(|i| args.get(i + 1)).and_then(|c| c.parse().ok()).unwrap_or(200_000);
-            let r = throughput(&ep, side == "embody", 8, count, side == "wire").await;
+            let load = if side == "wire" { RawLoad::Wire } else { RawLoad::Plain };
+            let r = throughput(&ep, side == "embody", 8, count, load).await;
             println!("{side} 8 B: {:.0} msg/s, CPU us/msg send {:.2} receive {:.2}", r.msgs, r.send_cpu, r.recv_cpu);
             return;
         }
@@ -625,19 +632,25 @@ fn main() {
             let mut rows: Vec<(&str, Vec<(Rate, Rate)>)> = vec![(if size == 8 { "8" } else { "65536" }, Vec::new())];
             if size == 8 {
                 rows.push(("8 wire", Vec::new()));
+                rows.push(("8 attach", Vec::new()));
             }
             for _ in 0..rounds {
-                let raw = throughput(&ep, false, size, count, false).await;
-                let e = throughput(&ep, true, size, count, false).await;
+                let raw = throughput(&ep, false, size, count, RawLoad::Plain).await;
+                let e = throughput(&ep, true, size, count, RawLoad::Plain).await;
                 print_rate_row(rows[0].0, &raw, &e, "");
                 rows[0].1.push((raw, e));
                 if size == 8 {
                     // The same raw zenoh, sending embody's wire bytes (CDR + attachment) and
                     // decoding the CDR on receipt: what is left of the ratio is embody's
                     // code, not the rmw_zenoh protocol.
-                    let wire = throughput(&ep, false, size, count, true).await;
+                    let wire = throughput(&ep, false, size, count, RawLoad::Wire).await;
                     print_rate_row("8 wire", &wire, &e, "  (raw sends the same wire bytes)");
                     rows[1].1.push((wire, e));
+                    // What rmw_zenoh's attachment alone costs raw zenoh: the "embody" column
+                    // of this row is raw zenoh with the attachment, against raw without.
+                    let attached = throughput(&ep, false, size, count, RawLoad::Attached).await;
+                    print_rate_row("8 attach", &raw, &attached, "  (right: raw with a 33-byte attachment)");
+                    rows[2].1.push((raw, attached));
                 }
             }
             for (row, pairs) in rows {
