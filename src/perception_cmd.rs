@@ -57,7 +57,9 @@ pub struct EvalArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
-    /// Also list every missed object and every false output, frame by frame.
+    /// Also list every missed object and every false output, frame by frame, and every
+    /// settled match whose velocity is 0.5 m/s or more off (with --json: every settled
+    /// match's velocity, under `velocity_samples`).
     #[arg(long)]
     frames: bool,
 }
@@ -280,7 +282,11 @@ fn eval(args: EvalArgs) -> Result<()> {
     }
     let report = evaluate(&frames, &params);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report_json(&report))?);
+        let mut json = report_json(&report);
+        if args.frames {
+            json["velocity_samples"] = velocity_samples_json(&report);
+        }
+        println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print_report(&report, offline);
         if mode == Mode::Table {
@@ -288,6 +294,7 @@ fn eval(args: EvalArgs) -> Result<()> {
         }
         if args.frames {
             print_unmatched(&report);
+            print_velocity_errors(&report);
         }
     }
     Ok(())
@@ -393,6 +400,45 @@ fn print_unmatched(r: &Report) {
             u.nearest
         );
     }
+}
+
+/// The evaluation's velocity target: settled matches this far off are listed by `--frames`.
+const VELOCITY_LISTED_FROM: f64 = 0.5;
+
+fn print_velocity_errors(r: &Report) {
+    println!(
+        "velocity errors of {VELOCITY_LISTED_FROM} m/s or more after settling, by frame (truth -> track, m/s):"
+    );
+    for v in r
+        .velocity_samples
+        .iter()
+        .filter(|v| v.error >= VELOCITY_LISTED_FROM)
+    {
+        println!(
+            "  {:>7.2} s  id {:<4} {:<11} ({:>6.2}, {:>6.2}) -> track {:<4} ({:>6.2}, {:>6.2}): {:.2}",
+            v.t,
+            v.id,
+            class_name(v.class),
+            v.truth.0,
+            v.truth.1,
+            v.track,
+            v.output.0,
+            v.output.1,
+            v.error
+        );
+    }
+}
+
+fn velocity_samples_json(r: &Report) -> serde_json::Value {
+    r.velocity_samples
+        .iter()
+        .map(|v| {
+            serde_json::json!({"t": v.t, "id": v.id, "class": class_name(v.class),
+                "track": v.track, "truth_mps": [v.truth.0, v.truth.1],
+                "output_mps": [v.output.0, v.output.1], "error_mps": v.error})
+        })
+        .collect::<Vec<_>>()
+        .into()
 }
 
 fn report_json(r: &Report) -> serde_json::Value {

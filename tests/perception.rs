@@ -335,6 +335,24 @@ fn eval_ccrm_finds_the_car_ahead_within_60_m() {
     assert!(car >= 0.95, "car recall within 60 m {car}");
     let v = &r["velocity_error_mps"]["car"];
     assert!(v["mean"].as_f64().unwrap() < 0.5, "car: {v}");
+    // `--frames` adds the matches behind that mean, one per settled frame.
+    let framed: serde_json::Value = serde_json::from_str(&embody(&[
+        "perception",
+        "eval",
+        dir.to_str().unwrap(),
+        "--json",
+        "--frames",
+    ]))
+    .unwrap();
+    let samples = framed["velocity_samples"].as_array().unwrap();
+    let cars: Vec<f64> = samples
+        .iter()
+        .filter(|s| s["class"] == "car")
+        .map(|s| s["error_mps"].as_f64().unwrap())
+        .collect();
+    assert_eq!(cars.len() as u64, v["n"].as_u64().unwrap());
+    let mean = cars.iter().sum::<f64>() / cars.len() as f64;
+    assert!((mean - v["mean"].as_f64().unwrap()).abs() < 1e-9);
     let correct: u64 = r["counts"]
         .as_array()
         .unwrap()

@@ -183,6 +183,26 @@ pub struct Unmatched {
     pub nearest: f64,
 }
 
+/// One settled match's velocity, for finding where a velocity error comes from (a
+/// manoeuvre's onset, a braking, an id switch).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VelocitySample {
+    /// Frame stamp, s.
+    pub t: f64,
+    /// The truth object's id.
+    pub id: u64,
+    /// Its class.
+    pub class: Class,
+    /// The matched track's id.
+    pub track: u64,
+    /// True velocity (vx, vy), m/s.
+    pub truth: (f64, f64),
+    /// The track's velocity (vx, vy), m/s.
+    pub output: (f64, f64),
+    /// Their difference's length, m/s.
+    pub error: f64,
+}
+
 /// How well one truth object was found over the whole run: what a pick needs per object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObjectReport {
@@ -213,6 +233,8 @@ pub struct Report {
     pub position_error: BTreeMap<String, ErrorStats>,
     /// Velocity error of matches tracked at least `velocity_settle_s`, per truth class, m/s.
     pub velocity_error: BTreeMap<String, ErrorStats>,
+    /// The matches behind `velocity_error`, frame by frame.
+    pub velocity_samples: Vec<VelocitySample>,
     /// Times a truth object's matched track id changed.
     pub id_switches: usize,
     /// Per truth object that became visible.
@@ -455,9 +477,17 @@ pub fn evaluate(frames: &[EvalFrame], params: &EvalParams) -> Report {
             };
             last_track.insert(t.id, (o.id, since));
             if frame.t - since >= params.velocity_settle_s - 1e-9 {
-                vel.entry(name)
-                    .or_default()
-                    .push((o.vx - t.vx).hypot(o.vy - t.vy));
+                let error = (o.vx - t.vx).hypot(o.vy - t.vy);
+                vel.entry(name).or_default().push(error);
+                report.velocity_samples.push(VelocitySample {
+                    t: frame.t,
+                    id: t.id,
+                    class: t.class,
+                    track: o.id,
+                    truth: (t.vx, t.vy),
+                    output: (o.vx, o.vy),
+                    error,
+                });
             }
         }
     }
@@ -643,6 +673,12 @@ mod tests {
         let v = r.velocity_error["car"];
         assert_eq!(v.n, 5);
         assert!((v.mean - 0.7).abs() < 1e-9 && (v.max - 0.9).abs() < 1e-9);
+        // The same five, frame by frame.
+        let samples = &r.velocity_samples;
+        assert_eq!(samples.len(), 5);
+        assert!((samples[0].t - 0.5).abs() < 1e-9 && samples[0].track == 3);
+        assert!((samples[4].error - 0.9).abs() < 1e-9, "{:?}", samples[4]);
+        assert_eq!(samples[4].truth, (1.0, 0.0));
         assert_eq!(r.id_switches, 0);
         assert_eq!(r.within(Class::Car, 60.0).recall(), Some(1.0));
     }
