@@ -1,8 +1,9 @@
 //! Kalman filters on the ground plane: constant velocity (linear KF), CTRV and CTRA (EKFs).
 //!
-//! All observe position (the turning models also a box's axis); the tracker decides which model a class uses (see
-//! `tracker.rs`). Covariance updates use the Joseph form followed by symmetrisation, so the
-//! covariance stays symmetric positive semi-definite even with poorly conditioned gains.
+//! All observe position (the turning models also a box's axis); the tracker decides which
+//! model a class uses (see `tracker.rs`). Covariance updates use the Joseph form followed by
+//! symmetrisation, so the covariance stays symmetric positive semi-definite even with poorly
+//! conditioned gains.
 
 use std::f64::consts::PI;
 
