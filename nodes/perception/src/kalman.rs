@@ -803,14 +803,6 @@ impl MotionFilter {
         self.turning().map_or(0.0, |f| f.state[4])
     }
 
-    /// Acceleration along the heading (m/s²); 0 for the models without one.
-    pub fn acceleration(&self) -> f64 {
-        match self {
-            Self::Ctra(f) => f.state[5],
-            _ => 0.0,
-        }
-    }
-
     /// Converts to `model`, keeping the estimate; `prior` seeds the states that are new.
     pub fn converted(&self, model: MotionModel, prior: &ModelPrior) -> Self {
         if model == self.model() {
