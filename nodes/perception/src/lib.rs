@@ -11,6 +11,7 @@ pub mod eval;
 pub mod ground;
 pub mod kalman;
 pub mod node;
+pub mod noise;
 pub mod pipeline;
 pub mod prediction;
 pub mod roofs;
