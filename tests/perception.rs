@@ -373,11 +373,6 @@ fn eval_ccrm_finds_the_car_ahead_within_60_m() {
     );
 }
 
-// Issue 8's tabletop target: every cup found with its centre within 1 cm (the gripper opens
-// 0.085 m around a 0.07 m cup). Layout 0 is the one where two cups came out UNKNOWN and 2 cm
-// off; in layout 3 the arm hides part of a cup. The offline pipeline over a 2 s bag (30 depth
-// clouds, the stand-in arm holding still) is deterministic. README "Perception" has the
-// figures over all 20 layouts.
 // The velocity target on the hardest bag of the set: a motorcycle at 40 km/h changes lane in
 // front of the ego (3.5 m over about 2.5 s) and brakes at 4 m/s². Without a stack the ego
 // drives on into it 6 s in, so the settled frames are nearly all manoeuvre. Two-wheelers learn
@@ -404,6 +399,11 @@ fn eval_motorcycle_cut_in_follows_the_lane_change() {
     }
 }
 
+// Issue 8's tabletop target: every cup found with its centre within 1 cm (the gripper opens
+// 0.085 m around a 0.07 m cup). Layout 0 is the one where two cups came out UNKNOWN and 2 cm
+// off; in layout 3 the arm hides part of a cup. The offline pipeline over a 2 s bag (30 depth
+// clouds, the stand-in arm holding still) is deterministic. README "Perception" has the
+// figures over all 20 layouts.
 #[test]
 fn eval_table_finds_every_cup_within_a_centimetre() {
     for layout in [0, 3] {

@@ -645,6 +645,11 @@ struct TrackEntry {
     last_hit_reshaped: bool,
     /// Measurement noise learnt from this track's innovations.
     noise: LearntNoise,
+    /// Whether a track shaped like a person moves like a vehicle: set above 1.5 times the
+    /// shape's top speed, cleared below the top speed itself. The motion model follows it, so
+    /// without the gap a cyclist riding at about 6 m/s switched between CV and CTRA, losing
+    /// its turn rate, every few frames.
+    outpaces_shape: bool,
 }
 
 /// Where a detection places a track's box centre.
@@ -866,15 +871,13 @@ impl TrackEntry {
             .then(|| v.y.atan2(v.x))
     }
 
-    /// The class the track is published as. The shape says person, the motion says vehicle:
-    /// nobody walks at 8 m/s, so such a track is the two-wheeler the shape is mistaken for.
-    /// Votes keep the shape's class, which the detections share.
+    /// The class the track is published as, and modelled as. The shape says person, the
+    /// motion says vehicle: nobody walks at 8 m/s, so such a track is the two-wheeler the
+    /// shape is mistaken for (see `outpaces_shape`). Votes keep the shape's class, which the
+    /// detections share.
     fn published_class(&self, params: &TrackerParams) -> Class {
         let speed = self.filter.velocity().norm();
-        if self.hits >= 2
-            && matches!(self.class, Class::Pedestrian | Class::Child)
-            && speed > 1.5 * params.class(self.class).max_speed
-        {
+        if self.outpaces_shape && matches!(self.class, Class::Pedestrian | Class::Child) {
             if speed > params.class(Class::Bicycle).max_speed {
                 Class::Motorcycle
             } else {
@@ -1291,21 +1294,21 @@ impl Tracker {
         // against the latest view. For an established track a box reshaped against its own
         // and classed otherwise is a merged cluster or a fragment (unknown, or a part classed
         // as something smaller): it places the object by its matching end but says nothing of
-        // its size. One of the class the track is published as (for a "person" moving at
-        // motorcycle speed, either two-wheeler) is the object seen more fully: if it covers
-        // the track's box it is taken at once, for no object is smaller than a view of it;
-        // smoothed in over several frames, the box would pass the reshape tolerance half-grown
-        // and the measured centre would jump by the rest, which the filter takes for a
-        // speed-up (a motorcycle first seen from behind, boxed 0.4 m long, then from the
-        // side, 2.1 m: +1 m/s for a second).
+        // its size; one of the track's own class is the object seen more fully (completed
+        // once recognised) and is smoothed in as usual. A "person" moving like a vehicle is
+        // the exception: its box was built from views of its back, classed as a person, which
+        // say nothing of its size (and a reshaped person box no longer does either); the
+        // first two-wheeler box that covers it is the object seen whole and is taken at once.
+        // Smoothed in over several frames it passed the reshape tolerance half-grown and the
+        // measured centre jumped by the rest, which the filter took for a speed-up (a
+        // motorcycle boxed 0.4 m long from behind, then 2.1 m from the side: +1 m/s for a
+        // second). Not so for a car's box covering a car track's: that may be a merge.
         let size_weight = match (placement.reshaped, entry.state) {
             _ if face => 0.0,
             (false, _) => params.size_smoothing,
             (true, TrackState::Tentative) => 1.0,
-            (true, _)
-                if d.class == published
-                    || (published != entry.class && d.class.group() == published.group()) =>
-            {
+            (true, _) if d.class == published && published == entry.class => params.size_smoothing,
+            (true, _) if published != entry.class && d.class.group() == published.group() => {
                 let (length, width, _) = aligned_extents(entry, d);
                 if length >= entry.length && width >= entry.width {
                     1.0
@@ -1388,6 +1391,17 @@ impl Tracker {
             }
             entry.votes[d.class.index()] += class_vote(d);
             entry.class = entry.voted_class().0;
+        }
+        if matches!(entry.class, Class::Pedestrian | Class::Child) && entry.hits >= 2 {
+            let speed = entry.filter.velocity().norm();
+            let top = params.class(entry.class).max_speed;
+            if speed > 1.5 * top {
+                entry.outpaces_shape = true;
+            } else if speed < top {
+                entry.outpaces_shape = false;
+            }
+        } else {
+            entry.outpaces_shape = false;
         }
 
         // The motion is modelled as what the track is published as: a "pedestrian" doing 11 m/s
@@ -1500,6 +1514,7 @@ impl Tracker {
             history: 1,
             last_hit_reshaped: false,
             noise: LearntNoise::new(self.params.measurement_std, self.params.measurement_yaw_std),
+            outpaces_shape: false,
         });
         id
     }
@@ -1681,6 +1696,57 @@ mod tests {
             worst < 0.3,
             "worst velocity error after the side view: {worst} m/s"
         );
+    }
+
+    #[test]
+    fn a_cyclist_at_the_threshold_speed_keeps_one_motion_model() {
+        // Boxed from behind like an adult (top speed 4 m/s) and riding at 6.2 m/s, about the
+        // 1.5 × 4 m/s at which the track counts as a two-wheeler: with 5 cm of box noise the
+        // speed estimate crosses 6 m/s both ways. Once it has outpaced its shape the track
+        // stays a two-wheeler until it is slower than a person can be.
+        let mut tr = road();
+        let mut rng = Rng(11);
+        let mut models = Vec::new();
+        for k in 0..40 {
+            let t = 0.1 * f64::from(k);
+            let d = det(
+                10.0 + 6.2 * t + 0.05 * rng.normal(),
+                3.0 + 0.05 * rng.normal(),
+                Class::Pedestrian,
+                0.7,
+            );
+            tr.step(t, &[d]).unwrap();
+            models.push(tr.tracks[0].filter.model());
+        }
+        let switches = models.windows(2).filter(|w| w[0] != w[1]).count();
+        assert!(switches <= 2, "{switches} model switches: {models:?}");
+        assert_eq!(models[39], MotionModel::Ctra);
+        // Slowing to a walk makes it a person again.
+        for k in 40..70 {
+            let t = 0.1 * f64::from(k);
+            let x = 10.0 + 6.2 * 3.9 + 1.5 * (t - 3.9);
+            tr.step(t, &[det(x, 3.0, Class::Pedestrian, 0.7)]).unwrap();
+        }
+        assert_eq!(tr.tracks[0].filter.model(), MotionModel::Cv);
+        assert_eq!(tr.tracks()[0].class, Class::Pedestrian);
+    }
+
+    #[test]
+    fn a_car_track_does_not_take_a_merged_car_box_at_once() {
+        // A parked car's cluster merges with the one parked 1 m behind it: one 10 m "car".
+        let mut tr = road();
+        let car = |x: f64, length: f64| {
+            let mut d = det(x, 5.0, Class::Car, 0.9);
+            (d.length, d.width, d.height) = (length, 1.8, 1.5);
+            d
+        };
+        for k in 0..10 {
+            tr.step(0.1 * f64::from(k), &[car(20.0, 4.5)]).unwrap();
+        }
+        tr.step(1.0, &[car(22.75, 10.0)]).unwrap();
+        let t = &tr.tracks()[0];
+        // Smoothed in at 0.3 (4.5 + 0.3 · 5.5), not 10 m at once.
+        assert!((t.length - 6.15).abs() < 1e-9, "{t:?}");
     }
 
     #[test]
