@@ -159,14 +159,23 @@ async fn a_malformed_command_is_refused_and_the_run_goes_on() {
                 if first.swap(false, Ordering::SeqCst) {
                     names[2] = "elbow".into();
                 }
-                commands
-                    .publish_now(JointState {
-                        header: js.header.clone(),
-                        name: names,
-                        velocity: speeds,
-                        ..Default::default()
-                    })
-                    .unwrap();
+                let answer = JointState {
+                    header: js.header.clone(),
+                    name: names,
+                    velocity: speeds,
+                    ..Default::default()
+                };
+                // The first joint state can arrive before this publisher has heard of the
+                // simulator's subscription; an answer sent then reaches nobody and the
+                // lock-step simulator waits out its timeout (seen once, under heavy load).
+                let commands = commands.clone();
+                tokio::spawn(async move {
+                    commands
+                        .wait_for_remote_subscriber(Duration::from_secs(20))
+                        .await
+                        .unwrap();
+                    commands.publish(answer).await.unwrap();
+                });
             },
         )
         .await
