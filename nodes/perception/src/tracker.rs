@@ -1303,13 +1303,16 @@ impl Tracker {
         // measured centre jumped by the rest, which the filter took for a speed-up (a
         // motorcycle boxed 0.4 m long from behind, then 2.1 m from the side: +1 m/s for a
         // second). Not so for a car's box covering a car track's: that may be a merge.
+        // The new box along the track's axes; the track's extents and yaw stay as they are
+        // until `smooth_box`.
+        let aligned = aligned_extents(entry, d);
         let size_weight = match (placement.reshaped, entry.state) {
             _ if face => 0.0,
             (false, _) => params.size_smoothing,
             (true, TrackState::Tentative) => 1.0,
             (true, _) if d.class == published && published == entry.class => params.size_smoothing,
             (true, _) if published != entry.class && d.class.group() == published.group() => {
-                let (length, width, _) = aligned_extents(entry, d);
+                let (length, width, _) = aligned;
                 if length >= entry.length && width >= entry.width {
                     1.0
                 } else {
@@ -1347,7 +1350,7 @@ impl Tracker {
             // as it cuts in, boxed 1.9 × 0.7 then 1.5 × 1.0 m, once turned a "motorcycle"
             // track across the ego's lane) and is taken at the configured noise.
             let learning = params.adaptive_noise.filter(|a| {
-                let (length, width, _) = aligned_extents(entry, d);
+                let (length, width, _) = aligned;
                 params.class(published).learns_noise
                     && (length - entry.length).abs() <= a.shape_tolerance
                     && (width - entry.width).abs() <= a.shape_tolerance
@@ -1413,7 +1416,7 @@ impl Tracker {
                 .converted(wanted, &params.model_prior(entry.yaw));
         }
         let before = [entry.length, entry.width];
-        Self::smooth_box(params, entry, d, size_weight);
+        Self::smooth_box(params, entry, d, aligned, size_weight);
         // The box was placed by one end; as it takes on part of the new extent, that end must
         // stay put, so the centre moves by half the change. This is the box's outline
         // changing, not the object moving: the filter's position shifts, its velocity does not.
@@ -1425,8 +1428,16 @@ impl Tracker {
         Ok(())
     }
 
-    fn smooth_box(params: &TrackerParams, entry: &mut TrackEntry, d: &Detection, size_weight: f64) {
-        let (length, width, diff) = aligned_extents(entry, d);
+    /// Takes `size_weight` of the new box's extents (`aligned`: along the track's axes, with
+    /// the turn to the box, from [`aligned_extents`]) and part of its yaw.
+    fn smooth_box(
+        params: &TrackerParams,
+        entry: &mut TrackEntry,
+        d: &Detection,
+        aligned: (f64, f64, f64),
+        size_weight: f64,
+    ) {
+        let (length, width, diff) = aligned;
         let a = size_weight;
         entry.length += a * (length - entry.length);
         entry.width += a * (width - entry.width);
