@@ -323,7 +323,6 @@ pub fn evaluate(frames: &[EvalFrame], params: &EvalParams) -> Report {
         ..Report::default()
     };
     let mut pos: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let mut vel: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     // Per truth id: the track that last covered it, and since when that pairing holds.
     let mut last_track: HashMap<u64, (u64, f64)> = HashMap::new();
     // Per truth object: where its first sight is in the report, and the frame index and stamp
@@ -466,7 +465,7 @@ pub fn evaluate(frames: &[EvalFrame], params: &EvalParams) -> Report {
             let Some((o, d)) = matched else {
                 continue;
             };
-            pos.entry(name.clone()).or_default().push(d);
+            pos.entry(name).or_default().push(d);
             let since = match last_track.get(&t.id) {
                 Some(&(track, since)) if track == o.id => since,
                 Some(_) => {
@@ -478,7 +477,6 @@ pub fn evaluate(frames: &[EvalFrame], params: &EvalParams) -> Report {
             last_track.insert(t.id, (o.id, since));
             if frame.t - since >= params.velocity_settle_s - 1e-9 {
                 let error = (o.vx - t.vx).hypot(o.vy - t.vy);
-                vel.entry(name).or_default().push(error);
                 report.velocity_samples.push(VelocitySample {
                     t: frame.t,
                     id: t.id,
@@ -495,6 +493,12 @@ pub fn evaluate(frames: &[EvalFrame], params: &EvalParams) -> Report {
         .into_iter()
         .map(|(k, v)| (k, ErrorStats::of(v)))
         .collect();
+    let mut vel: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for s in &report.velocity_samples {
+        vel.entry(class_name(s.class).to_string())
+            .or_default()
+            .push(s.error);
+    }
     report.velocity_error = vel
         .into_iter()
         .map(|(k, v)| (k, ErrorStats::of(v)))
