@@ -653,6 +653,15 @@ pub struct ModelPrior {
     pub accel_std: f64,
 }
 
+/// The states CTRV and CTRA share, beyond the position.
+#[derive(Clone, Copy, Debug)]
+struct TurningStates {
+    speed: f64,
+    heading: f64,
+    heading_var: f64,
+    yaw_rate: f64,
+}
+
 impl MotionFilter {
     /// The model this filter runs.
     pub fn model(&self) -> MotionModel {
@@ -736,12 +745,21 @@ impl MotionFilter {
         }
     }
 
-    /// The turning models' shared five states (CTRA without its acceleration); `None` for CV.
-    fn turning(&self) -> Option<CtrvFilter> {
+    /// Speed, heading, heading variance and yaw rate, read in place from the states the
+    /// turning models share (the tracker asks per track and frame); `None` for CV.
+    fn turning(&self) -> Option<TurningStates> {
+        fn read<const N: usize>(f: &TurningFilter<N>) -> TurningStates {
+            TurningStates {
+                speed: f.state[2],
+                heading: f.state[3],
+                heading_var: f.covariance[(3, 3)],
+                yaw_rate: f.state[4],
+            }
+        }
         match self {
             Self::Cv(_) => None,
-            Self::Ctrv(f) => Some(*f),
-            Self::Ctra(f) => Some(f.to_ctrv()),
+            Self::Ctrv(f) => Some(read(f)),
+            Self::Ctra(f) => Some(read(f)),
         }
     }
 
@@ -783,24 +801,24 @@ impl MotionFilter {
 
     /// Heading (rad) and its variance; `None` for CV, which has no heading state.
     pub fn heading(&self) -> Option<(f64, f64)> {
-        self.turning().map(|f| (f.state[3], f.covariance[(3, 3)]))
+        self.turning().map(|f| (f.heading, f.heading_var))
     }
 
     /// Direction of travel (rad): the heading, turned by π when the speed is negative
     /// (reversing); `None` for CV.
     pub fn travel_heading(&self) -> Option<f64> {
         self.turning().map(|f| {
-            if f.state[2] < 0.0 {
-                wrap_angle(f.state[3] + PI)
+            if f.speed < 0.0 {
+                wrap_angle(f.heading + PI)
             } else {
-                f.state[3]
+                f.heading
             }
         })
     }
 
     /// Yaw rate (rad/s); 0 for CV.
     pub fn yaw_rate(&self) -> f64 {
-        self.turning().map_or(0.0, |f| f.state[4])
+        self.turning().map_or(0.0, |f| f.yaw_rate)
     }
 
     /// Converts to `model`, keeping the estimate; `prior` seeds the states that are new.
@@ -814,7 +832,7 @@ impl MotionFilter {
             Self::Ctra(f) => f.to_ctrv(),
         };
         match model {
-            MotionModel::Cv => Self::Cv(turning.to_cv()),
+            MotionModel::Cv => Self::Cv(self.to_cv()),
             MotionModel::Ctrv => Self::Ctrv(turning),
             MotionModel::Ctra => Self::Ctra(CtraFilter::from_ctrv(&turning, prior.accel_std)),
         }

@@ -153,10 +153,8 @@ pub fn predict_motion(
     for k in 1..=steps {
         filter.predict(params.step_s, noise)?;
         let p = filter.position();
-        let heading = match filter.travel_heading() {
-            Some(h) if !stationary => h,
-            _ => yaw,
-        };
+        // A stationary path runs on CV, which has no heading of its own.
+        let heading = filter.travel_heading().unwrap_or(yaw);
         points.push(point(
             k as f64 * params.step_s,
             p.x,
