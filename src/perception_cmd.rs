@@ -402,7 +402,7 @@ fn print_unmatched(r: &Report) {
     }
 }
 
-/// The evaluation's velocity target: settled matches this far off are listed by `--frames`.
+/// Issue 8's velocity target (m/s): settled matches this far off are listed by `--frames`.
 const VELOCITY_LISTED_FROM: f64 = 0.5;
 
 fn print_velocity_errors(r: &Report) {

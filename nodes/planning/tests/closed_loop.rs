@@ -345,6 +345,8 @@ impl Run {
                     y: self.ego.y,
                     yaw: self.ego.yaw,
                     v: self.ego.v,
+                    // This kinematic bicycle turns exactly as steered, so its yaw rate is the
+                    // commanded cornering the controller counts already (one step late).
                     yaw_rate: 0.0,
                 };
                 let cmd = controller
